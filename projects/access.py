@@ -1,0 +1,107 @@
+"""Who sees what, and who may change it: the one place that decides (issue #2, item 6).
+
+A user's *region* bounds what they see: the province sees everything, a city-level unit its own
+projects (those it reports, including 雄安新区's three counties), a county its county's. A user's
+*role* is their Django group, whose model permissions say what they may do there; a leader's group
+holds only view permissions. Every surface (admin, pages, API, import, export, digests, autocomplete)
+filters through `project_scope_q` / `region_scope_q` via the models' `visible_to(user)` methods.
+"""
+
+from django.db.models import Q
+
+from .choices import RegionLevel, Role
+
+NOTHING = Q(pk__in=[])
+
+# Group names are what administrators see in the user form; the Role value is what code uses.
+ROLE_GROUP_NAMES = {
+    Role.PROVINCE_ADMIN: "省级管理员",
+    Role.CITY_COORDINATOR: "市级调度员",
+    Role.COUNTY_EDITOR: "县级填报员",
+    Role.LEADER: "领导（只读）",
+}
+
+_PROJECT_WORK = ["project", "annualplan", "monthlyreport", "problem"]
+_REFERENCE = ["region", "industry", "programme", "batch", "cluster"]
+_ACTIONS = ["actionplan", "action", "measure", "target"]
+
+
+def _perms(app, models, actions):
+    return [f"{app}.{action}_{model}" for model in models for action in actions]
+
+
+# Model permissions per role, as "app.codename". Region limits come on top of these.
+ROLE_PERMISSIONS = {
+    Role.PROVINCE_ADMIN: (
+        _perms("projects", _PROJECT_WORK + _REFERENCE + ["user", "digestsubscription"], ["view", "add", "change", "delete"])
+        + _perms("actions", _ACTIONS, ["view", "add", "change", "delete"])
+        + ["auth.view_group"]
+    ),
+    Role.CITY_COORDINATOR: (
+        _perms("projects", _PROJECT_WORK, ["view", "add", "change", "delete"])
+        + _perms("projects", _REFERENCE, ["view"])
+        + _perms("projects", ["digestsubscription"], ["view", "add", "change", "delete"])
+        + _perms("actions", _ACTIONS, ["view"])
+    ),
+    Role.COUNTY_EDITOR: (
+        _perms("projects", ["project", "annualplan"], ["view", "add", "change"])
+        + _perms("projects", ["monthlyreport", "problem"], ["view", "add", "change", "delete"])
+        + _perms("projects", _REFERENCE, ["view"])
+        + _perms("projects", ["digestsubscription"], ["view", "add", "change", "delete"])
+        + _perms("actions", _ACTIONS, ["view"])
+    ),
+    Role.LEADER: (
+        _perms("projects", _PROJECT_WORK + _REFERENCE, ["view"])
+        + _perms("projects", ["digestsubscription"], ["view", "add", "change", "delete"])
+        + _perms("actions", _ACTIONS, ["view"])
+    ),
+}
+
+
+def user_role(user):
+    """The user's role, read from their groups (a superuser counts as province administrator)."""
+    if user.is_superuser:
+        return Role.PROVINCE_ADMIN
+    names = {group.name for group in user.groups.all()}
+    for role in Role:  # ordered from most to least powerful
+        if ROLE_GROUP_NAMES[role] in names:
+            return role
+    return None
+
+
+def is_province_wide(user):
+    if not (user.is_authenticated and user.is_active):
+        return False
+    return user.is_superuser or (user.region_id is not None and user.region.level == RegionLevel.PROVINCE)
+
+
+def project_scope_q(user, prefix=""):
+    """Q selecting the projects (at `prefix`, e.g. "project__") inside the user's region."""
+    if not (user.is_authenticated and user.is_active):
+        return NOTHING
+    if is_province_wide(user):
+        return Q()
+    if user.region_id is None:
+        return NOTHING
+    # A city-level unit owns the projects it reports; a county its own. 定州/辛集 are both at once.
+    return Q(**{f"{prefix}city_id": user.region_id}) | Q(**{f"{prefix}county_id": user.region_id})
+
+
+def region_scope_q(user, prefix=""):
+    """Q selecting the regions (at `prefix`, e.g. "county__") a user sees: their region, its counties
+    and, for a county, the city-level unit it reports to, so that their forms can show their own city."""
+    if not (user.is_authenticated and user.is_active):
+        return NOTHING
+    if is_province_wide(user):
+        return Q()
+    region = user.region
+    if region is None:
+        return NOTHING
+    own = Q(**{f"{prefix}pk": region.pk}) | Q(**{f"{prefix}reporting_city_id": region.pk})
+    if region.level == RegionLevel.COUNTY and region.reporting_city_id:
+        own |= Q(**{f"{prefix}pk": region.reporting_city_id})
+    return own
+
+
+def can_edit_projects(user):
+    return user.has_perm("projects.change_project")

@@ -1,0 +1,94 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class RegionLevel(models.TextChoices):
+    PROVINCE = "province", _("省")
+    CITY = "city", _("市")
+    COUNTY = "county", _("县（市、区）")
+
+
+class SpatialLayout(models.TextChoices):
+    """The plan's "一核、两极、四带、多集群" layout (SPEC §2)."""
+
+    CORE = "core", _("一核")
+    POLE = "pole", _("两极")
+    BELT = "belt", _("四带")
+    CLUSTER = "cluster", _("多集群")
+
+
+class IndustryCategory(models.TextChoices):
+    TRADITIONAL = "traditional", _("传统优势产业")
+    EMERGING = "emerging", _("战略性新兴产业")
+    POTENTIAL = "potential", _("高潜产业")
+    FUTURE = "future", _("未来产业")
+
+
+class Stage(models.TextChoices):
+    PREPARATORY = "preparatory", _("前期")
+    NEW_START = "new_start", _("新开工")
+    CONTINUING = "continuing", _("续建")
+    COMPLETED = "completed", _("竣工投产")
+
+
+# Stages in which a project is being built and so owes a monthly report.
+UNDER_CONSTRUCTION = (Stage.NEW_START, Stage.CONTINUING)
+
+
+class Status(models.TextChoices):
+    NORMAL = "normal", _("正常推进")
+    BEHIND = "behind", _("进度滞后")
+    STALLED = "stalled", _("停缓建")
+    CANCELLED = "cancelled", _("已取消")
+
+
+class Light(models.TextChoices):
+    GREEN = "green", _("绿灯")
+    YELLOW = "yellow", _("黄灯")
+    RED = "red", _("红灯")
+    NONE = "none", _("不评价")
+
+
+class LightReason(models.TextChoices):
+    """Why a project has its light; each reason belongs to exactly one light (see rules.LIGHT_OF_REASON)."""
+
+    CANCELLED = "cancelled", _("项目已取消")
+    COMPLETED = "completed", _("已竣工投产")
+    STALLED = "stalled", _("停缓建")
+    NOT_STARTED = "not_started", _("逾期未开工")
+    REPORT_OVERDUE = "report_overdue", _("月度调度逾期未报")
+    FAR_BEHIND = "far_behind", _("投资完成率严重落后时序进度")
+    BEHIND = "behind", _("投资完成率落后时序进度")
+    MARKED_BEHIND = "marked_behind", _("标记为进度滞后")
+    ON_PACE = "on_pace", _("按进度推进")
+
+
+class ProblemCategory(models.TextChoices):
+    LAND = "land", _("用地")
+    FUNDS = "funds", _("资金")
+    APPROVAL = "approval", _("审批手续")
+    ENVIRONMENT = "environment", _("环评能评")
+    DEMOLITION = "demolition", _("征地拆迁")
+    ENERGY = "energy", _("能耗指标")
+    INFRASTRUCTURE = "infrastructure", _("水电气暖配套")
+    OTHER = "other", _("其他")
+
+
+class ProblemStatus(models.TextChoices):
+    OPEN = "open", _("待协调")
+    IN_PROGRESS = "in_progress", _("协调中")
+    RESOLVED = "resolved", _("已解决")
+
+
+class Role(models.TextChoices):
+    """A user's role is their membership of the Django group of that name (created by load_reference_data)."""
+
+    PROVINCE_ADMIN = "province_admin", _("省级管理员")
+    CITY_COORDINATOR = "city_coordinator", _("市级调度员")
+    COUNTY_EDITOR = "county_editor", _("县级填报员")
+    LEADER = "leader", _("领导（只读）")
+
+
+class DigestFrequency(models.TextChoices):
+    WEEKLY = "weekly", _("每周")
+    MONTHLY = "monthly", _("每月")

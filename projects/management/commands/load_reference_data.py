@@ -1,0 +1,13 @@
+from django.core.management.base import BaseCommand
+
+from projects.services import reference_data_load
+
+
+class Command(BaseCommand):
+    help = "Load regions, reporting units, action plans, industries, programmes, five batches, clusters and role groups (idempotent)."
+
+    def handle(self, *args, **options):
+        counts = reference_data_load()
+        for name, count in counts.items():
+            self.stdout.write(f"{name}: {count}")
+        self.stdout.write(self.style.SUCCESS("reference data loaded"))

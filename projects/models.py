@@ -1,0 +1,806 @@
+import datetime
+import re
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from . import rules
+from .choices import (
+    DigestFrequency,
+    IndustryCategory,
+    ProblemCategory,
+    ProblemStatus,
+    RegionLevel,
+    SpatialLayout,
+    Stage,
+    Status,
+)
+
+MONEY = {"max_digits": 16, "decimal_places": 2}
+
+
+def money_field(verbose_name, **kwargs):
+    """An amount in 万元, held exactly (SPEC §2: store exact decimals)."""
+    return models.DecimalField(
+        verbose_name=verbose_name,
+        validators=[MinValueValidator(0)],
+        **MONEY,
+        **kwargs,
+    )
+
+
+# --- Reference data ---------------------------------------------------------------------------------
+
+
+class RegionQuerySet(models.QuerySet):
+    def city_level(self):
+        """Units that report as a city in provincial lists: the 11 cities plus 雄安新区, 定州市, 辛集市."""
+        return self.filter(models.Q(level=RegionLevel.CITY) | models.Q(is_reporting_unit=True))
+
+    def counties(self):
+        return self.filter(level=RegionLevel.COUNTY)
+
+    def visible_to(self, user):
+        from .access import region_scope_q
+
+        return self.filter(region_scope_q(user))
+
+
+class Region(models.Model):
+    """A division of Hebei by statistical code (GB/T 2260), or a unit that reports on its own (雄安新区)."""
+
+    code = models.CharField(
+        verbose_name=_("区划代码"),
+        max_length=6,
+        unique=True,
+    )
+    name = models.CharField(
+        verbose_name=_("名称"),
+        max_length=50,
+    )
+    level = models.CharField(
+        verbose_name=_("级别"),
+        max_length=10,
+        choices=RegionLevel.choices,
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("上级区划"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    reporting_city = models.ForeignKey(
+        "self",
+        verbose_name=_("填报所属市"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reporting_counties",
+        help_text=_("县级单位在省级清单中所属的市级单位：一般为上级市；雄县、容城、安新为雄安新区；定州、辛集为其本身。"),
+    )
+    is_reporting_unit = models.BooleanField(
+        verbose_name=_("单独填报单位"),
+        default=False,
+        help_text=_("在省级清单中作为市级单位单独填报（雄安新区、定州市、辛集市）。"),
+    )
+    is_statistical = models.BooleanField(
+        verbose_name=_("统计区划"),
+        default=True,
+    )
+    layout = models.CharField(
+        verbose_name=_("空间布局"),
+        max_length=10,
+        choices=SpatialLayout.choices,
+        blank=True,
+    )
+    yellow_lag = models.DecimalField(
+        verbose_name=_("黄灯阈值（百分点）"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("投资完成率落后时序进度超过此值亮黄灯；留空使用全省默认值。"),
+    )
+    red_lag = models.DecimalField(
+        verbose_name=_("红灯阈值（百分点）"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("投资完成率落后时序进度超过此值亮红灯；留空使用全省默认值。"),
+    )
+
+    objects = RegionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("行政区划")
+        verbose_name_plural = _("行政区划")
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_city_level(self):
+        return self.level == RegionLevel.CITY or self.is_reporting_unit
+
+    def thresholds(self):
+        return rules.Thresholds.for_region(self)
+
+
+class Industry(models.Model):
+    """An industry of the "4+4+3+N" system, held as editable data; groups are the tree's top nodes."""
+
+    name = models.CharField(
+        verbose_name=_("名称"),
+        max_length=50,
+        unique=True,
+    )
+    name_en = models.CharField(
+        verbose_name=_("英文名称"),
+        max_length=100,
+        blank=True,
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("上级产业"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    category = models.CharField(
+        verbose_name=_("产业类别"),
+        max_length=20,
+        choices=IndustryCategory.choices,
+    )
+    order = models.PositiveSmallIntegerField(
+        verbose_name=_("排序"),
+        default=0,
+    )
+
+    class Meta:
+        verbose_name = _("产业")
+        verbose_name_plural = _("产业")
+        ordering = ["order", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Programme(models.Model):
+    """A list a project belongs to (省重点, 市重点, 县域特色产业集群, 招商引资, 技术改造)."""
+
+    code = models.SlugField(
+        verbose_name=_("代码"),
+        max_length=30,
+        unique=True,
+    )
+    name = models.CharField(
+        verbose_name=_("名称"),
+        max_length=50,
+        unique=True,
+    )
+    name_en = models.CharField(
+        verbose_name=_("英文名称"),
+        max_length=100,
+        blank=True,
+    )
+    order = models.PositiveSmallIntegerField(
+        verbose_name=_("排序"),
+        default=0,
+    )
+
+    class Meta:
+        verbose_name = _("项目类别")
+        verbose_name_plural = _("项目类别")
+        ordering = ["order"]
+
+    def __str__(self):
+        return self.name
+
+
+class Batch(models.Model):
+    """One of the 538 plan's "five batches" (五个一批)."""
+
+    code = models.SlugField(
+        verbose_name=_("代码"),
+        max_length=30,
+        unique=True,
+    )
+    name = models.CharField(
+        verbose_name=_("名称"),
+        max_length=50,
+        unique=True,
+    )
+    name_en = models.CharField(
+        verbose_name=_("英文名称"),
+        max_length=100,
+        blank=True,
+    )
+    order = models.PositiveSmallIntegerField(
+        verbose_name=_("排序"),
+        default=0,
+    )
+
+    class Meta:
+        verbose_name = _("五个一批")
+        verbose_name_plural = _("五个一批")
+        ordering = ["order"]
+
+    def __str__(self):
+        return self.name
+
+
+class ClusterQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        from .access import region_scope_q
+
+        return self.filter(region_scope_q(user, "county__"))
+
+
+class Cluster(models.Model):
+    """A county characteristic industrial cluster (县域特色产业集群), e.g. 南宫羊绒."""
+
+    name = models.CharField(
+        verbose_name=_("名称"),
+        max_length=100,
+        unique=True,
+    )
+    county = models.ForeignKey(
+        Region,
+        verbose_name=_("所属县（市、区）"),
+        on_delete=models.PROTECT,
+        related_name="clusters",
+        limit_choices_to={"level": RegionLevel.COUNTY},
+    )
+    industry = models.ForeignKey(
+        Industry,
+        verbose_name=_("所属产业"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+    description = models.TextField(
+        verbose_name=_("简介"),
+        blank=True,
+    )
+
+    objects = ClusterQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("县域特色产业集群")
+        verbose_name_plural = _("县域特色产业集群")
+        ordering = ["county__code", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+# --- Users ------------------------------------------------------------------------------------------
+
+
+class User(AbstractUser):
+    """A staff member; the region bounds everything they see, their groups (roles) what they may do."""
+
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("所属区划"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="users",
+        help_text=_("用户只能查看和修改本区划内的项目；省级区划可见全部。"),
+    )
+    phone = models.CharField(
+        verbose_name=_("联系电话"),
+        max_length=30,
+        blank=True,
+    )
+
+    class Meta:
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
+
+    @property
+    def role(self):
+        from .access import user_role
+
+        return user_role(self)
+
+
+class DigestSubscription(models.Model):
+    """A user's wish to receive the weekly or monthly status digest for their region."""
+
+    user = models.ForeignKey(
+        User,
+        verbose_name=_("用户"),
+        on_delete=models.CASCADE,
+        related_name="digest_subscriptions",
+    )
+    frequency = models.CharField(
+        verbose_name=_("频率"),
+        max_length=10,
+        choices=DigestFrequency.choices,
+    )
+    programmes = models.ManyToManyField(
+        Programme,
+        verbose_name=_("限定项目类别"),
+        blank=True,
+    )
+    actions = models.ManyToManyField(
+        "actions.Action",
+        verbose_name=_("限定专项行动"),
+        blank=True,
+    )
+    is_active = models.BooleanField(
+        verbose_name=_("启用"),
+        default=True,
+    )
+
+    class Meta:
+        verbose_name = _("简报订阅")
+        verbose_name_plural = _("简报订阅")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "frequency"], name="projects_subscription_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.get_frequency_display()}"
+
+
+# --- Projects ---------------------------------------------------------------------------------------
+
+PROJECT_CODE_RE = re.compile(r"^(?P<year>\d{4})-(?P<division>\d{6})-(?P<dept>\d{2})-(?P<type>\d{2})-(?P<serial>[0-9A-Z]{6})$")
+
+
+def normalize_project_code(value):
+    """A code is stored exactly as given, only trimmed and upper-cased (SPEC §2)."""
+    return (value or "").strip().upper()
+
+
+def validate_project_code(value):
+    """Shape of GB/T 40058-2021 and, for a Hebei issuer, a known division; never the check character."""
+    match = PROJECT_CODE_RE.match(value)
+    if not match:
+        raise ValidationError(
+            _("项目代码“%(code)s”格式不正确，应为“年份-区划代码-部门代码-类型代码-6位序号”，如 2023-130100-26-03-012345。"),
+            code="invalid_shape",
+            params={"code": value},
+        )
+    division = match["division"]
+    if division.startswith("13") and not Region.objects.filter(code=division).exists():
+        raise ValidationError(
+            _("项目代码“%(code)s”中的区划代码 %(division)s 不是河北省的有效区划。"),
+            code="unknown_division",
+            params={"code": value, "division": division},
+        )
+
+
+def new_project_key():
+    """A stable key for every project, including preparatory ones that have no national code yet."""
+    return "HB" + secrets.token_hex(5).upper()
+
+
+class ProjectQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The one rule for what a user may see: everything within their region (see access.py)."""
+        from .access import project_scope_q
+
+        return self.filter(project_scope_q(user))
+
+    def editable_by(self, user):
+        from .access import can_edit_projects
+
+        return self.visible_to(user) if can_edit_projects(user) else self.none()
+
+    def with_progress(self, *, year, on, default_thresholds=None):
+        """Annotate the year's plan, completion and traffic light, in SQL so that lists filter and sort."""
+        return rules.annotate_progress(self, year=year, on=on, default_thresholds=default_thresholds)
+
+
+class Project(models.Model):
+    """A key investment project: one row of the provincial list template (SPEC §5)."""
+
+    key = models.CharField(
+        verbose_name=_("项目编号"),
+        max_length=20,
+        unique=True,
+        default=new_project_key,
+        editable=False,
+        help_text=_("系统编号，项目无国家项目代码时也唯一且不变。"),
+    )
+    code = models.CharField(
+        verbose_name=_("项目代码"),
+        max_length=40,
+        unique=True,
+        null=True,
+        blank=True,
+        validators=[validate_project_code],
+        help_text=_("全国投资项目在线审批监管平台赋予的24位代码；前期项目可暂缺。"),
+    )
+    name = models.CharField(
+        verbose_name=_("项目名称"),
+        max_length=200,
+    )
+    programmes = models.ManyToManyField(
+        Programme,
+        verbose_name=_("项目类别"),
+        related_name="projects",
+        blank=True,
+    )
+    batch = models.ForeignKey(
+        Batch,
+        verbose_name=_("五个一批"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="projects",
+    )
+    stage = models.CharField(
+        verbose_name=_("建设阶段"),
+        max_length=20,
+        choices=Stage.choices,
+        default=Stage.PREPARATORY,
+    )
+    status = models.CharField(
+        verbose_name=_("推进状态"),
+        max_length=20,
+        choices=Status.choices,
+        default=Status.NORMAL,
+    )
+    city = models.ForeignKey(
+        Region,
+        verbose_name=_("所属市"),
+        on_delete=models.PROTECT,
+        related_name="city_projects",
+        help_text=_("市级单位，含雄安新区、定州市、辛集市。"),
+    )
+    county = models.ForeignKey(
+        Region,
+        verbose_name=_("所属县（市、区）"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="county_projects",
+        limit_choices_to={"level": RegionLevel.COUNTY},
+    )
+    industry = models.ForeignKey(
+        Industry,
+        verbose_name=_("所属产业"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="projects",
+    )
+    actions = models.ManyToManyField(
+        "actions.Action",
+        verbose_name=_("八项行动"),
+        related_name="projects",
+        blank=True,
+    )
+    cluster = models.ForeignKey(
+        Cluster,
+        verbose_name=_("县域特色产业集群"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="projects",
+    )
+    owner = models.CharField(
+        verbose_name=_("项目单位"),
+        max_length=200,
+        blank=True,
+    )
+    scope = models.TextField(
+        verbose_name=_("建设规模及主要内容"),
+        blank=True,
+    )
+    start_year = models.PositiveSmallIntegerField(
+        verbose_name=_("建设起始年份"),
+        null=True,
+        blank=True,
+    )
+    end_year = models.PositiveSmallIntegerField(
+        verbose_name=_("建设结束年份"),
+        null=True,
+        blank=True,
+    )
+    planned_start = models.DateField(
+        verbose_name=_("计划开工"),
+        null=True,
+        blank=True,
+    )
+    planned_end = models.DateField(
+        verbose_name=_("计划竣工"),
+        null=True,
+        blank=True,
+    )
+    actual_start = models.DateField(
+        verbose_name=_("实际开工"),
+        null=True,
+        blank=True,
+    )
+    actual_end = models.DateField(
+        verbose_name=_("实际竣工"),
+        null=True,
+        blank=True,
+    )
+    total_investment = money_field(
+        _("总投资（万元）"),
+        default=0,
+    )
+    responsible_unit = models.CharField(
+        verbose_name=_("责任单位"),
+        max_length=200,
+        blank=True,
+    )
+    contact = models.CharField(
+        verbose_name=_("联系人"),
+        max_length=50,
+        blank=True,
+    )
+    phone = models.CharField(
+        verbose_name=_("联系电话"),
+        max_length=50,
+        blank=True,
+    )
+    remarks = models.TextField(
+        verbose_name=_("备注"),
+        blank=True,
+    )
+    latitude = models.DecimalField(
+        verbose_name=_("纬度"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+    )
+    longitude = models.DecimalField(
+        verbose_name=_("经度"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+    )
+    # Optimistic lock: every save through a form must name the version it started from (issue #2, item 9).
+    version = models.PositiveIntegerField(
+        verbose_name=_("版本"),
+        default=1,
+    )
+    created_at = models.DateTimeField(
+        verbose_name=_("创建时间"),
+        auto_now_add=True,
+    )
+    updated_at = models.DateTimeField(
+        verbose_name=_("更新时间"),
+        auto_now=True,
+    )
+
+    history = HistoricalRecords(
+        m2m_fields=[programmes, actions],
+        excluded_fields=["updated_at", "version"],
+    )
+    objects = ProjectQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("项目")
+        verbose_name_plural = _("项目")
+        ordering = ["city__code", "county__code", "name"]
+        indexes = [
+            models.Index(fields=["city", "county"]),
+            models.Index(fields=["county", "name"]),
+            models.Index(fields=["stage"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(start_year__isnull=True)
+                | models.Q(end_year__isnull=True)
+                | models.Q(start_year__lte=models.F("end_year")),
+                name="projects_period_ordered",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if self.code is not None:
+            self.code = normalize_project_code(self.code) or None
+        errors = {}
+        if self.county_id:
+            county = self.county
+            if county.level != RegionLevel.COUNTY:
+                errors["county"] = _("“%(name)s”不是县级区划。") % {"name": county.name}
+            elif self.city_id and self.city_id not in (county.reporting_city_id, county.parent_id):
+                errors["county"] = _("“%(county)s”不属于“%(city)s”。") % {"county": county.name, "city": self.city.name}
+            else:
+                # Lists write 容城县 under 保定市 or under 雄安新区; both are right, we keep the reporting unit.
+                self.city = county.reporting_city
+        if self.city_id and not self.city.is_city_level:
+            errors["city"] = _("“%(name)s”不是市级单位。") % {"name": self.city.name}
+        if self.planned_start and self.planned_end and self.planned_start > self.planned_end:
+            errors["planned_end"] = _("计划竣工时间早于计划开工时间。")
+        if self.start_year and self.end_year and self.start_year > self.end_year:
+            errors["end_year"] = _("建设结束年份早于起始年份。")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def period(self):
+        if self.start_year and self.end_year:
+            return f"{self.start_year}-{self.end_year}"
+        return str(self.start_year or self.end_year or "")
+
+
+class ProjectChildQuerySet(models.QuerySet):
+    """Plans, reports and problems are visible exactly when their project is."""
+
+    def visible_to(self, user):
+        from .access import project_scope_q
+
+        return self.filter(project_scope_q(user, "project__"))
+
+
+class AnnualPlan(models.Model):
+    """A project's plan for one year: planned investment and what was completed before that year."""
+
+    project = models.ForeignKey(
+        Project,
+        verbose_name=_("项目"),
+        on_delete=models.CASCADE,
+        related_name="plans",
+    )
+    year = models.PositiveSmallIntegerField(
+        verbose_name=_("年度"),
+    )
+    planned_investment = money_field(
+        _("年度计划投资（万元）"),
+    )
+    completed_before_year = money_field(
+        _("截至上年底累计完成投资（万元）"),
+        default=0,
+    )
+
+    history = HistoricalRecords()
+    objects = ProjectChildQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("年度计划")
+        verbose_name_plural = _("年度计划")
+        ordering = ["project", "-year"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "year"], name="projects_plan_unique_year"),
+        ]
+
+    def __str__(self):
+        return f"{self.year}"
+
+
+class MonthlyReport(models.Model):
+    """The monthly progress report (月度调度): one per project per month."""
+
+    project = models.ForeignKey(
+        Project,
+        verbose_name=_("项目"),
+        on_delete=models.CASCADE,
+        related_name="reports",
+    )
+    month = models.DateField(
+        verbose_name=_("月份"),
+        help_text=_("该月第一天。"),
+    )
+    completed_investment = money_field(
+        _("本月完成投资（万元）"),
+    )
+    image_progress = models.TextField(
+        verbose_name=_("形象进度"),
+        blank=True,
+    )
+    reported_by = models.ForeignKey(
+        User,
+        verbose_name=_("填报人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reported_at = models.DateTimeField(
+        verbose_name=_("填报时间"),
+        auto_now_add=True,
+    )
+
+    history = HistoricalRecords()
+    objects = ProjectChildQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("月度调度")
+        verbose_name_plural = _("月度调度")
+        ordering = ["project", "-month"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "month"], name="projects_report_unique_month"),
+        ]
+
+    def __str__(self):
+        return self.month.strftime("%Y-%m") if self.month else ""
+
+    def clean(self):
+        if self.month:
+            # Whatever day a form sends, a report is for a month.
+            self.month = self.month.replace(day=1)
+            if self.month > datetime.date.today().replace(day=1):
+                raise ValidationError({"month": _("不能填报未来月份。")})
+
+    @property
+    def is_late(self):
+        return rules.report_is_late(month=self.month, reported_at=self.reported_at)
+
+
+class Problem(models.Model):
+    """A problem that needs coordination (问题协调), tracked until resolved."""
+
+    project = models.ForeignKey(
+        Project,
+        verbose_name=_("项目"),
+        on_delete=models.CASCADE,
+        related_name="problems",
+    )
+    category = models.CharField(
+        verbose_name=_("问题类别"),
+        max_length=20,
+        choices=ProblemCategory.choices,
+        default=ProblemCategory.OTHER,
+    )
+    description = models.TextField(
+        verbose_name=_("问题描述"),
+    )
+    responsible_unit = models.CharField(
+        verbose_name=_("责任单位"),
+        max_length=200,
+        blank=True,
+    )
+    raised_on = models.DateField(
+        verbose_name=_("提出日期"),
+        default=datetime.date.today,
+    )
+    status = models.CharField(
+        verbose_name=_("状态"),
+        max_length=20,
+        choices=ProblemStatus.choices,
+        default=ProblemStatus.OPEN,
+    )
+    resolution = models.TextField(
+        verbose_name=_("解决情况"),
+        blank=True,
+    )
+    resolved_on = models.DateField(
+        verbose_name=_("解决日期"),
+        null=True,
+        blank=True,
+    )
+
+    history = HistoricalRecords()
+    objects = ProjectChildQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("问题协调")
+        verbose_name_plural = _("问题协调")
+        ordering = ["project", "-raised_on"]
+        indexes = [models.Index(fields=["status", "raised_on"])]
+
+    def __str__(self):
+        return self.description[:40]
+
+    def clean(self):
+        if self.status == ProblemStatus.RESOLVED and not self.resolved_on:
+            self.resolved_on = datetime.date.today()
+        if self.resolved_on and self.raised_on and self.resolved_on < self.raised_on:
+            raise ValidationError({"resolved_on": _("解决日期早于提出日期。")})

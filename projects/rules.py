@@ -1,0 +1,263 @@
+"""Domain rules: time progress, completion, report deadlines and the traffic light (SPEC §2).
+
+The traffic light exists twice on purpose, and only here: `traffic_light()` evaluates one project in
+Python (project page, digests, tests), `annotate_progress()` evaluates the same ordered rules in SQL so
+that 100,000 projects can be filtered, counted and sorted by light. tests/test_rules.py checks that both
+agree on every rule and boundary.
+"""
+
+import calendar
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Case, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from .choices import UNDER_CONSTRUCTION, Light, LightReason, Stage, Status
+
+HUNDRED = Decimal(100)
+ZERO = Decimal(0)
+# Time progress is held to 4 decimals of a percentage point so that Python and SQL compare the same number.
+PROGRESS_QUANTUM = Decimal("0.0001")
+
+LIGHT_OF_REASON = {
+    LightReason.CANCELLED: Light.NONE,
+    LightReason.COMPLETED: Light.GREEN,
+    LightReason.STALLED: Light.RED,
+    LightReason.NOT_STARTED: Light.RED,
+    LightReason.REPORT_OVERDUE: Light.RED,
+    LightReason.FAR_BEHIND: Light.RED,
+    LightReason.BEHIND: Light.YELLOW,
+    LightReason.MARKED_BEHIND: Light.YELLOW,
+    LightReason.ON_PACE: Light.GREEN,
+}
+
+
+def reasons_for(light):
+    return [reason for reason, reason_light in LIGHT_OF_REASON.items() if reason_light == light]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Lag of completion behind time progress, in percentage points, beyond which a light turns."""
+
+    yellow_lag: Decimal
+    red_lag: Decimal
+
+    @classmethod
+    def default(cls):
+        return cls(
+            yellow_lag=Decimal(str(settings.TRAFFIC_LIGHT_YELLOW_LAG)),
+            red_lag=Decimal(str(settings.TRAFFIC_LIGHT_RED_LAG)),
+        )
+
+    @classmethod
+    def for_region(cls, region):
+        """A city may set its own thresholds; what it leaves blank falls back to the province's."""
+        default = cls.default()
+        if region is None:
+            return default
+        return cls(
+            yellow_lag=default.yellow_lag if region.yellow_lag is None else region.yellow_lag,
+            red_lag=default.red_lag if region.red_lag is None else region.red_lag,
+        )
+
+
+def today():
+    return timezone.localdate()
+
+
+def time_progress(*, year, on):
+    """Share of `year` elapsed at the end of day `on`, in percent (时序进度); 0 before, 100 after the year."""
+    if on.year < year:
+        return ZERO
+    if on.year > year:
+        return HUNDRED
+    days_in_year = 366 if calendar.isleap(year) else 365
+    elapsed = on.timetuple().tm_yday
+    return (Decimal(elapsed) * HUNDRED / Decimal(days_in_year)).quantize(PROGRESS_QUANTUM)
+
+
+def completion_rate(*, completed, planned):
+    """Annual investment completion rate in percent, or None when there is no positive plan."""
+    if planned is None or planned <= 0:
+        return None
+    return Decimal(completed or 0) * HUNDRED / Decimal(planned)
+
+
+def month_start(day):
+    return day.replace(day=1)
+
+
+def add_months(month, count):
+    index = month.year * 12 + (month.month - 1) + count
+    return datetime.date(index // 12, index % 12 + 1, 1)
+
+
+def report_deadline(month, *, deadline_day=None):
+    """The last day on which the report for `month` is on time: the Nth of the next month."""
+    deadline_day = deadline_day or settings.MONTHLY_REPORT_DEADLINE_DAY
+    return add_months(month_start(month), 1).replace(day=deadline_day)
+
+
+def latest_due_month(*, on, deadline_day=None):
+    """The most recent month whose report deadline has passed on day `on`."""
+    deadline_day = deadline_day or settings.MONTHLY_REPORT_DEADLINE_DAY
+    back = 1 if on.day > deadline_day else 2
+    return add_months(month_start(on), -back)
+
+
+def report_is_late(*, month, reported_at):
+    if not month or not reported_at:
+        return False
+    return timezone.localtime(reported_at).date() > report_deadline(month)
+
+
+def report_overdue(*, stage, actual_start, last_report_month, on, deadline_day=None):
+    """A project under construction owes a report for every month whose deadline has passed since it started."""
+    if stage not in UNDER_CONSTRUCTION:
+        return False
+    due = latest_due_month(on=on, deadline_day=deadline_day)
+    if actual_start is not None and actual_start >= add_months(due, 1):
+        return False  # started after the due month: nothing owed yet
+    return last_report_month is None or last_report_month < due
+
+
+def traffic_light(
+    *,
+    stage,
+    status,
+    planned_start,
+    actual_start,
+    planned,
+    completed,
+    last_report_month,
+    year,
+    on,
+    thresholds,
+    deadline_day=None,
+):
+    """(light, reason) for one project in `year`, judged on day `on`. The first rule that applies wins."""
+    if status == Status.CANCELLED:
+        reason = LightReason.CANCELLED
+    elif stage == Stage.COMPLETED:
+        reason = LightReason.COMPLETED
+    elif status == Status.STALLED:
+        reason = LightReason.STALLED
+    elif stage == Stage.PREPARATORY and planned_start is not None and planned_start < on and actual_start is None:
+        reason = LightReason.NOT_STARTED
+    elif report_overdue(
+        stage=stage, actual_start=actual_start, last_report_month=last_report_month, on=on, deadline_day=deadline_day
+    ):
+        reason = LightReason.REPORT_OVERDUE
+    else:
+        reason = LightReason.ON_PACE
+        if planned is not None and planned > 0:
+            progress = time_progress(year=year, on=on)
+            # rate < progress - lag, written without division exactly as the SQL below.
+            scaled = Decimal(completed or 0) * HUNDRED
+            if scaled < (progress - thresholds.red_lag) * planned:
+                reason = LightReason.FAR_BEHIND
+            elif scaled < (progress - thresholds.yellow_lag) * planned:
+                reason = LightReason.BEHIND
+        if reason == LightReason.ON_PACE and status == Status.BEHIND:
+            reason = LightReason.MARKED_BEHIND
+    return LIGHT_OF_REASON[reason], reason
+
+
+def annotate_progress(queryset, *, year, on=None, default_thresholds=None, deadline_day=None):
+    """Annotate projects with plan_investment, completed_year, completion_rate, last_report_month,
+    light_reason and light for `year` judged on `on`, mirroring traffic_light() rule for rule."""
+    from .models import AnnualPlan, MonthlyReport
+
+    on = on or today()
+    default_thresholds = default_thresholds or Thresholds.default()
+    money = models.DecimalField(max_digits=18, decimal_places=2)
+    progress = time_progress(year=year, on=on)
+    due = latest_due_month(on=on, deadline_day=deadline_day)
+
+    plan = AnnualPlan.objects.filter(project=OuterRef("pk"), year=year)
+    completed = (
+        MonthlyReport.objects.filter(project=OuterRef("pk"), month__year=year)
+        .order_by()
+        .values("project")
+        .annotate(total=Sum("completed_investment"))
+        .values("total")
+    )
+    last_report = MonthlyReport.objects.filter(project=OuterRef("pk")).order_by("-month").values("month")[:1]
+
+    queryset = queryset.annotate(
+        plan_investment=Subquery(plan.values("planned_investment")[:1], output_field=money),
+        completed_before_year=Subquery(plan.values("completed_before_year")[:1], output_field=money),
+        completed_year=Coalesce(Subquery(completed, output_field=money), Value(ZERO), output_field=money),
+        last_report_month=Subquery(last_report, output_field=models.DateField()),
+        red_lag_points=Coalesce(F("city__red_lag"), Value(default_thresholds.red_lag), output_field=money),
+        yellow_lag_points=Coalesce(F("city__yellow_lag"), Value(default_thresholds.yellow_lag), output_field=money),
+    )
+    has_plan = Q(plan_investment__gt=0)
+    scaled = F("completed_year") * HUNDRED
+
+    def lags_by_more_than(lag_field):
+        return Q(has_plan, scaled_completed__lt=(Value(progress) - F(lag_field)) * F("plan_investment"))
+
+    queryset = queryset.annotate(
+        scaled_completed=models.ExpressionWrapper(scaled, output_field=money),
+        completion_rate=Case(
+            When(has_plan, then=F("completed_year") * HUNDRED / F("plan_investment")),
+            default=None,
+            output_field=models.DecimalField(max_digits=18, decimal_places=4),
+        ),
+    )
+    overdue = (
+        Q(stage__in=UNDER_CONSTRUCTION)
+        & (Q(actual_start__isnull=True) | Q(actual_start__lt=add_months(due, 1)))
+        & (Q(last_report_month__isnull=True) | Q(last_report_month__lt=due))
+    )
+    reason = Case(
+        When(status=Status.CANCELLED, then=Value(LightReason.CANCELLED.value)),
+        When(stage=Stage.COMPLETED, then=Value(LightReason.COMPLETED.value)),
+        When(status=Status.STALLED, then=Value(LightReason.STALLED.value)),
+        When(
+            stage=Stage.PREPARATORY,
+            planned_start__isnull=False,
+            planned_start__lt=on,
+            actual_start__isnull=True,
+            then=Value(LightReason.NOT_STARTED.value),
+        ),
+        When(overdue, then=Value(LightReason.REPORT_OVERDUE.value)),
+        When(lags_by_more_than("red_lag_points"), then=Value(LightReason.FAR_BEHIND.value)),
+        When(lags_by_more_than("yellow_lag_points"), then=Value(LightReason.BEHIND.value)),
+        When(status=Status.BEHIND, then=Value(LightReason.MARKED_BEHIND.value)),
+        default=Value(LightReason.ON_PACE.value),
+        output_field=models.CharField(),
+    )
+    light = Case(
+        *[When(light_reason__in=reasons_for(value), then=Value(value.value)) for value in Light],
+        output_field=models.CharField(),
+    )
+    return queryset.annotate(light_reason=reason).annotate(light=light)
+
+
+def describe_light(*, reason, project, year, on):
+    """A sentence for people: the reason with the figures behind it."""
+    from django.utils.translation import gettext as _
+
+    label = LightReason(reason).label
+    if reason == LightReason.NOT_STARTED and project.planned_start:
+        return _("%(label)s（计划开工 %(date)s）") % {"label": label, "date": project.planned_start.strftime("%Y-%m")}
+    if reason == LightReason.REPORT_OVERDUE:
+        due = latest_due_month(on=on)
+        return _("%(label)s（应报 %(month)s）") % {"label": label, "month": due.strftime("%Y-%m")}
+    if reason in (LightReason.FAR_BEHIND, LightReason.BEHIND):
+        rate = getattr(project, "completion_rate", None) or ZERO
+        lag = time_progress(year=year, on=on) - Decimal(rate)
+        return _("%(label)s %(lag)s 个百分点（完成率 %(rate)s%%）") % {
+            "label": label,
+            "lag": f"{lag:.1f}",
+            "rate": f"{Decimal(rate):.1f}",
+        }
+    return str(label)

@@ -194,6 +194,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # django-axes logs every login at INFO; lockouts still come through as warnings.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
 # --- Domain settings (SPEC §2: "thresholds are settings") -----------------------------------------
@@ -202,3 +204,4 @@ TRAFFIC_LIGHT_YELLOW_LAG = env.float("TRAFFIC_LIGHT_YELLOW_LAG", default=10.0)
 TRAFFIC_LIGHT_RED_LAG = env.float("TRAFFIC_LIGHT_RED_LAG", default=30.0)
 # The monthly report for month M is due by this day of month M+1.
 MONTHLY_REPORT_DEADLINE_DAY = env.int("MONTHLY_REPORT_DEADLINE_DAY", default=5)
+AXES_VERBOSE = False

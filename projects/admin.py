@@ -1,1 +1,458 @@
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from simple_history.admin import SimpleHistoryAdmin
+from simple_history.utils import bulk_update_with_history
 
+from . import rules
+from .access import ROLE_GROUP_NAMES
+from .choices import Light, Status
+from .filtersets import ProjectFilterSet, city_choices, cluster_choices, county_choices
+from .models import (
+    AnnualPlan,
+    Batch,
+    Cluster,
+    DigestSubscription,
+    Industry,
+    MonthlyReport,
+    Problem,
+    Programme,
+    Project,
+    Region,
+    User,
+)
+from .services import StaleVersionError, project_claim_version
+
+admin.site.site_header = _("河北省重点项目调度平台")
+admin.site.site_title = _("重点项目调度")
+admin.site.index_title = _("管理")
+
+
+# --- List filters that delegate to ProjectFilterSet --------------------------------------------------
+
+
+class FilterSetListFilter(admin.SimpleListFilter):
+    """An admin sidebar filter whose choices and filtering come from ProjectFilterSet's filter of the same
+    name, so the admin, the list page and the export agree on what a parameter means (and on scoping)."""
+
+    filterset_class = ProjectFilterSet
+
+    def lookups(self, request, model_admin):
+        field = self.filterset_class(request=request).form.fields[self.parameter_name]
+        return [(str(value), label) for value, label in field.choices if value != ""]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        filterset = self.filterset_class({self.parameter_name: self.value()}, queryset=queryset, request=request)
+        if not filterset.is_valid():
+            # An id outside the user's region is as unknown as one that does not exist.
+            raise IncorrectLookupParameters(filterset.errors)
+        return filterset.qs
+
+
+def filterset_list_filter(name):
+    title = ProjectFilterSet.base_filters[name].label
+    return type(f"{name.title()}ListFilter", (FilterSetListFilter,), {"parameter_name": name, "title": title})
+
+
+class YearListFilter(FilterSetListFilter):
+    parameter_name = "year"
+    title = _("年度")
+
+    def lookups(self, request, model_admin):
+        years = AnnualPlan.objects.visible_to(request.user).order_by("-year").values_list("year", flat=True).distinct()
+        return [(str(year), str(year)) for year in years[:10]]
+
+
+# --- Shared behaviour for region-bound admins --------------------------------------------------------
+
+
+class RegionScopedAdminMixin:
+    """Every queryset, choice list and permission of an admin goes through the one visibility rule."""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Also for autocomplete fields, whose form field otherwise validates against every row (a leak).
+        choices = {
+            "city": city_choices,
+            "county": county_choices,
+            "cluster": cluster_choices,
+        }
+        if db_field.name in choices:
+            kwargs["queryset"] = choices[db_field.name](request)
+        elif db_field.related_model is Project:
+            kwargs["queryset"] = Project.objects.editable_by(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ProjectChildInline(admin.TabularInline):
+    extra = 0
+
+    def _parent_editable(self, request, obj):
+        return obj is None or Project.objects.editable_by(request.user).filter(pk=obj.pk).exists()
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and self._parent_editable(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._parent_editable(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._parent_editable(request, obj)
+
+
+class AnnualPlanInline(ProjectChildInline):
+    model = AnnualPlan
+    fields = ["year", "planned_investment", "completed_before_year"]
+
+
+class MonthlyReportInline(ProjectChildInline):
+    model = MonthlyReport
+    fields = ["month", "completed_investment", "image_progress", "reported_by", "reported_at"]
+    readonly_fields = ["reported_by", "reported_at"]
+
+
+class ProblemInline(ProjectChildInline):
+    model = Problem
+    fields = ["category", "description", "responsible_unit", "raised_on", "status", "resolution", "resolved_on"]
+
+
+# --- Project -----------------------------------------------------------------------------------------
+
+
+class ProjectAdminForm(forms.ModelForm):
+    """Carries the version the user started from; a save over someone else's newer save is refused."""
+
+    class Meta:
+        model = Project
+        fields = "__all__"
+        widgets = {"version": forms.HiddenInput}
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk and "version" in cleaned:
+            # Locks the row until this transaction ends (the admin's change view is atomic), so two
+            # concurrent saves are serialised and the second sees the first's version.
+            stored = Project.objects.select_for_update().filter(pk=self.instance.pk).values_list("version", flat=True).first()
+            if stored != cleaned["version"]:
+                raise ValidationError(StaleVersionError.message, code="stale")
+        return cleaned
+
+
+@admin.register(Project)
+class ProjectAdmin(RegionScopedAdminMixin, SimpleHistoryAdmin):
+    form = ProjectAdminForm
+    list_display = [
+        "code_or_key",
+        "name",
+        "city",
+        "county",
+        "stage",
+        "light_display",
+        "completion_display",
+    ]
+    list_display_links = ["code_or_key", "name"]
+    list_select_related = ["city", "county"]
+    list_filter = [
+        filterset_list_filter("programme"),
+        filterset_list_filter("batch"),
+        filterset_list_filter("stage"),
+        filterset_list_filter("status"),
+        filterset_list_filter("city"),
+        filterset_list_filter("county"),
+        filterset_list_filter("action"),
+        filterset_list_filter("industry"),
+        filterset_list_filter("light"),
+        YearListFilter,
+    ]
+    search_fields = list(ProjectFilterSet.SEARCH_FIELDS)
+    show_full_result_count = False
+    list_per_page = 50
+    autocomplete_fields = ["city", "county", "cluster", "programmes", "actions", "industry"]
+    readonly_fields = ["key", "created_at", "updated_at"]
+    inlines = [AnnualPlanInline, MonthlyReportInline, ProblemInline]
+    actions = ["mark_stalled", "mark_normal"]
+    fieldsets = [
+        (None, {"fields": ["key", "code", "name", "programmes", "batch", "actions", "industry", "cluster"]}),
+        (_("区划"), {"fields": ["city", "county", "latitude", "longitude"]}),
+        (_("建设"), {"fields": ["stage", "status", "owner", "scope", "start_year", "end_year",
+                              "planned_start", "planned_end", "actual_start", "actual_end", "total_investment"]}),
+        (_("责任与联系"), {"fields": ["responsible_unit", "contact", "phone", "remarks"]}),
+        (None, {"fields": ["version", "created_at", "updated_at"]}),
+    ]
+
+    def get_queryset(self, request):
+        year = ProjectFilterSet.selected_year(request.GET)
+        return super().get_queryset(request).with_progress(year=year, on=rules.today())
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and not Project.objects.editable_by(request.user).filter(pk=obj.pk).exists():
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and not Project.objects.editable_by(request.user).filter(pk=obj.pk).exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
+    @admin.display(description=_("项目代码"), ordering="code")
+    def code_or_key(self, obj):
+        return obj.code or obj.key
+
+    @admin.display(description=_("红黄绿灯"), ordering="light")
+    def light_display(self, obj):
+        colours = {Light.GREEN: "#1a7f37", Light.YELLOW: "#b58100", Light.RED: "#cf222e", Light.NONE: "#6e7781"}
+        reason = rules.describe_light(reason=obj.light_reason, project=obj, year=obj.progress_year, on=rules.today())
+        return format_html(
+            '<span title="{}" style="color:{};font-weight:600">● {}</span>',
+            reason,
+            colours[Light(obj.light)],
+            Light(obj.light).label,
+        )
+
+    @admin.display(description=_("年度完成率"), ordering="completion_rate")
+    def completion_display(self, obj):
+        if obj.completion_rate is None:
+            return "—"
+        return f"{obj.completion_rate:.1f}%"
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            project_claim_version(project=obj, expected_version=form.cleaned_data["version"])
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is MonthlyReport:
+            for report in formset.save(commit=False):
+                report.reported_by = report.reported_by or request.user
+                report.save()
+            for report in formset.deleted_objects:
+                report.delete()
+        else:
+            formset.save()
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Defence in depth (NetBox's re-check): whatever the form allowed, the saved project must still
+        # be the user's; if not, the whole change rolls back with the admin's transaction.
+        if not Project.objects.editable_by(request.user).filter(pk=form.instance.pk).exists():
+            raise PermissionDenied
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._get_visible_or_404(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._get_visible_or_404(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def revert_disabled(self, request, obj=None):
+        # Reverting would bypass the version check; a past version is shown for reading only.
+        return True
+
+    def _get_visible_or_404(self, request, object_id):
+        if not Project.objects.visible_to(request.user).filter(pk=object_id).exists():
+            raise Http404
+
+    @transaction.atomic
+    def _set_status(self, request, queryset, status):
+        projects = list(Project.objects.editable_by(request.user).filter(pk__in=queryset.values("pk")).select_for_update())
+        for project in projects:
+            project.status = status
+            project.version += 1
+        bulk_update_with_history(projects, Project, ["status", "version"], default_user=request.user)
+        self.message_user(
+            request,
+            ngettext("已更新 %(count)d 个项目。", "已更新 %(count)d 个项目。", len(projects)) % {"count": len(projects)},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("标记为停缓建"), permissions=["change"])
+    def mark_stalled(self, request, queryset):
+        self._set_status(request, queryset, Status.STALLED)
+
+    @admin.action(description=_("恢复为正常推进"), permissions=["change"])
+    def mark_normal(self, request, queryset):
+        self._set_status(request, queryset, Status.NORMAL)
+
+
+class ProjectChildAdmin(RegionScopedAdminMixin, SimpleHistoryAdmin):
+    """A read-only overview across projects; changes go through the project page, which holds the lock."""
+
+    list_select_related = ["project", "project__city", "project__county"]
+    search_fields = ["project__name", "project__code"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def history_view(self, request, object_id, extra_context=None):
+        if not self.get_queryset(request).filter(pk=object_id).exists():
+            raise Http404
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if not self.get_queryset(request).filter(pk=object_id).exists():
+            raise Http404
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+
+@admin.register(MonthlyReport)
+class MonthlyReportAdmin(ProjectChildAdmin):
+    list_display = ["project", "month", "completed_investment", "reported_by", "reported_at", "late_display"]
+    list_filter = ["month"]
+    date_hierarchy = "month"
+
+    @admin.display(description=_("逾期填报"), boolean=True)
+    def late_display(self, obj):
+        return obj.is_late
+
+
+@admin.register(Problem)
+class ProblemAdmin(ProjectChildAdmin):
+    list_display = ["project", "category", "description", "responsible_unit", "raised_on", "status", "resolved_on"]
+    list_filter = ["status", "category"]
+    search_fields = ProjectChildAdmin.search_fields + ["description", "responsible_unit"]
+
+
+# --- Reference data ----------------------------------------------------------------------------------
+
+
+@admin.register(Region)
+class RegionAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "level", "parent", "reporting_city", "is_reporting_unit", "layout"]
+    list_filter = ["level", "is_reporting_unit", "layout"]
+    search_fields = ["code", "name"]
+    list_select_related = ["parent", "reporting_city"]
+    autocomplete_fields = ["parent", "reporting_city"]
+
+    def get_queryset(self, request):
+        # Also the source of the region autocomplete, so it must be scoped like everything else.
+        return super().get_queryset(request).visible_to(request.user)
+
+
+@admin.register(Cluster)
+class ClusterAdmin(admin.ModelAdmin):
+    list_display = ["name", "county", "industry"]
+    search_fields = ["name", "county__name"]
+    list_select_related = ["county", "industry"]
+    autocomplete_fields = ["county", "industry"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "county":
+            kwargs["queryset"] = county_choices(request)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Industry)
+class IndustryAdmin(admin.ModelAdmin):
+    list_display = ["name", "name_en", "category", "parent", "order"]
+    list_filter = ["category"]
+    search_fields = ["name", "name_en"]
+
+
+@admin.register(Programme)
+class ProgrammeAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "name_en", "order"]
+    search_fields = ["name", "code"]
+
+
+@admin.register(Batch)
+class BatchAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "name_en", "order"]
+    search_fields = ["name", "code"]
+
+
+# --- Users -------------------------------------------------------------------------------------------
+
+
+class DigestSubscriptionInline(admin.TabularInline):
+    model = DigestSubscription
+    extra = 0
+    filter_horizontal = ["programmes", "actions"]
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ["username", "last_name", "first_name", "email", "region", "role_display", "is_active"]
+    list_filter = ["is_active", "groups", "region__level"]
+    list_select_related = ["region"]
+    search_fields = ["username", "first_name", "last_name", "email", "region__name"]
+    autocomplete_fields = ["region"]
+    inlines = [DigestSubscriptionInline]
+    superuser_fieldset = (_("超级用户"), {"fields": ["is_superuser", "user_permissions"], "classes": ["collapse"]})
+    fieldsets = [
+        (None, {"fields": ["username", "password"]}),
+        (_("个人信息"), {"fields": ["last_name", "first_name", "email", "phone"]}),
+        (_("区划与角色"), {"fields": ["region", "is_active", "groups"]}),
+        superuser_fieldset,
+        (_("重要日期"), {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["username", "password1", "password2", "region", "groups", "email"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if not request.user.is_superuser:
+            # Only a superuser may make superusers or grant permissions outside the roles.
+            fieldsets = [fieldset for fieldset in fieldsets if fieldset is not self.superuser_fieldset]
+        return fieldsets
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "groups" and not request.user.is_superuser:
+            kwargs["queryset"] = Group.objects.filter(name__in=ROLE_GROUP_NAMES.values())
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        obj.is_staff = True  # every user of this tracker works in the admin
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description=_("角色"))
+    def role_display(self, obj):
+        role = obj.role
+        return role.label if role else "—"
+
+
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class RoleGroupAdmin(admin.ModelAdmin):
+    search_fields = ["name"]
+    filter_horizontal = ["permissions"]
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser

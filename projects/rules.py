@@ -191,6 +191,7 @@ def annotate_progress(queryset, *, year, on=None, default_thresholds=None, deadl
     last_report = MonthlyReport.objects.filter(project=OuterRef("pk")).order_by("-month").values("month")[:1]
 
     queryset = queryset.annotate(
+        progress_year=Value(year, output_field=models.IntegerField()),
         plan_investment=Subquery(plan.values("planned_investment")[:1], output_field=money),
         completed_before_year=Subquery(plan.values("completed_before_year")[:1], output_field=money),
         completed_year=Coalesce(Subquery(completed, output_field=money), Value(ZERO), output_field=money),

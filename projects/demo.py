@@ -1,0 +1,277 @@
+"""Realistic demo data for demos and benchmarks (`manage.py seed_demo`).
+
+Written for speed: rows are built in memory and bulk-inserted in batches, so 100,000 projects with
+their plans, monthly reports and problems take minutes, not hours. Demo projects carry keys starting
+with DEMO_KEY_PREFIX so that a re-run replaces them and leaves real projects alone.
+"""
+
+import datetime
+import random
+from decimal import Decimal
+
+from django.db import transaction
+
+from actions.models import Action, ActionPlan
+
+from . import rules
+from .choices import DigestFrequency, ProblemCategory, ProblemStatus, Role, Stage, Status
+from .models import (
+    AnnualPlan,
+    Batch,
+    Cluster,
+    DigestSubscription,
+    Industry,
+    MonthlyReport,
+    Problem,
+    Programme,
+    Project,
+    Region,
+    User,
+)
+from .services import reference_data_load, user_set_role
+
+DEMO_KEY_PREFIX = "DM"
+BATCH_SIZE = 2000
+
+# (username, role, region code, display name)
+DEMO_USERS = [
+    ("province", Role.PROVINCE_ADMIN, "130000", "省发展改革委"),
+    ("leader", Role.LEADER, "130000", "省领导"),
+    ("shijiazhuang", Role.CITY_COORDINATOR, "130100", "石家庄市发展改革委"),
+    ("xiongan", Role.CITY_COORDINATOR, "133100", "雄安新区改革发展局"),
+    ("zhengding", Role.COUNTY_EDITOR, "130123", "正定县发展改革局"),
+    ("nangong", Role.COUNTY_EDITOR, "130581", "南宫市发展改革局"),
+]
+
+PRODUCTS = {
+    "钢铁": ["高端精品钢板", "特种合金钢", "氢冶金示范", "短流程电炉炼钢"],
+    "装备制造": ["智能装备产业园", "新能源汽车零部件", "高端紧固件", "工业机器人"],
+    "石化": ["绿色化工新材料", "高端精细化工", "炼化一体化"],
+    "食品": ["健康食品产业园", "宠物食品", "中央厨房", "乳制品深加工"],
+    "新一代信息技术": ["数据中心", "智能传感器", "工业互联网平台", "集成电路封测"],
+    "生物医药": ["创新药研发生产基地", "医疗器械", "原料药绿色化改造"],
+    "新能源": ["光伏组件", "风电装备", "氢能产业园", "储能电池"],
+    "新材料": ["优质浮法玻璃", "碳纤维复合材料", "高性能膜材料"],
+    "应急": ["应急装备产业园", "消防救援装备"],
+    "被动式超低能耗建筑": ["被动式超低能耗建筑部品", "装配式建筑构件"],
+    "康复辅助器具": ["康复辅助器具产业园", "智能助行器"],
+    "区块链": ["区块链应用创新中心"],
+    "太赫兹": ["太赫兹器件研发"],
+    "类脑智能": ["类脑计算芯片"],
+    "量子信息": ["量子通信网络"],
+}
+GENERIC_PRODUCTS = ["现代物流园", "文旅综合体", "城市更新", "污水处理", "学校建设", "医院综合楼", "供热管网改造"]
+OWNER_SUFFIXES = ["科技有限公司", "集团有限公司", "实业有限公司", "新材料股份有限公司", "投资发展有限公司"]
+OWNER_WORDS = ["华北", "冀中", "燕赵", "太行", "渤海", "长城", "新元", "恒信", "瑞达", "鼎盛", "宏远", "中创"]
+PROGRESS_PHRASES = ["主体结构施工", "设备安装调试", "厂房封顶", "基础施工", "场地平整", "试生产", "钢结构吊装"]
+PROBLEMS = [
+    (ProblemCategory.LAND, "项目用地指标尚未落实，需协调自然资源部门"),
+    (ProblemCategory.FUNDS, "银行贷款未到位，资金缺口较大"),
+    (ProblemCategory.APPROVAL, "施工许可手续办理滞后"),
+    (ProblemCategory.ENVIRONMENT, "环评批复尚未取得"),
+    (ProblemCategory.ENERGY, "能耗指标不足，需省级统筹"),
+    (ProblemCategory.INFRASTRUCTURE, "外部供电线路未接入"),
+]
+
+
+@transaction.atomic
+def demo_seed(*, projects, seed=1, password, on=None):
+    """Replace the demo projects with `projects` new ones and (re)create the demo users.
+
+    Returns a dict of counts and the demo users' names, for the command to print.
+    """
+    on = on or rules.today()
+    rng = random.Random(seed)
+    if not Region.objects.exists():
+        reference_data_load()
+
+    Project.objects.filter(key__startswith=DEMO_KEY_PREFIX).delete()
+
+    counties = list(Region.objects.counties().select_related("reporting_city"))
+    cities = list(Region.objects.city_level())
+    programmes = {programme.code: programme for programme in Programme.objects.all()}
+    batches = list(Batch.objects.all())
+    industries = list(Industry.objects.filter(parent__isnull=False))
+    clusters_by_county = {}
+    for cluster in Cluster.objects.all():
+        clusters_by_county.setdefault(cluster.county_id, []).append(cluster)
+    primary_actions = list(Action.objects.filter(plan__is_primary=True))
+    other_actions = list(Action.objects.filter(plan__in=ActionPlan.objects.filter(is_primary=False)))
+
+    totals = {"projects": 0, "plans": 0, "reports": 0, "problems": 0}
+    serial = 0
+    for start in range(0, projects, BATCH_SIZE):
+        size = min(BATCH_SIZE, projects - start)
+        built = []
+        for _index in range(size):
+            serial += 1
+            built.append(_build_project(rng, serial, on, counties, cities, batches, industries, clusters_by_county))
+        Project.objects.bulk_create([project for project, _extra in built])
+
+        programme_links, action_links, plans, reports, problems = [], [], [], [], []
+        for project, extra in built:
+            for code in extra["programmes"]:
+                programme_links.append(Project.programmes.through(project_id=project.pk, programme_id=programmes[code].pk))
+            chosen = rng.sample(primary_actions, rng.choice([1, 1, 2]))
+            if other_actions and rng.random() < 0.2:
+                chosen.append(rng.choice(other_actions))
+            action_links.extend(Project.actions.through(project_id=project.pk, action_id=action.pk) for action in chosen)
+            plans.extend(_build_plans(rng, project, on))
+            reports.extend(_build_reports(rng, project, extra, on))
+            problems.extend(_build_problems(rng, project, on))
+        Project.programmes.through.objects.bulk_create(programme_links)
+        Project.actions.through.objects.bulk_create(action_links)
+        AnnualPlan.objects.bulk_create(plans)
+        MonthlyReport.objects.bulk_create(reports, batch_size=5000)
+        Problem.objects.bulk_create(problems)
+        totals["projects"] += size
+        totals["plans"] += len(plans)
+        totals["reports"] += len(reports)
+        totals["problems"] += len(problems)
+
+    totals["users"] = _seed_users(password)
+    return totals
+
+
+def _build_project(rng, serial, on, counties, cities, batches, industries, clusters_by_county):
+    if rng.random() < 0.08:  # a city-wide project with no county
+        city, county = rng.choice(cities), None
+    else:
+        county = rng.choice(counties)
+        city = county.reporting_city
+    place = county or city
+    industry = rng.choice(industries) if rng.random() < 0.9 else None
+    product = rng.choice(PRODUCTS.get(industry.name, GENERIC_PRODUCTS) if industry else GENERIC_PRODUCTS)
+    brand = f"{place.name[:-1] if place.name[-1] in '市县区' else place.name}{rng.choice(OWNER_WORDS)}"
+    owner = f"{brand}{rng.choice(OWNER_SUFFIXES)}"
+    total = Decimal(int(rng.lognormvariate(10.0, 1.0)) + 3000)
+    stage = rng.choices(
+        [Stage.PREPARATORY, Stage.NEW_START, Stage.CONTINUING, Stage.COMPLETED], weights=[15, 25, 45, 15]
+    )[0]
+    status = rng.choices([Status.NORMAL, Status.BEHIND, Status.STALLED, Status.CANCELLED], weights=[85, 8, 5, 2])[0]
+    start_year = on.year - (0 if stage in (Stage.PREPARATORY, Stage.NEW_START) else rng.randint(1, 2))
+    end_year = start_year + rng.randint(1, 3)
+    planned_start = datetime.date(start_year, rng.randint(1, 12), 1)
+    actual_start = None
+    if stage != Stage.PREPARATORY:
+        actual_start = min(planned_start + datetime.timedelta(days=rng.randint(0, 60)), on)
+    elif rng.random() < 0.5:  # half the preparatory projects are planned to start later this year
+        planned_start = datetime.date(on.year, rng.randint(min(on.month + 1, 12), 12), 1)
+    programmes = ["provincial" if rng.random() < 0.15 else "municipal"]
+    if county and county.pk in clusters_by_county:
+        programmes.append("county-cluster")
+    if rng.random() < 0.25:
+        programmes.append(rng.choice(["investment-promotion", "tech-transformation"]))
+    code = None
+    if stage != Stage.PREPARATORY or rng.random() < 0.3:
+        code = f"{start_year}-{place.code}-{rng.choice([7, 26, 30, 44]):02d}-{rng.choice([1, 2, 3]):02d}-{serial:05d}{rng.choice('0123456789X')}"
+    project = Project(
+        key=f"{DEMO_KEY_PREFIX}{serial:08d}",
+        code=code,
+        name=f"{brand}{product}项目",
+        batch=rng.choice(batches),
+        stage=stage,
+        status=status,
+        city=city,
+        county=county,
+        industry=industry,
+        cluster=rng.choice(clusters_by_county[county.pk]) if county and county.pk in clusters_by_county else None,
+        owner=owner,
+        scope=f"总建筑面积{rng.randint(1, 30)}万平方米，建设{product}生产线{rng.randint(1, 6)}条及配套设施。",
+        start_year=start_year,
+        end_year=end_year,
+        planned_start=planned_start,
+        planned_end=datetime.date(end_year, rng.randint(1, 12), 1),
+        actual_start=actual_start,
+        actual_end=max(actual_start, on - datetime.timedelta(days=rng.randint(0, 200))) if stage == Stage.COMPLETED else None,
+        total_investment=total,
+        responsible_unit=f"{place.name}发展和改革局",
+        contact=rng.choice("王李张刘陈杨赵黄周吴") + rng.choice(["伟", "敏", "静", "磊", "洋", "勇", "艳", "杰"]),
+        phone=f"13{rng.randint(100000000, 999999999)}",
+    )
+    # A quarter of the projects fall behind pace; a few stop reporting.
+    extra = {"programmes": programmes, "pace": rng.choice([1.0, 1.0, 1.0, 0.6, 0.3]), "stops_reporting": rng.random() < 0.06}
+    return project, extra
+
+
+def _build_plans(rng, project, on):
+    plans = []
+    for year in range(max(project.start_year, on.year - 1), on.year + 1):
+        share = Decimal(rng.randint(20, 50)) / 100
+        plans.append(
+            AnnualPlan(
+                project=project,
+                year=year,
+                planned_investment=(project.total_investment * share).quantize(Decimal("1")),
+                completed_before_year=(project.total_investment * Decimal("0.3") * (year - project.start_year)).quantize(Decimal("1")),
+            )
+        )
+    return plans
+
+
+def _build_reports(rng, project, extra, on):
+    if project.actual_start is None:
+        return []
+    plan = project.total_investment * Decimal("0.35")
+    last_month = rules.latest_due_month(on=on)
+    if extra["stops_reporting"]:
+        last_month = rules.add_months(last_month, -rng.randint(1, 2))
+    reports = []
+    month = max(rules.month_start(project.actual_start), datetime.date(on.year, 1, 1))
+    while month <= last_month:
+        amount = plan / 12 * Decimal(extra["pace"]) * Decimal(rng.uniform(0.7, 1.3))
+        deadline = rules.report_deadline(month)
+        reported_on = deadline - datetime.timedelta(days=rng.randint(-3, 4))
+        reports.append(
+            MonthlyReport(
+                project=project,
+                month=month,
+                completed_investment=amount.quantize(Decimal("0.01")),
+                image_progress=rng.choice(PROGRESS_PHRASES),
+                reported_at=datetime.datetime.combine(reported_on, datetime.time(10), tzinfo=datetime.timezone.utc),
+            )
+        )
+        month = rules.add_months(month, 1)
+    return reports
+
+
+def _build_problems(rng, project, on):
+    if rng.random() > 0.12:
+        return []
+    category, description = rng.choice(PROBLEMS)
+    raised = on - datetime.timedelta(days=rng.randint(3, 120))
+    resolved = rng.random() < 0.4
+    return [
+        Problem(
+            project=project,
+            category=category,
+            description=description,
+            responsible_unit=f"{(project.county or project.city).name}相关部门",
+            raised_on=raised,
+            status=ProblemStatus.RESOLVED if resolved else rng.choice([ProblemStatus.OPEN, ProblemStatus.IN_PROGRESS]),
+            resolution="已协调解决" if resolved else "",
+            resolved_on=min(raised + datetime.timedelta(days=rng.randint(1, 30)), on) if resolved else None,
+        )
+    ]
+
+
+def _seed_users(password):
+    names = []
+    for username, role, region_code, display in DEMO_USERS:
+        user, _created = User.objects.update_or_create(
+            username=username,
+            defaults={
+                "region": Region.objects.get(code=region_code),
+                "first_name": display,
+                "email": f"{username}@example.org",
+                "is_staff": True,
+                "is_active": True,
+            },
+        )
+        user.set_password(password)
+        user.save()
+        user_set_role(user=user, role=role)
+        for frequency in DigestFrequency:
+            DigestSubscription.objects.get_or_create(user=user, frequency=frequency)
+        names.append((username, role.label, display))
+    return names

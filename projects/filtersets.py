@@ -1,0 +1,138 @@
+"""One FilterSet per model: the admin's list filters, the project list page, the API and the export all
+filter through these, so a URL parameter means the same thing everywhere."""
+
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from actions.models import Action
+
+from .choices import Light, Stage, Status
+from .models import Batch, Cluster, Industry, Programme, Project, Region
+from .rules import today
+
+
+def _user(request):
+    return getattr(request, "user", None)
+
+
+def city_choices(request):
+    user = _user(request)
+    regions = Region.objects.city_level()
+    return regions.visible_to(user) if user is not None else regions.none()
+
+
+def county_choices(request):
+    user = _user(request)
+    regions = Region.objects.counties().select_related("reporting_city")
+    return regions.visible_to(user) if user is not None else regions.none()
+
+
+def cluster_choices(request):
+    user = _user(request)
+    return Cluster.objects.visible_to(user) if user is not None else Cluster.objects.none()
+
+
+class ProjectFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        label=_("搜索"),
+        method="filter_search",
+    )
+    programme = django_filters.ModelChoiceFilter(
+        label=_("项目类别"),
+        field_name="programmes",
+        queryset=Programme.objects.all(),
+    )
+    batch = django_filters.ModelChoiceFilter(
+        label=_("五个一批"),
+        queryset=Batch.objects.all(),
+    )
+    stage = django_filters.ChoiceFilter(
+        label=_("建设阶段"),
+        choices=Stage.choices,
+    )
+    status = django_filters.ChoiceFilter(
+        label=_("推进状态"),
+        choices=Status.choices,
+    )
+    city = django_filters.ModelChoiceFilter(
+        label=_("所属市"),
+        queryset=city_choices,
+    )
+    county = django_filters.ModelChoiceFilter(
+        label=_("所属县（市、区）"),
+        queryset=county_choices,
+    )
+    cluster = django_filters.ModelChoiceFilter(
+        label=_("县域特色产业集群"),
+        queryset=cluster_choices,
+    )
+    action = django_filters.ModelChoiceFilter(
+        label=_("专项行动"),
+        field_name="actions",
+        queryset=Action.objects.select_related("plan"),
+    )
+    industry = django_filters.ModelChoiceFilter(
+        label=_("所属产业"),
+        queryset=Industry.objects.all(),
+        method="filter_industry",
+    )
+    light = django_filters.ChoiceFilter(
+        label=_("红黄绿灯"),
+        choices=Light.choices,
+        method="filter_light",
+    )
+    year = django_filters.NumberFilter(
+        label=_("年度"),
+        method="filter_year",
+        min_value=2000,
+        max_value=2100,
+    )
+    investment_min = django_filters.NumberFilter(
+        label=_("总投资不低于（万元）"),
+        field_name="total_investment",
+        lookup_expr="gte",
+    )
+    investment_max = django_filters.NumberFilter(
+        label=_("总投资不高于（万元）"),
+        field_name="total_investment",
+        lookup_expr="lte",
+    )
+
+    # Fields searched by the text box here and by the admin's search box.
+    SEARCH_FIELDS = ("code", "key", "name", "owner")
+
+    class Meta:
+        model = Project
+        fields = []
+
+    @classmethod
+    def selected_year(cls, data):
+        """The year whose plan, completion and light are shown: ?year=, else the current year."""
+        try:
+            year = int(data.get("year") or 0)
+        except (TypeError, ValueError):
+            year = 0
+        return year if 2000 <= year <= 2100 else today().year
+
+    def filter_queryset(self, queryset):
+        # The light, completion and plan of the selected year are annotations; add them once.
+        if "light" not in queryset.query.annotations:
+            queryset = queryset.with_progress(year=self.selected_year(self.data), on=today())
+        return super().filter_queryset(queryset)
+
+    def filter_search(self, queryset, name, value):
+        terms = Q()
+        for field in self.SEARCH_FIELDS:
+            terms |= Q(**{f"{field}__icontains": value.strip()})
+        return queryset.filter(terms)
+
+    def filter_industry(self, queryset, name, value):
+        # A group (传统优势产业) selects its industries too.
+        return queryset.filter(Q(industry=value) | Q(industry__parent=value))
+
+    def filter_light(self, queryset, name, value):
+        return queryset.filter(light=value)
+
+    def filter_year(self, queryset, name, value):
+        return queryset.filter(plans__year=value)

@@ -87,7 +87,9 @@ def demo_seed(*, projects, seed=1, password, on=None):
 
     Project.objects.filter(key__startswith=DEMO_KEY_PREFIX).delete()
 
-    counties = list(Region.objects.counties().select_related("reporting_city"))
+    counties_by_city = {}
+    for county in Region.objects.counties():
+        counties_by_city.setdefault(county.reporting_city_id, []).append(county)
     cities = list(Region.objects.city_level())
     programmes = {programme.code: programme for programme in Programme.objects.all()}
     batches = list(Batch.objects.all())
@@ -105,16 +107,19 @@ def demo_seed(*, projects, seed=1, password, on=None):
         built = []
         for _index in range(size):
             serial += 1
-            built.append(_build_project(rng, serial, on, counties, cities, batches, industries, clusters_by_county))
+            built.append(_build_project(rng, serial, on, counties_by_city, cities, batches, industries, clusters_by_county))
         Project.objects.bulk_create([project for project, _extra in built])
 
         programme_links, action_links, plans, reports, problems = [], [], [], [], []
         for project, extra in built:
             for code in extra["programmes"]:
                 programme_links.append(Project.programmes.through(project_id=project.pk, programme_id=programmes[code].pk))
-            chosen = rng.sample(primary_actions, rng.choice([1, 1, 2]))
+            # Every action in turn first, then maybe a second one at random.
+            chosen = {primary_actions[project.pk % len(primary_actions)]}
+            if rng.random() < 0.3:
+                chosen.add(rng.choice(primary_actions))
             if other_actions and rng.random() < 0.2:
-                chosen.append(rng.choice(other_actions))
+                chosen.add(rng.choice(other_actions))
             action_links.extend(Project.actions.through(project_id=project.pk, action_id=action.pk) for action in chosen)
             plans.extend(_build_plans(rng, project, on))
             reports.extend(_build_reports(rng, project, extra, on))
@@ -133,12 +138,11 @@ def demo_seed(*, projects, seed=1, password, on=None):
     return totals
 
 
-def _build_project(rng, serial, on, counties, cities, batches, industries, clusters_by_county):
-    if rng.random() < 0.08:  # a city-wide project with no county
-        city, county = rng.choice(cities), None
-    else:
-        county = rng.choice(counties)
-        city = county.reporting_city
+def _build_project(rng, serial, on, counties_by_city, cities, batches, industries, clusters_by_county):
+    # Cities in turn, so that even a small demo covers every city-level unit.
+    city = cities[serial % len(cities)]
+    own_counties = counties_by_city.get(city.pk)
+    county = rng.choice(own_counties) if own_counties and rng.random() > 0.08 else None
     place = county or city
     industry = rng.choice(industries) if rng.random() < 0.9 else None
     product = rng.choice(PRODUCTS.get(industry.name, GENERIC_PRODUCTS) if industry else GENERIC_PRODUCTS)

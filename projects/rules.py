@@ -23,6 +23,9 @@ HUNDRED = Decimal(100)
 ZERO = Decimal(0)
 # Time progress is held to 4 decimals of a percentage point so that Python and SQL compare the same number.
 PROGRESS_QUANTUM = Decimal("0.0001")
+# SQLite computes decimals as floats: a project exactly on a threshold must not fall either side of it by
+# rounding, so "behind by more than" means by more than this margin (in 万元 × percent: negligible).
+BOUNDARY_MARGIN = Decimal("0.000001")
 
 LIGHT_OF_REASON = {
     LightReason.CANCELLED: Light.NONE,
@@ -160,9 +163,9 @@ def traffic_light(
             progress = time_progress(year=year, on=on)
             # rate < progress - lag, written without division exactly as the SQL below.
             scaled = Decimal(completed or 0) * HUNDRED
-            if scaled < (progress - thresholds.red_lag) * planned:
+            if scaled < (progress - thresholds.red_lag) * planned - BOUNDARY_MARGIN:
                 reason = LightReason.FAR_BEHIND
-            elif scaled < (progress - thresholds.yellow_lag) * planned:
+            elif scaled < (progress - thresholds.yellow_lag) * planned - BOUNDARY_MARGIN:
                 reason = LightReason.BEHIND
         if reason == LightReason.ON_PACE and status == Status.BEHIND:
             reason = LightReason.MARKED_BEHIND
@@ -203,7 +206,8 @@ def annotate_progress(queryset, *, year, on=None, default_thresholds=None, deadl
     scaled = F("completed_year") * HUNDRED
 
     def lags_by_more_than(lag_field):
-        return Q(has_plan, scaled_completed__lt=(Value(progress) - F(lag_field)) * F("plan_investment"))
+        limit = (Value(progress) - F(lag_field)) * F("plan_investment") - Value(BOUNDARY_MARGIN)
+        return Q(has_plan, scaled_completed__lt=limit)
 
     queryset = queryset.annotate(
         scaled_completed=models.ExpressionWrapper(scaled, output_field=money),

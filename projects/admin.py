@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper
 from simple_history.utils import bulk_update_with_history
 
 from . import rules
@@ -74,6 +75,42 @@ class YearListFilter(FilterSetListFilter):
 
 
 # --- Shared behaviour for region-bound admins --------------------------------------------------------
+
+
+class ReadableHistoryContextHelper(HistoricalRecordContextHelper):
+    """History shows 续建 → 竣工投产, not the stored codes continuing → completed."""
+
+    def prepare_delta_change_value(self, change, value):
+        field = self.model._meta.get_field(change.field)
+        if field.choices and value is not None:
+            return dict(field.flatchoices).get(value, value)
+        return super().prepare_delta_change_value(change, value)
+
+
+class ScopedHistoryAdmin(SimpleHistoryAdmin):
+    """History for region-bound objects: only of visible objects (else 404, as if missing), read-only.
+
+    Reverting is off: it would write an old version past the optimistic lock without the user seeing
+    what changed since; an old version is shown for reading.
+    """
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return ReadableHistoryContextHelper(self.model, historical_record)
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._ensure_visible(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._ensure_visible(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def _ensure_visible(self, request, object_id):
+        if not self.model.objects.visible_to(request.user).filter(pk=object_id).exists():
+            raise Http404
 
 
 class RegionScopedAdminMixin:
@@ -151,7 +188,7 @@ class ProjectAdminForm(forms.ModelForm):
 
 
 @admin.register(Project)
-class ProjectAdmin(RegionScopedAdminMixin, SimpleHistoryAdmin):
+class ProjectAdmin(RegionScopedAdminMixin, ScopedHistoryAdmin):
     form = ProjectAdminForm
     list_display = [
         "code_or_key",
@@ -249,22 +286,6 @@ class ProjectAdmin(RegionScopedAdminMixin, SimpleHistoryAdmin):
         if not Project.objects.editable_by(request.user).filter(pk=form.instance.pk).exists():
             raise PermissionDenied
 
-    def history_view(self, request, object_id, extra_context=None):
-        self._get_visible_or_404(request, object_id)
-        return super().history_view(request, object_id, extra_context)
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        self._get_visible_or_404(request, object_id)
-        return super().history_form_view(request, object_id, version_id, extra_context)
-
-    def revert_disabled(self, request, obj=None):
-        # Reverting would bypass the version check; a past version is shown for reading only.
-        return True
-
-    def _get_visible_or_404(self, request, object_id):
-        if not Project.objects.visible_to(request.user).filter(pk=object_id).exists():
-            raise Http404
-
     @transaction.atomic
     def _set_status(self, request, queryset, status):
         projects = list(Project.objects.editable_by(request.user).filter(pk__in=queryset.values("pk")).select_for_update())
@@ -287,7 +308,7 @@ class ProjectAdmin(RegionScopedAdminMixin, SimpleHistoryAdmin):
         self._set_status(request, queryset, Status.NORMAL)
 
 
-class ProjectChildAdmin(RegionScopedAdminMixin, SimpleHistoryAdmin):
+class ProjectChildAdmin(RegionScopedAdminMixin, ScopedHistoryAdmin):
     """A read-only overview across projects; changes go through the project page, which holds the lock."""
 
     list_select_related = ["project", "project__city", "project__county"]
@@ -302,18 +323,6 @@ class ProjectChildAdmin(RegionScopedAdminMixin, SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def history_view(self, request, object_id, extra_context=None):
-        if not self.get_queryset(request).filter(pk=object_id).exists():
-            raise Http404
-        return super().history_view(request, object_id, extra_context)
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        if not self.get_queryset(request).filter(pk=object_id).exists():
-            raise Http404
-        return super().history_form_view(request, object_id, version_id, extra_context)
-
-    def revert_disabled(self, request, obj=None):
-        return True
 
 
 @admin.register(MonthlyReport)

@@ -612,9 +612,13 @@ class Project(models.Model):
     def __str__(self):
         return self.name
 
-    def clean(self):
+    def clean_fields(self, exclude=None):
+        # Normalise before the validators see the code.
         if self.code is not None:
             self.code = normalize_project_code(self.code) or None
+        super().clean_fields(exclude=exclude)
+
+    def clean(self):
         errors = {}
         if self.county_id:
             county = self.county

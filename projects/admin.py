@@ -181,7 +181,7 @@ class ProjectAdminForm(forms.ModelForm):
         if self.instance.pk and "version" in cleaned:
             # Locks the row until this transaction ends (the admin's change view is atomic), so two
             # concurrent saves are serialised and the second sees the first's version.
-            stored = Project.objects.select_for_update().filter(pk=self.instance.pk).values_list("version", flat=True).first()
+            stored = Project.objects.select_for_update(of=("self",)).filter(pk=self.instance.pk).order_by().values_list("version", flat=True).first()
             if stored != cleaned["version"]:
                 raise ValidationError(StaleVersionError.message, code="stale")
         return cleaned
@@ -288,7 +288,9 @@ class ProjectAdmin(RegionScopedAdminMixin, ScopedHistoryAdmin):
 
     @transaction.atomic
     def _set_status(self, request, queryset, status):
-        projects = list(Project.objects.editable_by(request.user).filter(pk__in=queryset.values("pk")).select_for_update())
+        projects = list(
+            Project.objects.editable_by(request.user).filter(pk__in=queryset.values("pk")).order_by().select_for_update(of=("self",))
+        )
         for project in projects:
             project.status = status
             project.version += 1

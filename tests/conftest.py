@@ -82,3 +82,14 @@ def projects(db):
             image_progress="基础施工",
         )
     return made
+
+
+def pytest_sessionstart(session):
+    """In CI the PostgreSQL run must really be on PostgreSQL, never silently on the SQLite default."""
+    import os
+
+    from django.db import connection
+
+    wanted = os.environ.get("REQUIRE_DATABASE_VENDOR")
+    if wanted and connection.vendor != wanted:
+        raise pytest.UsageError(f"REQUIRE_DATABASE_VENDOR={wanted} but the tests would run on {connection.vendor}")

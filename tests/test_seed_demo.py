@@ -1,0 +1,33 @@
+from django.core.management import call_command
+
+from actions.models import Action
+from projects import rules
+from projects.choices import Role, Stage
+from projects.models import DigestSubscription, MonthlyReport, Problem, Programme, Project, Region, User
+
+
+def test_seed_demo_covers_the_province_and_can_be_run_again(db, capsys):
+    call_command("seed_demo", "--projects", "300", "--seed", "7", "--password", "pw-for-the-demo-users")
+    out = capsys.readouterr().out
+    assert "created 300 projects" in out and "zhengding" in out
+    assert Project.objects.count() == 300
+    assert set(Project.objects.values_list("city", flat=True)) == set(Region.objects.city_level().values_list("pk", flat=True))
+    assert set(Project.objects.values_list("stage", flat=True)) == set(Stage.values)
+    assert Programme.objects.filter(projects__isnull=True).count() == 0
+    assert set(Action.objects.filter(plan__is_primary=True, projects__isnull=False).values_list("number", flat=True)) == set(range(1, 9))
+    assert MonthlyReport.objects.exists() and Problem.objects.exists()
+    for project in Project.objects.exclude(county=None).select_related("county")[:50]:
+        assert project.city_id == project.county.reporting_city_id
+    today = rules.today()
+    lights = {row.light for row in Project.objects.with_progress(year=today.year, on=today)}
+    assert {"green", "yellow", "red"} <= lights  # some late, some behind pace
+
+    editor = User.objects.get(username="zhengding")
+    assert editor.role == Role.COUNTY_EDITOR and editor.region.name == "正定县"
+    assert editor.check_password("pw-for-the-demo-users") and editor.email.endswith("@example.org")
+    assert {s.frequency for s in DigestSubscription.objects.filter(user=editor)} == {"weekly", "monthly"}
+    assert {user.role for user in User.objects.all()} == set(Role)
+
+    call_command("seed_demo", "--projects", "50", "--seed", "8")
+    assert Project.objects.count() == 50  # demo projects are replaced, not piled up
+    assert User.objects.filter(username="zhengding").count() == 1

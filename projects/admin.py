@@ -15,7 +15,7 @@ from simple_history.utils import bulk_update_with_history
 
 from . import rules
 from .access import ROLE_GROUP_NAMES
-from .choices import Light, Status
+from .choices import Light, RegionLevel, Status
 from .filtersets import ProjectFilterSet, city_choices, cluster_choices, county_choices
 from .models import (
     AnnualPlan,
@@ -229,6 +229,14 @@ class ProjectAdmin(RegionScopedAdminMixin, ScopedHistoryAdmin):
         (None, {"fields": ["version", "created_at", "updated_at"]}),
     ]
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        user = request.user
+        if "county" in form.base_fields and user.region_id and user.region.level == RegionLevel.COUNTY:
+            # A county user's projects are their county's: a city-wide project would leave their sight.
+            form.base_fields["county"].required = True
+        return form
+
     def get_queryset(self, request):
         year = ProjectFilterSet.selected_year(request.GET)
         return super().get_queryset(request).with_progress(year=year, on=rules.today())
@@ -325,6 +333,12 @@ class ProjectChildAdmin(RegionScopedAdminMixin, ScopedHistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+
+
+@admin.register(AnnualPlan)
+class AnnualPlanAdmin(ProjectChildAdmin):
+    list_display = ["project", "year", "planned_investment", "completed_before_year"]
+    list_filter = ["year"]
 
 
 @admin.register(MonthlyReport)

@@ -69,7 +69,12 @@ def changelist_names(client, url, **params):
 def test_changelists_show_only_the_region(role, setup):
     users, projects = setup
     client = client_for(users[role])
-    for url in ("admin:projects_project_changelist", "admin:projects_monthlyreport_changelist", "admin:projects_problem_changelist"):
+    for url in (
+        "admin:projects_project_changelist",
+        "admin:projects_monthlyreport_changelist",
+        "admin:projects_problem_changelist",
+        "admin:projects_annualplan_changelist",
+    ):
         page = changelist_names(client, reverse(url))
         for key, project in projects.items():
             assert (project.name in page) == (key in VISIBLE[role]), (url, key)
@@ -95,9 +100,9 @@ def test_object_views_answer_another_region_as_missing(role, setup):
     for project in other_projects(role, projects):
         url = reverse("admin:projects_project_simple_history", args=[project.pk, history_id(project)])
         assert client.get(url).status_code == 404
-    for model in ("monthlyreport", "problem"):
+    for model, related in (("monthlyreport", "reports"), ("problem", "problems"), ("annualplan", "plans")):
         for project in other_projects(role, projects):
-            child = getattr(project, "reports" if model == "monthlyreport" else "problems").first()
+            child = getattr(project, related).first()
             missing = answer(client.get(reverse(f"admin:projects_{model}_change", args=[MISSING_PK])))
             assert answer(client.get(reverse(f"admin:projects_{model}_change", args=[child.pk]))) == missing
             assert client.get(reverse(f"admin:projects_{model}_history", args=[child.pk])).status_code == 404
@@ -272,3 +277,22 @@ def test_visible_to_is_the_rule_every_queryset_uses(setup):
     assert set(MonthlyReport.objects.visible_to(editor).values_list("project__name", flat=True)) == {projects["zhengding"].name}
     assert not Project.objects.editable_by(users["leader"]).exists()
     assert Project.objects.editable_by(users["city_coordinator"]).count() == 2
+
+
+def test_county_editor_must_name_their_county(setup):
+    users, projects = setup
+    client = client_for(users["county_editor"])
+    project = projects["zhengding"]
+    response = client.post(reverse("admin:projects_project_change", args=[project.pk]), change_form_data(project, county=""))
+    assert response.status_code == 200 and "county" in response.context["adminform"].form.errors
+    project.refresh_from_db()
+    assert project.county is not None
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_annual_plan_overview_is_scoped(role, setup):
+    users, projects = setup
+    client = client_for(users[role])
+    response = client.get(reverse("admin:projects_annualplan_changelist"))
+    shown = {plan.project.name for plan in response.context["cl"].result_list}
+    assert shown == {projects[key].name for key in VISIBLE[role]}

@@ -1,0 +1,99 @@
+"""Admin changelist cost with many projects: SQL queries per page and median time per page.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/hebei_bench .venv/bin/python bench/admin_list.py [--projects 100000]
+
+Seeds the database (once; re-used while it holds the same number of demo projects), then requests the
+project changelist as a province user and as a county user, plain and with filters, through Django's test
+client. The floor is the page's own data query alone (visible_to + progress annotation, 50 rows) measured
+in the same run, so the ratio shows what the admin adds on top.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hebei_projects.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, reset_queries  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from projects import rules  # noqa: E402
+from projects.demo import DEMO_KEY_PREFIX  # noqa: E402
+from projects.models import Project, User  # noqa: E402
+
+PAGES = {
+    "plain": {},
+    "red lights": {"light": "red"},
+    "stage + action": {"stage": "continuing", "action": "1"},
+    "search": {"q": "产业园"},
+    "page 20": {"p": "20"},
+}
+
+
+def measure(callable_, repeat):
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        callable_()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--projects", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+
+    print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
+    call_command("migrate", verbosity=0)
+    call_command("load_reference_data", stdout=open(os.devnull, "w"))
+    demo = Project.objects.filter(key__startswith=DEMO_KEY_PREFIX).count()
+    if demo != args.projects:
+        started = time.perf_counter()
+        call_command("seed_demo", projects=args.projects, seed=1, password="bench-password-123")
+        print(f"seeded {args.projects} projects in {time.perf_counter() - started:.0f}s")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+    from django.conf import settings
+
+    settings.DEBUG = False
+    print(f"{'user':<10} {'page':<16} {'rows':>7} {'queries':>8} {'median ms':>10} {'floor ms':>9} {'ratio':>6}")
+    for username in ("province", "zhengding"):
+        user = User.objects.get(username=username)
+        client = Client()
+        client.force_login(user)
+        visible = Project.objects.visible_to(user).count()
+        today = rules.today()
+
+        def floor():
+            list(Project.objects.visible_to(user).with_progress(year=today.year, on=today).select_related("city", "county")[:50])
+
+        floor_ms = measure(floor, args.repeat)
+        for label, params in PAGES.items():
+            response = client.get("/admin/projects/project/", params)
+            assert response.status_code == 200, (label, response.status_code)
+            reset_queries()
+            with CaptureQueriesContext(connection) as captured:
+                client.get("/admin/projects/project/", params)
+            median = measure(lambda: client.get("/admin/projects/project/", params), args.repeat)
+            print(
+                f"{username:<10} {label:<16} {visible:>7} {len(captured.captured_queries):>8} "
+                f"{median:>10.1f} {floor_ms:>9.1f} {median / floor_ms:>6.1f}"
+            )
+
+
+if __name__ == "__main__":
+    main()

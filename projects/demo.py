@@ -121,8 +121,10 @@ def demo_seed(*, projects, seed=1, password, on=None):
             if other_actions and rng.random() < 0.2:
                 chosen.add(rng.choice(other_actions))
             action_links.extend(Project.actions.through(project_id=project.pk, action_id=action.pk) for action in chosen)
-            plans.extend(_build_plans(rng, project, on))
-            reports.extend(_build_reports(rng, project, extra, on))
+            project_plans = _build_plans(rng, project, on)
+            plans.extend(project_plans)
+            if project_plans:
+                reports.extend(_build_reports(rng, project, extra, project_plans[-1].planned_investment, on))
             problems.extend(_build_problems(rng, project, on))
         Project.programmes.through.objects.bulk_create(programme_links)
         Project.actions.through.objects.bulk_create(action_links)
@@ -155,12 +157,13 @@ def _build_project(rng, serial, on, counties_by_city, cities, batches, industrie
     status = rng.choices([Status.NORMAL, Status.BEHIND, Status.STALLED, Status.CANCELLED], weights=[85, 8, 5, 2])[0]
     start_year = on.year - (0 if stage in (Stage.PREPARATORY, Stage.NEW_START) else rng.randint(1, 2))
     end_year = start_year + rng.randint(1, 3)
-    planned_start = datetime.date(start_year, rng.randint(1, 12), 1)
+    last_month = 12 if start_year < on.year else max(1, on.month - 2)
+    planned_start = datetime.date(start_year, rng.randint(1, last_month), 1)
     actual_start = None
     if stage != Stage.PREPARATORY:
         actual_start = min(planned_start + datetime.timedelta(days=rng.randint(0, 60)), on)
-    elif rng.random() < 0.5:  # half the preparatory projects are planned to start later this year
-        planned_start = datetime.date(on.year, rng.randint(min(on.month + 1, 12), 12), 1)
+    elif rng.random() < 0.8:  # most preparatory projects are planned to start later
+        planned_start = on + datetime.timedelta(days=rng.randint(10, 300))
     programmes = ["provincial" if rng.random() < 0.15 else "municipal"]
     if county and county.pk in clusters_by_county:
         programmes.append("county-cluster")
@@ -194,14 +197,18 @@ def _build_project(rng, serial, on, counties_by_city, cities, batches, industrie
         phone=f"13{rng.randint(100000000, 999999999)}",
     )
     # A quarter of the projects fall behind pace; a few stop reporting.
-    extra = {"programmes": programmes, "pace": rng.choice([1.0, 1.0, 1.0, 0.6, 0.3]), "stops_reporting": rng.random() < 0.06}
+    extra = {"programmes": programmes, "pace": rng.choice([1.05, 1.0, 1.0, 1.0, 1.0, 0.95, 0.95, 0.75, 0.5]), "stops_reporting": rng.random() < 0.05}
     return project, extra
 
 
 def _build_plans(rng, project, on):
+    if project.actual_start is None and project.planned_start > on:
+        return []  # not planned to start this year: no investment planned yet
     plans = []
     for year in range(max(project.start_year, on.year - 1), on.year + 1):
         share = Decimal(rng.randint(20, 50)) / 100
+        if project.actual_start and project.actual_start.year == year:
+            share *= Decimal(13 - project.actual_start.month) / 12  # planned from the start month on
         plans.append(
             AnnualPlan(
                 project=project,
@@ -213,17 +220,18 @@ def _build_plans(rng, project, on):
     return plans
 
 
-def _build_reports(rng, project, extra, on):
+def _build_reports(rng, project, extra, plan, on):
     if project.actual_start is None:
         return []
-    plan = project.total_investment * Decimal("0.35")
+    start = max(rules.month_start(project.actual_start), datetime.date(on.year, 1, 1))
+    months_planned = 13 - start.month if start.year == on.year else 12
     last_month = rules.latest_due_month(on=on)
     if extra["stops_reporting"]:
         last_month = rules.add_months(last_month, -rng.randint(1, 2))
     reports = []
-    month = max(rules.month_start(project.actual_start), datetime.date(on.year, 1, 1))
+    month = start
     while month <= last_month:
-        amount = plan / 12 * Decimal(extra["pace"]) * Decimal(rng.uniform(0.7, 1.3))
+        amount = plan / months_planned * Decimal(extra["pace"]) * Decimal(rng.uniform(0.8, 1.25))
         deadline = rules.report_deadline(month)
         reported_on = deadline - datetime.timedelta(days=rng.randint(-3, 4))
         reports.append(

@@ -30,7 +30,7 @@ from .models import (
     Region,
     User,
 )
-from .services import StaleVersionError, project_claim_version
+from .services import StaleVersionError, progress_refresh, project_claim_version
 
 admin.site.site_header = _("河北省重点项目调度平台")
 admin.site.site_title = _("重点项目调度")
@@ -289,6 +289,7 @@ class ProjectAdmin(RegionScopedAdminMixin, ScopedHistoryAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
+        progress_refresh(projects=[form.instance.pk])
         # Defence in depth (NetBox's re-check): whatever the form allowed, the saved project must still
         # be the user's; if not, the whole change rolls back with the admin's transaction.
         if not Project.objects.editable_by(request.user).filter(pk=form.instance.pk).exists():

@@ -28,7 +28,7 @@ from .models import (
     Region,
     User,
 )
-from .services import reference_data_load, user_set_role
+from .services import progress_refresh, reference_data_load, user_set_role
 
 DEMO_KEY_PREFIX = "DM"
 BATCH_SIZE = 2000
@@ -136,6 +136,7 @@ def demo_seed(*, projects, seed=1, password, on=None):
         totals["reports"] += len(reports)
         totals["problems"] += len(problems)
 
+    progress_refresh(projects=Project.objects.filter(key__startswith=DEMO_KEY_PREFIX))
     totals["users"] = _seed_users(password)
     return totals
 

@@ -571,6 +571,13 @@ class Project(models.Model):
         null=True,
         blank=True,
     )
+    # Kept by services.progress_refresh from the monthly reports, so lists can judge lights in plain SQL.
+    last_report_month = models.DateField(
+        verbose_name=_("最近填报月份"),
+        null=True,
+        blank=True,
+        editable=False,
+    )
     # Optimistic lock: every save through a form must name the version it started from (issue #2, item 9).
     version = models.PositiveIntegerField(
         verbose_name=_("版本"),
@@ -587,7 +594,7 @@ class Project(models.Model):
 
     history = HistoricalRecords(
         m2m_fields=[programmes, actions],
-        excluded_fields=["updated_at", "version"],
+        excluded_fields=["updated_at", "version", "last_report_month"],
     )
     objects = ProjectQuerySet.as_manager()
 
@@ -673,8 +680,14 @@ class AnnualPlan(models.Model):
         _("截至上年底累计完成投资（万元）"),
         default=0,
     )
+    # The year's monthly reports added up by services.progress_refresh; never typed in.
+    completed_investment = money_field(
+        _("本年累计完成投资（万元）"),
+        default=0,
+        editable=False,
+    )
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["completed_investment"])
     objects = ProjectChildQuerySet.as_manager()
 
     class Meta:

@@ -13,8 +13,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, F, OuterRef, Q, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, F, FilteredRelation, Q, Value, When
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from .choices import UNDER_CONSTRUCTION, Light, LightReason, Stage, Status
@@ -172,33 +172,42 @@ def traffic_light(
     return LIGHT_OF_REASON[reason], reason
 
 
-def annotate_progress(queryset, *, year, on=None, default_thresholds=None, deadline_day=None):
-    """Annotate projects with plan_investment, completed_year, completion_rate, last_report_month,
-    light_reason and light for `year` judged on `on`, mirroring traffic_light() rule for rule."""
-    from .models import AnnualPlan, MonthlyReport
+class Quotient(models.Func):
+    """numerator / denominator. SQLite keeps whole-number decimals as integers and would divide them as
+    integers (350 / 1200 = 0), so there the numerator is made a float first."""
 
+    arg_joiner = " / "
+    template = "(%(expressions)s)"
+    arity = 2
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        numerator, denominator = self.get_source_expressions()
+        clone = self.copy()
+        clone.set_source_expressions([Cast(numerator, models.FloatField()), denominator])
+        return super(Quotient, clone).as_sql(compiler, connection, **extra_context)
+
+
+def annotate_progress(queryset, *, year, on=None, default_thresholds=None, deadline_day=None):
+    """Annotate projects with plan_investment, completed_year, completion_rate, light_reason and light
+    for `year` judged on `on`, mirroring traffic_light() rule for rule.
+
+    Completed investment and the last report month are the columns services.progress_refresh keeps.
+    """
     on = on or today()
     default_thresholds = default_thresholds or Thresholds.default()
     money = models.DecimalField(max_digits=18, decimal_places=2)
     progress = time_progress(year=year, on=on)
     due = latest_due_month(on=on, deadline_day=deadline_day)
 
-    plan = AnnualPlan.objects.filter(project=OuterRef("pk"), year=year)
-    completed = (
-        MonthlyReport.objects.filter(project=OuterRef("pk"), month__year=year)
-        .order_by()
-        .values("project")
-        .annotate(total=Sum("completed_investment"))
-        .values("total")
-    )
-    last_report = MonthlyReport.objects.filter(project=OuterRef("pk")).order_by("-month").values("month")[:1]
-
+    # The year's plan row is joined (at most one per project), not looked up per reference: the light
+    # refers to these values many times and must stay one pass over the table.
     queryset = queryset.annotate(
+        year_plan=FilteredRelation("plans", condition=Q(plans__year=year)),
+    ).annotate(
         progress_year=Value(year, output_field=models.IntegerField()),
-        plan_investment=Subquery(plan.values("planned_investment")[:1], output_field=money),
-        completed_before_year=Subquery(plan.values("completed_before_year")[:1], output_field=money),
-        completed_year=Coalesce(Subquery(completed, output_field=money), Value(ZERO), output_field=money),
-        last_report_month=Subquery(last_report, output_field=models.DateField()),
+        plan_investment=F("year_plan__planned_investment"),
+        completed_before_year=F("year_plan__completed_before_year"),
+        completed_year=Coalesce(F("year_plan__completed_investment"), Value(ZERO), output_field=money),
         red_lag_points=Coalesce(F("city__red_lag"), Value(default_thresholds.red_lag), output_field=money),
         yellow_lag_points=Coalesce(F("city__yellow_lag"), Value(default_thresholds.yellow_lag), output_field=money),
     )
@@ -212,7 +221,7 @@ def annotate_progress(queryset, *, year, on=None, default_thresholds=None, deadl
     queryset = queryset.annotate(
         scaled_completed=models.ExpressionWrapper(scaled, output_field=money),
         completion_rate=Case(
-            When(has_plan, then=F("completed_year") * HUNDRED / F("plan_investment")),
+            When(has_plan, then=Quotient(F("completed_year") * HUNDRED, F("plan_investment"))),
             default=None,
             output_field=models.DecimalField(max_digits=18, decimal_places=4),
         ),

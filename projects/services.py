@@ -7,14 +7,15 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Max, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, ExtractYear
 from django.utils.translation import gettext as _
 
 from actions.models import Action, ActionPlan, Measure, Target
 
 from .access import ROLE_GROUP_NAMES, ROLE_PERMISSIONS
 from .choices import RegionLevel, Role
-from .models import Batch, Cluster, Industry, Programme, Project, Region
+from .models import AnnualPlan, Batch, Cluster, Industry, MonthlyReport, Programme, Project, Region
 
 FIXTURES_DIR = Path(settings.BASE_DIR) / "fixtures"
 
@@ -175,3 +176,41 @@ def project_claim_version(*, project, expected_version):
         raise StaleVersionError(StaleVersionError.message)
     project.version = expected_version + 1
     return project.version
+
+
+@transaction.atomic
+def progress_refresh(*, projects=None):
+    """Recompute what the monthly reports add up to: each year's completed investment (on the year's
+    plan row, created with a zero plan when a year has reports but no plan) and each project's last
+    reported month. `projects` is a queryset or list of projects or ids; None means all.
+
+    Every writer of monthly reports calls this after writing; it is the one definition of
+    "completed this year" (年度完成投资 = the sum of that year's monthly reports).
+    """
+    def scoped(queryset, field):
+        return queryset if projects is None else queryset.filter(**{f"{field}__in": projects})
+
+    reports = scoped(MonthlyReport.objects.all(), "project")
+    years_without_plan = (
+        reports.annotate(year=ExtractYear("month"))
+        .exclude(project__plans__year=F("year"))
+        .values_list("project_id", "year")
+        .distinct()
+        .order_by()
+    )
+    AnnualPlan.objects.bulk_create(
+        [AnnualPlan(project_id=project_id, year=year, planned_investment=0) for project_id, year in years_without_plan],
+        ignore_conflicts=True,
+    )
+    year_total = (
+        MonthlyReport.objects.filter(project=OuterRef("project"), month__year=OuterRef("year"))
+        .order_by()
+        .values("project")
+        .annotate(total=Sum("completed_investment"))
+        .values("total")
+    )
+    scoped(AnnualPlan.objects.all(), "project").update(
+        completed_investment=Coalesce(Subquery(year_total), Value(0), output_field=AnnualPlan._meta.get_field("completed_investment"))
+    )
+    last_month = MonthlyReport.objects.filter(project=OuterRef("pk")).order_by().values("project").annotate(last=Max("month")).values("last")
+    scoped(Project.objects.all(), "pk").update(last_report_month=Subquery(last_month))

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from projects.choices import Role, Stage
 from projects.models import AnnualPlan, MonthlyReport, Programme, Project, Region, User
-from projects.services import reference_data_load, user_set_role
+from projects.services import progress_refresh, reference_data_load, user_set_role
 
 
 @pytest.fixture(scope="session")
@@ -81,6 +81,7 @@ def projects(db):
             completed_investment=Decimal("100"),
             image_progress="基础施工",
         )
+    progress_refresh()
     return made
 
 

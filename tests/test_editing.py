@@ -126,3 +126,36 @@ def test_changelist_queries_do_not_grow_with_rows(role, users):
         return len(captured.captured_queries)
 
     assert queries_for(3) == queries_for(30)
+
+
+def test_completed_this_year_follows_the_reports_saved_in_the_admin(users, projects):
+    project = projects["zhengding"]
+    year = project.plans.get().year
+    client = client_for(users["county_editor"])
+    url = reverse("admin:projects_project_change", args=[project.pk])
+    january = project.reports.get()
+    data = change_form_data(
+        project,
+        **{
+            "reports-TOTAL_FORMS": 3,
+            "reports-INITIAL_FORMS": 1,
+            "reports-0-id": january.pk,
+            "reports-0-project": project.pk,
+            "reports-0-month": f"{year}-01-01",
+            "reports-0-completed_investment": "150",  # was 100
+            "reports-1-month": f"{year}-02-15",  # any day: stored as the month
+            "reports-1-completed_investment": "200",
+            "reports-2-month": f"{year - 1}-12-01",  # a year with no plan yet
+            "reports-2-completed_investment": "75",
+        },
+    )
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    project.refresh_from_db()
+    assert project.plans.get(year=year).completed_investment == Decimal("350")
+    assert project.plans.get(year=year - 1).completed_investment == Decimal("75")
+    assert project.plans.get(year=year - 1).planned_investment == 0
+    assert project.last_report_month == datetime.date(year, 2, 1)
+    annotated = Project.objects.with_progress(year=year, on=datetime.date(year, 3, 1)).get(pk=project.pk)
+    assert annotated.completed_year == Decimal("350")
+    assert annotated.completion_rate.quantize(Decimal("0.01")) == Decimal("29.17")  # 350 / 1200

@@ -8,6 +8,7 @@ from projects import rules
 from projects.choices import Light, LightReason, Stage, Status
 from projects.models import AnnualPlan, MonthlyReport, Project, Region
 from projects.rules import Thresholds
+from projects.services import progress_refresh
 
 
 D = datetime.date
@@ -211,6 +212,7 @@ def test_sql_annotation_agrees_with_python_rule(db):
             deadline_day=5,
         )
     MonthlyReport.objects.bulk_create(reports)
+    progress_refresh()
     annotated = Project.objects.filter(pk__in=expected).with_progress(year=year, on=on)
     got = {row["pk"]: (row["light"], row["light_reason"]) for row in annotated.values("pk", "light", "light_reason")}
     mismatches = {pk: (expected[pk], got[pk]) for pk in expected if (expected[pk][0].value, expected[pk][1].value) != got[pk]}

@@ -105,7 +105,9 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 # Without Redis there is no worker: tasks run in-process so the embedded default still works.
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
-CELERY_TASK_EAGER_PROPAGATES = True
+# In-process tasks behave as on a worker: a failure is recorded (and logged), not raised into the
+# caller, and a retry runs at once.
+CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -207,3 +209,15 @@ TRAFFIC_LIGHT_RED_LAG = env.float("TRAFFIC_LIGHT_RED_LAG", default=30.0)
 # The monthly report for month M is due by this day of month M+1.
 MONTHLY_REPORT_DEADLINE_DAY = env.int("MONTHLY_REPORT_DEADLINE_DAY", default=5)
 AXES_VERBOSE = False
+
+# --- Digests (issue #3) ------------------------------------------------------------------------------
+# Problems open longer than this many days are listed in the digest.
+DIGEST_PROBLEM_AGE_DAYS = env.int("DIGEST_PROBLEM_AGE_DAYS", default=30)
+# SMTP failures are retried with exponential backoff (60 s, 120 s, ... capped below the visibility
+# timeout) this many times before the delivery is marked failed.
+DIGEST_MAX_RETRIES = env.int("DIGEST_MAX_RETRIES", default=5)
+DIGEST_RETRY_MAX_COUNTDOWN = 1800
+# A delivery claimed this long ago by a worker that never finished may be claimed again.
+DIGEST_CLAIM_STALE_SECONDS = 900
+# How many red / yellow projects a digest lists by name.
+DIGEST_LIST_LIMIT = 30

@@ -35,12 +35,14 @@ ROLE_PERMISSIONS = {
     Role.PROVINCE_ADMIN: (
         _perms("projects", _PROJECT_WORK + _REFERENCE + ["user", "digestsubscription"], ["view", "add", "change", "delete"])
         + _perms("actions", _ACTIONS, ["view", "add", "change", "delete"])
+        + _perms("projects", ["digestdelivery"], ["view"])
         + ["auth.view_group"]
     ),
     Role.CITY_COORDINATOR: (
         _perms("projects", _PROJECT_WORK, ["view", "add", "change", "delete"])
         + _perms("projects", _REFERENCE, ["view"])
         + _perms("projects", ["digestsubscription"], ["view", "add", "change", "delete"])
+        + _perms("projects", ["digestdelivery"], ["view"])
         + _perms("actions", _ACTIONS, ["view"])
     ),
     Role.COUNTY_EDITOR: (
@@ -48,11 +50,13 @@ ROLE_PERMISSIONS = {
         + _perms("projects", ["monthlyreport", "problem"], ["view", "add", "change", "delete"])
         + _perms("projects", _REFERENCE, ["view"])
         + _perms("projects", ["digestsubscription"], ["view", "add", "change", "delete"])
+        + _perms("projects", ["digestdelivery"], ["view"])
         + _perms("actions", _ACTIONS, ["view"])
     ),
     Role.LEADER: (
         _perms("projects", _PROJECT_WORK + _REFERENCE, ["view"])
         + _perms("projects", ["digestsubscription"], ["view", "add", "change", "delete"])
+        + _perms("projects", ["digestdelivery"], ["view"])
         + _perms("actions", _ACTIONS, ["view"])
     ),
 }
@@ -101,6 +105,15 @@ def region_scope_q(user, prefix=""):
     if region.level == RegionLevel.COUNTY and region.reporting_city_id:
         own |= Q(**{f"{prefix}pk": region.reporting_city_id})
     return own
+
+
+def person_scope_q(user, prefix="user__"):
+    """Q selecting a user's digest subscriptions and deliveries: their own; all for user managers."""
+    if not (user.is_authenticated and user.is_active):
+        return NOTHING
+    if user.has_perm("projects.change_user") and is_province_wide(user):
+        return Q()
+    return Q(**{f"{prefix}pk": user.pk})
 
 
 def can_edit_projects(user):

@@ -317,6 +317,13 @@ class User(AbstractUser):
         return user_role(self)
 
 
+class PersonScopedQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        from .access import person_scope_q
+
+        return self.filter(person_scope_q(user))
+
+
 class DigestSubscription(models.Model):
     """A user's wish to receive the weekly or monthly status digest for their region."""
 
@@ -346,6 +353,8 @@ class DigestSubscription(models.Model):
         default=True,
     )
 
+    objects = PersonScopedQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("简报订阅")
         verbose_name_plural = _("简报订阅")
@@ -355,6 +364,86 @@ class DigestSubscription(models.Model):
 
     def __str__(self):
         return f"{self.user} · {self.get_frequency_display()}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("待发送")
+    SENDING = "sending", _("发送中")
+    RETRYING = "retrying", _("等待重试")
+    SENT = "sent", _("已发送")
+    FAILED = "failed", _("发送失败")
+
+
+class DigestDelivery(models.Model):
+    """One digest for one recipient and one period: claimed before sending, so it is sent at most once."""
+
+    user = models.ForeignKey(
+        User,
+        verbose_name=_("收件人"),
+        on_delete=models.CASCADE,
+        related_name="digest_deliveries",
+    )
+    frequency = models.CharField(
+        verbose_name=_("频率"),
+        max_length=10,
+        choices=DigestFrequency.choices,
+    )
+    period_start = models.DateField(
+        verbose_name=_("周期开始"),
+    )
+    period_end = models.DateField(
+        verbose_name=_("周期结束"),
+    )
+    status = models.CharField(
+        verbose_name=_("状态"),
+        max_length=10,
+        choices=DeliveryStatus.choices,
+        default=DeliveryStatus.PENDING,
+    )
+    attempts = models.PositiveSmallIntegerField(
+        verbose_name=_("尝试次数"),
+        default=0,
+    )
+    claimed_at = models.DateTimeField(
+        verbose_name=_("领取时间"),
+        null=True,
+        blank=True,
+    )
+    sent_at = models.DateTimeField(
+        verbose_name=_("发送时间"),
+        null=True,
+        blank=True,
+    )
+    recipient = models.EmailField(
+        verbose_name=_("邮箱"),
+        blank=True,
+    )
+    subject = models.CharField(
+        verbose_name=_("主题"),
+        max_length=200,
+        blank=True,
+    )
+    error = models.TextField(
+        verbose_name=_("错误"),
+        blank=True,
+    )
+    created_at = models.DateTimeField(
+        verbose_name=_("创建时间"),
+        auto_now_add=True,
+    )
+
+    objects = PersonScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("简报发送记录")
+        verbose_name_plural = _("简报发送记录")
+        ordering = ["-period_start", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "frequency", "period_start"], name="projects_delivery_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.get_frequency_display()} · {self.period_start:%Y-%m-%d}"
 
 
 # --- Projects ---------------------------------------------------------------------------------------

@@ -253,7 +253,10 @@ def annotate_progress(queryset, *, year, on=None, default_thresholds=None, deadl
         *[When(light_reason__in=reasons_for(value), then=Value(value.value)) for value in Light],
         output_field=models.CharField(),
     )
-    return queryset.annotate(light_reason=reason).annotate(light=light)
+    return queryset.annotate(
+        light_reason=reason,
+        report_overdue=models.ExpressionWrapper(overdue, output_field=models.BooleanField()),
+    ).annotate(light=light)
 
 
 def describe_light(*, reason, project, year, on):

@@ -32,6 +32,8 @@ def reference_data_load(*, fixtures_dir=FIXTURES_DIR):
 
     Returns {model verbose name: rows now present} for the command to print.
     """
+    from django_celery_beat.models import PeriodicTask
+
     reference = json.loads((fixtures_dir / "reference.json").read_text(encoding="utf-8"))
     _load_regions(fixtures_dir / "hebei_divisions.csv", reference)
     for order, row in enumerate(reference["programmes"]):
@@ -42,9 +44,10 @@ def reference_data_load(*, fixtures_dir=FIXTURES_DIR):
     _load_clusters(reference["clusters"])
     _load_action_plans(reference["action_plans"])
     roles_sync()
+    digest_schedules_ensure()
     return {
         model._meta.verbose_name: model.objects.count()
-        for model in (Region, Programme, Batch, Industry, Cluster, ActionPlan, Action, Measure, Target, Group)
+        for model in (Region, Programme, Batch, Industry, Cluster, ActionPlan, Action, Measure, Target, Group, PeriodicTask)
     }
 
 
@@ -140,6 +143,28 @@ def _load_action_plans(plans):
                     year=target["year"],
                     defaults={"value": target["value"], "unit": target["unit"]},
                 )
+
+
+DIGEST_SCHEDULES = {
+    # name: (task, kwargs, crontab fields); times are Asia/Shanghai
+    "重点项目周报（每周一 08:30）": ("projects.tasks.dispatch_digests", {"frequency": "weekly"}, {"minute": "30", "hour": "8", "day_of_week": "1"}),
+    "重点项目月报（月度调度截止次日 08:30）": ("projects.tasks.dispatch_digests", {"frequency": "monthly"}, {"minute": "30", "hour": "8", "day_of_month": None}),
+    "简报补发检查（每小时）": ("projects.tasks.catch_up_digests", {}, {"minute": "45"}),
+}
+
+
+def digest_schedules_ensure():
+    """Create the digest schedules for django-celery-beat; once created, edits made in the admin stay."""
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    for name, (task, kwargs, cron) in DIGEST_SCHEDULES.items():
+        if PeriodicTask.objects.filter(name=name).exists():
+            continue
+        fields = {"minute": "*", "hour": "*", "day_of_week": "*", "day_of_month": "*", "month_of_year": "*", **cron}
+        if fields["day_of_month"] is None:  # the day after the monthly report deadline
+            fields["day_of_month"] = str(settings.MONTHLY_REPORT_DEADLINE_DAY + 1)
+        crontab, _created = CrontabSchedule.objects.get_or_create(timezone=settings.TIME_ZONE, **fields)
+        PeriodicTask.objects.create(name=name, task=task, kwargs=json.dumps(kwargs), crontab=crontab)
 
 
 def roles_sync():

@@ -94,3 +94,19 @@ def pytest_sessionstart(session):
     wanted = os.environ.get("REQUIRE_DATABASE_VENDOR")
     if wanted and connection.vendor != wanted:
         raise pytest.UsageError(f"REQUIRE_DATABASE_VENDOR={wanted} but the tests would run on {connection.vendor}")
+
+
+@pytest.fixture
+def mail_server(settings):
+    """Route the app's mail to a real SMTP server running in this process."""
+    from .mailserver import MailServer
+
+    with MailServer() as server:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = server.port
+        settings.EMAIL_USE_TLS = False
+        settings.EMAIL_USE_SSL = False
+        settings.EMAIL_HOST_USER = ""
+        settings.EMAIL_HOST_PASSWORD = ""
+        yield server

@@ -1,0 +1,356 @@
+"""Status digests: which period is due, what a recipient's digest says, and sending it exactly once.
+
+Content is built from aggregate queries over the recipient's scope (`Project.objects.visible_to`), so
+the number of queries per digest does not grow with the number of projects in it.
+"""
+
+import datetime
+import logging
+import smtplib
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from . import rules
+from .choices import DigestFrequency, Light, ProblemStatus, RegionLevel, Stage, Status
+from .models import DeliveryStatus, DigestDelivery, DigestSubscription, Problem, Project
+
+logger = logging.getLogger(__name__)
+
+DIGEST_TITLES = {DigestFrequency.WEEKLY: "周报", DigestFrequency.MONTHLY: "月报"}
+
+# Errors worth trying again later: the mail server refused for now, or could not be reached.
+TRANSIENT_MAIL_ERRORS = (smtplib.SMTPException, OSError)
+
+
+@dataclass(frozen=True)
+class Period:
+    frequency: str
+    start: datetime.date
+    end: datetime.date
+
+    @property
+    def label(self):
+        return f"{self.start:%Y-%m-%d} 至 {self.end:%Y-%m-%d}"
+
+
+def period_for(frequency, run_date):
+    """The period a digest sent on `run_date` reports on: the previous Monday–Sunday week, or the
+    previous calendar month (sent after the monthly report deadline, so that month is complete)."""
+    if frequency == DigestFrequency.WEEKLY:
+        this_monday = run_date - datetime.timedelta(days=run_date.weekday())
+        return Period(frequency, this_monday - datetime.timedelta(days=7), this_monday - datetime.timedelta(days=1))
+    if frequency == DigestFrequency.MONTHLY:
+        end = run_date.replace(day=1) - datetime.timedelta(days=1)
+        return Period(frequency, end.replace(day=1), end)
+    raise ValueError(f"unknown digest frequency: {frequency!r}")
+
+
+def period_from_start(frequency, start):
+    """The period that starts on `start` (what a task receives as its argument)."""
+    if frequency == DigestFrequency.WEEKLY:
+        return Period(frequency, start, start + datetime.timedelta(days=6))
+    return period_for(frequency, rules.add_months(start, 1))
+
+
+# --- Content ------------------------------------------------------------------------------------------
+
+
+def subscription_projects(subscription):
+    """The recipient's scope: their region, narrowed to the chosen programmes and actions."""
+    projects = Project.objects.visible_to(subscription.user).exclude(status=Status.CANCELLED)
+    programmes = [programme.pk for programme in subscription.programmes.all()]
+    actions = [action.pk for action in subscription.actions.all()]
+    if programmes:
+        links = Project.programmes.through.objects.filter(project=OuterRef("pk"), programme__in=programmes)
+        projects = projects.filter(Exists(links))
+    if actions:
+        links = Project.actions.through.objects.filter(project=OuterRef("pk"), action__in=actions)
+        projects = projects.filter(Exists(links))
+    return projects
+
+
+def _money_totals(queryset):
+    return queryset.aggregate(
+        count=Count("pk"),
+        total_investment=Sum("total_investment"),
+        plan=Sum("plan_investment"),
+        completed=Sum("completed_year"),
+        red=Count("pk", filter=Q(light=Light.RED)),
+        yellow=Count("pk", filter=Q(light=Light.YELLOW)),
+        green=Count("pk", filter=Q(light=Light.GREEN)),
+    )
+
+
+def _with_rate(row, progress):
+    plan = row.get("plan") or Decimal(0)
+    row["rate"] = rules.completion_rate(completed=row.get("completed") or Decimal(0), planned=plan)
+    row["lag"] = None if row["rate"] is None else progress - row["rate"]
+    return row
+
+
+def digest_context(subscription, period, *, since=None):
+    """Everything a digest shows for `subscription` over `period`, judged at the period's end."""
+    user = subscription.user
+    on = period.end
+    year = on.year
+    progress = rules.time_progress(year=year, on=on)
+    base = subscription_projects(subscription)
+    projects = base.with_progress(year=year, on=on)
+    since = since or period.start - datetime.timedelta(days=1)
+    soon = on + datetime.timedelta(days=30)
+
+    totals = _with_rate(_money_totals(projects), progress)
+    by_stage = dict(projects.order_by().values_list("stage").annotate(n=Count("pk")))
+    stage_rows = [(label, by_stage.get(value, 0)) for value, label in Stage.choices]
+
+    region = user.region
+    area_rows = []
+    area_title = None
+    if region is None or region.level == RegionLevel.PROVINCE or user.is_superuser:
+        area_field, area_title = "city", "分市情况"
+    elif region.is_city_level and region.level != RegionLevel.COUNTY:
+        area_field, area_title = "county", "分县情况"
+    else:
+        area_field = None
+    if area_field:
+        rows = (
+            projects.order_by()
+            .values(f"{area_field}__code", f"{area_field}__name")
+            .annotate(
+                count=Count("pk"),
+                total_investment=Sum("total_investment"),
+                plan=Sum("plan_investment"),
+                completed=Sum("completed_year"),
+                red=Count("pk", filter=Q(light=Light.RED)),
+                yellow=Count("pk", filter=Q(light=Light.YELLOW)),
+                green=Count("pk", filter=Q(light=Light.GREEN)),
+            )
+            .order_by(f"{area_field}__code")
+        )
+        for row in rows:
+            row["name"] = row.pop(f"{area_field}__name") or "市本级"
+            area_rows.append(_with_rate(row, progress))
+
+    action_rows = [
+        _with_rate(row, progress)
+        for row in projects.filter(actions__plan__is_primary=True)
+        .order_by()
+        .values("actions__number", "actions__name")
+        .annotate(count=Count("pk"), plan=Sum("plan_investment"), completed=Sum("completed_year"),
+                  red=Count("pk", filter=Q(light=Light.RED)))
+        .order_by("actions__number")
+    ]
+
+    limit = settings.DIGEST_LIST_LIMIT
+    listed = projects.select_related("city", "county").order_by("city__code", "county__code", "name")
+    flagged = {}
+    for light in (Light.RED, Light.YELLOW):
+        rows = list(listed.filter(light=light)[:limit])
+        flagged[light] = [_project_row(project, year, on) for project in rows]
+    overdue = list(listed.filter(report_overdue=True, stage__in=[Stage.NEW_START, Stage.CONTINUING])[:limit])
+
+    problem_age = settings.DIGEST_PROBLEM_AGE_DAYS
+    old_problems = list(
+        Problem.objects.filter(project__in=base.values("pk"))
+        .exclude(status=ProblemStatus.RESOLVED)
+        .filter(raised_on__lte=on - datetime.timedelta(days=problem_age))
+        .select_related("project", "project__city", "project__county")
+        .order_by("raised_on")[:limit]
+    )
+    for problem in old_problems:
+        problem.days_open = (on - problem.raised_on).days
+        problem.url = project_url(problem.project)
+
+    events = base.select_related("city", "county").order_by("city__code", "county__code", "name")
+    return {
+        "subscription": subscription,
+        "user": user,
+        "scope_name": _scope_name(subscription),
+        "period": period,
+        "digest_title": DIGEST_TITLES[period.frequency],
+        "year": year,
+        "time_progress": progress,
+        "totals": totals,
+        "stage_rows": stage_rows,
+        "area_title": area_title,
+        "area_rows": area_rows,
+        "action_rows": action_rows,
+        "red_projects": flagged[Light.RED],
+        "yellow_projects": flagged[Light.YELLOW],
+        "overdue_projects": [_project_row(project, year, on) for project in overdue],
+        "new_starts": [_event_row(p) for p in events.filter(actual_start__gt=since, actual_start__lte=on)[:limit]],
+        "completions": [_event_row(p) for p in events.filter(actual_end__gt=since, actual_end__lte=on)[:limit]],
+        "planned_starts": [
+            _event_row(p) for p in events.filter(actual_start__isnull=True, planned_start__gt=on, planned_start__lte=soon)[:limit]
+        ],
+        "planned_completions": [
+            _event_row(p) for p in events.filter(actual_end__isnull=True, planned_end__gt=on, planned_end__lte=soon)[:limit]
+        ],
+        "old_problems": old_problems,
+        "problem_age": problem_age,
+        "list_limit": limit,
+        "site_url": settings.SITE_URL,
+    }
+
+
+def _scope_name(subscription):
+    user = subscription.user
+    name = user.region.name if user.region_id else "全省"
+    narrowing = [p.name for p in subscription.programmes.all()] + [a.name for a in subscription.actions.all()]
+    return f"{name}（{'、'.join(narrowing)}）" if narrowing else name
+
+
+def project_url(project):
+    return settings.SITE_URL + reverse("admin:projects_project_change", args=[project.pk])
+
+
+def _project_row(project, year, on):
+    return {
+        "project": project,
+        "url": project_url(project),
+        "reason": rules.describe_light(reason=project.light_reason, project=project, year=year, on=on),
+    }
+
+
+def _event_row(project):
+    return {"project": project, "url": project_url(project)}
+
+
+def digest_render(subscription, period, *, since=None):
+    """(subject, plain text, HTML) of a digest, in Chinese."""
+    with translation.override(settings.LANGUAGE_CODE):
+        context = digest_context(subscription, period, since=since)
+        subject = f"【重点项目{context['digest_title']}】{context['scope_name']} {period.label}"
+        # A subject is one line whatever a region or programme name holds (no header injection).
+        subject = " ".join(subject.split())[:190]
+        text = render_to_string("projects/digest.txt", context)
+        html = render_to_string("projects/digest.html", context)
+    return subject, text, html
+
+
+# --- Delivery -----------------------------------------------------------------------------------------
+
+
+def due_subscriptions(frequency):
+    return (
+        DigestSubscription.objects.filter(frequency=frequency, is_active=True, user__is_active=True)
+        .exclude(user__email="")
+        .select_related("user", "user__region")
+        .prefetch_related("programmes", "actions")
+    )
+
+
+def digests_dispatch(*, frequency, run_date, only_missing=False):
+    """Record a pending delivery for every due subscription of the period and enqueue one task each
+    once the records are committed. With only_missing, only those never recorded (a missed run)."""
+    from .tasks import deliver_digest
+
+    period = period_for(frequency, run_date)
+    subscriptions = list(due_subscriptions(frequency))
+    recorded = set(
+        DigestDelivery.objects.filter(frequency=frequency, period_start=period.start).values_list("user_id", flat=True)
+    )
+    if only_missing:
+        subscriptions = [s for s in subscriptions if s.user_id not in recorded]
+    with transaction.atomic():
+        DigestDelivery.objects.bulk_create(
+            [
+                DigestDelivery(user=s.user, frequency=frequency, period_start=period.start, period_end=period.end,
+                               recipient=s.user.email)
+                for s in subscriptions
+            ],
+            ignore_conflicts=True,
+        )
+        pending = set(
+            DigestDelivery.objects.filter(
+                frequency=frequency,
+                period_start=period.start,
+                status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING],
+                user__in=[s.user_id for s in subscriptions],
+            ).values_list("user_id", flat=True)
+        )
+        for subscription in subscriptions:
+            if subscription.user_id in pending:
+                transaction.on_commit(
+                    lambda pk=subscription.pk: deliver_digest.delay(pk, frequency, period.start.isoformat())
+                )
+    return period, len(pending)
+
+
+def delivery_claim(*, user, frequency, period, retry_failed=False):
+    """Take the delivery for sending, or return None when it is sent or another worker has it.
+
+    The claim is one conditional UPDATE, so of two workers running the same task only one wins.
+    """
+    delivery, _created = DigestDelivery.objects.get_or_create(
+        user=user,
+        frequency=frequency,
+        period_start=period.start,
+        defaults={"period_end": period.end, "recipient": user.email},
+    )
+    now = timezone.now()
+    stale = now - datetime.timedelta(seconds=settings.DIGEST_CLAIM_STALE_SECONDS)
+    retryable = [DeliveryStatus.PENDING, DeliveryStatus.RETRYING] + ([DeliveryStatus.FAILED] if retry_failed else [])
+    claimable = Q(status__in=retryable) | Q(status=DeliveryStatus.SENDING, claimed_at__lt=stale)
+    claimed = DigestDelivery.objects.filter(claimable, pk=delivery.pk).update(
+        status=DeliveryStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return None
+    delivery.refresh_from_db()
+    return delivery
+
+
+def digest_deliver(*, subscription, period, final_attempt=True, retry_failed=False):
+    """Build and send one digest exactly once. Returns the delivery's status.
+
+    A transient mail error leaves the delivery RETRYING (or FAILED on the final attempt) with the error
+    and is raised again for the caller (the Celery task) to schedule a retry. An operator's re-run
+    (send_digests) passes retry_failed to try the failed ones again.
+    """
+    delivery = delivery_claim(user=subscription.user, frequency=period.frequency, period=period, retry_failed=retry_failed)
+    if delivery is None:
+        return None
+    previous = (
+        DigestDelivery.objects.filter(user=subscription.user, frequency=period.frequency, status=DeliveryStatus.SENT,
+                                      period_end__lt=period.start)
+        .order_by("-period_end")
+        .values_list("period_end", flat=True)
+        .first()
+    )
+    subject = ""
+    try:
+        subject, text, html = digest_render(subscription, period, since=previous)
+        message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [subscription.user.email])
+        message.attach_alternative(html, "text/html")
+        message.send(fail_silently=False)
+    except Exception as error:
+        transient = isinstance(error, TRANSIENT_MAIL_ERRORS)
+        status = DeliveryStatus.RETRYING if transient and not final_attempt else DeliveryStatus.FAILED
+        DigestDelivery.objects.filter(pk=delivery.pk).update(status=status, error=f"{type(error).__name__}: {error}", subject=subject)
+        logger.warning("digest %s to %s: %s (%s)", delivery.pk, subscription.user.email, error, status)
+        raise
+    DigestDelivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryStatus.SENT, sent_at=timezone.now(), subject=subject, error="", recipient=subscription.user.email
+    )
+    return DeliveryStatus.SENT
+
+
+def subscriptions_set(*, user, frequencies, programmes, actions):
+    """Make the user's subscriptions exactly `frequencies`, each narrowed to the given programmes/actions."""
+    with transaction.atomic():
+        DigestSubscription.objects.filter(user=user).exclude(frequency__in=frequencies).update(is_active=False)
+        for frequency in frequencies:
+            subscription, _created = DigestSubscription.objects.update_or_create(
+                user=user, frequency=frequency, defaults={"is_active": True}
+            )
+            subscription.programmes.set(programmes)
+            subscription.actions.set(actions)

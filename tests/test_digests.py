@@ -1,0 +1,285 @@
+import datetime
+import json
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from projects import digests
+from projects.choices import DigestFrequency, ProblemStatus, Stage, Status
+from projects.models import AnnualPlan, DeliveryStatus, DigestDelivery, DigestSubscription, MonthlyReport, Problem, Programme
+from projects.services import progress_refresh
+from projects.tasks import catch_up_digests, deliver_digest, dispatch_digests
+
+from .conftest import make_project
+from .test_access import client_for
+
+D = datetime.date
+WEEKLY = DigestFrequency.WEEKLY
+
+
+def subscribe(user, frequency=WEEKLY, programmes=()):
+    subscription = DigestSubscription.objects.create(user=user, frequency=frequency)
+    subscription.programmes.set(programmes)
+    return subscription
+
+
+def current_week():
+    return digests.period_for(WEEKLY, timezone.localdate())
+
+
+# --- Periods and schedules ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "frequency, run_date, start, end",
+    [
+        (WEEKLY, D(2026, 11, 23), D(2026, 11, 16), D(2026, 11, 22)),  # Monday: the week just ended
+        (WEEKLY, D(2026, 11, 29), D(2026, 11, 16), D(2026, 11, 22)),  # Sunday: still that week
+        (DigestFrequency.MONTHLY, D(2026, 12, 6), D(2026, 11, 1), D(2026, 11, 30)),
+        (DigestFrequency.MONTHLY, D(2027, 1, 6), D(2026, 12, 1), D(2026, 12, 31)),
+        (DigestFrequency.MONTHLY, D(2024, 3, 6), D(2024, 2, 1), D(2024, 2, 29)),
+    ],
+)
+def test_period_for(frequency, run_date, start, end):
+    period = digests.period_for(frequency, run_date)
+    assert (period.start, period.end) == (start, end)
+    assert digests.period_from_start(frequency, start) == period
+
+
+def test_schedules_are_created_with_the_reference_data(db):
+    weekly = PeriodicTask.objects.get(task="projects.tasks.dispatch_digests", kwargs=json.dumps({"frequency": "weekly"}))
+    cron = weekly.crontab
+    assert (cron.minute, cron.hour, cron.day_of_week, str(cron.timezone)) == ("30", "8", "1", "Asia/Shanghai")
+    monthly = PeriodicTask.objects.get(task="projects.tasks.dispatch_digests", kwargs=json.dumps({"frequency": "monthly"}))
+    assert (monthly.crontab.day_of_month, monthly.crontab.hour) == ("6", "8")  # the day after the 5th
+    assert PeriodicTask.objects.filter(task="projects.tasks.catch_up_digests").exists()
+
+
+# --- Content ------------------------------------------------------------------------------------------
+
+
+def test_a_red_project_is_listed_with_its_reason(users, projects):
+    project = projects["zhengding"]
+    project.status = Status.STALLED
+    project.save()
+    subscription = subscribe(users["county_editor"])
+    context = digests.digest_context(subscription, current_week())
+    assert [row["project"] for row in context["red_projects"]] == [project]
+    assert context["red_projects"][0]["reason"] == "停缓建"
+    _subject, text, html = digests.digest_render(subscription, current_week())
+    assert "正定县智能装备产业园项目（正定县）：停缓建" in text
+    assert reverse("admin:projects_project_change", args=[project.pk]) in html
+
+
+def test_a_county_digest_holds_only_its_county(users, projects):
+    context = digests.digest_context(subscribe(users["county_editor"]), current_week())
+    assert context["totals"]["count"] == 1
+    assert context["scope_name"] == "正定县"
+    _subject, text, html = digests.digest_render(subscribe(users["county_editor"], DigestFrequency.MONTHLY), current_week())
+    for other in ("桥西区数据中心项目", "南宫市羊绒深加工项目"):
+        assert other not in text and other not in html
+
+
+def test_province_digest_by_city_adds_up_to_its_totals(users, projects):
+    # A few more projects in more cities, some with plans and reports.
+    year = timezone.localdate().year
+    for index, county in enumerate(["130203", "130303", "130602", "130629"]):
+        project = make_project(f"项目{index}", county)
+        AnnualPlan.objects.create(project=project, year=year, planned_investment=Decimal(1000 * (index + 1)))
+        MonthlyReport.objects.create(project=project, month=D(year, 1, 1), completed_investment=Decimal(77 * index))
+    progress_refresh()
+    context = digests.digest_context(subscribe(users["province_admin"]), current_week())
+    totals, rows = context["totals"], context["area_rows"]
+    assert context["area_title"] == "分市情况"
+    assert len(rows) == 6  # 石家庄, 唐山, 秦皇岛, 邢台, 保定, 雄安 (容城县) and no others
+    for key in ("count", "total_investment", "plan", "completed", "red", "yellow", "green"):
+        assert sum(row[key] or 0 for row in rows) == (totals[key] or 0), key
+    assert "雄安新区" in {row["name"] for row in rows}
+
+
+def test_programme_narrowing(users, projects):
+    municipal = Programme.objects.get(code="municipal")
+    projects["qiaoxi"].programmes.add(municipal)
+    context = digests.digest_context(subscribe(users["city_coordinator"], programmes=[municipal]), current_week())
+    assert context["totals"]["count"] == 1
+    assert "市重点" in context["scope_name"]
+
+
+def test_events_problems_and_upcoming(users, projects):
+    period = current_week()
+    project = projects["zhengding"]
+    project.actual_start = period.end - datetime.timedelta(days=2)
+    project.planned_end = period.end + datetime.timedelta(days=10)
+    project.save()
+    Problem.objects.create(project=project, description="用地未落实", raised_on=period.end - datetime.timedelta(days=45))
+    Problem.objects.create(project=project, description="刚提出的问题", raised_on=period.end - datetime.timedelta(days=3))
+    Problem.objects.create(project=project, description="早已解决", raised_on=period.end - datetime.timedelta(days=90),
+                           status=ProblemStatus.RESOLVED)
+    context = digests.digest_context(subscribe(users["county_editor"]), period)
+    assert [row["project"] for row in context["new_starts"]] == [project]
+    assert [row["project"] for row in context["planned_completions"]] == [project]
+    assert [problem.description for problem in context["old_problems"]] == ["用地未落实"]
+    assert context["old_problems"][0].days_open == 45
+
+
+def test_names_are_escaped_and_cannot_inject_headers(users, projects, mail_server):
+    project = projects["zhengding"]
+    project.name = '<script>alert("x")</script>工程'
+    project.status = Status.STALLED
+    project.save()
+    programme = Programme.objects.get(code="provincial")
+    programme.name = "省重点\r\nBcc: attacker@example.com"
+    programme.save()
+    subscription = subscribe(users["county_editor"], programmes=[programme])
+    subject, _text, html = digests.digest_render(subscription, current_week())
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "\n" not in subject and "\r" not in subject
+    digests.digest_deliver(subscription=subscription, period=current_week())
+    [message] = mail_server.messages
+    assert message["Bcc"] is None
+    assert message["To"] == "zd@example.org"
+
+
+def test_queries_per_digest_do_not_grow_with_the_scope(users):
+    subscription = subscribe(users["county_editor"])
+
+    def queries_for(count):
+        for index in range(count):
+            project = make_project(f"正定{count}-{index}", "130123", status=Status.STALLED)
+            Problem.objects.create(project=project, description="老问题", raised_on=D(2020, 1, 1))
+        digests.digest_render(subscription, current_week())  # the user's region is cached after the first
+        with CaptureQueriesContext(connection) as captured:
+            digests.digest_render(subscription, current_week())
+        return len(captured.captured_queries)
+
+    assert queries_for(2) == queries_for(20)
+
+
+# --- Delivery -----------------------------------------------------------------------------------------
+
+
+def test_real_smtp_receives_a_multipart_chinese_digest(users, projects, mail_server):
+    subscribe(users["county_editor"])
+    call_command("send_digests", "--frequency", "weekly")
+    [message] = mail_server.messages
+    period = current_week()
+    assert message["Subject"].strip() == f"【重点项目周报】正定县 {period.label}"
+    assert message.get_content_type() == "multipart/alternative"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "正定县 重点项目周报" in text and "一、总体情况" in text
+    assert "<table" in html and "<script" not in html
+    assert DigestDelivery.objects.get(user=users["county_editor"]).status == DeliveryStatus.SENT
+
+
+def test_rerunning_sends_nothing_twice(users, projects, mail_server, capsys):
+    subscribe(users["county_editor"])
+    subscribe(users["city_coordinator"])
+    call_command("send_digests", "--frequency", "weekly")
+    call_command("send_digests", "--frequency", "weekly")
+    assert sorted(m["To"] for m in mail_server.messages) == ["sjz@example.org", "zd@example.org"]
+    assert "sent 0, skipped 2, failed 0" in capsys.readouterr().out
+
+
+def test_dry_run_sends_and_records_nothing(users, projects, mail_server, capsys):
+    subscribe(users["county_editor"])
+    call_command("send_digests", "--frequency", "weekly", "--dry-run", "--date", "2026-11-23")
+    out = capsys.readouterr().out
+    assert "would send to zd@example.org: 【重点项目周报】正定县 2026-11-16 至 2026-11-22" in out
+    assert not mail_server.messages and not DigestDelivery.objects.exists()
+
+
+def test_a_task_executed_twice_sends_once(users, projects, mail_server):
+    subscription = subscribe(users["county_editor"])
+    start = current_week().start.isoformat()
+    assert deliver_digest.apply(args=[subscription.pk, "weekly", start]).get() == DeliveryStatus.SENT
+    assert deliver_digest.apply(args=[subscription.pk, "weekly", start]).get() == "skipped"
+    assert len(mail_server.messages) == 1
+
+
+def test_refused_then_accepted_is_delivered_exactly_once(users, projects, mail_server):
+    subscription = subscribe(users["county_editor"])
+    mail_server.handler.refuse = 2
+    deliver_digest.apply(args=[subscription.pk, "weekly", current_week().start.isoformat()])
+    assert mail_server.handler.refused == 2
+    assert len(mail_server.messages) == 1
+    delivery = DigestDelivery.objects.get()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.SENT, 3)
+
+
+def test_a_server_that_keeps_refusing_ends_failed_with_the_error(users, projects, mail_server):
+    subscription = subscribe(users["county_editor"])
+    mail_server.handler.refuse = 100
+    result = deliver_digest.apply(args=[subscription.pk, "weekly", current_week().start.isoformat()])
+    assert result.failed()
+    delivery = DigestDelivery.objects.get()
+    assert delivery.status == DeliveryStatus.FAILED
+    assert "451" in delivery.error
+    assert delivery.attempts == deliver_digest.max_retries + 1
+    assert not mail_server.messages
+    # The failure is visible in the admin, with its error.
+    page = client_for(users["province_admin"]).get(reverse("admin:projects_digestdelivery_changelist")).content.decode()
+    assert "发送失败" in page and "451" in page
+    # An operator's re-run once the server is back sends it.
+    mail_server.handler.refuse = 0
+    call_command("send_digests", "--frequency", "weekly")
+    assert len(mail_server.messages) == 1
+
+
+def test_dispatch_enqueues_on_commit_and_catch_up_sends_what_a_missed_run_left(
+    users, projects, mail_server, django_capture_on_commit_callbacks
+):
+    subscribe(users["county_editor"])
+    subscribe(users["city_coordinator"])
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        dispatch_digests.apply(kwargs={"frequency": "weekly", "run_date": "2026-11-23"})
+    assert len(callbacks) == 2 and len(mail_server.messages) == 2
+
+    # Next week beat fires at 08:30 but Redis is down: nothing was recorded for that period.
+    weekly = PeriodicTask.objects.get(kwargs=json.dumps({"frequency": "weekly"}))
+    weekly.last_run_at = datetime.datetime(2026, 11, 30, 0, 30, tzinfo=datetime.timezone.utc)  # 08:30 in Shanghai
+    weekly.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        catch_up_digests.apply()
+    assert len(mail_server.messages) == 4
+    assert set(DigestDelivery.objects.values_list("period_start", flat=True)) == {D(2026, 11, 16), D(2026, 11, 23)}
+    with django_capture_on_commit_callbacks(execute=True):
+        catch_up_digests.apply()
+    assert len(mail_server.messages) == 4
+
+
+# --- Pages ----------------------------------------------------------------------------------------------
+
+
+def test_admin_preview_of_any_subscribers_digest(users, projects):
+    subscription = subscribe(users["county_editor"])
+    url = reverse("admin:projects_digestsubscription_preview", args=[subscription.pk])
+    page = client_for(users["province_admin"]).get(url, {"date": "2026-11-23"}).content.decode()
+    assert "正定县 重点项目周报" in page and "2026-11-16 至 2026-11-22" in page
+    # Another user's subscription is as missing to a county editor as a nonexistent one.
+    other = client_for(users["other_county_editor"])
+    assert other.get(url).status_code == 404
+    assert other.get(reverse("admin:projects_digestsubscription_preview", args=[999999])).status_code == 404
+
+
+def test_users_manage_their_own_subscriptions_on_the_profile_page(users):
+    editor = users["county_editor"]
+    subscribe(users["other_county_editor"])
+    client = client_for(editor)
+    municipal = Programme.objects.get(code="municipal")
+    response = client.post(reverse("profile"), {"frequencies": ["weekly", "monthly"], "programmes": [municipal.pk]})
+    assert response.status_code == 302
+    active = DigestSubscription.objects.filter(user=editor, is_active=True)
+    assert {s.frequency for s in active} == {"weekly", "monthly"}
+    assert all(list(s.programmes.all()) == [municipal] for s in active)
+    client.post(reverse("profile"), {"frequencies": ["monthly"]})
+    assert {s.frequency for s in DigestSubscription.objects.filter(user=editor, is_active=True)} == {"monthly"}
+    assert DigestSubscription.objects.filter(user=users["other_county_editor"], is_active=True).count() == 1
+    page = client.get(reverse("profile")).content.decode()
+    assert "我的简报订阅" in page

@@ -259,15 +259,15 @@ class ProjectAdmin(RegionScopedAdminMixin, ScopedHistoryAdmin):
     def code_or_key(self, obj):
         return obj.code or obj.key
 
-    @admin.display(description=_("红黄绿灯"), ordering="light")
+    @admin.display(description=_("红黄绿灯"), ordering="light_reason")
     def light_display(self, obj):
         colours = {Light.GREEN: "#1a7f37", Light.YELLOW: "#b58100", Light.RED: "#cf222e", Light.NONE: "#6e7781"}
         reason = rules.describe_light(reason=obj.light_reason, project=obj, year=obj.progress_year, on=rules.today())
         return format_html(
             '<span title="{}" style="color:{};font-weight:600">● {}</span>',
             reason,
-            colours[Light(obj.light)],
-            Light(obj.light).label,
+            colours[rules.light_of(obj.light_reason)],
+            rules.light_of(obj.light_reason).label,
         )
 
     @admin.display(description=_("年度完成率"), ordering="completion_rate")

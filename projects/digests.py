@@ -77,15 +77,16 @@ def subscription_projects(subscription):
     return projects
 
 
-def _money_totals(queryset):
+def _money_totals(queryset, **extra):
     return queryset.aggregate(
+        **extra,
         count=Count("pk"),
         total_investment=Sum("total_investment"),
         plan=Sum("plan_investment"),
         completed=Sum("completed_year"),
-        red=Count("pk", filter=Q(light=Light.RED)),
-        yellow=Count("pk", filter=Q(light=Light.YELLOW)),
-        green=Count("pk", filter=Q(light=Light.GREEN)),
+        red=Count("pk", filter=rules.light_q(Light.RED)),
+        yellow=Count("pk", filter=rules.light_q(Light.YELLOW)),
+        green=Count("pk", filter=rules.light_q(Light.GREEN)),
     )
 
 
@@ -107,9 +108,9 @@ def digest_context(subscription, period, *, since=None):
     since = since or period.start - datetime.timedelta(days=1)
     soon = on + datetime.timedelta(days=30)
 
-    totals = _with_rate(_money_totals(projects), progress)
-    by_stage = dict(projects.order_by().values_list("stage").annotate(n=Count("pk")))
-    stage_rows = [(label, by_stage.get(value, 0)) for value, label in Stage.choices]
+    stage_counts = {f"stage_{value}": Count("pk", filter=Q(stage=value)) for value in Stage.values}
+    totals = _with_rate(_money_totals(projects, **stage_counts), progress)
+    stage_rows = [(label, totals[f"stage_{value}"]) for value, label in Stage.choices]
 
     region = user.region
     area_rows = []
@@ -129,9 +130,9 @@ def digest_context(subscription, period, *, since=None):
                 total_investment=Sum("total_investment"),
                 plan=Sum("plan_investment"),
                 completed=Sum("completed_year"),
-                red=Count("pk", filter=Q(light=Light.RED)),
-                yellow=Count("pk", filter=Q(light=Light.YELLOW)),
-                green=Count("pk", filter=Q(light=Light.GREEN)),
+                red=Count("pk", filter=rules.light_q(Light.RED)),
+                yellow=Count("pk", filter=rules.light_q(Light.YELLOW)),
+                green=Count("pk", filter=rules.light_q(Light.GREEN)),
             )
             .order_by(f"{area_field}__code")
         )
@@ -145,7 +146,7 @@ def digest_context(subscription, period, *, since=None):
         .order_by()
         .values("actions__number", "actions__name")
         .annotate(count=Count("pk"), plan=Sum("plan_investment"), completed=Sum("completed_year"),
-                  red=Count("pk", filter=Q(light=Light.RED)))
+                  red=Count("pk", filter=rules.light_q(Light.RED)))
         .order_by("actions__number")
     ]
 
@@ -153,7 +154,7 @@ def digest_context(subscription, period, *, since=None):
     listed = projects.select_related("city", "county").order_by("city__code", "county__code", "name")
     flagged = {}
     for light in (Light.RED, Light.YELLOW):
-        rows = list(listed.filter(light=light)[:limit])
+        rows = list(listed.filter(rules.light_q(light))[:limit])
         flagged[light] = [_project_row(project, year, on) for project in rows]
     overdue = list(listed.filter(report_overdue=True, stage__in=[Stage.NEW_START, Stage.CONTINUING])[:limit])
 

@@ -9,7 +9,7 @@ from actions.models import Action
 
 from .choices import Light, Stage, Status
 from .models import Batch, Cluster, Industry, Programme, Project, Region
-from .rules import today
+from .rules import light_q, today
 
 
 def _user(request):
@@ -117,7 +117,7 @@ class ProjectFilterSet(django_filters.FilterSet):
 
     def filter_queryset(self, queryset):
         # The light, completion and plan of the selected year are annotations; add them once.
-        if "light" not in queryset.query.annotations:
+        if "light_reason" not in queryset.query.annotations:
             queryset = queryset.with_progress(year=self.selected_year(self.data), on=today())
         return super().filter_queryset(queryset)
 
@@ -132,7 +132,7 @@ class ProjectFilterSet(django_filters.FilterSet):
         return queryset.filter(Q(industry=value) | Q(industry__parent=value))
 
     def filter_light(self, queryset, name, value):
-        return queryset.filter(light=value)
+        return queryset.filter(light_q(value))
 
     def filter_year(self, queryset, name, value):
         return queryset.filter(plans__year=value)

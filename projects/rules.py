@@ -41,7 +41,16 @@ LIGHT_OF_REASON = {
 
 
 def reasons_for(light):
-    return [reason for reason, reason_light in LIGHT_OF_REASON.items() if reason_light == light]
+    return [reason.value for reason, reason_light in LIGHT_OF_REASON.items() if reason_light == light]
+
+
+def light_q(light):
+    """Q selecting projects annotated by annotate_progress() whose light is `light`."""
+    return Q(light_reason__in=reasons_for(light))
+
+
+def light_of(reason):
+    return LIGHT_OF_REASON[LightReason(reason)]
 
 
 @dataclass(frozen=True)
@@ -188,8 +197,8 @@ class Quotient(models.Func):
 
 
 def annotate_progress(queryset, *, year, on=None, default_thresholds=None, deadline_day=None):
-    """Annotate projects with plan_investment, completed_year, completion_rate, light_reason and light
-    for `year` judged on `on`, mirroring traffic_light() rule for rule.
+    """Annotate projects with plan_investment, completed_year, completion_rate, light_reason and
+    report_overdue for `year` judged on `on`, mirroring traffic_light() rule for rule.
 
     Completed investment and the last report month are the columns services.progress_refresh keeps.
     """
@@ -249,14 +258,12 @@ def annotate_progress(queryset, *, year, on=None, default_thresholds=None, deadl
         default=Value(LightReason.ON_PACE.value),
         output_field=models.CharField(),
     )
-    light = Case(
-        *[When(light_reason__in=reasons_for(value), then=Value(value.value)) for value in Light],
-        output_field=models.CharField(),
-    )
+    # The light itself is not a column: each reason belongs to one light (light_q, light_of), which
+    # keeps the SQL one Case long instead of repeating it per light.
     return queryset.annotate(
         light_reason=reason,
         report_overdue=models.ExpressionWrapper(overdue, output_field=models.BooleanField()),
-    ).annotate(light=light)
+    )
 
 
 def describe_light(*, reason, project, year, on):

@@ -27,7 +27,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, reset_queries  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from projects import digests, rules  # noqa: E402
+from projects import digests, rules, selectors  # noqa: E402
 from projects.choices import DigestFrequency, Role  # noqa: E402
 from projects.demo import DEMO_KEY_PREFIX  # noqa: E402
 from projects.models import DigestDelivery, DigestSubscription, Project, Region, User  # noqa: E402
@@ -78,7 +78,7 @@ def main():
     started = time.perf_counter()
     for subscription in subscriptions:
         projects = digests.subscription_projects(subscription).with_progress(year=period.end.year, on=period.end)
-        digests._money_totals(projects)
+        selectors.scope_totals(projects, progress=rules.time_progress(year=period.end.year, on=period.end))
     floor = time.perf_counter() - started
 
     # Queries per digest, for one subscriber of each kind of scope.

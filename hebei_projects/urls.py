@@ -1,12 +1,21 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from projects import views
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("", views.dashboard, name="dashboard"),
+    path("projects/", views.project_list, name="project_list"),
+    path("projects/export/", views.project_export, name="project_export"),
+    path("projects/<int:pk>/", views.project_detail, name="project_detail"),
+    path("reports/", views.monthly_report, name="monthly_report"),
+    path("actions/", views.action_plan, name="action_plan"),
     path("profile/", views.profile, name="profile"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -283,8 +284,9 @@ class ProjectAdmin(RegionScopedAdminMixin, ScopedHistoryAdmin):
 
     def save_formset(self, request, form, formset, change):
         if formset.model is MonthlyReport:
-            for report in formset.save(commit=False):
-                report.reported_by = report.reported_by or request.user
+            for report in formset.save(commit=False):  # only new or changed reports
+                report.reported_by = request.user
+                report.reported_at = timezone.now()
                 report.save()
             for report in formset.deleted_objects:
                 report.delete()

@@ -13,12 +13,12 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models import Exists, F, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from . import rules
+from . import rules, selectors
 from .choices import DigestFrequency, Light, ProblemStatus, RegionLevel, Stage, Status
 from .models import DeliveryStatus, DigestDelivery, DigestSubscription, Problem, Project
 
@@ -77,26 +77,6 @@ def subscription_projects(subscription):
     return projects
 
 
-def _money_totals(queryset, **extra):
-    return queryset.aggregate(
-        **extra,
-        count=Count("pk"),
-        total_investment=Sum("total_investment"),
-        plan=Sum("plan_investment"),
-        completed=Sum("completed_year"),
-        red=Count("pk", filter=rules.light_q(Light.RED)),
-        yellow=Count("pk", filter=rules.light_q(Light.YELLOW)),
-        green=Count("pk", filter=rules.light_q(Light.GREEN)),
-    )
-
-
-def _with_rate(row, progress):
-    plan = row.get("plan") or Decimal(0)
-    row["rate"] = rules.completion_rate(completed=row.get("completed") or Decimal(0), planned=plan)
-    row["lag"] = None if row["rate"] is None else progress - row["rate"]
-    return row
-
-
 def digest_context(subscription, period, *, since=None):
     """Everything a digest shows for `subscription` over `period`, judged at the period's end."""
     user = subscription.user
@@ -108,47 +88,25 @@ def digest_context(subscription, period, *, since=None):
     since = since or period.start - datetime.timedelta(days=1)
     soon = on + datetime.timedelta(days=30)
 
-    stage_counts = {f"stage_{value}": Count("pk", filter=Q(stage=value)) for value in Stage.values}
-    totals = _with_rate(_money_totals(projects, **stage_counts), progress)
-    stage_rows = [(label, totals[f"stage_{value}"]) for value, label in Stage.choices]
+    totals = selectors.scope_totals(projects, progress=progress)
+    stage_rows = [(label, count) for _value, label, count in totals["stages"]]
 
     region = user.region
-    area_rows = []
-    area_title = None
+    area_rows, area_title = [], None
     if region is None or region.level == RegionLevel.PROVINCE or user.is_superuser:
-        area_field, area_title = "city", "分市情况"
+        area_rows = selectors.breakdown(projects, by="city", label_field="city__name", order_field="city__code", progress=progress)
+        area_title = "分市情况"
     elif region.is_city_level and region.level != RegionLevel.COUNTY:
-        area_field, area_title = "county", "分县情况"
-    else:
-        area_field = None
-    if area_field:
-        rows = (
-            projects.order_by()
-            .values(f"{area_field}__code", f"{area_field}__name")
-            .annotate(
-                count=Count("pk"),
-                total_investment=Sum("total_investment"),
-                plan=Sum("plan_investment"),
-                completed=Sum("completed_year"),
-                red=Count("pk", filter=rules.light_q(Light.RED)),
-                yellow=Count("pk", filter=rules.light_q(Light.YELLOW)),
-                green=Count("pk", filter=rules.light_q(Light.GREEN)),
-            )
-            .order_by(f"{area_field}__code")
-        )
-        for row in rows:
-            row["name"] = row.pop(f"{area_field}__name") or "市本级"
-            area_rows.append(_with_rate(row, progress))
-
-    action_rows = [
-        _with_rate(row, progress)
-        for row in projects.filter(actions__plan__is_primary=True)
-        .order_by()
-        .values("actions__number", "actions__name")
-        .annotate(count=Count("pk"), plan=Sum("plan_investment"), completed=Sum("completed_year"),
-                  red=Count("pk", filter=rules.light_q(Light.RED)))
-        .order_by("actions__number")
-    ]
+        area_rows = selectors.breakdown(projects, by="county", label_field="county__name", order_field="county__code", progress=progress)
+        area_title = "分县情况"
+    for row in area_rows:
+        row["label"] = row["label"] or "市本级"
+    action_rows = selectors.breakdown(
+        projects.filter(actions__plan__is_primary=True),
+        by="actions__number",
+        label_field="actions__name",
+        progress=progress,
+    )
 
     limit = settings.DIGEST_LIST_LIMIT
     listed = projects.select_related("city", "county").order_by("city__code", "county__code", "name")

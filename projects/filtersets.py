@@ -1,6 +1,8 @@
 """One FilterSet per model: the admin's list filters, the project list page, the API and the export all
 filter through these, so a URL parameter means the same thing everywhere."""
 
+import datetime
+
 import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -88,6 +90,11 @@ class ProjectFilterSet(django_filters.FilterSet):
         min_value=2000,
         max_value=2100,
     )
+    reported_month = django_filters.CharFilter(
+        label=_("填报月份"),
+        method="filter_reported_month",
+        help_text=_("YYYY-MM：该月有月度调度的项目"),
+    )
     investment_min = django_filters.NumberFilter(
         label=_("总投资不低于（万元）"),
         field_name="total_investment",
@@ -97,6 +104,22 @@ class ProjectFilterSet(django_filters.FilterSet):
         label=_("总投资不高于（万元）"),
         field_name="total_investment",
         lookup_expr="lte",
+    )
+
+    sort = django_filters.OrderingFilter(
+        label=_("排序"),
+        fields=(
+            ("code", "code"),
+            ("name", "name"),
+            ("city__code", "city"),
+            ("county__code", "county"),
+            ("stage", "stage"),
+            ("total_investment", "total_investment"),
+            ("plan_investment", "plan"),
+            ("completed_year", "completed"),
+            ("completion_rate", "rate"),
+            ("light_reason", "light"),
+        ),
     )
 
     # Fields searched by the text box here and by the admin's search box.
@@ -133,6 +156,13 @@ class ProjectFilterSet(django_filters.FilterSet):
 
     def filter_light(self, queryset, name, value):
         return queryset.filter(light_q(value))
+
+    def filter_reported_month(self, queryset, name, value):
+        try:
+            month = datetime.date.fromisoformat(f"{value.strip()}-01")
+        except ValueError:
+            return queryset.none()
+        return queryset.filter(reports__month=month)
 
     def filter_year(self, queryset, name, value):
         return queryset.filter(plans__year=value)

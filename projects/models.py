@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -821,7 +822,8 @@ class MonthlyReport(models.Model):
     )
     reported_at = models.DateTimeField(
         verbose_name=_("填报时间"),
-        auto_now_add=True,
+        default=timezone.now,
+        editable=False,
     )
 
     history = HistoricalRecords()

@@ -2,20 +2,25 @@
 
 import csv
 import json
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F, Max, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, ExtractYear
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from actions.models import Action, ActionPlan, Measure, Target
 
+from . import rules
 from .access import ROLE_GROUP_NAMES, ROLE_PERMISSIONS
 from .choices import RegionLevel, Role
-from .models import AnnualPlan, Batch, Cluster, Industry, MonthlyReport, Programme, Project, Region
+from .models import AnnualPlan, Batch, Cluster, Industry, MonthlyReport, Problem, Programme, Project, Region
 
 FIXTURES_DIR = Path(settings.BASE_DIR) / "fixtures"
 
@@ -239,3 +244,40 @@ def progress_refresh(*, projects=None):
     )
     last_month = MonthlyReport.objects.filter(project=OuterRef("pk")).order_by().values("project").annotate(last=Max("month")).values("last")
     scoped(Project.objects.all(), "pk").update(last_report_month=Subquery(last_month))
+
+
+@dataclass
+class ReportEntry:
+    """One row of the monthly report form (or a progress workbook): what a project reports for a month."""
+
+    project: Project
+    completed_investment: Decimal
+    image_progress: str = ""
+    problem: str = ""
+
+
+@transaction.atomic
+def reports_submit(*, user, month, entries):
+    """Record the month's reports (replacing an earlier report of the same month) and open the problems
+    named, as `user`. Every project must be one the user may edit; the projects' versions move on, so
+    an admin form opened before this is refused rather than overwriting the reports."""
+    month = month.replace(day=1)
+    project_ids = [entry.project.pk for entry in entries]
+    editable = set(Project.objects.editable_by(user).filter(pk__in=project_ids).values_list("pk", flat=True))
+    outside = [entry.project for entry in entries if entry.project.pk not in editable]
+    if outside:
+        raise PermissionDenied(_("无权填报：%(names)s") % {"names": "、".join(p.name for p in outside)})
+    for entry in entries:
+        report = MonthlyReport.objects.filter(project=entry.project, month=month).first() or MonthlyReport(
+            project=entry.project, month=month
+        )
+        report.completed_investment = entry.completed_investment
+        report.image_progress = entry.image_progress
+        report.reported_by = user
+        report.reported_at = timezone.now()
+        report.save()
+        if entry.problem:
+            Problem.objects.create(project=entry.project, description=entry.problem, raised_on=rules.today())
+    Project.objects.filter(pk__in=project_ids).update(version=F("version") + 1)
+    progress_refresh(projects=project_ids)
+    return len(entries)

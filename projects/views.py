@@ -1,11 +1,379 @@
+"""Pages for people who never open the admin: dashboard, project list and page, monthly report form,
+eight-actions page, digest subscriptions. Every page reads through `Project.objects.visible_to(user)`
+and filters through ProjectFilterSet, so a drill-down link means exactly what the list shows."""
+
+import datetime
+from decimal import Decimal, InvalidOperation
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from . import digests
+from actions.models import Action, ActionPlan
+
+from . import digests, exporting, rules, selectors
+from .choices import Light, RegionLevel, Stage, Status
+from .filtersets import ProjectFilterSet
 from .forms import SubscriptionForm
-from .models import DigestDelivery
+from .models import DigestDelivery, MonthlyReport, Problem, Project
+from .services import ReportEntry, reports_submit
+
+LIST_PAGE_SIZE = 50
+REPORT_PAGE_SIZE = 50
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+
+
+def scope_filterset(request, data=None):
+    """The user's visible projects through the FilterSet (year defaulting to the current one)."""
+    data = (data if data is not None else request.GET).copy()
+    year = ProjectFilterSet.selected_year(data)
+    data["year"] = str(year)
+    filterset = ProjectFilterSet(data, queryset=Project.objects.visible_to(request.user), request=request)
+    return filterset, year
+
+
+def list_link(base_params, **extra):
+    """A link to the project list with the page's filters plus `extra` (None removes a parameter)."""
+    params = {key: value for key, value in base_params.items() if value not in ("", None) and key not in ("page", "sort")}
+    for key, value in extra.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return reverse("project_list") + "?" + urlencode(params)
+
+
+def bar_rows(rows, *, value_key, link):
+    """Rows for a horizontal SVG bar chart: each with its share of the largest value and a link."""
+    largest = max((row.get(value_key) or 0 for row in rows), default=0) or 1
+    return [
+        {**row, "bar": float((row.get(value_key) or 0) / largest * 100), "href": link(row)}
+        for row in rows
+    ]
+
+
+def active_params(filterset):
+    return {name: value for name, value in filterset.data.items() if name in filterset.filters and value not in ("", None)}
+
+
+# --- dashboard -------------------------------------------------------------------------------------------
+
+
+@login_required
+def dashboard(request):
+    filterset, year = scope_filterset(request)
+    if not filterset.is_valid():
+        raise Http404
+    projects = filterset.qs
+    on = rules.today()
+    progress = rules.time_progress(year=year, on=on)
+    params = active_params(filterset)
+    totals = selectors.scope_totals(projects, progress=progress)
+
+    region = request.user.region
+    if request.user.is_superuser or region is None or region.level == RegionLevel.PROVINCE:
+        area_field, area_title = "city", _("分市情况")
+    elif region.is_city_level and region.level != RegionLevel.COUNTY:
+        area_field, area_title = "county", _("分县情况")
+    else:
+        area_field, area_title = None, None
+    areas = []
+    if area_field:
+        areas = selectors.breakdown(
+            projects, by=area_field, label_field=f"{area_field}__name", order_field=f"{area_field}__code", progress=progress
+        )
+        for row in areas:
+            row["label"] = row["label"] or _("市本级")
+        areas = bar_rows(areas, value_key="plan", link=lambda row, f=area_field: list_link(params, **{f: row["key"]}) if row["key"] else None)
+        for row in areas:
+            row["light_links"] = {
+                light: list_link(params, **{area_field: row["key"], "light": light}) for light in ("red", "yellow", "green")
+            } if row["key"] else {}
+
+    plans = list(ActionPlan.objects.all())
+    plan = next((p for p in plans if p.code == request.GET.get("plan")), None) or next((p for p in plans if p.is_primary), None)
+    actions = bar_rows(
+        selectors.breakdown(projects.filter(actions__plan=plan), by="actions", label_field="actions__name",
+                            order_field="actions__number", progress=progress),
+        value_key="count",
+        link=lambda row: list_link(params, action=row["key"]),
+    )
+    programmes = bar_rows(
+        selectors.breakdown(projects, by="programmes", label_field="programmes__name", order_field="programmes__order",
+                            progress=progress),
+        value_key="count",
+        link=lambda row: list_link(params, programme=row["key"]) if row["key"] else None,
+    )
+    stages = bar_rows(
+        [{"key": value, "label": label, "count": count} for value, label, count in totals["stages"]],
+        value_key="count",
+        link=lambda row: list_link(params, stage=row["key"]),
+    )
+    trend = bar_rows(
+        selectors.monthly_trend(projects, year=year),
+        value_key="completed",
+        link=lambda row: list_link(params, reported_month=row["month"].strftime("%Y-%m")),
+    )
+    red = [
+        {"project": project, "reason": rules.describe_light(reason=project.light_reason, project=project, year=year, on=on)}
+        for project in projects.filter(rules.light_q(Light.RED)).select_related("city", "county").order_by("city__code", "county__code", "name")[:20]
+    ]
+    return render(request, "projects/dashboard.html", {
+        "filterset": filterset,
+        "year": year,
+        "years": range(on.year + 1, on.year - 5, -1),
+        "time_progress": progress,
+        "totals": totals,
+        "light_links": {light: list_link(params, light=light) for light in ("red", "yellow", "green", "none")},
+        "all_link": list_link(params),
+        "area_title": area_title,
+        "areas": areas,
+        "action_plans": plans,
+        "action_plan": plan,
+        "actions": actions,
+        "programmes": programmes,
+        "stages": stages,
+        "trend": trend,
+        "red_projects": red,
+    })
+
+
+# --- project list, export, project page -----------------------------------------------------------------
+
+
+@login_required
+def project_list(request):
+    filterset, year = scope_filterset(request)
+    if not filterset.is_valid():
+        page = Paginator(Project.objects.none(), LIST_PAGE_SIZE).get_page(1)
+        return render(request, "projects/project_list.html", {"filterset": filterset, "page": page, "year": year}, status=400)
+    projects = filterset.qs.select_related("city", "county")
+    if not filterset.form.cleaned_data.get("sort"):
+        projects = projects.order_by("city__code", "county__code", "name")
+    page = Paginator(projects, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    on = rules.today()
+    for project in page.object_list:
+        project.light = rules.light_of(project.light_reason)
+        project.reason = rules.describe_light(reason=project.light_reason, project=project, year=year, on=on)
+    params = active_params(filterset)
+    return render(request, "projects/project_list.html", {
+        "filterset": filterset,
+        "page": page,
+        "year": year,
+        "query": urlencode({k: v for k, v in request.GET.items() if k != "page"}),
+        "export_links": {fmt: reverse("project_export") + "?" + urlencode({**params, "format": fmt}) for fmt in exporting.FORMATS},
+        "sort_links": _sort_links(request, filterset),
+    })
+
+
+def _sort_links(request, filterset):
+    current = request.GET.get("sort", "")
+    links = {}
+    for _field, param in filterset.filters["sort"].param_map.items():
+        descending = current == param
+        query = request.GET.copy()
+        query["sort"] = f"-{param}" if descending else param
+        query.pop("page", None)
+        links[param] = {"href": "?" + query.urlencode(), "active": current.lstrip("-") == param, "desc": current.startswith("-")}
+    return links
+
+
+@login_required
+def project_export(request):
+    fmt = request.GET.get("format", "xlsx")
+    if fmt not in exporting.FORMATS:
+        raise Http404
+    filterset, year = scope_filterset(request)
+    if not filterset.is_valid():
+        raise Http404
+    handle = exporting.export(filterset.qs.order_by("city__code", "county__code", "name"), fmt=fmt, year=year)
+    return FileResponse(handle, as_attachment=True, filename=exporting.filename(fmt, year), content_type=exporting.CONTENT_TYPES[fmt])
+
+
+@login_required
+def project_detail(request, pk):
+    year = ProjectFilterSet.selected_year(request.GET)
+    on = rules.today()
+    project = get_object_or_404(
+        Project.objects.visible_to(request.user)
+        .with_progress(year=year, on=on)
+        .select_related("city", "county", "batch", "industry", "cluster")
+        .prefetch_related("programmes", Prefetch("actions", queryset=Action.objects.select_related("plan"))),
+        pk=pk,
+    )
+    light = rules.light_of(project.light_reason)
+    history = []
+    records = list(project.history.select_related("history_user").order_by("-history_date")[:21])
+    for newer, older in zip(records, records[1:] + [None]):
+        changes = []
+        if older is not None:
+            for change in newer.diff_against(older).changes:
+                field = Project._meta.get_field(change.field)
+                changes.append((field.verbose_name, _display(field, change.old), _display(field, change.new)))
+        history.append({"record": newer, "changes": changes})
+    return render(request, "projects/project_detail.html", {
+        "project": project,
+        "year": year,
+        "light": light,
+        "reason": rules.describe_light(reason=project.light_reason, project=project, year=year, on=on),
+        "time_progress": rules.time_progress(year=year, on=on),
+        "plans": project.plans.order_by("-year"),
+        "reports": project.reports.select_related("reported_by").order_by("-month"),
+        "problems": project.problems.order_by("-raised_on"),
+        "history": history[:20],
+        "can_edit": Project.objects.editable_by(request.user).filter(pk=project.pk).exists(),
+    })
+
+
+def _display(field, value):
+    if field.many_to_many:
+        return "、".join(str(item.get(field.m2m_reverse_field_name()) if isinstance(item, dict) else item) for item in value or [])
+    if field.choices:
+        return dict(field.flatchoices).get(value, value)
+    return "—" if value in (None, "") else value
+
+
+# --- monthly report form ---------------------------------------------------------------------------------
+
+
+def _parse_month(value, default):
+    try:
+        month = datetime.date.fromisoformat(f"{value}-01") if value else default
+    except ValueError:
+        return default
+    return min(month, rules.month_start(rules.today()))
+
+
+@login_required
+def monthly_report(request):
+    """One page of the user's projects for a month: completed investment, image progress and problems,
+    saved together; each row validated on its own, errors shown next to the row, valid rows saved."""
+    user = request.user
+    if not user.has_perm("projects.add_monthlyreport"):
+        raise PermissionDenied
+    today = rules.today()
+    default_month = rules.add_months(rules.month_start(today), -1)
+    month = _parse_month(request.GET.get("month"), default_month)
+    deadline = rules.report_deadline(month)
+    filterset, _year = scope_filterset(request, data={"q": request.GET.get("q", ""), "county": request.GET.get("county", "")})
+    if not filterset.is_valid():
+        raise Http404
+    projects = (
+        filterset.qs.filter(pk__in=Project.objects.editable_by(user).values("pk"))
+        .exclude(status=Status.CANCELLED)
+        .exclude(stage=Stage.PREPARATORY)
+        .select_related("city", "county")
+        .order_by("county__code", "name")
+    )
+    page = Paginator(projects, REPORT_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    existing = {r.project_id: r for r in MonthlyReport.objects.filter(project__in=rows, month=month)}
+
+    errors, values = {}, {}
+    if request.method == "POST":
+        entries = []
+        for project in rows:
+            prefix = f"p{project.pk}"
+            raw = {
+                "completed": request.POST.get(f"{prefix}-completed", "").strip(),
+                "progress": request.POST.get(f"{prefix}-progress", "").strip(),
+                "problem": request.POST.get(f"{prefix}-problem", "").strip(),
+            }
+            values[project.pk] = raw
+            if not any(raw.values()):
+                continue  # a row left empty is not reported this time
+            amount, error = _parse_amount(raw["completed"])
+            if error:
+                errors[project.pk] = error
+                continue
+            entries.append(ReportEntry(project=project, completed_investment=amount, image_progress=raw["progress"], problem=raw["problem"]))
+        if entries:
+            reports_submit(user=user, month=month, entries=entries)
+        if errors:
+            messages.warning(request, _("已保存 %(saved)d 个项目；%(errors)d 行有误，请修改后再次提交。") % {"saved": len(entries), "errors": len(errors)})
+            existing = {r.project_id: r for r in MonthlyReport.objects.filter(project__in=rows, month=month)}
+        else:
+            messages.success(request, _("已保存 %(saved)d 个项目的 %(month)s 月度调度。") % {"saved": len(entries), "month": month.strftime("%Y-%m")})
+            return redirect(request.get_full_path())
+
+    table = []
+    for project in rows:
+        report = existing.get(project.pk)
+        value = values.get(project.pk) or {
+            "completed": "" if report is None else report.completed_investment,
+            "progress": "" if report is None else report.image_progress,
+            "problem": "",
+        }
+        table.append({"project": project, "report": report, "value": value, "error": errors.get(project.pk)})
+    months = [rules.add_months(rules.month_start(today), -offset) for offset in range(0, 13)]
+    return render(request, "projects/monthly_report.html", {
+        "month": month,
+        "months": months,
+        "deadline": deadline,
+        "overdue": today > deadline,
+        "table": table,
+        "page": page,
+        "filterset": filterset,
+        "query": urlencode({k: v for k, v in request.GET.items() if k != "page"}),
+    }, status=400 if errors else 200)
+
+
+def _parse_amount(text):
+    if not text:
+        return None, _("请填写本月完成投资（万元）。")
+    try:
+        amount = Decimal(text.replace(",", "").replace("，", ""))
+    except InvalidOperation:
+        return None, _("“%(value)s”不是数字。") % {"value": text}
+    if amount < 0 or not amount.is_finite():
+        return None, _("本月完成投资不能为负数。")
+    if amount.as_tuple().exponent < -2:
+        return None, _("最多两位小数。")
+    return amount, None
+
+
+# --- eight actions ---------------------------------------------------------------------------------------
+
+
+@login_required
+def action_plan(request):
+    plans = list(ActionPlan.objects.all())
+    plan = next((p for p in plans if p.code == request.GET.get("plan")), None) or next((p for p in plans if p.is_primary), None)
+    if plan is None:
+        raise Http404
+    filterset, year = scope_filterset(request, data={"year": request.GET.get("year", "")})
+    filterset.is_valid()
+    progress = rules.time_progress(year=year, on=rules.today())
+    stats = {
+        row["key"]: row
+        for row in selectors.breakdown(filterset.qs.filter(actions__plan=plan), by="actions", label_field="actions__name",
+                                       progress=progress)
+    }
+    actions = []
+    for action in plan.actions.prefetch_related("measures", "targets"):
+        row = stats.get(action.pk, {"count": 0, "plan": None, "completed": None, "rate": None, "red": 0, "yellow": 0, "green": 0})
+        link = list_link({"year": year}, action=action.pk)
+        actions.append({
+            "action": action,
+            "stats": row,
+            "href": link,
+            "light_links": {light: list_link({"year": year}, action=action.pk, light=light) for light in ("red", "yellow", "green")},
+        })
+    return render(request, "projects/actions.html", {
+        "plans": plans, "plan": plan, "actions": actions, "year": year, "time_progress": progress,
+    })
+
+
+# --- profile ---------------------------------------------------------------------------------------------
 
 
 @login_required

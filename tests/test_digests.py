@@ -100,7 +100,7 @@ def test_province_digest_by_city_adds_up_to_its_totals(users, projects):
     assert len(rows) == 6  # 石家庄, 唐山, 秦皇岛, 邢台, 保定, 雄安 (容城县) and no others
     for key in ("count", "total_investment", "plan", "completed", "red", "yellow", "green"):
         assert sum(row[key] or 0 for row in rows) == (totals[key] or 0), key
-    assert "雄安新区" in {row["name"] for row in rows}
+    assert "雄安新区" in {row["label"] for row in rows}
 
 
 def test_programme_narrowing(users, projects):

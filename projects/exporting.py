@@ -1,0 +1,132 @@
+"""Export of projects in the shape of the provincial list template (SPEC §5): xlsx, csv, json.
+
+Rows are produced lazily (queryset.iterator, openpyxl write-only), so memory stays flat with the list's
+size. Text that a spreadsheet would run as a formula is escaped in csv and xlsx alike.
+"""
+
+import csv
+import io
+import json
+import tempfile
+from decimal import Decimal
+
+from django.db.models import Prefetch
+
+from actions.models import Action
+
+from .models import Programme
+from .rules import today
+
+# (canonical header, English alias, how to read the value from an annotated project)
+COLUMNS = [
+    ("项目代码", "code", lambda p: p.code or ""),
+    ("项目名称", "name", lambda p: p.name),
+    ("项目类别", "programmes", lambda p: "、".join(x.name for x in p.programmes.all())),
+    ("五个一批", "batch", lambda p: p.batch.name if p.batch else ""),
+    ("建设阶段", "stage", lambda p: p.get_stage_display()),
+    ("所属市", "city", lambda p: p.city.name),
+    ("所属县（市、区）", "county", lambda p: p.county.name if p.county else ""),
+    ("所属产业", "industry", lambda p: p.industry.name if p.industry else ""),
+    ("八项行动", "actions", lambda p: "、".join(str(a.number) for a in p.actions.all() if a.plan.is_primary)),
+    ("项目单位", "owner", lambda p: p.owner),
+    ("建设规模及主要内容", "scope", lambda p: p.scope),
+    ("建设起止年限", "period", lambda p: p.period),
+    ("计划开工", "planned_start", lambda p: p.planned_start.strftime("%Y-%m") if p.planned_start else ""),
+    ("计划竣工", "planned_end", lambda p: p.planned_end.strftime("%Y-%m") if p.planned_end else ""),
+    ("总投资（万元）", "total_investment", lambda p: p.total_investment),
+    ("年度计划投资（万元）", "annual_plan", lambda p: p.plan_investment),
+    ("截至上年底累计完成投资（万元）", "completed_before_year", lambda p: p.completed_before_year),
+    ("责任单位", "responsible_unit", lambda p: p.responsible_unit),
+    ("联系人", "contact", lambda p: p.contact),
+    ("联系电话", "phone", lambda p: p.phone),
+    ("备注", "remarks", lambda p: p.remarks),
+]
+FORMATS = ("xlsx", "csv", "json")
+CONTENT_TYPES = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+}
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formula(value):
+    """A text cell a spreadsheet would evaluate (=, +, -, @, a tab or CR first) gets a leading '."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def export_queryset(projects):
+    """The related rows every column needs, fetched in a fixed number of queries per chunk."""
+    return projects.select_related("city", "county", "batch", "industry").prefetch_related(
+        Prefetch("programmes", queryset=Programme.objects.order_by("order")),
+        Prefetch("actions", queryset=Action.objects.select_related("plan").order_by("number")),
+    )
+
+
+def rows(projects, *, chunk_size=2000):
+    """Template rows for `projects` (annotated with_progress for the export's year), lazily."""
+    for project in export_queryset(projects).iterator(chunk_size=chunk_size):
+        yield [getter(project) for _header, _alias, getter in COLUMNS]
+
+
+def _text(value):
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
+    return str(value)
+
+
+def write_csv(projects, handle):
+    """UTF-8 with BOM, which Excel opens as UTF-8."""
+    handle.write("\ufeff")
+    writer = csv.writer(handle)
+    writer.writerow(["序号"] + [header for header, _alias, _get in COLUMNS])
+    for number, row in enumerate(rows(projects), start=1):
+        writer.writerow([number] + [escape_formula(_text(value)) for value in row])
+
+
+def write_json(projects, handle):
+    handle.write("[")
+    for number, row in enumerate(rows(projects)):
+        record = {alias: (_text(value) if isinstance(value, Decimal) else value) for (_h, alias, _g), value in zip(COLUMNS, row)}
+        handle.write(("," if number else "") + "\n" + json.dumps(record, ensure_ascii=False))
+    handle.write("\n]\n")
+
+
+def write_xlsx(projects, handle, *, title):
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("项目清单")
+    sheet.append([title])
+    sheet.append(["单位：万元"])
+    sheet.append(["序号"] + [header for header, _alias, _get in COLUMNS])
+    for number, row in enumerate(rows(projects), start=1):
+        sheet.append([number] + [escape_formula(value) if isinstance(value, str) else value for value in row])
+    workbook.save(handle)
+
+
+def export(projects, *, fmt, year):
+    """The export as a file object positioned at its start (a spooled temporary file: large exports go
+    to disk, not memory)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}")
+    if "light_reason" not in projects.query.annotations:
+        projects = projects.with_progress(year=year, on=today())
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 2**20)
+    if fmt == "xlsx":
+        write_xlsx(projects, spool, title=f"河北省重点项目清单（{year}年）")
+    else:
+        text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
+        (write_csv if fmt == "csv" else write_json)(projects, text)
+        text.flush()
+        text.detach()
+    spool.seek(0)
+    return spool
+
+
+def filename(fmt, year):
+    return f"projects-{year}.{fmt}"

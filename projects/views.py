@@ -5,6 +5,7 @@ and filters through ProjectFilterSet, so a drill-down link means exactly what th
 import datetime
 from decimal import Decimal, InvalidOperation
 
+from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -211,15 +212,7 @@ def project_detail(request, pk):
         pk=pk,
     )
     light = rules.light_of(project.light_reason)
-    history = []
-    records = list(project.history.select_related("history_user").order_by("-history_date")[:21])
-    for newer, older in zip(records, records[1:] + [None]):
-        changes = []
-        if older is not None:
-            for change in newer.diff_against(older).changes:
-                field = Project._meta.get_field(change.field)
-                changes.append((field.verbose_name, _display(field, change.old), _display(field, change.new)))
-        history.append({"record": newer, "changes": changes})
+    history = project_history(project)
     return render(request, "projects/project_detail.html", {
         "project": project,
         "year": year,
@@ -234,9 +227,65 @@ def project_detail(request, pk):
     })
 
 
-def _display(field, value):
+HISTORY_LIMIT = 20
+
+
+def project_history(project):
+    """The project's last changes, newest first: who, when, and each field's old → new value, read in a
+    fixed number of queries however long the history (related names are looked up together)."""
+    records = list(project.history.select_related("history_user").order_by("-history_date")[: HISTORY_LIMIT + 1])
+    m2m_fields = [field.name for field in Project._meta.many_to_many]
+    # simple-history diffs many-to-many fields with two queries per pair of records: read them all at once.
+    m2m_values = {}
+    for name in m2m_fields:
+        field = Project._meta.get_field(name)
+        through = apps.get_model("projects", f"HistoricalProject_{name}")
+        key = field.m2m_reverse_field_name()
+        sets = {record.history_id: set() for record in records}
+        for history_id, value in through.objects.filter(history__in=records).values_list("history_id", key):
+            sets[history_id].add(value)
+        m2m_values[name] = sets
+    raw = []
+    for newer, older in zip(records, records[1:] + [None]):
+        changes = []
+        if older is not None:
+            changes = [
+                (change.field, change.old, change.new)
+                for change in newer.diff_against(older, excluded_fields=m2m_fields, foreign_keys_are_objs=False).changes
+            ]
+            for name in m2m_fields:
+                old, new = m2m_values[name][older.history_id], m2m_values[name][newer.history_id]
+                if old != new:
+                    changes.append((name, old, new))
+        raw.append((newer, changes))
+    # Foreign keys and many-to-many values arrive as ids: name them with one query per related model.
+    wanted = {}
+    for _record, changes in raw:
+        for name, old, new in changes:
+            field = Project._meta.get_field(name)
+            if field.is_relation:
+                wanted.setdefault(field.related_model, set()).update(_ids(field, old) | _ids(field, new))
+    names = {model: {obj.pk: str(obj) for obj in model.objects.filter(pk__in=ids)} for model, ids in wanted.items()}
+    history = []
+    for record, changes in raw[:HISTORY_LIMIT]:
+        rows = []
+        for name, old, new in changes:
+            field = Project._meta.get_field(name)
+            rows.append((field.verbose_name, _display(field, old, names), _display(field, new, names)))
+        history.append({"record": record, "changes": rows})
+    return history
+
+
+def _ids(field, value):
     if field.many_to_many:
-        return "、".join(str(item.get(field.m2m_reverse_field_name()) if isinstance(item, dict) else item) for item in value or [])
+        return set(value or ())
+    return {value} if value is not None else set()
+
+
+def _display(field, value, names):
+    if field.is_relation:
+        labels = [names.get(field.related_model, {}).get(pk, str(pk)) for pk in sorted(_ids(field, value))]
+        return "、".join(labels) or "—"
     if field.choices:
         return dict(field.flatchoices).get(value, value)
     return "—" if value in (None, "") else value

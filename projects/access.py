@@ -91,6 +91,16 @@ def project_scope_q(user, prefix=""):
     return Q(**{f"{prefix}city_id": user.region_id}) | Q(**{f"{prefix}county_id": user.region_id})
 
 
+def scope_key(user):
+    """A name for the set of projects `project_scope_q` gives this user: users with the same key see the
+    same projects, so what is computed over them may be shared (e.g. cached dashboard figures)."""
+    if not (user.is_authenticated and user.is_active):
+        return "none"
+    if is_province_wide(user):
+        return "all"
+    return f"region-{user.region_id}" if user.region_id else "none"
+
+
 def region_scope_q(user, prefix=""):
     """Q selecting the regions (at `prefix`, e.g. "county__") a user sees: their region, its counties
     and, for a county, the city-level unit it reports to, so that their forms can show their own city."""

@@ -17,7 +17,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 from simple_history.utils import bulk_update_with_history
 
-from . import digests, rules
+from . import digests, rules, selectors
 from .access import ROLE_GROUP_NAMES, person_scope_q
 from .choices import Light, RegionLevel, Status
 from .filtersets import ProjectFilterSet, city_choices, cluster_choices, county_choices
@@ -310,6 +310,7 @@ class ProjectAdmin(RegionScopedAdminMixin, ScopedHistoryAdmin):
             project.status = status
             project.version += 1
         bulk_update_with_history(projects, Project, ["status", "version"], default_user=request.user)
+        selectors.data_changed()  # bulk updates send no save signals
         self.message_user(
             request,
             ngettext("已更新 %(count)d 个项目。", "已更新 %(count)d 个项目。", len(projects)) % {"count": len(projects)},

@@ -6,3 +6,6 @@ class ProjectsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "projects"
     verbose_name = _("重点项目")
+
+    def ready(self):
+        from . import signals  # noqa: F401  (connects the receivers)

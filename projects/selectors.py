@@ -4,25 +4,45 @@ The dashboard, the eight-actions page and the digests all summarise through thes
 the same thing wherever it is shown.
 """
 
+import hashlib
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.core.cache import cache
+from django.db.models import Count, Sum
 
 from . import rules
 from .choices import Light, Stage
 from .models import MonthlyReport
 
 LIGHTS = (Light.RED, Light.YELLOW, Light.GREEN, Light.NONE)
+MONEY_KEYS = ("total_investment", "plan", "completed")
 
 
-def _measures():
-    return {
-        "count": Count("pk", distinct=False),
-        "total_investment": Sum("total_investment"),
-        "plan": Sum("plan_investment"),
-        "completed": Sum("completed_year"),
-        **{light.value: Count("pk", filter=rules.light_q(light)) for light in LIGHTS},
-    }
+def _grouped(projects, keys):
+    """Sums per `keys` and per light reason: the light's SQL is evaluated once a row (grouping by it),
+    not once per counted light."""
+    return (
+        projects.order_by()
+        .values(*keys, "light_reason")
+        .annotate(
+            count=Count("pk"),
+            total_investment=Sum("total_investment"),
+            plan=Sum("plan_investment"),
+            completed=Sum("completed_year"),
+        )
+    )
+
+
+def _empty_row():
+    return {"count": 0, **{key: None for key in MONEY_KEYS}, **{light.value: 0 for light in LIGHTS}}
+
+
+def _add(total, row):
+    total["count"] += row["count"]
+    for key in MONEY_KEYS:
+        if row[key] is not None:
+            total[key] = (total[key] or Decimal(0)) + row[key]
+    total[rules.light_of(row["light_reason"]).value] += row["count"]
 
 
 def with_rate(row, progress):
@@ -36,30 +56,27 @@ def with_rate(row, progress):
 
 def scope_totals(projects, *, progress):
     """Totals of a scope: counts, money, lights and stages, in one query."""
-    stage_counts = {f"stage_{value}": Count("pk", filter=Q(stage=value)) for value in Stage.values}
-    row = projects.order_by().aggregate(**_measures(), **stage_counts)
-    row["stages"] = [(value, label, row.pop(f"stage_{value}")) for value, label in Stage.choices]
-    return with_rate(row, progress)
+    total = _empty_row()
+    stages = dict.fromkeys(Stage.values, 0)
+    for row in _grouped(projects, ["stage"]):
+        _add(total, row)
+        stages[row["stage"]] += row["count"]
+    total["stages"] = [(value, label, stages[value]) for value, label in Stage.choices]
+    return with_rate(total, progress)
 
 
 def breakdown(projects, *, by, progress, label_field, order_field=None):
-    """One row per value of `by` (e.g. "city", "county", "actions", "programmes") with the scope measures.
-
-    For a many-to-many `by`, a project counts once under each of its values.
-    """
+    """One row per value of `by` (e.g. "city", "county", "actions", "programmes") with the scope measures,
+    in one query. For a many-to-many `by`, a project counts once under each of its values."""
     order_field = order_field or label_field
-    rows = (
-        projects.order_by()
-        .values(by, label_field)
-        .annotate(**_measures())
-        .order_by(order_field)
-    )
-    result = []
-    for row in rows:
-        row["key"] = row.pop(by)
-        row["label"] = row.pop(label_field)
-        result.append(with_rate(row, progress))
-    return result
+    rows = {}
+    for row in _grouped(projects, [by, label_field, order_field]):
+        key = row[by]
+        if key not in rows:
+            rows[key] = {**_empty_row(), "key": key, "label": row[label_field], "order": row[order_field]}
+        _add(rows[key], row)
+    ordered = sorted(rows.values(), key=lambda row: (row["order"] is None, row["order"] if row["order"] is not None else 0))
+    return [with_rate(row, progress) for row in ordered]
 
 
 def monthly_trend(projects, *, year):
@@ -76,3 +93,29 @@ def monthly_trend(projects, *, year):
         running += by_month[month]
         trend.append({"month": month, "completed": by_month[month], "cumulative": running})
     return trend
+
+
+# --- Cached summaries --------------------------------------------------------------------------------
+# Summing a province's projects takes a few hundred milliseconds; leaders open the dashboard far more
+# often than the data changes. Summaries are cached under the data's version, which every write moves
+# (projects.signals and the bulk services call data_changed), and for at most SUMMARY_CACHE_SECONDS.
+
+DATA_VERSION_KEY = "projects:data-version"
+SUMMARY_CACHE_SECONDS = 600
+
+
+def data_version():
+    return cache.get_or_set(DATA_VERSION_KEY, 1, timeout=None)
+
+
+def data_changed():
+    try:
+        cache.incr(DATA_VERSION_KEY)
+    except ValueError:  # not set yet, or evicted
+        cache.set(DATA_VERSION_KEY, 2, timeout=None)
+
+
+def cached_summary(parts, compute):
+    """compute() cached under `parts` (which must name everything the result depends on) and the data version."""
+    digest = hashlib.sha256(repr((data_version(), *parts)).encode()).hexdigest()
+    return cache.get_or_set(f"projects:summary:{digest}", compute, timeout=SUMMARY_CACHE_SECONDS)

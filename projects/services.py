@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from actions.models import Action, ActionPlan, Measure, Target
 
-from . import rules
+from . import rules, selectors
 from .access import ROLE_GROUP_NAMES, ROLE_PERMISSIONS
 from .choices import RegionLevel, Role
 from .models import AnnualPlan, Batch, Cluster, Industry, MonthlyReport, Problem, Programme, Project, Region
@@ -244,6 +244,7 @@ def progress_refresh(*, projects=None):
     )
     last_month = MonthlyReport.objects.filter(project=OuterRef("pk")).order_by().values("project").annotate(last=Max("month")).values("last")
     scoped(Project.objects.all(), "pk").update(last_report_month=Subquery(last_month))
+    selectors.data_changed()  # the updates above bypass the save signals
 
 
 @dataclass

@@ -15,11 +15,13 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from actions.models import Action, ActionPlan
 
 from . import digests, exporting, rules, selectors
+from .access import scope_key
 from .choices import Light, RegionLevel, Stage, Status
 from .filtersets import ProjectFilterSet
 from .forms import SubscriptionForm
@@ -78,7 +80,6 @@ def dashboard(request):
     on = rules.today()
     progress = rules.time_progress(year=year, on=on)
     params = active_params(filterset)
-    totals = selectors.scope_totals(projects, progress=progress)
 
     region = request.user.region
     if request.user.is_superuser or region is None or region.level == RegionLevel.PROVINCE:
@@ -87,11 +88,29 @@ def dashboard(request):
         area_field, area_title = "county", _("分县情况")
     else:
         area_field, area_title = None, None
-    areas = []
+    plans = list(ActionPlan.objects.all())
+    plan = next((p for p in plans if p.code == request.GET.get("plan")), None) or next((p for p in plans if p.is_primary), None)
+
+    def summarise():
+        return {
+            "totals": selectors.scope_totals(projects, progress=progress),
+            "areas": selectors.breakdown(projects, by=area_field, label_field=f"{area_field}__name",
+                                         order_field=f"{area_field}__code", progress=progress) if area_field else [],
+            "actions": selectors.breakdown(projects.filter(actions__plan=plan), by="actions", label_field="actions__name",
+                                           order_field="actions__number", progress=progress),
+            "programmes": selectors.breakdown(projects, by="programmes", label_field="programmes__name",
+                                              order_field="programmes__order", progress=progress),
+            "trend": selectors.monthly_trend(projects, year=year),
+        }
+
+    summary = selectors.cached_summary(
+        ("dashboard", scope_key(request.user), sorted(params.items()), on, plan.pk if plan else None, area_field,
+         translation.get_language()),
+        summarise,
+    )
+    totals = summary["totals"]
+    areas = summary["areas"]
     if area_field:
-        areas = selectors.breakdown(
-            projects, by=area_field, label_field=f"{area_field}__name", order_field=f"{area_field}__code", progress=progress
-        )
         for row in areas:
             row["label"] = row["label"] or _("市本级")
         areas = bar_rows(areas, value_key="plan", link=lambda row, f=area_field: list_link(params, **{f: row["key"]}) if row["key"] else None)
@@ -99,18 +118,9 @@ def dashboard(request):
             row["light_links"] = {
                 light: list_link(params, **{area_field: row["key"], "light": light}) for light in ("red", "yellow", "green")
             } if row["key"] else {}
-
-    plans = list(ActionPlan.objects.all())
-    plan = next((p for p in plans if p.code == request.GET.get("plan")), None) or next((p for p in plans if p.is_primary), None)
-    actions = bar_rows(
-        selectors.breakdown(projects.filter(actions__plan=plan), by="actions", label_field="actions__name",
-                            order_field="actions__number", progress=progress),
-        value_key="count",
-        link=lambda row: list_link(params, action=row["key"]),
-    )
+    actions = bar_rows(summary["actions"], value_key="count", link=lambda row: list_link(params, action=row["key"]))
     programmes = bar_rows(
-        selectors.breakdown(projects, by="programmes", label_field="programmes__name", order_field="programmes__order",
-                            progress=progress),
+        summary["programmes"],
         value_key="count",
         link=lambda row: list_link(params, programme=row["key"]) if row["key"] else None,
     )
@@ -120,7 +130,7 @@ def dashboard(request):
         link=lambda row: list_link(params, stage=row["key"]),
     )
     trend = bar_rows(
-        selectors.monthly_trend(projects, year=year),
+        summary["trend"],
         value_key="completed",
         link=lambda row: list_link(params, reported_month=row["month"].strftime("%Y-%m")),
     )

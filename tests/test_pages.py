@@ -7,6 +7,7 @@ from decimal import Decimal
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -203,11 +204,29 @@ def test_queries_per_page_do_not_grow_with_rows(name, users):
             project.actions.add(1)
         progress_refresh()
         client.get(reverse(name))
+        cache.clear()  # measure the dashboard's summaries computed, not served from the cache
         with CaptureQueriesContext(connection) as captured:
             assert client.get(reverse(name)).status_code == 200
         return len(captured.captured_queries)
 
     assert queries_for(3) == queries_for(25)
+
+
+def test_cached_dashboard_figures_follow_every_write(users, projects):
+    client = client_for(users["province_admin"])
+
+    def completed():
+        return client.get(reverse("dashboard")).context["totals"]["completed"]
+
+    before = completed()
+    assert completed() == before  # served again (from the cache)
+    month = datetime.date(year(), 2, 1)
+    MonthlyReport.objects.create(project=projects["nangong"], month=month, completed_investment=Decimal("40"))
+    progress_refresh(projects=[projects["nangong"].pk])
+    assert completed() == before + 40
+    projects["zhengding"].plans.update(planned_investment=0)  # a bulk update: no signal...
+    progress_refresh(projects=[projects["zhengding"].pk])  # ...but the service that follows it moves the version
+    assert client.get(reverse("dashboard")).context["totals"]["plan"] == Decimal("2400")
 
 
 def test_project_page_queries_do_not_grow_with_history(users, projects):

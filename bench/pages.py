@@ -1,0 +1,154 @@
+"""Page latency behind gunicorn with many projects: median and 95th percentile of the dashboard and the
+project list for a province user and a county user, with 8 concurrent clients; SQL queries per page.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/hebei_bench .venv/bin/python bench/pages.py [--projects 100000]
+
+The floor is the login page (no project queries) under the same load, measured in the same run.
+"""
+
+import argparse
+import http.client
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hebei_projects.settings")
+# The sessions this process creates must verify under gunicorn's key.
+os.environ["SECRET_KEY"] = "bench-" + "k" * 50
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.core.signals import request_finished, request_started  # noqa: E402
+from django.db import close_old_connections, connection, reset_queries  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from projects.demo import DEMO_KEY_PREFIX  # noqa: E402
+from projects.models import Project, User  # noqa: E402
+
+PORT = 8765
+CLIENTS = 8
+PAGES = {"dashboard": "/", "list": "/projects/", "list, red": "/projects/?light=red"}
+
+
+def session_cookie(username):
+    client = Client()
+    client.force_login(User.objects.get(username=username))
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+def load(path, cookie, total):
+    """`total` GETs of `path` from CLIENTS threads at once; returns the latencies in ms."""
+    latencies, errors = [], []
+    lock = threading.Lock()
+    per_client = total // CLIENTS
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=120)
+        for _ in range(per_client):
+            started = time.perf_counter()
+            conn.request("GET", path, headers={"Cookie": cookie, "Host": "127.0.0.1"})
+            response = conn.getresponse()
+            response.read()
+            elapsed = (time.perf_counter() - started) * 1000
+            with lock:
+                (latencies if response.status == 200 else errors).append(elapsed if response.status == 200 else response.status)
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise SystemExit(f"{path}: non-200 answers {errors[:5]}")
+    return latencies
+
+
+def p95(values):
+    return statistics.quantiles(values, n=20)[-1]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--projects", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=80, help="requests per page and user")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    args = parser.parse_args()
+
+    print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
+    call_command("migrate", verbosity=0)
+    call_command("load_reference_data", stdout=open(os.devnull, "w"))
+    if Project.objects.filter(key__startswith=DEMO_KEY_PREFIX).count() != args.projects:
+        started = time.perf_counter()
+        call_command("seed_demo", projects=args.projects, seed=1, password="bench-password-123")
+        print(f"seeded {args.projects} projects in {time.perf_counter() - started:.0f}s")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+    # Queries per page, in-process.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    queries = {}
+    for username in ("province", "zhengding"):
+        client = Client()
+        client.force_login(User.objects.get(username=username))
+        for label, path in PAGES.items():
+            client.get(path)
+            reset_queries()
+            with CaptureQueriesContext(connection) as captured:
+                assert client.get(path).status_code == 200
+            queries[(username, label)] = len(captured.captured_queries)
+
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+    }
+    # As a deployment does: the manifest of hashed static files that production settings serve.
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "hebei_projects.wsgi", "--workers", str(args.workers),
+         "--bind", f"127.0.0.1:{PORT}", "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )
+    try:
+        for _ in range(100):
+            try:
+                http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/accounts/login/")
+                break
+            except OSError:
+                time.sleep(0.2)
+        load("/accounts/login/", "", CLIENTS * 4)  # warm the workers
+        floor = load("/accounts/login/", "", args.requests)
+        floor_median = statistics.median(floor)
+        print(f"gunicorn {args.workers} workers, {CLIENTS} concurrent clients, {args.requests} requests per row")
+        print(f"floor (login page): median {floor_median:.1f} ms, p95 {p95(floor):.1f} ms")
+        print(f"{'user':<10} {'page':<11} {'projects':>9} {'queries':>8} {'median ms':>10} {'p95 ms':>8} {'ratio':>6}")
+        for username in ("province", "zhengding"):
+            cookie = session_cookie(username)
+            visible = Project.objects.visible_to(User.objects.get(username=username)).count()
+            for label, path in PAGES.items():
+                load(path, cookie, CLIENTS * 2)  # warm the workers
+                latencies = load(path, cookie, args.requests)
+                median = statistics.median(latencies)
+                print(f"{username:<10} {label:<11} {visible:>9} {queries[(username, label)]:>8} "
+                      f"{median:>10.1f} {p95(latencies):>8.1f} {median / floor_median:>6.1f}")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

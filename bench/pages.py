@@ -19,8 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hebei_projects.settings")
-# The sessions this process creates must verify under gunicorn's key.
+# The sessions this process creates must verify under gunicorn's key; production shares its cache in
+# Redis between workers (dashboard summaries), so does the bench.
 os.environ["SECRET_KEY"] = "bench-" + "k" * 50
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
 
 import django  # noqa: E402
 

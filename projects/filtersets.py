@@ -165,4 +165,8 @@ class ProjectFilterSet(django_filters.FilterSet):
         return queryset.filter(reports__month=month)
 
     def filter_year(self, queryset, name, value):
+        # The year's plan is already joined by with_progress() for this same year (filter_queryset passes
+        # selected_year): a plan row exists exactly when its (required) planned investment is not null.
+        if "plan_investment" in queryset.query.annotations and queryset.query.annotations["progress_year"].value == value:
+            return queryset.filter(plan_investment__isnull=False)
         return queryset.filter(plans__year=value)

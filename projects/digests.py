@@ -8,7 +8,6 @@ import datetime
 import logging
 import smtplib
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives

@@ -2,7 +2,6 @@ import datetime
 import re
 import secrets
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator

@@ -25,7 +25,7 @@ from .access import scope_key
 from .choices import Light, RegionLevel, Stage, Status
 from .filtersets import ProjectFilterSet
 from .forms import SubscriptionForm
-from .models import DigestDelivery, MonthlyReport, Problem, Project
+from .models import DigestDelivery, MonthlyReport, Project
 from .services import ReportEntry, reports_submit
 
 LIST_PAGE_SIZE = 50

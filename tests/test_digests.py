@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from projects import digests
-from projects.choices import DigestFrequency, ProblemStatus, Stage, Status
+from projects.choices import DigestFrequency, ProblemStatus, Status
 from projects.models import AnnualPlan, DeliveryStatus, DigestDelivery, DigestSubscription, MonthlyReport, Problem, Programme
 from projects.services import progress_refresh
 from projects.tasks import catch_up_digests, deliver_digest, dispatch_digests

@@ -222,3 +222,9 @@ DIGEST_RETRY_MAX_COUNTDOWN = 1800
 DIGEST_CLAIM_STALE_SECONDS = 900
 # How many red / yellow projects a digest lists by name.
 DIGEST_LIST_LIMIT = 30
+
+# --- Imports (issue #5) -------------------------------------------------------------------------------
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=20 * 2**20)
+# An xlsx is a zip: refuse one whose contents would unpack past this before parsing it.
+IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=300 * 2**20)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=100_000)

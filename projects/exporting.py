@@ -27,7 +27,8 @@ COLUMNS = [
     ("所属市", "city", lambda p: p.city.name),
     ("所属县（市、区）", "county", lambda p: p.county.name if p.county else ""),
     ("所属产业", "industry", lambda p: p.industry.name if p.industry else ""),
-    ("八项行动", "actions", lambda p: "、".join(str(a.number) for a in p.actions.all() if a.plan.is_primary)),
+    # The default plan's actions by number (as lists write them), any other plan's by name.
+    ("八项行动", "actions", lambda p: "、".join(str(a.number) if a.plan.is_primary else a.name for a in p.actions.all())),
     ("项目单位", "owner", lambda p: p.owner),
     ("建设规模及主要内容", "scope", lambda p: p.scope),
     ("建设起止年限", "period", lambda p: p.period),

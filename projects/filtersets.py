@@ -14,25 +14,25 @@ from .models import Batch, Cluster, Industry, Programme, Project, Region
 from .rules import light_q, today
 
 
-def _user(request):
-    return getattr(request, "user", None)
+def _scoped(queryset, request):
+    """Choices within the requesting user's region. Without a request (an operator's command, which is
+    not a user) every row; a request without a user sees nothing."""
+    if request is None:
+        return queryset
+    user = getattr(request, "user", None)
+    return queryset.visible_to(user) if user is not None else queryset.none()
 
 
 def city_choices(request):
-    user = _user(request)
-    regions = Region.objects.city_level()
-    return regions.visible_to(user) if user is not None else regions.none()
+    return _scoped(Region.objects.city_level(), request)
 
 
 def county_choices(request):
-    user = _user(request)
-    regions = Region.objects.counties().select_related("reporting_city")
-    return regions.visible_to(user) if user is not None else regions.none()
+    return _scoped(Region.objects.counties().select_related("reporting_city"), request)
 
 
 def cluster_choices(request):
-    user = _user(request)
-    return Cluster.objects.visible_to(user) if user is not None else Cluster.objects.none()
+    return _scoped(Cluster.objects.all(), request)
 
 
 class ProjectFilterSet(django_filters.FilterSet):

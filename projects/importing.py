@@ -1,0 +1,588 @@
+"""Import of provincial project lists (SPEC §5): read a workbook as it really arrives, say exactly what
+is wrong with which row and column, and write all of it or nothing.
+
+The import runs inside one transaction and is rolled back for a dry run, so a preview reports exactly
+what applying would do — including the final check that every written project lies in the importing
+user's region (the same `editable_by` rule as everywhere else).
+"""
+
+import csv
+import datetime
+import io
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from actions.models import Action
+
+from . import rules, selectors
+from .choices import RegionLevel, Stage
+from .exporting import COLUMNS as EXPORT_COLUMNS
+from .exporting import FORMULA_STARTS
+from .models import AnnualPlan, Batch, Industry, Programme, Project, Region, normalize_project_code, validate_project_code
+
+# key: (canonical header, English alias); the keys match exporting.COLUMNS' aliases.
+HEADERS = {"seq": ("序号", "no")} | {alias: (header, alias) for header, alias, _get in EXPORT_COLUMNS}
+MONEY_KEYS = ("total_investment", "annual_plan", "completed_before_year")
+DATE_KEYS = ("planned_start", "planned_end")
+TEXT_KEYS = ("owner", "scope", "responsible_unit", "contact", "phone", "remarks")
+REQUIRED = ("name", "city")
+SUBTOTAL_WORDS = ("合计", "小计", "总计")
+HEADER_SEARCH_ROWS = 30
+LIST_SEPARATORS = re.compile(r"[、,，;；/\s]+")
+DATE_RE = re.compile(r"^(\d{4})\s*[-./年]\s*(\d{1,2})\s*(?:月)?\s*(?:[-./]?\s*(\d{1,2})\s*日?)?$")
+PERIOD_RE = re.compile(r"^(\d{4})\s*年?\s*(?:[-—–~至到]+\s*(\d{4})\s*年?)?$")
+YEAR_IN_TITLE_RE = re.compile(r"(20\d{2})\s*年")
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be read as a project list (not a workbook, no header row, ...)."""
+
+
+@dataclass
+class RowError:
+    row: int
+    column: str
+    message: str
+
+    def __str__(self):
+        return f"row {self.row}, column {self.column}: {self.message}"
+
+
+@dataclass
+class RowResult:
+    row: int
+    status: str  # created / updated / unchanged
+    name: str
+    changes: list = field(default_factory=list)  # (column header, old, new)
+
+
+@dataclass
+class ImportResult:
+    year: int
+    rows: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+    skipped: int = 0
+    applied: bool = False
+
+    def count(self, status):
+        return sum(1 for row in self.rows if row.status == status)
+
+    @property
+    def summary(self):
+        return (
+            f"created {self.count('created')}, updated {self.count('updated')}, unchanged {self.count('unchanged')}, "
+            f"skipped {self.skipped}, errors {len(self.errors)}"
+        )
+
+
+# --- Reading files ------------------------------------------------------------------------------------
+
+
+def read_rows(data, filename):
+    """The file's rows as lists of cell values, numbered as in the sheet (1-based)."""
+    if not data:
+        raise ImportFileError(_("文件是空的。"))
+    if len(data) > settings.IMPORT_MAX_BYTES:
+        raise ImportFileError(_("文件超过 %(limit)d MB 的上限。") % {"limit": settings.IMPORT_MAX_BYTES // 2**20})
+    name = filename.lower()
+    if name.endswith(".csv"):
+        return _read_csv(data)
+    if name.endswith((".xlsx", ".xlsm")) or data[:2] == b"PK":
+        return _read_xlsx(data)
+    raise ImportFileError(_("只接受 xlsx 或 csv 文件。"))
+
+
+def _read_csv(data):
+    for encoding in ("utf-8-sig", "gb18030"):  # what Excel saves as "CSV UTF-8" and as plain Chinese CSV
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ImportFileError(_("无法识别 CSV 文件的编码，请另存为 UTF-8 或 GB18030。"))
+    return [(number, row) for number, row in enumerate(csv.reader(io.StringIO(text)), start=1)]
+
+
+def _read_xlsx(data):
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        # A few kilobytes can unpack to gigabytes: judge the uncompressed size before any parsing.
+        unpacked = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile:
+        raise ImportFileError(_("文件不是有效的 xlsx 工作簿。")) from None
+    if unpacked > settings.IMPORT_MAX_UNPACKED_BYTES:
+        raise ImportFileError(_("工作簿解压后过大（%(size)d MB），拒绝处理。") % {"size": unpacked // 2**20})
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many kinds for a damaged file
+        raise ImportFileError(_("无法读取工作簿：%(error)s") % {"error": error}) from None
+    sheet = workbook.worksheets[0]
+    rows = [(number, list(row)) for number, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
+    workbook.close()
+    return rows
+
+
+# --- Cells --------------------------------------------------------------------------------------------
+
+
+def clean_text(value):
+    """Trimmed text with full-width letters, digits and spaces made half-width; None for empty."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).replace("\u3000", " ").strip()
+    if text.startswith("'") and text[1:].startswith(FORMULA_STARTS):
+        text = text[1:]  # the escape our export (and careful users) put before formula-like text
+    return text or None
+
+
+def header_key(value):
+    """Header text to (key, unit factor): ignores spaces, full/half width, and the unit in brackets."""
+    text = unicodedata.normalize("NFKC", str(value or "")).replace(" ", "").lower()
+    factor = Decimal(10000) if "亿元" in text else Decimal(1)
+    bare = re.sub(r"\(.*?\)", "", text)
+    for key, (chinese, alias) in HEADERS.items():
+        if bare in (re.sub(r"\(.*?\)", "", unicodedata.normalize("NFKC", chinese)).lower(), alias):
+            return key, factor
+    return None, factor
+
+
+def parse_money(text, factor):
+    try:
+        amount = Decimal(unicodedata.normalize("NFKC", text).replace(",", "").replace(" ", "")) * factor
+    except InvalidOperation:
+        raise ValueError(_("“%(value)s”不是数字") % {"value": text}) from None
+    if not amount.is_finite():
+        raise ValueError(_("“%(value)s”不是数字") % {"value": text})
+    if amount < 0:
+        raise ValueError(_("金额不能为负数"))
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValueError(_("“%(value)s”换算为万元后超过两位小数") % {"value": text})
+    return amount.quantize(Decimal("0.01"))
+
+
+def parse_date(value):
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    match = DATE_RE.match(text)
+    if not match:
+        raise ValueError(_("“%(value)s”不是可识别的日期（如 2023-03、2023.03、2023年3月、2023/3/15）") % {"value": text})
+    year, month, day = int(match[1]), int(match[2]), int(match[3] or 1)
+    try:
+        return datetime.date(year, month, day)
+    except ValueError:
+        raise ValueError(_("“%(value)s”不是有效日期") % {"value": text}) from None
+
+
+def parse_period(text):
+    match = PERIOD_RE.match(unicodedata.normalize("NFKC", text).strip())
+    if not match:
+        raise ValueError(_("“%(value)s”应为“2023-2025”的形式") % {"value": text})
+    start, end = int(match[1]), int(match[2] or match[1])
+    if start > end:
+        raise ValueError(_("起始年份晚于结束年份"))
+    return start, end
+
+
+# --- Catalogues ---------------------------------------------------------------------------------------
+
+
+def _name_key(text, suffix=""):
+    text = unicodedata.normalize("NFKC", text).replace(" ", "")
+    return text[: -len(suffix)] if suffix and text.endswith(suffix) and len(text) > len(suffix) else text
+
+
+class Catalogues:
+    """Every lookup table the rows need, loaded once (no query per row)."""
+
+    def __init__(self):
+        self.programmes = {_name_key(p.name, "项目"): p for p in Programme.objects.all()}
+        self.batches = {_name_key(b.name, "项目"): b for b in Batch.objects.all()}
+        self.industries = {_name_key(i.name, "产业"): i for i in Industry.objects.all()}
+        actions = list(Action.objects.select_related("plan"))
+        self.actions_by_number = {a.number: a for a in actions if a.plan.is_primary}
+        self.actions_by_name = {}
+        for action in actions:
+            self.actions_by_name.setdefault(_name_key(action.name, "行动"), action)
+        with translation.override("zh-hans"):
+            self.stages = {_name_key(str(label)): value for value, label in Stage.choices} | {value: value for value in Stage.values}
+        regions = list(Region.objects.all())
+        self.regions_by_code = {r.code: r for r in regions}
+        self.cities_by_name = {r.name: r for r in regions if r.is_city_level}
+        self.counties_by_name = {}
+        for region in regions:
+            if region.level == RegionLevel.COUNTY:
+                self.counties_by_name.setdefault(region.name, []).append(region)
+
+    def city(self, text):
+        region = self.regions_by_code.get(text) or self.cities_by_name.get(text)
+        if region is None or not region.is_city_level:
+            raise ValueError(_("未知的市“%(value)s”") % {"value": text})
+        return region
+
+    def county(self, text, city):
+        candidates = [self.regions_by_code[text]] if text in self.regions_by_code else self.counties_by_name.get(text, [])
+        candidates = [c for c in candidates if c.level == RegionLevel.COUNTY]
+        if not candidates:
+            raise ValueError(_("未知的县（市、区）“%(value)s”") % {"value": text})
+        inside = [c for c in candidates if city is None or city.pk in (c.parent_id, c.reporting_city_id)]
+        if not inside:
+            raise ValueError(_("“%(county)s”不属于“%(city)s”") % {"county": text, "city": city.name})
+        if len(inside) > 1:
+            raise ValueError(_("“%(value)s”在多个市都有，请填写所属市") % {"value": text})
+        return inside[0]
+
+    def lookup(self, table, text, suffix, what):
+        found = table.get(_name_key(text, suffix))
+        if found is None:
+            raise ValueError(_("未知的%(what)s“%(value)s”") % {"what": what, "value": text})
+        return found
+
+    def action(self, text):
+        if text.isdigit():
+            action = self.actions_by_number.get(int(text))
+        else:
+            action = self.actions_by_name.get(_name_key(text, "行动"))
+        if action is None:
+            raise ValueError(_("未知的专项行动“%(value)s”") % {"value": text})
+        return action
+
+
+# --- Parsing a sheet ----------------------------------------------------------------------------------
+
+
+def find_header(rows):
+    """(index of the header row in `rows`, {key: (column index, unit factor)})."""
+    for index, (_number, cells) in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        columns = {}
+        for position, cell in enumerate(cells):
+            key, factor = header_key(cell)
+            if key and key not in columns:
+                columns[key] = (position, factor)
+        if "name" in columns and len(columns) >= 3:
+            return index, columns
+    raise ImportFileError(_("没有找到表头行：前 %(rows)d 行中没有包含“项目名称”等列名的行。") % {"rows": HEADER_SEARCH_ROWS})
+
+
+def year_from_titles(rows):
+    for _number, cells in rows:
+        for cell in cells:
+            match = YEAR_IN_TITLE_RE.search(str(cell or ""))
+            if match:
+                return int(match[1])
+    return None
+
+
+SECTION_RE = re.compile(r"^([一二三四五六七八九十百]+|\d+)[、.．]|[（(]\s*\d+\s*[项个][)）]$")
+
+
+def is_passed_over(values):
+    """Blank rows, section headings (一、重大产业项目（25项）) and subtotal rows (合计 / 小计 / 总计)."""
+    filled = {key: value for key, value in values.items() if value is not None}
+    if not filled:
+        return True
+    seq, name = (filled.get("seq") or "").replace(" ", ""), (filled.get("name") or "").replace(" ", "")
+    if any(word in seq or word in name for word in SUBTOTAL_WORDS):
+        return True
+    if len(filled) == 1:
+        (text,) = filled.values()
+        return bool(SECTION_RE.search(text.replace(" ", "")))
+    return False
+
+
+@dataclass
+class ParsedRow:
+    row: int
+    values: dict  # key -> parsed value
+
+
+def parse_rows(rows, catalogues, header_index, columns, year):
+    """Parse every data row; returns (parsed rows, errors, number passed over)."""
+    headers = {key: HEADERS[key][0] for key in columns}
+    parsed, errors, skipped = [], [], 0
+    for number, cells in rows[header_index + 1 :]:
+        raw = {key: clean_text(cells[position] if position < len(cells) else None) for key, (position, _f) in columns.items()}
+        if is_passed_over(raw):
+            skipped += 1
+            continue
+        values, row_errors = {}, []
+
+        def fail(key, message, row_errors=row_errors, number=number):
+            row_errors.append(RowError(number, headers.get(key, key), message))
+
+        for key in REQUIRED:
+            if not raw.get(key):
+                fail(key, _("必填"))
+        if row_errors:
+            errors.extend(row_errors)
+            continue
+        values["name"] = raw["name"]
+        try:
+            values["city"] = catalogues.city(raw["city"])
+        except ValueError as error:
+            fail("city", str(error))
+        values["county"] = None
+        if raw.get("county") and "city" in values:
+            try:
+                values["county"] = catalogues.county(raw["county"], values["city"])
+                values["city"] = values["county"].reporting_city  # 容城县 under 保定市 reports under 雄安新区
+            except ValueError as error:
+                fail("county", str(error))
+        if raw.get("code"):
+            code = normalize_project_code(unicodedata.normalize("NFKC", raw["code"]))
+            try:
+                validate_project_code(code)
+                values["code"] = code
+            except ValidationError as error:
+                fail("code", " ".join(error.messages))
+        else:
+            values["code"] = None
+        for key, table, suffix, what in (
+            ("batch", catalogues.batches, "项目", _("五个一批类别")),
+            ("industry", catalogues.industries, "产业", _("产业")),
+        ):
+            values[key] = None
+            if raw.get(key):
+                try:
+                    values[key] = catalogues.lookup(table, raw[key], suffix, what)
+                except ValueError as error:
+                    fail(key, str(error))
+        values["stage"] = Stage.PREPARATORY
+        if raw.get("stage"):
+            stage = catalogues.stages.get(_name_key(raw["stage"]))
+            if stage is None:
+                fail("stage", _("未知的建设阶段“%(value)s”（前期、新开工、续建、竣工投产）") % {"value": raw["stage"]})
+            values["stage"] = stage
+        values["programmes"] = set()
+        for item in LIST_SEPARATORS.split(raw.get("programmes") or ""):
+            if item:
+                try:
+                    values["programmes"].add(catalogues.lookup(catalogues.programmes, item, "项目", _("项目类别")).pk)
+                except ValueError as error:
+                    fail("programmes", str(error))
+        values["actions"] = set()
+        for item in LIST_SEPARATORS.split(raw.get("actions") or ""):
+            if item:
+                try:
+                    values["actions"].add(catalogues.action(item).pk)
+                except ValueError as error:
+                    fail("actions", str(error))
+        for key in MONEY_KEYS:
+            values[key] = None
+            if raw.get(key):
+                try:
+                    values[key] = parse_money(raw[key], columns[key][1])
+                except ValueError as error:
+                    fail(key, str(error))
+        for key in DATE_KEYS:
+            values[key] = None
+            cell = cells[columns[key][0]] if key in columns and columns[key][0] < len(cells) else None
+            if raw.get(key):
+                try:
+                    values[key] = parse_date(cell if isinstance(cell, datetime.date) else raw[key])
+                except ValueError as error:
+                    fail(key, str(error))
+        values["start_year"] = values["end_year"] = None
+        if raw.get("period"):
+            try:
+                values["start_year"], values["end_year"] = parse_period(raw["period"])
+            except ValueError as error:
+                fail("period", str(error))
+        for key in TEXT_KEYS:
+            values[key] = raw.get(key) or ""
+        if row_errors:
+            errors.extend(row_errors)
+        else:
+            parsed.append(ParsedRow(number, values))
+    return parsed, errors, skipped
+
+
+# --- Applying -----------------------------------------------------------------------------------------
+
+PROJECT_FIELDS = ("code", "name", "batch", "stage", "city", "county", "industry", "owner", "scope", "start_year",
+                  "end_year", "planned_start", "planned_end", "total_investment", "responsible_unit", "contact",
+                  "phone", "remarks")
+RELATIONS = ("batch", "city", "county", "industry")
+# The column a field comes from, where the names differ.
+FIELD_COLUMN = {"start_year": "period", "end_year": "period"}
+
+
+def _column(key):
+    return FIELD_COLUMN.get(key, key)
+
+
+def _header(key):
+    return HEADERS[_column(key)][0]
+
+
+def _new_value(values, key):
+    value = values[key]
+    if key == "total_investment" and value is None:
+        return Decimal(0)
+    return value
+
+
+def _same(project, key, value):
+    if key in RELATIONS:
+        return getattr(project, f"{key}_id") == (value.pk if value is not None else None)
+    return getattr(project, key) == value
+
+
+def _shown(value):
+    return "" if value is None else str(value)
+
+
+def import_projects(data, filename, *, user, year=None, dry_run=False):
+    """Import a project list. Returns an ImportResult; nothing is written when it has errors or dry_run."""
+    rows = read_rows(data, filename)
+    if not rows:
+        raise ImportFileError(_("文件中没有数据。"))
+    if len(rows) > settings.IMPORT_MAX_ROWS:
+        raise ImportFileError(_("文件超过 %(limit)d 行的上限。") % {"limit": settings.IMPORT_MAX_ROWS})
+    header_index, columns = find_header(rows)
+    missing = [HEADERS[key][0] for key in REQUIRED if key not in columns]
+    if missing:
+        raise ImportFileError(_("缺少必需的列：%(columns)s") % {"columns": "、".join(missing)})
+    year = year or year_from_titles(rows[:header_index]) or rules.today().year
+    result = ImportResult(year=year)
+    if user is not None and not user.has_perm("projects.add_project"):
+        raise ImportFileError(_("您的角色不能导入项目。"))
+    parsed, result.errors, result.skipped = parse_rows(rows, Catalogues(), header_index, columns, year)
+    _check_duplicates(parsed, result.errors)
+    if result.errors:
+        return result
+    with transaction.atomic():
+        _apply(parsed, result, user=user, year=year, columns=columns)
+        if result.errors or dry_run:
+            transaction.set_rollback(True)
+        else:
+            result.applied = True
+            selectors.data_changed()
+    return result
+
+
+def _match_key(values):
+    return ("code", values["code"]) if values["code"] else ("name", values["name"], values["county"].pk if values["county"] else None, values["city"].pk)
+
+
+def _check_duplicates(parsed, errors):
+    seen = {}
+    for row in parsed:
+        key = _match_key(row.values)
+        if key in seen:
+            column = HEADERS["code" if key[0] == "code" else "name"][0]
+            errors.append(RowError(row.row, column, _("与第 %(other)d 行重复") % {"other": seen[key]}))
+        seen.setdefault(key, row.row)
+
+
+def _apply(parsed, result, *, user, year, columns):
+    codes = [row.values["code"] for row in parsed if row.values["code"]]
+    names = [row.values["name"] for row in parsed if not row.values["code"]]
+    existing = {}
+    related = ("batch", "city", "county", "industry")
+    for project in Project.objects.filter(code__in=codes).select_related(*related).prefetch_related("programmes", "actions"):
+        existing[("code", project.code)] = project
+    for project in Project.objects.filter(name__in=names, code__isnull=True).select_related(*related).prefetch_related("programmes", "actions"):
+        existing.setdefault(("name", project.name, project.county_id, project.city_id), project)
+    plans = {plan.project_id: plan for plan in AnnualPlan.objects.filter(project__in=[p.pk for p in existing.values()], year=year)}
+    editable = set(Project.objects.editable_by(user).filter(pk__in=[p.pk for p in existing.values()]).values_list("pk", flat=True)) if user else None
+
+    creates, updates, changed_fields, links, plan_rows, row_of = [], [], set(), {}, [], {}
+    for row in parsed:
+        values = row.values
+        project = existing.get(_match_key(values))
+        if project is not None and editable is not None and project.pk not in editable:
+            result.errors.append(RowError(row.row, HEADERS["code"][0], _("该项目属于其他地区或您无权修改")))
+            continue
+        changes = []
+        if project is None:
+            project = Project()
+            status = "created"
+        else:
+            status = "updated"
+        for key in PROJECT_FIELDS:
+            if _column(key) not in columns and key != "city":
+                continue  # a column the file does not carry leaves the field as it is
+            new = _new_value(values, key)
+            if not _same(project, key, new):
+                old_value = getattr(project, key) if project.pk else None
+                changes.append((_header(key), _shown(old_value), _shown(new)))
+                setattr(project, key, new)
+                changed_fields.add(key)
+        for key in ("programmes", "actions"):
+            if key in columns:
+                current = {item.pk for item in getattr(project, key).all()} if project.pk else set()
+                if current != values[key]:
+                    changes.append((HEADERS[key][0], len(current), len(values[key])))
+                    links.setdefault(key, []).append((project, values[key]))
+        plan = plans.get(project.pk) if project.pk else None
+        if "annual_plan" in columns or "completed_before_year" in columns:
+            planned = values.get("annual_plan") if "annual_plan" in columns else (plan.planned_investment if plan else None)
+            before = values.get("completed_before_year") if "completed_before_year" in columns else (plan.completed_before_year if plan else None)
+            if planned is not None or before is not None:
+                planned, before = planned or Decimal(0), before or Decimal(0)
+                if plan is None or (plan.planned_investment, plan.completed_before_year) != (planned, before):
+                    changes.append((HEADERS["annual_plan"][0], _shown(plan.planned_investment if plan else None), _shown(planned)))
+                    plan_rows.append((project, plan, planned, before))
+        if status == "updated" and not changes:
+            status = "unchanged"
+        elif status == "updated":
+            project.version += 1
+            updates.append(project)
+        else:
+            creates.append(project)
+        row_of[id(project)] = row.row
+        result.rows.append(RowResult(row.row, status, values["name"], changes))
+
+    if creates:
+        bulk_create_with_history(creates, Project, default_user=user, batch_size=1000)
+        if creates[0].pk is None:  # a database without RETURNING: read the keys back
+            keys = dict(Project.objects.filter(key__in=[p.key for p in creates]).values_list("key", "pk"))
+            for project in creates:
+                project.pk = project.id = keys[project.key]
+    if updates:
+        fields = sorted(changed_fields | {"version"})
+        bulk_update_with_history(updates, Project, fields, default_user=user, batch_size=1000)
+    for key, pairs in links.items():
+        through = getattr(Project, key).through
+        column = "programme_id" if key == "programmes" else "action_id"
+        through.objects.filter(project_id__in=[project.pk for project, _ids in pairs]).delete()
+        through.objects.bulk_create(
+            [through(project_id=project.pk, **{column: pk}) for project, ids in pairs for pk in ids], batch_size=5000
+        )
+    new_plans, changed_plans = [], []
+    for project, plan, planned, before in plan_rows:
+        if plan is None:
+            new_plans.append(AnnualPlan(project_id=project.pk, year=year, planned_investment=planned, completed_before_year=before))
+        else:
+            plan.planned_investment, plan.completed_before_year = planned, before
+            changed_plans.append(plan)
+    if new_plans:
+        bulk_create_with_history(new_plans, AnnualPlan, default_user=user, batch_size=1000)
+    if changed_plans:
+        bulk_update_with_history(changed_plans, AnnualPlan, ["planned_investment", "completed_before_year"], default_user=user)
+
+    # NetBox's re-check: whatever the file said, every project written must be one the user may edit.
+    written = [project.pk for project in creates + updates]
+    if user is not None and written:
+        allowed = set(Project.objects.editable_by(user).filter(pk__in=written).values_list("pk", flat=True))
+        for project in creates + updates:
+            if project.pk not in allowed:
+                result.errors.append(RowError(row_of[id(project)], HEADERS["county"][0], _("不在您的管辖区域内")))

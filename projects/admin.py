@@ -1,4 +1,5 @@
 import datetime
+import hashlib
 
 from django import forms
 from django.contrib import admin, messages
@@ -6,7 +7,11 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.conf import settings
 from django.db import transaction
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils.http import urlencode
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.urls import path, reverse
 from django.utils import timezone
@@ -17,7 +22,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 from simple_history.utils import bulk_update_with_history
 
-from . import digests, rules, selectors
+from . import digests, exporting, importing, rules, selectors
 from .access import ROLE_GROUP_NAMES, person_scope_q
 from .choices import Light, RegionLevel, Status
 from .filtersets import ProjectFilterSet, city_choices, cluster_choices, county_choices
@@ -27,6 +32,7 @@ from .models import (
     Cluster,
     DigestDelivery,
     DigestSubscription,
+    ImportBatch,
     Industry,
     MonthlyReport,
     Problem,
@@ -233,6 +239,82 @@ class ProjectAdmin(RegionScopedAdminMixin, ScopedHistoryAdmin):
         (_("责任与联系"), {"fields": ["responsible_unit", "contact", "phone", "remarks"]}),
         (None, {"fields": ["version", "created_at", "updated_at"]}),
     ]
+
+    change_list_template = "admin/projects/project/change_list.html"
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("import/", view(self.import_view), name="projects_project_import"),
+            path("import/<int:batch_id>/", view(self.import_confirm_view), name="projects_project_import_confirm"),
+            path("import/template.xlsx", view(self.import_template_view), name="projects_project_import_template"),
+        ] + super().get_urls()
+
+    def changelist_view(self, request, extra_context=None):
+        # The admin's filter parameters are ProjectFilterSet's: the list page's export takes them as they are.
+        params = {key: value for key, value in request.GET.items() if key in ProjectFilterSet.base_filters}
+        export = {fmt: reverse("project_export") + "?" + urlencode({**params, "format": fmt}) for fmt in exporting.FORMATS}
+        return super().changelist_view(request, {**(extra_context or {}), "export_links": export})
+
+    def import_view(self, request):
+        """Upload a list and preview what importing it would do; nothing is written yet."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": _("导入项目清单")}
+        if request.method == "POST" and request.FILES.get("file"):
+            upload = request.FILES["file"]
+            year = request.POST.get("year") or None
+            if upload.size > settings.IMPORT_MAX_BYTES:
+                context["file_error"] = _("文件超过 %(limit)d MB 的上限。") % {"limit": settings.IMPORT_MAX_BYTES // 2**20}
+                return TemplateResponse(request, "admin/projects/project/import.html", context)
+            data = upload.read()
+            try:
+                result = importing.import_projects(data, upload.name, user=request.user, year=int(year) if year else None, dry_run=True)
+            except (importing.ImportFileError, ValueError) as error:
+                context["file_error"] = str(error)
+                return TemplateResponse(request, "admin/projects/project/import.html", context)
+            batch = ImportBatch.objects.create(
+                user=request.user, filename=upload.name[:200], data=data, sha256=hashlib.sha256(data).hexdigest(),
+                year=result.year, preview_summary=result.summary,
+            )
+            context.update({
+                "result": result,
+                "batch": batch,
+                "counts": {status: result.count(status) for status in ("created", "updated", "unchanged")},
+                "changed_rows": [row for row in result.rows if row.status != "unchanged"][:500],
+            })
+        return TemplateResponse(request, "admin/projects/project/import.html", context)
+
+    def import_confirm_view(self, request, batch_id):
+        """Apply exactly the previewed file; if the data changed since the preview, apply nothing."""
+        batch = ImportBatch.objects.filter(pk=batch_id, user=request.user, status=ImportBatch.Status.PREVIEWED).first()
+        if batch is None or request.method != "POST" or not self.has_add_permission(request):
+            raise Http404
+        data = bytes(batch.data)
+        try:
+            if hashlib.sha256(data).hexdigest() != batch.sha256:
+                raise importing.ImportFileError(_("文件内容与预览时不一致。"))
+            with transaction.atomic():
+                result = importing.import_projects(data, batch.filename, user=request.user, year=batch.year)
+                if result.errors or result.summary != batch.preview_summary:
+                    transaction.set_rollback(True)
+                    raise importing.ImportFileError(
+                        _("数据在预览之后发生了变化（预览：%(preview)s；现在：%(now)s），未导入任何内容，请重新上传预览。")
+                        % {"preview": batch.preview_summary, "now": result.summary}
+                    )
+        except Exception as error:  # whatever failed, the user is told it failed, never "finished"
+            ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.FAILED, error=str(error))
+            self.message_user(request, _("导入失败：%(error)s") % {"error": error}, messages.ERROR)
+            return redirect("admin:projects_project_import")
+        ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.APPLIED, result_summary=result.summary, data=b"")
+        self.message_user(request, _("导入完成：%(summary)s") % {"summary": result.summary}, messages.SUCCESS)
+        return redirect("admin:projects_project_changelist")
+
+    def import_template_view(self, request):
+        year = ProjectFilterSet.selected_year(request.GET)
+        response = HttpResponse(importing.template_workbook(year=year), content_type=exporting.CONTENT_TYPES["xlsx"])
+        response["Content-Disposition"] = f'attachment; filename="project-list-template-{year}.xlsx"'
+        return response
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)

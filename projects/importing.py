@@ -586,3 +586,51 @@ def _apply(parsed, result, *, user, year, columns):
         for project in creates + updates:
             if project.pk not in allowed:
                 result.errors.append(RowError(row_of[id(project)], HEADERS["county"][0], _("不在您的管辖区域内")))
+
+
+# --- The downloadable template ------------------------------------------------------------------------
+
+
+def template_workbook(*, year):
+    """An empty list in the provincial template: title, units note, header, and drop-down lists."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "项目清单"
+    sheet.append([f"河北省{year}年重点项目清单"])
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.append(["单位：万元。项目类别、八项行动可填多个，用“、”分隔；日期可写 2023-03、2023年3月 或 2023/3/15。"])
+    headers = ["序号"] + [header for header, _alias, _get in EXPORT_COLUMNS]
+    sheet.append(headers)
+    for cell in sheet[3]:
+        cell.font = Font(bold=True)
+    # Lists for the drop-downs live on a second sheet (a list in the formula itself is limited to 255 chars).
+    lists = book.create_sheet("选项")
+    with translation.override("zh-hans"):
+        options = {
+            "stage": [str(label) for _value, label in Stage.choices],
+            "programmes": list(Programme.objects.values_list("name", flat=True)),
+            "batch": list(Batch.objects.values_list("name", flat=True)),
+            "actions": [f"{a.number}" for a in Action.objects.filter(plan__is_primary=True)]
+            + list(Action.objects.values_list("name", flat=True)),
+        }
+    for index, (key, values) in enumerate(options.items(), start=1):
+        column = chr(ord("A") + index - 1)
+        lists.cell(row=1, column=index, value=HEADERS[key][0])
+        for row, value in enumerate(values, start=2):
+            lists.cell(row=row, column=index, value=value)
+        target = chr(ord("A") + headers.index(HEADERS[key][0]))
+        validation = DataValidation(
+            type="list",
+            formula1=f"'选项'!${column}$2:${column}${len(values) + 1}",
+            allow_blank=True,
+            showErrorMessage=key == "stage",  # several programmes or actions may be typed into one cell
+        )
+        sheet.add_data_validation(validation)
+        validation.add(f"{target}4:{target}5000")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

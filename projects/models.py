@@ -446,6 +446,70 @@ class DigestDelivery(models.Model):
         return f"{self.user} · {self.get_frequency_display()} · {self.period_start:%Y-%m-%d}"
 
 
+class ImportBatch(models.Model):
+    """An uploaded list between its preview and its confirmation: the bytes previewed are the bytes applied."""
+
+    class Status(models.TextChoices):
+        PREVIEWED = "previewed", _("已预览")
+        APPLIED = "applied", _("已导入")
+        FAILED = "failed", _("导入失败")
+
+    user = models.ForeignKey(
+        User,
+        verbose_name=_("导入人"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    filename = models.CharField(
+        verbose_name=_("文件名"),
+        max_length=200,
+    )
+    data = models.BinaryField(
+        verbose_name=_("文件内容"),
+    )
+    sha256 = models.CharField(
+        verbose_name=_("校验值"),
+        max_length=64,
+    )
+    year = models.PositiveSmallIntegerField(
+        verbose_name=_("年度"),
+        null=True,
+        blank=True,
+    )
+    status = models.CharField(
+        verbose_name=_("状态"),
+        max_length=10,
+        choices=Status.choices,
+        default=Status.PREVIEWED,
+    )
+    preview_summary = models.CharField(
+        verbose_name=_("预览结果"),
+        max_length=200,
+        blank=True,
+    )
+    result_summary = models.CharField(
+        verbose_name=_("导入结果"),
+        max_length=200,
+        blank=True,
+    )
+    error = models.TextField(
+        verbose_name=_("错误"),
+        blank=True,
+    )
+    created_at = models.DateTimeField(
+        verbose_name=_("上传时间"),
+        auto_now_add=True,
+    )
+
+    class Meta:
+        verbose_name = _("导入批次")
+        verbose_name_plural = _("导入批次")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.filename
+
+
 # --- Projects ---------------------------------------------------------------------------------------
 
 PROJECT_CODE_RE = re.compile(r"^(?P<year>\d{4})-(?P<division>\d{6})-(?P<dept>\d{2})-(?P<type>\d{2})-(?P<serial>[0-9A-Z]{6})$")

@@ -1,0 +1,105 @@
+"""Importing through the admin: upload, preview, confirm; the template; export from the changelist."""
+
+import io
+from decimal import Decimal
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from projects.models import ImportBatch, Project
+
+from .test_access import client_for
+from .test_import import row, snapshot, workbook
+
+
+def upload(client, data, name="list.xlsx", **extra):
+    return client.post(reverse("admin:projects_project_import"), {"file": SimpleUploadedFile(name, data), **extra})
+
+
+def test_preview_then_confirm_applies_exactly_the_previewed_file(users, projects):
+    client = client_for(users["city_coordinator"])
+    data = workbook([
+        row("1", "正定县新能源装备项目", "石家庄市", "正定县", total="2000"),
+        row("2", projects["qiaoxi"].name, "石家庄市", "桥西区", total="12000"),  # was 10000
+    ])
+    before = snapshot()
+    response = upload(client, data)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert response.context["counts"] == {"created": 1, "updated": 1, "unchanged": 0}
+    assert "10000.00 → 12000.00" in page and "确认导入" in page
+    assert snapshot() == before  # a preview writes nothing
+    batch = ImportBatch.objects.get()
+    response = client.post(reverse("admin:projects_project_import_confirm", args=[batch.pk]))
+    assert response.status_code == 302 and response["Location"] == reverse("admin:projects_project_changelist")
+    assert Project.objects.get(name="正定县新能源装备项目").county.code == "130123"
+    projects["qiaoxi"].refresh_from_db()
+    assert projects["qiaoxi"].total_investment == Decimal("12000")
+    assert projects["qiaoxi"].history.latest().history_user == users["city_coordinator"]
+    batch.refresh_from_db()
+    assert batch.status == "applied"
+    # A batch is applied once.
+    assert client.post(reverse("admin:projects_project_import_confirm", args=[batch.pk])).status_code == 404
+
+
+def test_errors_are_shown_by_row_and_column_with_markup_escaped(users, projects):
+    client = client_for(users["county_editor"])
+    data = workbook([
+        row("1", "<script>alert(1)</script>项目", "石家庄市", "正定县", total="-1"),
+        row("2", "南宫项目", "邢台市", "南宫市"),
+    ])
+    response = upload(client, data)
+    page = response.content.decode()
+    assert "确认导入" not in page
+    errors = [(e.row, e.column) for e in response.context["result"].errors]
+    assert (4, "总投资（万元）") in errors
+    assert "<script>alert(1)</script>" not in page
+
+
+def test_a_change_between_preview_and_confirm_applies_nothing(users, projects):
+    client = client_for(users["city_coordinator"])
+    upload(client, workbook([row("1", projects["qiaoxi"].name, "石家庄市", "桥西区", total="12000")]))
+    Project.objects.filter(pk=projects["qiaoxi"].pk).update(name="桥西区数据中心（改名）")  # someone else, meanwhile
+    batch = ImportBatch.objects.get()
+    before = snapshot()
+    response = client.post(reverse("admin:projects_project_import_confirm", args=[batch.pk]), follow=True)
+    assert "导入失败" in response.content.decode() and "导入完成" not in response.content.decode()
+    assert snapshot() == before
+    batch.refresh_from_db()
+    assert batch.status == "failed"
+
+
+def test_leaders_cannot_import_and_others_cannot_confirm_someone_elses_batch(users, projects):
+    assert client_for(users["leader"]).get(reverse("admin:projects_project_import")).status_code == 403
+    upload(client_for(users["city_coordinator"]), workbook([row("1", "某项目", "石家庄市", "正定县")]))
+    batch = ImportBatch.objects.get()
+    other = client_for(users["province_admin"])
+    assert other.post(reverse("admin:projects_project_import_confirm", args=[batch.pk])).status_code == 404
+
+
+def test_file_errors_are_shown_on_the_upload_form(users):
+    response = upload(client_for(users["province_admin"]), b"not a workbook at all")
+    assert "不是有效的 xlsx" in response.content.decode()
+
+
+def test_the_template_has_the_header_units_note_and_drop_downs(users):
+    response = client_for(users["county_editor"]).get(reverse("admin:projects_project_import_template"))
+    book = load_workbook(io.BytesIO(response.content))
+    sheet = book["项目清单"]
+    assert "单位：万元" in sheet["A2"].value
+    assert [cell.value for cell in sheet[3]][:4] == ["序号", "项目代码", "项目名称", "项目类别"]
+    validated = {str(validation.sqref) for validation in sheet.data_validations.dataValidation}
+    assert len(validated) == 4  # stage, programmes, five batches, actions
+    assert "续建" in [cell.value for cell in book["选项"]["A"]]
+
+
+def test_changelist_export_carries_the_filters(users, projects):
+    client = client_for(users["province_admin"])
+    county = projects["nangong"].county_id
+    response = client.get(reverse("admin:projects_project_changelist"), {"county": county})
+    link = response.context["export_links"]["csv"]
+    assert f"county={county}" in link
+    export = client.get(link)
+    text = b"".join(export.streaming_content).decode("utf-8-sig")
+    assert "南宫市羊绒深加工项目" in text and "正定" not in text

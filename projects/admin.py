@@ -176,6 +176,106 @@ class ProblemInline(ProjectChildInline):
     fields = ["category", "description", "responsible_unit", "raised_on", "status", "resolution", "resolved_on"]
 
 
+# --- Imports: upload, preview, confirm ----------------------------------------------------------------
+
+
+def _xlsx_response(data, filename):
+    response = HttpResponse(data, content_type=exporting.CONTENT_TYPES["xlsx"])
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+class ImportAdminMixin:
+    """Upload → preview → confirm for an admin, around an importing.* service that runs in one transaction.
+
+    The uploaded bytes are kept (ImportBatch) between preview and confirm, so confirm applies exactly
+    the previewed file; if the data changed meanwhile so that the outcome differs, nothing is applied.
+    """
+
+    import_kind = import_title = import_permission = None
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        name = f"{self.model._meta.app_label}_{self.model._meta.model_name}"
+        return [
+            path("import/", view(self.import_view), name=f"{name}_import"),
+            path("import/<int:batch_id>/", view(self.import_confirm_view), name=f"{name}_import_confirm"),
+            path("import/template.xlsx", view(self.import_template_view), name=f"{name}_import_template"),
+        ] + super().get_urls()
+
+    def _import_context(self, request, **extra):
+        name = f"admin:{self.model._meta.app_label}_{self.model._meta.model_name}"
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": self.import_title,
+            "import_kind": self.import_kind,
+            "import_url": reverse(f"{name}_import"),
+            "template_url": reverse(f"{name}_import_template"),
+            "changelist_url": reverse(f"{name}_changelist"),
+            "confirm_name": f"{name}_import_confirm",
+            "today_month": rules.add_months(rules.month_start(rules.today()), -1),
+            **extra,
+        }
+
+    def import_view(self, request):
+        if not request.user.has_perm(self.import_permission):
+            raise PermissionDenied
+        context = self._import_context(request)
+        template = "admin/projects/import.html"
+        if request.method == "POST" and request.FILES.get("file"):
+            upload = request.FILES["file"]
+            if upload.size > settings.IMPORT_MAX_BYTES:
+                context["file_error"] = _("文件超过 %(limit)d MB 的上限。") % {"limit": settings.IMPORT_MAX_BYTES // 2**20}
+                return TemplateResponse(request, template, context)
+            data = upload.read()
+            try:
+                params = self.import_params(request)
+                result = self.run_import(request, data, upload.name, params, dry_run=True)
+            except (importing.ImportFileError, ValueError) as error:
+                context["file_error"] = str(error)
+                return TemplateResponse(request, template, context)
+            batch = ImportBatch.objects.create(
+                user=request.user, kind=self.import_kind, filename=upload.name[:200], data=data,
+                sha256=hashlib.sha256(data).hexdigest(), year=params.get("year") or result.year,
+                month=params.get("month"), preview_summary=result.summary,
+            )
+            context.update({
+                "result": result,
+                "batch": batch,
+                "counts": {status: result.count(status) for status in ("created", "updated", "unchanged")},
+                "changed_rows": [row for row in result.rows if row.status != "unchanged"][:500],
+            })
+        return TemplateResponse(request, template, context)
+
+    def import_confirm_view(self, request, batch_id):
+        batch = ImportBatch.objects.filter(
+            pk=batch_id, user=request.user, kind=self.import_kind, status=ImportBatch.Status.PREVIEWED
+        ).first()
+        if batch is None or request.method != "POST" or not request.user.has_perm(self.import_permission):
+            raise Http404
+        data = bytes(batch.data)
+        params = {"year": batch.year, "month": batch.month}
+        try:
+            if hashlib.sha256(data).hexdigest() != batch.sha256:
+                raise importing.ImportFileError(_("文件内容与预览时不一致。"))
+            with transaction.atomic():
+                result = self.run_import(request, data, batch.filename, params, dry_run=False)
+                if result.errors or result.summary != batch.preview_summary:
+                    transaction.set_rollback(True)
+                    raise importing.ImportFileError(
+                        _("数据在预览之后发生了变化（预览：%(preview)s；现在：%(now)s），未导入任何内容，请重新上传预览。")
+                        % {"preview": batch.preview_summary, "now": result.summary}
+                    )
+        except Exception as error:  # whatever failed, the user is told it failed, never "finished"
+            ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.FAILED, error=str(error))
+            self.message_user(request, _("导入失败：%(error)s") % {"error": error}, messages.ERROR)
+            return redirect(self._import_context(request)["import_url"])
+        ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.APPLIED, result_summary=result.summary, data=b"")
+        self.message_user(request, _("导入完成：%(summary)s") % {"summary": result.summary}, messages.SUCCESS)
+        return redirect(self._import_context(request)["changelist_url"])
+
+
 # --- Project -----------------------------------------------------------------------------------------
 
 
@@ -199,7 +299,7 @@ class ProjectAdminForm(forms.ModelForm):
 
 
 @admin.register(Project)
-class ProjectAdmin(RegionScopedAdminMixin, ScopedHistoryAdmin):
+class ProjectAdmin(ImportAdminMixin, RegionScopedAdminMixin, ScopedHistoryAdmin):
     form = ProjectAdminForm
     list_display = [
         "code_or_key",
@@ -242,79 +342,26 @@ class ProjectAdmin(RegionScopedAdminMixin, ScopedHistoryAdmin):
 
     change_list_template = "admin/projects/project/change_list.html"
 
-    def get_urls(self):
-        view = self.admin_site.admin_view
-        return [
-            path("import/", view(self.import_view), name="projects_project_import"),
-            path("import/<int:batch_id>/", view(self.import_confirm_view), name="projects_project_import_confirm"),
-            path("import/template.xlsx", view(self.import_template_view), name="projects_project_import_template"),
-        ] + super().get_urls()
-
     def changelist_view(self, request, extra_context=None):
         # The admin's filter parameters are ProjectFilterSet's: the list page's export takes them as they are.
         params = {key: value for key, value in request.GET.items() if key in ProjectFilterSet.base_filters}
         export = {fmt: reverse("project_export") + "?" + urlencode({**params, "format": fmt}) for fmt in exporting.FORMATS}
         return super().changelist_view(request, {**(extra_context or {}), "export_links": export})
 
-    def import_view(self, request):
-        """Upload a list and preview what importing it would do; nothing is written yet."""
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": _("导入项目清单")}
-        if request.method == "POST" and request.FILES.get("file"):
-            upload = request.FILES["file"]
-            year = request.POST.get("year") or None
-            if upload.size > settings.IMPORT_MAX_BYTES:
-                context["file_error"] = _("文件超过 %(limit)d MB 的上限。") % {"limit": settings.IMPORT_MAX_BYTES // 2**20}
-                return TemplateResponse(request, "admin/projects/project/import.html", context)
-            data = upload.read()
-            try:
-                result = importing.import_projects(data, upload.name, user=request.user, year=int(year) if year else None, dry_run=True)
-            except (importing.ImportFileError, ValueError) as error:
-                context["file_error"] = str(error)
-                return TemplateResponse(request, "admin/projects/project/import.html", context)
-            batch = ImportBatch.objects.create(
-                user=request.user, filename=upload.name[:200], data=data, sha256=hashlib.sha256(data).hexdigest(),
-                year=result.year, preview_summary=result.summary,
-            )
-            context.update({
-                "result": result,
-                "batch": batch,
-                "counts": {status: result.count(status) for status in ("created", "updated", "unchanged")},
-                "changed_rows": [row for row in result.rows if row.status != "unchanged"][:500],
-            })
-        return TemplateResponse(request, "admin/projects/project/import.html", context)
+    import_kind = "projects"
+    import_title = _("导入项目清单")
+    import_permission = "projects.add_project"
 
-    def import_confirm_view(self, request, batch_id):
-        """Apply exactly the previewed file; if the data changed since the preview, apply nothing."""
-        batch = ImportBatch.objects.filter(pk=batch_id, user=request.user, status=ImportBatch.Status.PREVIEWED).first()
-        if batch is None or request.method != "POST" or not self.has_add_permission(request):
-            raise Http404
-        data = bytes(batch.data)
-        try:
-            if hashlib.sha256(data).hexdigest() != batch.sha256:
-                raise importing.ImportFileError(_("文件内容与预览时不一致。"))
-            with transaction.atomic():
-                result = importing.import_projects(data, batch.filename, user=request.user, year=batch.year)
-                if result.errors or result.summary != batch.preview_summary:
-                    transaction.set_rollback(True)
-                    raise importing.ImportFileError(
-                        _("数据在预览之后发生了变化（预览：%(preview)s；现在：%(now)s），未导入任何内容，请重新上传预览。")
-                        % {"preview": batch.preview_summary, "now": result.summary}
-                    )
-        except Exception as error:  # whatever failed, the user is told it failed, never "finished"
-            ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.FAILED, error=str(error))
-            self.message_user(request, _("导入失败：%(error)s") % {"error": error}, messages.ERROR)
-            return redirect("admin:projects_project_import")
-        ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.APPLIED, result_summary=result.summary, data=b"")
-        self.message_user(request, _("导入完成：%(summary)s") % {"summary": result.summary}, messages.SUCCESS)
-        return redirect("admin:projects_project_changelist")
+    def import_params(self, request):
+        year = request.POST.get("year") or request.GET.get("year")
+        return {"year": int(year) if year and year.isdigit() else None}
+
+    def run_import(self, request, data, filename, params, *, dry_run):
+        return importing.import_projects(data, filename, user=request.user, year=params["year"], dry_run=dry_run)
 
     def import_template_view(self, request):
         year = ProjectFilterSet.selected_year(request.GET)
-        response = HttpResponse(importing.template_workbook(year=year), content_type=exporting.CONTENT_TYPES["xlsx"])
-        response["Content-Disposition"] = f'attachment; filename="project-list-template-{year}.xlsx"'
-        return response
+        return _xlsx_response(importing.template_workbook(year=year), f"project-list-template-{year}.xlsx")
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
@@ -432,7 +479,32 @@ class AnnualPlanAdmin(ProjectChildAdmin):
 
 
 @admin.register(MonthlyReport)
-class MonthlyReportAdmin(ProjectChildAdmin):
+class MonthlyReportAdmin(ImportAdminMixin, ProjectChildAdmin):
+    import_kind = "progress"
+    import_title = _("导入月度调度")
+    import_permission = "projects.add_monthlyreport"
+    change_list_template = "admin/projects/monthlyreport/change_list.html"
+
+    def import_params(self, request):
+        try:
+            month = datetime.date.fromisoformat(f"{request.POST.get('month') or request.GET.get('month')}-01")
+        except ValueError:
+            raise ValueError(_("请选择填报月份（YYYY-MM）。")) from None
+        if month > rules.month_start(rules.today()):
+            raise ValueError(_("不能填报未来月份。"))
+        return {"month": month}
+
+    def run_import(self, request, data, filename, params, *, dry_run):
+        return importing.import_progress(data, filename, user=request.user, month=params["month"], dry_run=dry_run)
+
+    def import_template_view(self, request):
+        try:
+            month = self.import_params(request)["month"]
+        except ValueError:
+            month = rules.add_months(rules.month_start(rules.today()), -1)
+        data = importing.progress_template_workbook(user=request.user, month=month)
+        return _xlsx_response(data, f"progress-{month:%Y-%m}.xlsx")
+
     list_display = ["project", "month", "completed_investment", "reported_by", "reported_at", "late_display"]
     list_filter = ["month"]
     date_hierarchy = "month"

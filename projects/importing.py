@@ -28,7 +28,18 @@ from . import rules, selectors
 from .choices import RegionLevel, Stage
 from .exporting import COLUMNS as EXPORT_COLUMNS
 from .exporting import FORMULA_STARTS
-from .models import AnnualPlan, Batch, Industry, Programme, Project, Region, normalize_project_code, validate_project_code
+from .models import (
+    AnnualPlan,
+    Batch,
+    Industry,
+    MonthlyReport,
+    Programme,
+    Project,
+    Region,
+    normalize_project_code,
+    validate_project_code,
+)
+from .services import ReportEntry, reports_submit
 
 # key: (canonical header, English alias); the keys match exporting.COLUMNS' aliases.
 HEADERS = {"seq": ("序号", "no")} | {alias: (header, alias) for header, alias, _get in EXPORT_COLUMNS}
@@ -150,12 +161,12 @@ def clean_text(value):
     return text or None
 
 
-def header_key(value):
+def header_key(value, headers=None):
     """Header text to (key, unit factor): ignores spaces, full/half width, and the unit in brackets."""
     text = unicodedata.normalize("NFKC", str(value or "")).replace(" ", "").lower()
     factor = Decimal(10000) if "亿元" in text else Decimal(1)
     bare = re.sub(r"\(.*?\)", "", text)
-    for key, (chinese, alias) in HEADERS.items():
+    for key, (chinese, alias) in (headers or HEADERS).items():
         if bare in (re.sub(r"\(.*?\)", "", unicodedata.normalize("NFKC", chinese)).lower(), alias):
             return key, factor
     return None, factor
@@ -268,12 +279,12 @@ class Catalogues:
 # --- Parsing a sheet ----------------------------------------------------------------------------------
 
 
-def find_header(rows):
+def find_header(rows, headers=None):
     """(index of the header row in `rows`, {key: (column index, unit factor)})."""
     for index, (_number, cells) in enumerate(rows[:HEADER_SEARCH_ROWS]):
         columns = {}
         for position, cell in enumerate(cells):
-            key, factor = header_key(cell)
+            key, factor = header_key(cell, headers)
             if key and key not in columns:
                 columns[key] = (position, factor)
         if "name" in columns and len(columns) >= 3:
@@ -631,6 +642,110 @@ def template_workbook(*, year):
         )
         sheet.add_data_validation(validation)
         validation.add(f"{target}4:{target}5000")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+# --- Monthly progress workbooks -----------------------------------------------------------------------
+
+PROGRESS_HEADERS = {
+    "seq": ("序号", "no"),
+    "code": ("项目代码", "code"),
+    "name": ("项目名称", "name"),
+    "county": ("所属县（市、区）", "county"),
+    "completed": ("本月完成投资（万元）", "completed_investment"),
+    "progress": ("形象进度", "image_progress"),
+    "problem": ("存在问题", "problem"),
+}
+
+
+def import_progress(data, filename, *, user, month, dry_run=False):
+    """Record a month's reports from a progress workbook (项目代码 or 项目名称 + 县, 本月完成投资, 形象进度,
+    存在问题) and open the problems named: every row, or nothing when any row is wrong."""
+    rows = read_rows(data, filename)
+    if not rows:
+        raise ImportFileError(_("文件中没有数据。"))
+    header_index, columns = find_header(rows, PROGRESS_HEADERS)
+    missing = [PROGRESS_HEADERS[key][0] for key in ("name", "completed") if key not in columns]
+    if missing:
+        raise ImportFileError(_("缺少必需的列：%(columns)s") % {"columns": "、".join(missing)})
+    if user is not None and not user.has_perm("projects.add_monthlyreport"):
+        raise ImportFileError(_("您的角色不能填报月度调度。"))
+    month = month.replace(day=1)
+    result = ImportResult(year=month.year)
+    projects = Project.objects.editable_by(user) if user is not None else Project.objects.all()
+    by_code = {p.code: p for p in projects.filter(code__isnull=False)}
+    by_name = {}
+    for project in projects.select_related("county"):
+        by_name.setdefault((project.name, project.county.name if project.county else None), project)
+        by_name.setdefault((project.name, None), project)
+    existing = {r.project_id: r for r in MonthlyReport.objects.filter(month=month, project__in=projects)}
+    header = {key: PROGRESS_HEADERS[key][0] for key in columns}
+    entries, seen = [], {}
+    for number, cells in rows[header_index + 1 :]:
+        raw = {key: clean_text(cells[position] if position < len(cells) else None) for key, (position, _f) in columns.items()}
+        if is_passed_over(raw) or not any(raw.get(key) for key in ("completed", "progress", "problem")):
+            result.skipped += 1  # also a prefilled project left empty: not reported this time
+            continue
+        code = normalize_project_code(unicodedata.normalize("NFKC", raw.get("code") or ""))
+        project = by_code.get(code) if code else by_name.get((raw.get("name"), raw.get("county")))
+        column = header.get("code", header["name"]) if code else header["name"]
+        if project is None:
+            result.errors.append(RowError(number, column, _("找不到该项目，或不在您的管辖区域内")))
+            continue
+        if project.pk in seen:
+            result.errors.append(RowError(number, column, _("与第 %(other)d 行是同一项目") % {"other": seen[project.pk]}))
+            continue
+        seen[project.pk] = number
+        if not raw.get("completed"):
+            result.errors.append(RowError(number, header["completed"], _("必填")))
+            continue
+        try:
+            amount = parse_money(raw["completed"], columns["completed"][1])
+        except ValueError as error:
+            result.errors.append(RowError(number, header["completed"], str(error)))
+            continue
+        progress, problem = raw.get("progress") or "", raw.get("problem") or ""
+        report = existing.get(project.pk)
+        if report is None:
+            status, changes = "created", [(header["completed"], "", _shown(amount))]
+        elif (report.completed_investment, report.image_progress) != (amount, progress) or problem:
+            status, changes = "updated", [(header["completed"], _shown(report.completed_investment), _shown(amount))]
+        else:
+            status, changes = "unchanged", []
+        result.rows.append(RowResult(number, status, project.name, changes))
+        if status != "unchanged":
+            entries.append(ReportEntry(project=project, completed_investment=amount, image_progress=progress, problem=problem))
+    if result.errors or not entries:
+        return result
+    with transaction.atomic():
+        reports_submit(user=user, month=month, entries=entries)
+        if dry_run:
+            transaction.set_rollback(True)
+        else:
+            result.applied = True
+    return result
+
+
+def progress_template_workbook(*, user, month):
+    """The month's progress workbook prefilled with the projects the user reports for."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("月度调度")
+    sheet.append([f"{month:%Y年%-m月}重点项目月度调度表"])
+    sheet.append(["单位：万元"])
+    sheet.append([header for header, _alias in PROGRESS_HEADERS.values()])
+    projects = (
+        Project.objects.editable_by(user)
+        .exclude(stage=Stage.PREPARATORY)
+        .exclude(status="cancelled")
+        .select_related("county", "city")
+        .order_by("county__code", "name")
+    )
+    for number, project in enumerate(projects.iterator(), start=1):
+        sheet.append([number, project.code or "", project.name, project.county.name if project.county else "", None, None, None])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -467,12 +467,23 @@ class ImportBatch(models.Model):
     data = models.BinaryField(
         verbose_name=_("文件内容"),
     )
+    kind = models.CharField(
+        verbose_name=_("类型"),
+        max_length=10,
+        choices=[("projects", _("项目清单")), ("progress", _("月度调度"))],
+        default="projects",
+    )
     sha256 = models.CharField(
         verbose_name=_("校验值"),
         max_length=64,
     )
     year = models.PositiveSmallIntegerField(
         verbose_name=_("年度"),
+        null=True,
+        blank=True,
+    )
+    month = models.DateField(
+        verbose_name=_("月份"),
         null=True,
         blank=True,
     )

@@ -233,3 +233,41 @@ def test_export_options_filter(users, projects, tmp_path):
     assert "南宫市羊绒深加工项目" in path.read_text(encoding="utf-8")
     with pytest.raises(Exception, match="--stage"):
         call_command("export_projects", "--format", "csv", "--output", str(path), "--stage", "施工", stdout=out)
+
+
+def progress_book(rows, title="2026年10月重点项目月度调度表"):
+    header = ["序号", "项目代码", "项目名称", "所属县（市、区）", "本月完成投资（万元）", "形象进度", "存在问题"]
+    return workbook(rows, header=header, title=(title,))
+
+
+def test_monthly_progress_workbook(users, projects, tmp_path):
+    from projects.models import MonthlyReport, Problem
+
+    zhengding, qiaoxi, nangong = projects["zhengding"], projects["qiaoxi"], projects["nangong"]
+    rows = [
+        ["1", zhengding.code, "", "", "150", "主体封顶", "缺少用电指标"],
+        ["2", "", qiaoxi.name, "桥西区", "80.5", "设备安装", ""],
+        ["3", "", "未列入的项目", "正定县", None, None, None],  # prefilled, left empty: not reported
+    ]
+    path = tmp_path / "p.xlsx"
+    path.write_bytes(progress_book(rows))
+    out = io.StringIO()
+    call_command("import_progress", str(path), "--month", "2026-10", "--user", "sjz", stdout=out)
+    assert out.getvalue().splitlines() == ["created 2, updated 0, unchanged 0, skipped 1, errors 0"]
+    report = MonthlyReport.objects.get(project=zhengding, month=datetime.date(2026, 10, 1))
+    assert (report.completed_investment, report.image_progress) == (Decimal("150"), "主体封顶")
+    assert Problem.objects.filter(project=zhengding, description="缺少用电指标").exists()
+    zhengding.refresh_from_db()
+    assert zhengding.last_report_month == datetime.date(2026, 10, 1)
+
+    # Another region's project, a wrong amount: reported by row, and nothing written.
+    before = MonthlyReport.objects.count()
+    bad = [["1", nangong.code or "", nangong.name, "南宫市", "10", "", ""], ["2", zhengding.code, "", "", "-3", "", ""]]
+    path.write_bytes(progress_book(bad))
+    with pytest.raises(SystemExit):
+        call_command("import_progress", str(path), "--month", "2026-10", "--user", "sjz", stdout=(out := io.StringIO()))
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith("errors 2")
+    assert lines[1].startswith("row 4, column 项目") and "管辖" in lines[1]
+    assert lines[2].startswith("row 5, column 本月完成投资（万元）")
+    assert MonthlyReport.objects.count() == before

@@ -103,3 +103,26 @@ def test_changelist_export_carries_the_filters(users, projects):
     export = client.get(link)
     text = b"".join(export.streaming_content).decode("utf-8-sig")
     assert "南宫市羊绒深加工项目" in text and "正定" not in text
+
+
+def test_progress_import_in_the_admin_with_a_prefilled_template(users, projects):
+    from openpyxl import load_workbook as load
+
+    from projects.models import MonthlyReport
+
+    client = client_for(users["county_editor"])
+    response = client.get(reverse("admin:projects_monthlyreport_import_template"), {"month": "2026-10"})
+    book = load(io.BytesIO(response.content))
+    sheet = book.active
+    names = [row[2] for row in sheet.iter_rows(min_row=4, values_only=True)]
+    assert names == [projects["zhengding"].name]  # only their own projects
+    sheet["E4"] = 42
+    buffer = io.BytesIO()
+    book.save(buffer)
+    response = client.post(reverse("admin:projects_monthlyreport_import"),
+                           {"file": SimpleUploadedFile("p.xlsx", buffer.getvalue()), "month": "2026-10"})
+    assert response.context["counts"]["created"] == 1
+    batch = ImportBatch.objects.get(kind="progress")
+    client.post(reverse("admin:projects_monthlyreport_import_confirm", args=[batch.pk]))
+    assert MonthlyReport.objects.get(project=projects["zhengding"], month="2026-10-01").completed_investment == 42
+    assert client_for(users["leader"]).get(reverse("admin:projects_monthlyreport_import")).status_code == 403

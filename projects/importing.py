@@ -359,7 +359,7 @@ def parse_rows(rows, catalogues, header_index, columns, year):
         if raw.get("code"):
             code = normalize_project_code(unicodedata.normalize("NFKC", raw["code"]))
             try:
-                validate_project_code(code)
+                validate_project_code(code, known_division=catalogues.regions_by_code.__contains__)
                 values["code"] = code
             except ValidationError as error:
                 fail("code", " ".join(error.messages))

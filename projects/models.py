@@ -531,8 +531,12 @@ def normalize_project_code(value):
     return (value or "").strip().upper()
 
 
-def validate_project_code(value):
-    """Shape of GB/T 40058-2021 and, for a Hebei issuer, a known division; never the check character."""
+def validate_project_code(value, known_division=None):
+    """Shape of GB/T 40058-2021 and, for a Hebei issuer, a known division; never the check character.
+
+    `known_division(code) -> bool` answers from memory for bulk callers; by default it asks the database.
+    """
+    known_division = known_division or (lambda code: Region.objects.filter(code=code).exists())
     match = PROJECT_CODE_RE.match(value)
     if not match:
         raise ValidationError(
@@ -541,7 +545,7 @@ def validate_project_code(value):
             params={"code": value},
         )
     division = match["division"]
-    if division.startswith("13") and not Region.objects.filter(code=division).exists():
+    if division.startswith("13") and not known_division(division):
         raise ValidationError(
             _("项目代码“%(code)s”中的区划代码 %(division)s 不是河北省的有效区划。"),
             code="unknown_division",

@@ -22,7 +22,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 from simple_history.utils import bulk_update_with_history
 
-from . import digests, exporting, importing, rules, selectors
+from . import digests, exporting, importing, rules, selectors, tasks
 from .access import ROLE_GROUP_NAMES, person_scope_q
 from .choices import Light, RegionLevel, Status
 from .filtersets import ProjectFilterSet, city_choices, cluster_choices, county_choices
@@ -186,10 +186,11 @@ def _xlsx_response(data, filename):
 
 
 class ImportAdminMixin:
-    """Upload → preview → confirm for an admin, around an importing.* service that runs in one transaction.
+    """Upload → preview → confirm for an admin (importing.batch_run does the work, in one transaction).
 
     The uploaded bytes are kept (ImportBatch) between preview and confirm, so confirm applies exactly
-    the previewed file; if the data changed meanwhile so that the outcome differs, nothing is applied.
+    the previewed file; large files are checked and applied by a Celery worker while the batch's page
+    shows the progress.
     """
 
     import_kind = import_title = import_permission = None
@@ -219,61 +220,62 @@ class ImportAdminMixin:
         }
 
     def import_view(self, request):
+        """Upload a file; it is checked (inline, or on a worker when large) and its preview shown."""
         if not request.user.has_perm(self.import_permission):
             raise PermissionDenied
         context = self._import_context(request)
-        template = "admin/projects/import.html"
         if request.method == "POST" and request.FILES.get("file"):
             upload = request.FILES["file"]
-            if upload.size > settings.IMPORT_MAX_BYTES:
-                context["file_error"] = _("文件超过 %(limit)d MB 的上限。") % {"limit": settings.IMPORT_MAX_BYTES // 2**20}
-                return TemplateResponse(request, template, context)
-            data = upload.read()
             try:
+                if upload.size > settings.IMPORT_MAX_BYTES:
+                    raise importing.ImportFileError(
+                        _("文件超过 %(limit)d MB 的上限。") % {"limit": settings.IMPORT_MAX_BYTES // 2**20}
+                    )
                 params = self.import_params(request)
-                result = self.run_import(request, data, upload.name, params, dry_run=True)
             except (importing.ImportFileError, ValueError) as error:
                 context["file_error"] = str(error)
-                return TemplateResponse(request, template, context)
+                return TemplateResponse(request, "admin/projects/import.html", context)
+            data = upload.read()
             batch = ImportBatch.objects.create(
                 user=request.user, kind=self.import_kind, filename=upload.name[:200], data=data,
-                sha256=hashlib.sha256(data).hexdigest(), year=params.get("year") or result.year,
-                month=params.get("month"), preview_summary=result.summary,
+                sha256=hashlib.sha256(data).hexdigest(), year=params.get("year"), month=params.get("month"),
+                status=ImportBatch.Status.CHECKING,
             )
-            context.update({
-                "result": result,
-                "batch": batch,
-                "counts": {status: result.count(status) for status in ("created", "updated", "unchanged")},
-                "changed_rows": [row for row in result.rows if row.status != "unchanged"][:500],
-            })
-        return TemplateResponse(request, template, context)
+            if importing.runs_in_background(data, upload.name):
+                transaction.on_commit(lambda: tasks.run_import_batch.delay(batch.pk, False))
+            else:
+                try:
+                    importing.batch_run(batch, apply=False)
+                except importing.ImportFileError as error:
+                    batch.delete()
+                    context["file_error"] = str(error)
+                    return TemplateResponse(request, "admin/projects/import.html", context)
+            return redirect(context["confirm_name"], batch.pk)
+        return TemplateResponse(request, "admin/projects/import.html", context)
 
     def import_confirm_view(self, request, batch_id):
-        batch = ImportBatch.objects.filter(
-            pk=batch_id, user=request.user, kind=self.import_kind, status=ImportBatch.Status.PREVIEWED
-        ).first()
-        if batch is None or request.method != "POST" or not request.user.has_perm(self.import_permission):
+        """GET: the batch's progress, preview or result. POST: apply exactly the previewed file."""
+        batch = ImportBatch.objects.filter(pk=batch_id, user=request.user, kind=self.import_kind).first()
+        if batch is None or not request.user.has_perm(self.import_permission):
             raise Http404
-        data = bytes(batch.data)
-        params = {"year": batch.year, "month": batch.month}
-        try:
-            if hashlib.sha256(data).hexdigest() != batch.sha256:
-                raise importing.ImportFileError(_("文件内容与预览时不一致。"))
-            with transaction.atomic():
-                result = self.run_import(request, data, batch.filename, params, dry_run=False)
-                if result.errors or result.summary != batch.preview_summary:
-                    transaction.set_rollback(True)
-                    raise importing.ImportFileError(
-                        _("数据在预览之后发生了变化（预览：%(preview)s；现在：%(now)s），未导入任何内容，请重新上传预览。")
-                        % {"preview": batch.preview_summary, "now": result.summary}
-                    )
-        except Exception as error:  # whatever failed, the user is told it failed, never "finished"
-            ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.FAILED, error=str(error))
-            self.message_user(request, _("导入失败：%(error)s") % {"error": error}, messages.ERROR)
-            return redirect(self._import_context(request)["import_url"])
-        ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.APPLIED, result_summary=result.summary, data=b"")
-        self.message_user(request, _("导入完成：%(summary)s") % {"summary": result.summary}, messages.SUCCESS)
-        return redirect(self._import_context(request)["changelist_url"])
+        context = self._import_context(request, batch=batch)
+        if request.method == "POST":
+            claimed = ImportBatch.objects.filter(pk=batch.pk, status=ImportBatch.Status.PREVIEWED, result__errors=[]).update(
+                status=ImportBatch.Status.APPLYING, progress=0
+            )
+            if not claimed:
+                raise Http404  # not previewed cleanly, or already applied
+            if importing.runs_in_background(bytes(batch.data), batch.filename):
+                transaction.on_commit(lambda: tasks.run_import_batch.delay(batch.pk, True))
+                return redirect(context["confirm_name"], batch.pk)
+            try:
+                result = importing.batch_run(batch, apply=True)
+            except Exception as error:  # whatever failed, the user is told it failed, never "finished"
+                self.message_user(request, _("导入失败：%(error)s") % {"error": error}, messages.ERROR)
+                return redirect(context["confirm_name"], batch.pk)
+            self.message_user(request, _("导入完成：%(summary)s") % {"summary": result.summary}, messages.SUCCESS)
+            return redirect(context["changelist_url"])
+        return TemplateResponse(request, "admin/projects/import.html", context)
 
 
 # --- Project -----------------------------------------------------------------------------------------
@@ -355,9 +357,6 @@ class ProjectAdmin(ImportAdminMixin, RegionScopedAdminMixin, ScopedHistoryAdmin)
     def import_params(self, request):
         year = request.POST.get("year") or request.GET.get("year")
         return {"year": int(year) if year and year.isdigit() else None}
-
-    def run_import(self, request, data, filename, params, *, dry_run):
-        return importing.import_projects(data, filename, user=request.user, year=params["year"], dry_run=dry_run)
 
     def import_template_view(self, request):
         year = ProjectFilterSet.selected_year(request.GET)
@@ -493,9 +492,6 @@ class MonthlyReportAdmin(ImportAdminMixin, ProjectChildAdmin):
         if month > rules.month_start(rules.today()):
             raise ValueError(_("不能填报未来月份。"))
         return {"month": month}
-
-    def run_import(self, request, data, filename, params, *, dry_run):
-        return importing.import_progress(data, filename, user=request.user, month=params["month"], dry_run=dry_run)
 
     def import_template_view(self, request):
         try:

@@ -8,6 +8,7 @@ user's region (the same `editable_by` rule as everywhere else).
 
 import csv
 import datetime
+import hashlib
 import io
 import re
 import unicodedata
@@ -31,6 +32,7 @@ from .exporting import FORMULA_STARTS
 from .models import (
     AnnualPlan,
     Batch,
+    ImportBatch,
     Industry,
     MonthlyReport,
     Programme,
@@ -87,6 +89,20 @@ class ImportResult:
 
     def count(self, status):
         return sum(1 for row in self.rows if row.status == status)
+
+    def to_dict(self, *, row_limit=500):
+        """What a preview or result page shows, to keep on the import batch (errors all, changed rows capped)."""
+        return {
+            "year": self.year,
+            "skipped": self.skipped,
+            "counts": {status: self.count(status) for status in ("created", "updated", "unchanged")},
+            "errors": [{"row": e.row, "column": e.column, "message": e.message} for e in self.errors],
+            "changed_rows": [
+                {"row": r.row, "status": r.status, "name": r.name, "changes": [[str(c) for c in change] for change in r.changes]}
+                for r in self.rows
+                if r.status != "unchanged"
+            ][:row_limit],
+        }
 
     @property
     def summary(self):
@@ -324,11 +340,30 @@ class ParsedRow:
     values: dict  # key -> parsed value
 
 
-def parse_rows(rows, catalogues, header_index, columns, year):
+PROGRESS_EVERY = 1000
+
+
+def terminal_progress(stream):
+    """A progress callback drawing a bar on a terminal (None when output goes to a file or a pipe)."""
+    if not stream.isatty():
+        return None
+
+    def draw(done, total):
+        filled = int(30 * done / total) if total else 30
+        stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total}", ending="", style_func=str)
+        stream.flush()
+
+    return draw
+
+
+def parse_rows(rows, catalogues, header_index, columns, year, progress=None):
     """Parse every data row; returns (parsed rows, errors, number passed over)."""
     headers = {key: HEADERS[key][0] for key in columns}
     parsed, errors, skipped = [], [], 0
-    for number, cells in rows[header_index + 1 :]:
+    data_rows = rows[header_index + 1 :]
+    for done, (number, cells) in enumerate(data_rows):
+        if progress and done % PROGRESS_EVERY == 0:
+            progress(done, len(data_rows))
         raw = {key: clean_text(cells[position] if position < len(cells) else None) for key, (position, _f) in columns.items()}
         if is_passed_over(raw):
             skipped += 1
@@ -460,7 +495,7 @@ def _shown(value):
     return "" if value is None else str(value)
 
 
-def import_projects(data, filename, *, user, year=None, dry_run=False):
+def import_projects(data, filename, *, user, year=None, dry_run=False, progress=None):
     """Import a project list. Returns an ImportResult; nothing is written when it has errors or dry_run."""
     rows = read_rows(data, filename)
     if not rows:
@@ -475,7 +510,7 @@ def import_projects(data, filename, *, user, year=None, dry_run=False):
     result = ImportResult(year=year)
     if user is not None and not user.has_perm("projects.add_project"):
         raise ImportFileError(_("您的角色不能导入项目。"))
-    parsed, result.errors, result.skipped = parse_rows(rows, Catalogues(), header_index, columns, year)
+    parsed, result.errors, result.skipped = parse_rows(rows, Catalogues(), header_index, columns, year, progress)
     _check_duplicates(parsed, result.errors)
     if result.errors:
         return result
@@ -660,7 +695,7 @@ PROGRESS_HEADERS = {
 }
 
 
-def import_progress(data, filename, *, user, month, dry_run=False):
+def import_progress(data, filename, *, user, month, dry_run=False, progress=None):
     """Record a month's reports from a progress workbook (项目代码 or 项目名称 + 县, 本月完成投资, 形象进度,
     存在问题) and open the problems named: every row, or nothing when any row is wrong."""
     rows = read_rows(data, filename)
@@ -683,7 +718,10 @@ def import_progress(data, filename, *, user, month, dry_run=False):
     existing = {r.project_id: r for r in MonthlyReport.objects.filter(month=month, project__in=projects)}
     header = {key: PROGRESS_HEADERS[key][0] for key in columns}
     entries, seen = [], {}
-    for number, cells in rows[header_index + 1 :]:
+    data_rows = rows[header_index + 1 :]
+    for done, (number, cells) in enumerate(data_rows):
+        if progress and done % PROGRESS_EVERY == 0:
+            progress(done, len(data_rows))
         raw = {key: clean_text(cells[position] if position < len(cells) else None) for key, (position, _f) in columns.items()}
         if is_passed_over(raw) or not any(raw.get(key) for key in ("completed", "progress", "problem")):
             result.skipped += 1  # also a prefilled project left empty: not reported this time
@@ -749,3 +787,64 @@ def progress_template_workbook(*, user, month):
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+# --- Import batches: preview and apply, inline or on a worker -------------------------------------------
+
+
+def count_rows(data, filename):
+    """A cheap row count to decide whether an import goes to the background (the xlsx dimension tag)."""
+    if filename.lower().endswith(".csv"):
+        return data.count(b"\n")
+    try:
+        from openpyxl import load_workbook
+
+        book = load_workbook(io.BytesIO(data), read_only=True)
+        rows = book.worksheets[0].max_row or 0
+        book.close()
+        return rows
+    except Exception:
+        return 0  # unreadable: the import itself will say why
+
+
+def runs_in_background(data, filename):
+    return count_rows(data, filename) > settings.IMPORT_BACKGROUND_ROWS
+
+
+def batch_run(batch, *, apply):
+    """Preview (apply=False) or apply an ImportBatch, recording progress, result and status on it.
+
+    Applying imports exactly the stored bytes, and applies nothing if the outcome now differs from the
+    preview (the data changed meanwhile). Returns the ImportResult; failures end in status FAILED.
+    """
+    def report(done, total):
+        share = 0 if not total else int(done * (100 if not apply else 90) / total)
+        ImportBatch.objects.filter(pk=batch.pk).update(progress=share)
+
+    data = bytes(batch.data)
+    try:
+        if hashlib.sha256(data).hexdigest() != batch.sha256:
+            raise ImportFileError(_("文件内容与预览时不一致。"))
+        with transaction.atomic():
+            if batch.kind == "progress":
+                result = import_progress(data, batch.filename, user=batch.user, month=batch.month, dry_run=not apply, progress=report)
+            else:
+                result = import_projects(data, batch.filename, user=batch.user, year=batch.year, dry_run=not apply, progress=report)
+            if apply and (result.errors or result.summary != batch.preview_summary):
+                transaction.set_rollback(True)
+                raise ImportFileError(
+                    _("数据在预览之后发生了变化（预览：%(preview)s；现在：%(now)s），未导入任何内容，请重新上传预览。")
+                    % {"preview": batch.preview_summary, "now": result.summary}
+                )
+    except Exception as error:  # whatever failed is recorded and shown as a failure, never as done
+        ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.FAILED, error=str(error), progress=100)
+        batch.refresh_from_db()
+        raise
+    fields = {"progress": 100, "result": result.to_dict()}
+    if apply:
+        fields.update(status=ImportBatch.Status.APPLIED, result_summary=result.summary, data=b"")
+    else:
+        fields.update(status=ImportBatch.Status.PREVIEWED, preview_summary=result.summary, year=result.year)
+    ImportBatch.objects.filter(pk=batch.pk).update(**fields)
+    batch.refresh_from_db()
+    return result

@@ -450,7 +450,9 @@ class ImportBatch(models.Model):
     """An uploaded list between its preview and its confirmation: the bytes previewed are the bytes applied."""
 
     class Status(models.TextChoices):
+        CHECKING = "checking", _("正在检查")
         PREVIEWED = "previewed", _("已预览")
+        APPLYING = "applying", _("正在导入")
         APPLIED = "applied", _("已导入")
         FAILED = "failed", _("导入失败")
 
@@ -492,6 +494,15 @@ class ImportBatch(models.Model):
         max_length=10,
         choices=Status.choices,
         default=Status.PREVIEWED,
+    )
+    progress = models.PositiveSmallIntegerField(
+        verbose_name=_("进度（%）"),
+        default=0,
+    )
+    result = models.JSONField(
+        verbose_name=_("结果明细"),
+        null=True,
+        blank=True,
     )
     preview_summary = models.CharField(
         verbose_name=_("预览结果"),

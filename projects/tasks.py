@@ -63,3 +63,18 @@ def catch_up_digests():
         period, count = digests.digests_dispatch(frequency=frequency, run_date=run_date, only_missing=True)
         results.append(f"{frequency} {period.label}: {count} queued")
     return results
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def run_import_batch(batch_id, apply):
+    """Preview or apply a large uploaded list on a worker (see importing.batch_run)."""
+    from . import importing
+    from .models import ImportBatch
+
+    batch = ImportBatch.objects.select_related("user").get(pk=batch_id)
+    if batch.status in (ImportBatch.Status.APPLIED, ImportBatch.Status.FAILED):
+        return "already done"  # a redelivered task must not run an applied import again
+    try:
+        return importing.batch_run(batch, apply=apply).summary
+    except Exception as error:  # recorded on the batch, shown on its page
+        return f"failed: {error}"

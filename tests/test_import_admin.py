@@ -13,8 +13,9 @@ from .test_access import client_for
 from .test_import import row, snapshot, workbook
 
 
-def upload(client, data, name="list.xlsx", **extra):
-    return client.post(reverse("admin:projects_project_import"), {"file": SimpleUploadedFile(name, data), **extra})
+def upload(client, data, name="list.xlsx", url="admin:projects_project_import", **extra):
+    """Upload and follow to the batch's page (the preview)."""
+    return client.post(reverse(url), {"file": SimpleUploadedFile(name, data), **extra}, follow=True)
 
 
 def test_preview_then_confirm_applies_exactly_the_previewed_file(users, projects):
@@ -27,7 +28,7 @@ def test_preview_then_confirm_applies_exactly_the_previewed_file(users, projects
     response = upload(client, data)
     page = response.content.decode()
     assert response.status_code == 200
-    assert response.context["counts"] == {"created": 1, "updated": 1, "unchanged": 0}
+    assert response.context["batch"].result["counts"] == {"created": 1, "updated": 1, "unchanged": 0}
     assert "10000.00 → 12000.00" in page and "确认导入" in page
     assert snapshot() == before  # a preview writes nothing
     batch = ImportBatch.objects.get()
@@ -52,7 +53,7 @@ def test_errors_are_shown_by_row_and_column_with_markup_escaped(users, projects)
     response = upload(client, data)
     page = response.content.decode()
     assert "确认导入" not in page
-    errors = [(e.row, e.column) for e in response.context["result"].errors]
+    errors = [(e["row"], e["column"]) for e in response.context["batch"].result["errors"]]
     assert (4, "总投资（万元）") in errors
     assert "<script>alert(1)</script>" not in page
 
@@ -119,10 +120,34 @@ def test_progress_import_in_the_admin_with_a_prefilled_template(users, projects)
     sheet["E4"] = 42
     buffer = io.BytesIO()
     book.save(buffer)
-    response = client.post(reverse("admin:projects_monthlyreport_import"),
-                           {"file": SimpleUploadedFile("p.xlsx", buffer.getvalue()), "month": "2026-10"})
-    assert response.context["counts"]["created"] == 1
+    response = upload(client, buffer.getvalue(), "p.xlsx", url="admin:projects_monthlyreport_import", month="2026-10")
+    assert response.context["batch"].result["counts"]["created"] == 1
     batch = ImportBatch.objects.get(kind="progress")
     client.post(reverse("admin:projects_monthlyreport_import_confirm", args=[batch.pk]))
     assert MonthlyReport.objects.get(project=projects["zhengding"], month="2026-10-01").completed_investment == 42
     assert client_for(users["leader"]).get(reverse("admin:projects_monthlyreport_import")).status_code == 403
+
+
+def test_large_files_are_checked_and_applied_in_the_background(users, projects, settings, django_capture_on_commit_callbacks):
+    settings.IMPORT_BACKGROUND_ROWS = 3  # a "large" file for this test
+    client = client_for(users["city_coordinator"])
+    rows = [row(str(i), f"正定批量项目{i}", "石家庄市", "正定县") for i in range(1, 5)]
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = client.post(reverse("admin:projects_project_import"), {"file": SimpleUploadedFile("big.xlsx", workbook(rows))})
+    batch = ImportBatch.objects.get()
+    assert batch.status == "checking" and len(queued) == 1
+    page = client.get(response["Location"]).content.decode()
+    assert "<progress" in page and 'http-equiv="refresh"' in page
+    queued[0]()  # the worker runs the check (eager here)
+    page = client.get(response["Location"]).content.decode()
+    assert "确认导入" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:projects_project_import_confirm", args=[batch.pk]))
+    batch.refresh_from_db()
+    assert (batch.status, batch.progress) == ("applied", 100)
+    assert Project.objects.filter(name__startswith="正定批量项目").count() == 4
+    assert "已导入" in client.get(response["Location"]).content.decode()
+    # A redelivered task does not apply it again.
+    from projects.tasks import run_import_batch
+
+    assert run_import_batch(batch.pk, True) == "already done"

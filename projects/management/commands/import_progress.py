@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from projects.importing import ImportFileError, import_progress
+from projects.importing import ImportFileError, import_progress, terminal_progress
 from projects.models import User
 
 
@@ -31,11 +31,16 @@ class Command(BaseCommand):
         if not file.is_file():
             raise CommandError(f"{path}: no such file")
         try:
-            result = import_progress(file.read_bytes(), file.name, user=importer, month=month, dry_run=dry_run)
+            result = import_progress(
+                file.read_bytes(), file.name, user=importer, month=month, dry_run=dry_run,
+                progress=terminal_progress(self.stderr),
+            )
         except ImportFileError as error:
             self.stdout.write("created 0, updated 0, unchanged 0, skipped 0, errors 1")
             self.stdout.write(f"file: {error}")
             sys.exit(1)
+        if self.stderr.isatty():
+            self.stderr.write("")  # end the progress bar's line
         self.stdout.write(result.summary)
         for error in result.errors:
             self.stdout.write(str(error))

@@ -271,3 +271,19 @@ def test_monthly_progress_workbook(users, projects, tmp_path):
     assert lines[1].startswith("row 4, column 项目") and "管辖" in lines[1]
     assert lines[2].startswith("row 5, column 本月完成投资（万元）")
     assert MonthlyReport.objects.count() == before
+
+
+def test_reporting_units_either_way(db, tmp_path):
+    import openpyxl.xml
+
+    assert openpyxl.xml.DEFUSEDXML  # xlsx is parsed with defusedxml
+    rows = [
+        row("1", "定州项目", "定州市", "定州市"),
+        row("2", "辛集项目", "石家庄市", "辛集市"),
+        row("3", "辛集项目二", "辛集市", "辛集市"),
+        row("4", "安新项目", "雄安新区", "安新县"),
+    ]
+    code, out = run(tmp_path, workbook(rows))
+    assert code == 0, out
+    cities = dict(Project.objects.values_list("name", "city__name"))
+    assert cities == {"定州项目": "定州市", "辛集项目": "辛集市", "辛集项目二": "辛集市", "安新项目": "雄安新区"}

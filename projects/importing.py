@@ -10,6 +10,7 @@ import csv
 import datetime
 import hashlib
 import io
+import itertools
 import re
 import unicodedata
 import zipfile
@@ -116,7 +117,12 @@ class ImportResult:
 
 
 def read_rows(data, filename):
-    """The file's rows as lists of cell values, numbered as in the sheet (1-based)."""
+    """The file's rows as a list (small files: monthly progress workbooks)."""
+    return list(iter_rows(data, filename))
+
+
+def iter_rows(data, filename):
+    """The file's rows, one at a time, as (sheet row number, list of cell values)."""
     if not data:
         raise ImportFileError(_("文件是空的。"))
     if len(data) > settings.IMPORT_MAX_BYTES:
@@ -138,7 +144,7 @@ def _read_csv(data):
             continue
     else:
         raise ImportFileError(_("无法识别 CSV 文件的编码，请另存为 UTF-8 或 GB18030。"))
-    return [(number, row) for number, row in enumerate(csv.reader(io.StringIO(text)), start=1)]
+    return enumerate(csv.reader(io.StringIO(text)), start=1)
 
 
 def _read_xlsx(data):
@@ -154,12 +160,18 @@ def _read_xlsx(data):
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        sheet = workbook.worksheets[0]
     except Exception as error:  # openpyxl raises many kinds for a damaged file
         raise ImportFileError(_("无法读取工作簿：%(error)s") % {"error": error}) from None
-    sheet = workbook.worksheets[0]
-    rows = [(number, list(row)) for number, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
-    workbook.close()
-    return rows
+    return _sheet_rows(workbook, sheet)
+
+
+def _sheet_rows(workbook, sheet):
+    try:
+        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            yield number, list(row)
+    finally:
+        workbook.close()
 
 
 # --- Cells --------------------------------------------------------------------------------------------
@@ -356,14 +368,11 @@ def terminal_progress(stream):
     return draw
 
 
-def parse_rows(rows, catalogues, header_index, columns, year, progress=None):
-    """Parse every data row; returns (parsed rows, errors, number passed over)."""
+def parse_rows(rows, catalogues, columns):
+    """Parse data rows; returns (parsed rows, errors, number passed over)."""
     headers = {key: HEADERS[key][0] for key in columns}
     parsed, errors, skipped = [], [], 0
-    data_rows = rows[header_index + 1 :]
-    for done, (number, cells) in enumerate(data_rows):
-        if progress and done % PROGRESS_EVERY == 0:
-            progress(done, len(data_rows))
+    for number, cells in rows:
         raw = {key: clean_text(cells[position] if position < len(cells) else None) for key, (position, _f) in columns.items()}
         if is_passed_over(raw):
             skipped += 1
@@ -495,29 +504,47 @@ def _shown(value):
     return "" if value is None else str(value)
 
 
+IMPORT_CHUNK_ROWS = 2000
+
+
 def import_projects(data, filename, *, user, year=None, dry_run=False, progress=None):
-    """Import a project list. Returns an ImportResult; nothing is written when it has errors or dry_run."""
-    rows = read_rows(data, filename)
-    if not rows:
+    """Import a project list. Returns an ImportResult; nothing is written when it has errors or dry_run.
+
+    Rows are read, checked and written a chunk at a time inside one transaction, so memory stays
+    bounded however long the list; the first error stops the writing (parsing goes on, to report every
+    error) and the transaction is rolled back at the end.
+    """
+    if user is not None and not user.has_perm("projects.add_project"):
+        raise ImportFileError(_("您的角色不能导入项目。"))
+    total = count_rows(data, filename) if progress else 0
+    rows = iter_rows(data, filename)
+    head = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
+    if not head:
         raise ImportFileError(_("文件中没有数据。"))
-    if len(rows) > settings.IMPORT_MAX_ROWS:
-        raise ImportFileError(_("文件超过 %(limit)d 行的上限。") % {"limit": settings.IMPORT_MAX_ROWS})
-    header_index, columns = find_header(rows)
+    header_index, columns = find_header(head)
     missing = [HEADERS[key][0] for key in REQUIRED if key not in columns]
     if missing:
         raise ImportFileError(_("缺少必需的列：%(columns)s") % {"columns": "、".join(missing)})
-    year = year or year_from_titles(rows[:header_index]) or rules.today().year
+    year = year or year_from_titles(head[:header_index]) or rules.today().year
     result = ImportResult(year=year)
-    if user is not None and not user.has_perm("projects.add_project"):
-        raise ImportFileError(_("您的角色不能导入项目。"))
-    parsed, result.errors, result.skipped = parse_rows(rows, Catalogues(), header_index, columns, year, progress)
-    _check_duplicates(parsed, result.errors)
-    if result.errors:
-        return result
+    catalogues, seen = Catalogues(), {}
+    data_rows = itertools.chain(head[header_index + 1 :], rows)
     with transaction.atomic():
-        _apply(parsed, result, user=user, year=year, columns=columns)
+        while chunk := list(itertools.islice(data_rows, IMPORT_CHUNK_ROWS)):
+            if chunk[-1][0] > settings.IMPORT_MAX_ROWS:
+                raise ImportFileError(_("文件超过 %(limit)d 行的上限。") % {"limit": settings.IMPORT_MAX_ROWS})
+            if progress:
+                progress(chunk[0][0], total)
+            parsed, errors, skipped = parse_rows(chunk, catalogues, columns)
+            result.errors.extend(errors)
+            result.skipped += skipped
+            _check_duplicates(parsed, result.errors, seen)
+            if not result.errors:
+                _apply(parsed, result, user=user, year=year, columns=columns)
         if result.errors or dry_run:
             transaction.set_rollback(True)
+            if result.errors:
+                result.rows.clear()  # nothing is written: no row counts as created or updated
         else:
             result.applied = True
             selectors.data_changed()
@@ -528,8 +555,7 @@ def _match_key(values):
     return ("code", values["code"]) if values["code"] else ("name", values["name"], values["county"].pk if values["county"] else None, values["city"].pk)
 
 
-def _check_duplicates(parsed, errors):
-    seen = {}
+def _check_duplicates(parsed, errors, seen):
     for row in parsed:
         key = _match_key(row.values)
         if key in seen:
@@ -568,15 +594,16 @@ def _apply(parsed, result, *, user, year, columns):
                 continue  # a column the file does not carry leaves the field as it is
             new = _new_value(values, key)
             if not _same(project, key, new):
-                old_value = getattr(project, key) if project.pk else None
-                changes.append((_header(key), _shown(old_value), _shown(new)))
+                if status == "updated":  # a new project's "changes" would be every field: not kept
+                    changes.append((_header(key), _shown(getattr(project, key)), _shown(new)))
                 setattr(project, key, new)
                 changed_fields.add(key)
         for key in ("programmes", "actions"):
             if key in columns:
                 current = {item.pk for item in getattr(project, key).all()} if project.pk else set()
                 if current != values[key]:
-                    changes.append((HEADERS[key][0], len(current), len(values[key])))
+                    if status == "updated":
+                        changes.append((HEADERS[key][0], len(current), len(values[key])))
                     links.setdefault(key, []).append((project, values[key]))
         plan = plans.get(project.pk) if project.pk else None
         if "annual_plan" in columns or "completed_before_year" in columns:
@@ -585,10 +612,11 @@ def _apply(parsed, result, *, user, year, columns):
             if planned is not None or before is not None:
                 planned, before = planned or Decimal(0), before or Decimal(0)
                 if plan is None or (plan.planned_investment, plan.completed_before_year) != (planned, before):
-                    changes.append((HEADERS["annual_plan"][0], _shown(plan.planned_investment if plan else None), _shown(planned)))
+                    if status == "updated":
+                        changes.append((HEADERS["annual_plan"][0], _shown(plan.planned_investment if plan else None), _shown(planned)))
                     plan_rows.append((project, plan, planned, before))
         if status == "updated" and not changes:
-            status = "unchanged"
+            status = "unchanged"  # (a created row always counts as created)
         elif status == "updated":
             project.version += 1
             updates.append(project)

@@ -566,20 +566,32 @@ def _check_duplicates(parsed, errors, seen):
 
 def _apply(parsed, result, *, user, year, columns):
     codes = [row.values["code"] for row in parsed if row.values["code"]]
-    names = [row.values["name"] for row in parsed if not row.values["code"]]
-    existing = {}
+    names = [row.values["name"] for row in parsed]
+    by_code, by_name = {}, {}
     related = ("batch", "city", "county", "industry")
     for project in Project.objects.filter(code__in=codes).select_related(*related).prefetch_related("programmes", "actions"):
-        existing[("code", project.code)] = project
-    for project in Project.objects.filter(name__in=names, code__isnull=True).select_related(*related).prefetch_related("programmes", "actions"):
-        existing.setdefault(("name", project.name, project.county_id, project.city_id), project)
+        by_code[project.code] = project
+    for project in Project.objects.filter(name__in=names).select_related(*related).prefetch_related("programmes", "actions"):
+        by_name.setdefault((project.name, project.county_id, project.city_id), project)
+
+    def match(values):
+        """By 项目代码; else by 项目名称 + county — for a coded row only a project that has no code yet."""
+        place = (values["name"], values["county"].pk if values["county"] else None, values["city"].pk)
+        if values["code"]:
+            project = by_code.get(values["code"])
+            named = by_name.get(place)
+            return project or (named if named is not None and not named.code else None)
+        return by_name.get(place)
+
+    existing = {id(row): match(row.values) for row in parsed}
+    existing = {key: project for key, project in existing.items() if project is not None}
     plans = {plan.project_id: plan for plan in AnnualPlan.objects.filter(project__in=[p.pk for p in existing.values()], year=year)}
     editable = set(Project.objects.editable_by(user).filter(pk__in=[p.pk for p in existing.values()]).values_list("pk", flat=True)) if user else None
 
     creates, updates, changed_fields, links, plan_rows, row_of = [], [], set(), {}, [], {}
     for row in parsed:
         values = row.values
-        project = existing.get(_match_key(values))
+        project = existing.get(id(row))
         if project is not None and editable is not None and project.pk not in editable:
             result.errors.append(RowError(row.row, HEADERS["code"][0], _("该项目属于其他地区或您无权修改")))
             continue
@@ -592,6 +604,8 @@ def _apply(parsed, result, *, user, year, columns):
         for key in PROJECT_FIELDS:
             if _column(key) not in columns and key != "city":
                 continue  # a column the file does not carry leaves the field as it is
+            if key == "code" and values["code"] is None:
+                continue  # an empty code cell never takes a project's national code away
             new = _new_value(values, key)
             if not _same(project, key, new):
                 if status == "updated":  # a new project's "changes" would be every field: not kept

@@ -287,3 +287,19 @@ def test_reporting_units_either_way(db, tmp_path):
     assert code == 0, out
     cities = dict(Project.objects.values_list("name", "city__name"))
     assert cities == {"定州项目": "定州市", "辛集项目": "辛集市", "辛集项目二": "辛集市", "安新项目": "雄安新区"}
+
+
+def test_matching_by_code_else_by_name_and_county(db, tmp_path):
+    uncoded = make_project("正定县先期项目", "130123")
+    coded = make_project("正定县已赋码项目", "130123", code="2023-130123-26-03-00009Z")
+    rows = [
+        row("1", "正定县先期项目", "石家庄市", "正定县", code="2024-130123-26-03-00010A"),  # gets its code now
+        row("2", "正定县已赋码项目", "石家庄市", "正定县"),  # the list leaves the code out
+    ]
+    code, out = run(tmp_path, workbook(rows))
+    assert (code, out[0]) == (0, "created 0, updated 2, unchanged 0, skipped 0, errors 0")
+    uncoded.refresh_from_db()
+    coded.refresh_from_db()
+    assert uncoded.code == "2024-130123-26-03-00010A"
+    assert coded.code == "2023-130123-26-03-00009Z"  # an empty cell does not take the code away
+    assert Project.objects.count() == 2

@@ -3,6 +3,7 @@
 import io
 from decimal import Decimal
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import load_workbook
@@ -151,3 +152,30 @@ def test_large_files_are_checked_and_applied_in_the_background(users, projects, 
     from projects.tasks import run_import_batch
 
     assert run_import_batch(batch.pk, True) == "already done"
+
+
+@pytest.mark.parametrize(
+    "data, name, message",
+    [
+        (b"", "empty.xlsx", "空"),
+        (b"just,some,words\n1,2,3\n", "nohead.csv", "没有找到表头行"),
+        ("序号,项目名称,项目单位\n1,无市项目,某公司\n".encode("gb18030"), "nocity.csv", "缺少必需的列"),
+        (b"%PDF-1.4", "scan.pdf", "只接受 xlsx 或 csv"),
+    ],
+)
+def test_odd_files_through_the_admin(users, data, name, message):
+    response = upload(client_for(users["province_admin"]), data, name)
+    assert message in response.content.decode()
+    assert not ImportBatch.objects.exists()
+
+
+def test_skip_rules_through_the_admin(users):
+    rows = [
+        ["一、重大产业项目（2项）"] + [None] * 15,
+        row("1", "正定某项目", "石家庄市", "正定县"),
+        [None] * 16,
+        ["小计", "", "", "", "", "", "", "", "", "", "", "", "", "", "1000", "300"],
+    ]
+    response = upload(client_for(users["province_admin"]), workbook(rows))
+    result = response.context["batch"].result
+    assert (result["counts"]["created"], result["skipped"], result["errors"]) == (1, 3, [])

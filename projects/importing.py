@@ -22,7 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_create_with_history
 
 from actions.models import Action
 
@@ -646,8 +646,11 @@ def _apply(parsed, result, *, user, year, columns):
             for project in creates:
                 project.pk = project.id = keys[project.key]
     if updates:
-        fields = sorted(changed_fields | {"version"})
-        bulk_update_with_history(updates, Project, fields, default_user=user, batch_size=1000)
+        # An upsert on the primary key writes at insert speed; Django's bulk_update builds a CASE per column
+        # per row and is as slow as saving one by one. History rows are written in bulk alongside.
+        fields = sorted(changed_fields | {"version", "updated_at"})
+        Project.objects.bulk_create(updates, update_conflicts=True, unique_fields=["id"], update_fields=fields, batch_size=1000)
+        Project.history.bulk_history_create(updates, update=True, default_user=user, batch_size=1000)
     for key, pairs in links.items():
         through = getattr(Project, key).through
         column = "programme_id" if key == "programmes" else "action_id"
@@ -665,7 +668,11 @@ def _apply(parsed, result, *, user, year, columns):
     if new_plans:
         bulk_create_with_history(new_plans, AnnualPlan, default_user=user, batch_size=1000)
     if changed_plans:
-        bulk_update_with_history(changed_plans, AnnualPlan, ["planned_investment", "completed_before_year"], default_user=user)
+        AnnualPlan.objects.bulk_create(
+            changed_plans, update_conflicts=True, unique_fields=["id"],
+            update_fields=["planned_investment", "completed_before_year"], batch_size=1000,
+        )
+        AnnualPlan.history.bulk_history_create(changed_plans, update=True, default_user=user, batch_size=1000)
 
     # NetBox's re-check: whatever the file said, every project written must be one the user may edit.
     written = [project.pk for project in creates + updates]

@@ -566,11 +566,12 @@ def _check_duplicates(parsed, errors, seen):
 
 def _apply(parsed, result, *, user, year, columns):
     codes = [row.values["code"] for row in parsed if row.values["code"]]
-    names = [row.values["name"] for row in parsed]
     by_code, by_name = {}, {}
     related = ("batch", "city", "county", "industry")
     for project in Project.objects.filter(code__in=codes).select_related(*related).prefetch_related("programmes", "actions"):
         by_code[project.code] = project
+    # Only rows that no code found are looked up by name (most lists carry codes).
+    names = [row.values["name"] for row in parsed if row.values["code"] not in by_code]
     for project in Project.objects.filter(name__in=names).select_related(*related).prefetch_related("programmes", "actions"):
         by_name.setdefault((project.name, project.county_id, project.city_id), project)
 

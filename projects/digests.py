@@ -167,7 +167,8 @@ def _scope_name(subscription):
 
 
 def project_url(project):
-    return settings.SITE_URL + reverse("admin:projects_project_change", args=[project.pk])
+    """The project's page (not the admin: most digest readers never open it)."""
+    return settings.SITE_URL + reverse("project_detail", args=[project.pk])
 
 
 def _project_row(project, year, on):

@@ -107,7 +107,7 @@ def test_a_real_worker_delivers_the_digests_once(worker_env):
         assert set(DigestDelivery.objects.values_list("status", flat=True)) == {DeliveryStatus.SENT}
         time.sleep(2)  # anything sent twice would have arrived by now
         assert len(mail.messages) == 2
-        assert "https://projects.example.org/admin/projects/project/" in messages[0].get_body(("plain",)).get_content()
+        assert "https://projects.example.org/projects/" in messages[0].get_body(("plain",)).get_content()
     finally:
         # Leave the reference data for the tests that follow (this test's flush removed it).
         reference_data_load()

@@ -74,7 +74,7 @@ def test_a_red_project_is_listed_with_its_reason(users, projects):
     assert context["red_projects"][0]["reason"] == "停缓建"
     _subject, text, html = digests.digest_render(subscription, current_week())
     assert "正定县智能装备产业园项目（正定县）：停缓建" in text
-    assert reverse("admin:projects_project_change", args=[project.pk]) in html
+    assert reverse("project_detail", args=[project.pk]) in html
 
 
 def test_a_county_digest_holds_only_its_county(users, projects):

@@ -102,6 +102,16 @@ def floor(path):
     return time.perf_counter() - started
 
 
+def peak_rss_mib():
+    """This process's peak resident memory. VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the
+    parent across fork and exec, so a child of a big parent would report the parent's size."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(step, path):
     """Run one measured step in this (fresh) process and print: seconds, peak RSS in MiB, summary."""
     started = time.perf_counter()
@@ -119,7 +129,7 @@ def child(step, path):
             pass
         summary = out.getvalue().splitlines()[0]
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mib()
     print(f"{seconds:.3f}\t{peak:.0f}\t{summary}")
 
 

@@ -31,3 +31,11 @@ def test_seed_demo_covers_the_province_and_can_be_run_again(db, capsys):
     call_command("seed_demo", "--projects", "50", "--seed", "8")
     assert Project.objects.count() == 50  # demo projects are replaced, not piled up
     assert User.objects.filter(username="zhengding").count() == 1
+
+
+def test_if_empty_leaves_existing_data_alone(db, capsys):
+    call_command("seed_demo", "--projects", "20", "--if-empty")
+    assert Project.objects.count() == 20
+    call_command("seed_demo", "--projects", "50", "--if-empty")
+    assert Project.objects.count() == 20
+    assert "no demo data added" in capsys.readouterr().out

@@ -3,6 +3,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from projects.demo import demo_seed
+from projects.models import Project
 
 DEFAULT_PASSWORD = "hebei-demo-2026"
 
@@ -14,10 +15,14 @@ class Command(BaseCommand):
         parser.add_argument("--projects", type=int, default=500, help="number of demo projects (default 500)")
         parser.add_argument("--seed", type=int, default=1, help="random seed, for repeatable data")
         parser.add_argument("--password", default=DEFAULT_PASSWORD, help="password for the demo users")
+        parser.add_argument("--if-empty", action="store_true", help="do nothing when the database already has projects")
 
-    def handle(self, *args, projects, seed, password, **options):
+    def handle(self, *args, projects, seed, password, if_empty, **options):
         if projects < 0:
             raise CommandError("--projects must be zero or more")
+        if if_empty and Project.objects.exists():
+            self.stdout.write("projects exist already: no demo data added")
+            return
         started = time.monotonic()
         totals = demo_seed(projects=projects, seed=seed, password=password)
         self.stdout.write(

@@ -1,10 +1,9 @@
-import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from projects.importing import ImportFileError, import_projects, terminal_progress
-from projects.models import User
+from projects.importing import import_projects
+from projects.management.imports import importing_user, run_and_report
 
 
 class Command(BaseCommand):
@@ -20,24 +19,7 @@ class Command(BaseCommand):
         file = Path(path)
         if not file.is_file():
             raise CommandError(f"{path}: no such file")
-        importer = None
-        if user:
-            importer = User.objects.filter(username=user, is_active=True).first()
-            if importer is None:
-                raise CommandError(f"--user: no active user “{user}”")
-        try:
-            result = import_projects(
-                file.read_bytes(), file.name, user=importer, year=year, dry_run=dry_run,
-                progress=terminal_progress(self.stderr),
-            )
-        except ImportFileError as error:
-            self.stdout.write("created 0, updated 0, unchanged 0, skipped 0, errors 1")
-            self.stdout.write(f"file: {error}")
-            sys.exit(1)
-        if self.stderr.isatty():
-            self.stderr.write("")  # end the progress bar's line
-        self.stdout.write(result.summary)
-        for error in result.errors:
-            self.stdout.write(str(error))
-        if result.errors:
-            sys.exit(1)
+        run_and_report(
+            self, import_projects,
+            data=file.read_bytes(), filename=file.name, user=importing_user(user), year=year, dry_run=dry_run,
+        )

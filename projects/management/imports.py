@@ -27,7 +27,7 @@ def run_and_report(command, importer, **kwargs):
         command.stdout.write(f"file: {error}")
         sys.exit(1)
     if command.stderr.isatty():
-        command.stderr.write("")  # end the progress bar's line
+        command.stderr.write("", style_func=str)  # end the progress bar's line
     command.stdout.write(result.summary)
     for error in result.errors:
         command.stdout.write(str(error))

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from . import rules, selectors
-from .choices import DigestFrequency, Light, ProblemStatus, RegionLevel, Stage, Status
+from .choices import DigestFrequency, Light, ProblemStatus, Stage, Status
 from .models import DeliveryStatus, DigestDelivery, DigestSubscription, Problem, Project
 
 logger = logging.getLogger(__name__)
@@ -90,16 +90,7 @@ def digest_context(subscription, period, *, since=None):
     totals = selectors.scope_totals(projects, progress=progress)
     stage_rows = [(label, count) for _value, label, count in totals["stages"]]
 
-    region = user.region
-    area_rows, area_title = [], None
-    if region is None or region.level == RegionLevel.PROVINCE or user.is_superuser:
-        area_rows = selectors.breakdown(projects, by="city", label_field="city__name", order_field="city__code", progress=progress)
-        area_title = "分市情况"
-    elif region.is_city_level and region.level != RegionLevel.COUNTY:
-        area_rows = selectors.breakdown(projects, by="county", label_field="county__name", order_field="county__code", progress=progress)
-        area_title = "分县情况"
-    for row in area_rows:
-        row["label"] = row["label"] or "市本级"
+    area_title, area_rows = selectors.area_breakdown(projects, user=user, progress=progress)
     action_rows = selectors.breakdown(
         projects.filter(actions__plan__is_primary=True),
         by="actions__number",

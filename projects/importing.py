@@ -86,7 +86,6 @@ class ImportResult:
     rows: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     skipped: int = 0
-    applied: bool = False
 
     def count(self, status):
         return sum(1 for row in self.rows if row.status == status)
@@ -546,7 +545,6 @@ def import_projects(data, filename, *, user, year=None, dry_run=False, progress=
             if result.errors:
                 result.rows.clear()  # nothing is written: no row counts as created or updated
         else:
-            result.applied = True
             selectors.data_changed()
     return result
 
@@ -811,8 +809,6 @@ def import_progress(data, filename, *, user, month, dry_run=False, progress=None
         reports_submit(user=user, month=month, entries=entries)
         if dry_run:
             transaction.set_rollback(True)
-        else:
-            result.applied = True
     return result
 
 

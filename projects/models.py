@@ -132,9 +132,6 @@ class Region(models.Model):
     def is_city_level(self):
         return self.level == RegionLevel.CITY or self.is_reporting_unit
 
-    def thresholds(self):
-        return rules.Thresholds.for_region(self)
-
 
 class Industry(models.Model):
     """An industry of the "4+4+3+N" system, held as editable data; groups are the tree's top nodes."""

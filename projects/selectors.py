@@ -9,9 +9,11 @@ from decimal import Decimal
 
 from django.core.cache import cache
 from django.db.models import Count, Sum
+from django.utils.translation import gettext as _
 
 from . import rules
-from .choices import Light, Stage
+
+from .choices import Light, RegionLevel, Stage
 from .models import MonthlyReport
 
 LIGHTS = (Light.RED, Light.YELLOW, Light.GREEN, Light.NONE)
@@ -77,6 +79,23 @@ def breakdown(projects, *, by, progress, label_field, order_field=None):
         _add(rows[key], row)
     ordered = sorted(rows.values(), key=lambda row: (row["order"] is None, row["order"] if row["order"] is not None else 0))
     return [with_rate(row, progress) for row in ordered]
+
+
+def area_breakdown(projects, *, user, progress):
+    """The breakdown a user's scope is read by: by city for the province, by county for a city-level
+    unit, none for a county. Returns (title, rows); a city-wide project shows as 市本级."""
+    region = user.region
+    if user.is_superuser or region is None or region.level == RegionLevel.PROVINCE:
+        field, title = "city", _("分市情况")
+    elif region.is_city_level and region.level != RegionLevel.COUNTY:
+        field, title = "county", _("分县情况")
+    else:
+        return None, []
+    rows = breakdown(projects, by=field, label_field=f"{field}__name", order_field=f"{field}__code", progress=progress)
+    for row in rows:
+        row["field"] = field
+        row["label"] = row["label"] or _("市本级")
+    return str(title), rows
 
 
 def monthly_trend(projects, *, year):

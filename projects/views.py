@@ -3,7 +3,7 @@ eight-actions page, digest subscriptions. Every page reads through `Project.obje
 and filters through ProjectFilterSet, so a drill-down link means exactly what the list shows."""
 
 import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.apps import apps
 from django.contrib import messages
@@ -20,9 +20,9 @@ from django.utils.translation import gettext as _
 
 from actions.models import Action, ActionPlan
 
-from . import digests, exporting, rules, selectors
+from . import digests, exporting, importing, rules, selectors
 from .access import scope_key
-from .choices import Light, RegionLevel, Stage, Status
+from .choices import Light, Stage, Status
 from .filtersets import ProjectFilterSet
 from .forms import SubscriptionForm
 from .models import DigestDelivery, MonthlyReport, Project
@@ -64,6 +64,13 @@ def bar_rows(rows, *, value_key, link):
     ]
 
 
+def chosen_plan(request):
+    """All action plans, and the one ?plan= names (else the default plan)."""
+    plans = list(ActionPlan.objects.all())
+    chosen = next((p for p in plans if p.code == request.GET.get("plan")), None)
+    return plans, chosen or next((p for p in plans if p.is_primary), None)
+
+
 def active_params(filterset):
     return {name: value for name, value in filterset.data.items() if name in filterset.filters and value not in ("", None)}
 
@@ -81,21 +88,14 @@ def dashboard(request):
     progress = rules.time_progress(year=year, on=on)
     params = active_params(filterset)
 
-    region = request.user.region
-    if request.user.is_superuser or region is None or region.level == RegionLevel.PROVINCE:
-        area_field, area_title = "city", _("分市情况")
-    elif region.is_city_level and region.level != RegionLevel.COUNTY:
-        area_field, area_title = "county", _("分县情况")
-    else:
-        area_field, area_title = None, None
-    plans = list(ActionPlan.objects.all())
-    plan = next((p for p in plans if p.code == request.GET.get("plan")), None) or next((p for p in plans if p.is_primary), None)
+    plans, plan = chosen_plan(request)
 
     def summarise():
+        area_title, areas = selectors.area_breakdown(projects, user=request.user, progress=progress)
         return {
             "totals": selectors.scope_totals(projects, progress=progress),
-            "areas": selectors.breakdown(projects, by=area_field, label_field=f"{area_field}__name",
-                                         order_field=f"{area_field}__code", progress=progress) if area_field else [],
+            "area_title": area_title,
+            "areas": areas,
             "actions": selectors.breakdown(projects.filter(actions__plan=plan), by="actions", label_field="actions__name",
                                            order_field="actions__number", progress=progress),
             "programmes": selectors.breakdown(projects, by="programmes", label_field="programmes__name",
@@ -104,20 +104,17 @@ def dashboard(request):
         }
 
     summary = selectors.cached_summary(
-        ("dashboard", scope_key(request.user), sorted(params.items()), on, plan.pk if plan else None, area_field,
+        ("dashboard", scope_key(request.user), sorted(params.items()), on, plan.pk if plan else None,
          translation.get_language()),
         summarise,
     )
     totals = summary["totals"]
-    areas = summary["areas"]
-    if area_field:
-        for row in areas:
-            row["label"] = row["label"] or _("市本级")
-        areas = bar_rows(areas, value_key="plan", link=lambda row, f=area_field: list_link(params, **{f: row["key"]}) if row["key"] else None)
-        for row in areas:
-            row["light_links"] = {
-                light: list_link(params, **{area_field: row["key"], "light": light}) for light in ("red", "yellow", "green")
-            } if row["key"] else {}
+    areas = bar_rows(summary["areas"], value_key="plan",
+                     link=lambda row: list_link(params, **{row["field"]: row["key"]}) if row["key"] else None)
+    for row in areas:
+        row["light_links"] = {
+            light: list_link(params, **{row["field"]: row["key"], "light": light}) for light in ("red", "yellow", "green")
+        } if row["key"] else {}
     actions = bar_rows(summary["actions"], value_key="count", link=lambda row: list_link(params, action=row["key"]))
     programmes = bar_rows(
         summary["programmes"],
@@ -146,7 +143,7 @@ def dashboard(request):
         "totals": totals,
         "light_links": {light: list_link(params, light=light) for light in ("red", "yellow", "green", "none")},
         "all_link": list_link(params),
-        "area_title": area_title,
+        "area_title": summary["area_title"],
         "areas": areas,
         "action_plans": plans,
         "action_plan": plan,
@@ -387,17 +384,13 @@ def monthly_report(request):
 
 
 def _parse_amount(text):
+    """(amount, error): the same parser as the import of progress workbooks."""
     if not text:
         return None, _("请填写本月完成投资（万元）。")
     try:
-        amount = Decimal(text.replace(",", "").replace("，", ""))
-    except InvalidOperation:
-        return None, _("“%(value)s”不是数字。") % {"value": text}
-    if amount < 0 or not amount.is_finite():
-        return None, _("本月完成投资不能为负数。")
-    if amount.as_tuple().exponent < -2:
-        return None, _("最多两位小数。")
-    return amount, None
+        return importing.parse_money(text.replace("，", ","), Decimal(1)), None
+    except ValueError as error:
+        return None, str(error)
 
 
 # --- eight actions ---------------------------------------------------------------------------------------
@@ -405,8 +398,7 @@ def _parse_amount(text):
 
 @login_required
 def action_plan(request):
-    plans = list(ActionPlan.objects.all())
-    plan = next((p for p in plans if p.code == request.GET.get("plan")), None) or next((p for p in plans if p.is_primary), None)
+    plans, plan = chosen_plan(request)
     if plan is None:
         raise Http404
     filterset, year = scope_filterset(request, data={"year": request.GET.get("year", "")})

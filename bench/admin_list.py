@@ -22,13 +22,13 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.core.management import call_command  # noqa: E402
+from common import keep_one_connection, prepare_database  # noqa: E402
+
 from django.db import connection, reset_queries  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from projects import rules  # noqa: E402
-from projects.demo import DEMO_KEY_PREFIX  # noqa: E402
 from projects.models import Project, User  # noqa: E402
 
 PAGES = {
@@ -55,25 +55,8 @@ def main():
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
 
-    print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
-    call_command("migrate", verbosity=0)
-    call_command("load_reference_data", stdout=open(os.devnull, "w"))
-    demo = Project.objects.filter(key__startswith=DEMO_KEY_PREFIX).count()
-    if demo != args.projects:
-        started = time.perf_counter()
-        call_command("seed_demo", projects=args.projects, seed=1, password="bench-password-123")
-        print(f"seeded {args.projects} projects in {time.perf_counter() - started:.0f}s")
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-
-    # As Django's test runner does: keep one connection across requests, so queries can be counted.
-    from django.core.signals import request_finished, request_started
-    from django.db import close_old_connections
-
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    request_started.disconnect(reset_queries)
+    prepare_database(args.projects)
+    keep_one_connection()
     print(f"{'user':<10} {'page':<16} {'rows':>7} {'queries':>8} {'median ms':>10} {'floor ms':>9} {'ratio':>6}")
     for username in ("province", "zhengding"):
         user = User.objects.get(username=username)

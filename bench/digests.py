@@ -21,15 +21,15 @@ import django  # noqa: E402
 
 django.setup()
 
+from common import prepare_database  # noqa: E402
+
 from django.conf import settings  # noqa: E402
 from django.core import mail  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection, reset_queries  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from projects import digests, rules, selectors  # noqa: E402
 from projects.choices import DigestFrequency, Role  # noqa: E402
-from projects.demo import DEMO_KEY_PREFIX  # noqa: E402
 from projects.models import DigestDelivery, DigestSubscription, Project, Region, User  # noqa: E402
 from projects.services import user_set_role  # noqa: E402
 
@@ -59,17 +59,8 @@ def main():
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     mail.outbox = []
-    print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
-    call_command("migrate", verbosity=0)
-    call_command("load_reference_data", stdout=open(os.devnull, "w"))
-    if Project.objects.filter(key__startswith=DEMO_KEY_PREFIX).count() != args.projects:
-        started = time.perf_counter()
-        call_command("seed_demo", projects=args.projects, seed=1, password="bench-password-123")
-        print(f"seeded {args.projects} projects in {time.perf_counter() - started:.0f}s")
+    prepare_database(args.projects)
     subscriptions = ensure_subscribers(args.subscribers)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
     period = digests.period_for(DigestFrequency.WEEKLY, rules.today())
     DigestDelivery.objects.filter(frequency=DigestFrequency.WEEKLY, period_start=period.start).delete()
     print(f"{len(subscriptions)} subscribers, period {period.label}")

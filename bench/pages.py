@@ -28,13 +28,12 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.core.management import call_command  # noqa: E402
-from django.core.signals import request_finished, request_started  # noqa: E402
-from django.db import close_old_connections, connection, reset_queries  # noqa: E402
+from common import keep_one_connection, prepare_database  # noqa: E402
+
+from django.db import connection, reset_queries  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from projects.demo import DEMO_KEY_PREFIX  # noqa: E402
 from projects.models import Project, User  # noqa: E402
 
 PORT = 8765
@@ -87,20 +86,8 @@ def main():
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     args = parser.parse_args()
 
-    print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
-    call_command("migrate", verbosity=0)
-    call_command("load_reference_data", stdout=open(os.devnull, "w"))
-    if Project.objects.filter(key__startswith=DEMO_KEY_PREFIX).count() != args.projects:
-        started = time.perf_counter()
-        call_command("seed_demo", projects=args.projects, seed=1, password="bench-password-123")
-        print(f"seeded {args.projects} projects in {time.perf_counter() - started:.0f}s")
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-
-    # Queries per page, in-process.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
+    prepare_database(args.projects)
+    keep_one_connection()  # queries per page, in-process
     queries = {}
     for username in ("province", "zhengding"):
         client = Client()

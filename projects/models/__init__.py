@@ -1,0 +1,25 @@
+"""The projects app's models, one module per topic; everything is importable from here."""
+
+from .catalogue import MONEY, Batch, Cluster, ClusterQuerySet, Industry, Programme, Region, RegionQuerySet, money_field
+from .digests import DeliveryStatus, DigestDelivery, DigestSubscription
+from .imports import ImportBatch
+from .projects import (
+    PROJECT_CODE_RE,
+    AnnualPlan,
+    MonthlyReport,
+    Problem,
+    Project,
+    ProjectChildQuerySet,
+    ProjectQuerySet,
+    new_project_key,
+    normalize_project_code,
+    validate_project_code,
+)
+from .users import PersonScopedQuerySet, User
+
+__all__ = [
+    "MONEY", "AnnualPlan", "Batch", "Cluster", "ClusterQuerySet", "DeliveryStatus", "DigestDelivery",
+    "DigestSubscription", "ImportBatch", "Industry", "MonthlyReport", "PROJECT_CODE_RE", "PersonScopedQuerySet",
+    "Problem", "Programme", "Project", "ProjectChildQuerySet", "ProjectQuerySet", "Region", "RegionQuerySet", "User",
+    "money_field", "new_project_key", "normalize_project_code", "validate_project_code",
+]

@@ -1,0 +1,129 @@
+"""Digest subscriptions and the record of every digest sent (one per recipient and period)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from ..choices import DigestFrequency
+from .catalogue import Programme
+from .users import PersonScopedQuerySet, User
+
+class DigestSubscription(models.Model):
+    """A user's wish to receive the weekly or monthly status digest for their region."""
+
+    user = models.ForeignKey(
+        User,
+        verbose_name=_("用户"),
+        on_delete=models.CASCADE,
+        related_name="digest_subscriptions",
+    )
+    frequency = models.CharField(
+        verbose_name=_("频率"),
+        max_length=10,
+        choices=DigestFrequency.choices,
+    )
+    programmes = models.ManyToManyField(
+        Programme,
+        verbose_name=_("限定项目类别"),
+        blank=True,
+    )
+    actions = models.ManyToManyField(
+        "actions.Action",
+        verbose_name=_("限定专项行动"),
+        blank=True,
+    )
+    is_active = models.BooleanField(
+        verbose_name=_("启用"),
+        default=True,
+    )
+
+    objects = PersonScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("简报订阅")
+        verbose_name_plural = _("简报订阅")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "frequency"], name="projects_subscription_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.get_frequency_display()}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("待发送")
+    SENDING = "sending", _("发送中")
+    RETRYING = "retrying", _("等待重试")
+    SENT = "sent", _("已发送")
+    FAILED = "failed", _("发送失败")
+
+
+class DigestDelivery(models.Model):
+    """One digest for one recipient and one period: claimed before sending, so it is sent at most once."""
+
+    user = models.ForeignKey(
+        User,
+        verbose_name=_("收件人"),
+        on_delete=models.CASCADE,
+        related_name="digest_deliveries",
+    )
+    frequency = models.CharField(
+        verbose_name=_("频率"),
+        max_length=10,
+        choices=DigestFrequency.choices,
+    )
+    period_start = models.DateField(
+        verbose_name=_("周期开始"),
+    )
+    period_end = models.DateField(
+        verbose_name=_("周期结束"),
+    )
+    status = models.CharField(
+        verbose_name=_("状态"),
+        max_length=10,
+        choices=DeliveryStatus.choices,
+        default=DeliveryStatus.PENDING,
+    )
+    attempts = models.PositiveSmallIntegerField(
+        verbose_name=_("尝试次数"),
+        default=0,
+    )
+    claimed_at = models.DateTimeField(
+        verbose_name=_("领取时间"),
+        null=True,
+        blank=True,
+    )
+    sent_at = models.DateTimeField(
+        verbose_name=_("发送时间"),
+        null=True,
+        blank=True,
+    )
+    recipient = models.EmailField(
+        verbose_name=_("邮箱"),
+        blank=True,
+    )
+    subject = models.CharField(
+        verbose_name=_("主题"),
+        max_length=200,
+        blank=True,
+    )
+    error = models.TextField(
+        verbose_name=_("错误"),
+        blank=True,
+    )
+    created_at = models.DateTimeField(
+        verbose_name=_("创建时间"),
+        auto_now_add=True,
+    )
+
+    objects = PersonScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("简报发送记录")
+        verbose_name_plural = _("简报发送记录")
+        ordering = ["-period_start", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "frequency", "period_start"], name="projects_delivery_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.get_frequency_display()} · {self.period_start:%Y-%m-%d}"

@@ -1,0 +1,91 @@
+"""Uploaded lists between preview and confirmation."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .users import User
+
+class ImportBatch(models.Model):
+    """An uploaded list between its preview and its confirmation: the bytes previewed are the bytes applied."""
+
+    class Status(models.TextChoices):
+        CHECKING = "checking", _("正在检查")
+        PREVIEWED = "previewed", _("已预览")
+        APPLYING = "applying", _("正在导入")
+        APPLIED = "applied", _("已导入")
+        FAILED = "failed", _("导入失败")
+
+    user = models.ForeignKey(
+        User,
+        verbose_name=_("导入人"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    filename = models.CharField(
+        verbose_name=_("文件名"),
+        max_length=200,
+    )
+    data = models.BinaryField(
+        verbose_name=_("文件内容"),
+    )
+    kind = models.CharField(
+        verbose_name=_("类型"),
+        max_length=10,
+        choices=[("projects", _("项目清单")), ("progress", _("月度调度"))],
+        default="projects",
+    )
+    sha256 = models.CharField(
+        verbose_name=_("校验值"),
+        max_length=64,
+    )
+    year = models.PositiveSmallIntegerField(
+        verbose_name=_("年度"),
+        null=True,
+        blank=True,
+    )
+    month = models.DateField(
+        verbose_name=_("月份"),
+        null=True,
+        blank=True,
+    )
+    status = models.CharField(
+        verbose_name=_("状态"),
+        max_length=10,
+        choices=Status.choices,
+        default=Status.PREVIEWED,
+    )
+    progress = models.PositiveSmallIntegerField(
+        verbose_name=_("进度（%）"),
+        default=0,
+    )
+    result = models.JSONField(
+        verbose_name=_("结果明细"),
+        null=True,
+        blank=True,
+    )
+    preview_summary = models.CharField(
+        verbose_name=_("预览结果"),
+        max_length=200,
+        blank=True,
+    )
+    result_summary = models.CharField(
+        verbose_name=_("导入结果"),
+        max_length=200,
+        blank=True,
+    )
+    error = models.TextField(
+        verbose_name=_("错误"),
+        blank=True,
+    )
+    created_at = models.DateTimeField(
+        verbose_name=_("上传时间"),
+        auto_now_add=True,
+    )
+
+    class Meta:
+        verbose_name = _("导入批次")
+        verbose_name_plural = _("导入批次")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.filename

@@ -1,0 +1,107 @@
+"""What every region-bound admin shares: list filters from ProjectFilterSet, scoped history, scoping."""
+
+
+from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper
+
+from ..filtersets import ProjectFilterSet, city_choices, cluster_choices, county_choices
+from ..models import AnnualPlan, Project
+
+# --- List filters that delegate to ProjectFilterSet --------------------------------------------------
+
+
+class FilterSetListFilter(admin.SimpleListFilter):
+    """An admin sidebar filter whose choices and filtering come from ProjectFilterSet's filter of the same
+    name, so the admin, the list page and the export agree on what a parameter means (and on scoping)."""
+
+    filterset_class = ProjectFilterSet
+
+    def lookups(self, request, model_admin):
+        field = self.filterset_class(request=request).form.fields[self.parameter_name]
+        return [(str(value), label) for value, label in field.choices if value != ""]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        filterset = self.filterset_class({self.parameter_name: self.value()}, queryset=queryset, request=request)
+        if not filterset.is_valid():
+            # An id outside the user's region is as unknown as one that does not exist.
+            raise IncorrectLookupParameters(filterset.errors)
+        return filterset.qs
+
+
+def filterset_list_filter(name):
+    title = ProjectFilterSet.base_filters[name].label
+    return type(f"{name.title()}ListFilter", (FilterSetListFilter,), {"parameter_name": name, "title": title})
+
+
+class YearListFilter(FilterSetListFilter):
+    parameter_name = "year"
+    title = _("年度")
+
+    def lookups(self, request, model_admin):
+        years = AnnualPlan.objects.visible_to(request.user).order_by("-year").values_list("year", flat=True).distinct()
+        return [(str(year), str(year)) for year in years[:10]]
+
+
+# --- Shared behaviour for region-bound admins --------------------------------------------------------
+
+
+class ReadableHistoryContextHelper(HistoricalRecordContextHelper):
+    """History shows 续建 → 竣工投产, not the stored codes continuing → completed."""
+
+    def prepare_delta_change_value(self, change, value):
+        field = self.model._meta.get_field(change.field)
+        if field.choices and value is not None:
+            return dict(field.flatchoices).get(value, value)
+        return super().prepare_delta_change_value(change, value)
+
+
+class ScopedHistoryAdmin(SimpleHistoryAdmin):
+    """History for region-bound objects: only of visible objects (else 404, as if missing), read-only.
+
+    Reverting is off: it would write an old version past the optimistic lock without the user seeing
+    what changed since; an old version is shown for reading.
+    """
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return ReadableHistoryContextHelper(self.model, historical_record)
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._ensure_visible(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._ensure_visible(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def _ensure_visible(self, request, object_id):
+        if not self.model.objects.visible_to(request.user).filter(pk=object_id).exists():
+            raise Http404
+
+
+class RegionScopedAdminMixin:
+    """Every queryset, choice list and permission of an admin goes through the one visibility rule."""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Also for autocomplete fields, whose form field otherwise validates against every row (a leak).
+        choices = {
+            "city": city_choices,
+            "county": county_choices,
+            "cluster": cluster_choices,
+        }
+        if db_field.name in choices:
+            kwargs["queryset"] = choices[db_field.name](request)
+        elif db_field.related_model is Project:
+            kwargs["queryset"] = Project.objects.editable_by(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

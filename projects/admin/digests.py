@@ -1,0 +1,93 @@
+"""Digest subscriptions and deliveries."""
+
+import datetime
+
+from django.contrib import admin
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from .. import digests, rules
+from ..access import person_scope_q
+from ..models import DigestDelivery, DigestSubscription, User
+
+# --- Digests -----------------------------------------------------------------------------------------
+
+
+class PersonScopedAdminMixin:
+    """Subscriptions and deliveries: a user's own; all of them for the province's user managers."""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            kwargs["queryset"] = User.objects.filter(person_scope_q(request.user, prefix=""))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(DigestSubscription)
+class DigestSubscriptionAdmin(PersonScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["user", "user_region", "frequency", "is_active", "preview_link"]
+    list_filter = ["frequency", "is_active"]
+    list_select_related = ["user", "user__region"]
+    search_fields = ["user__username", "user__email", "user__first_name"]
+    filter_horizontal = ["programmes", "actions"]
+
+    def get_urls(self):
+        urls = [
+            path(
+                "<int:object_id>/preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name="projects_digestsubscription_preview",
+            )
+        ]
+        return urls + super().get_urls()
+
+    @admin.display(description=_("所属区划"), ordering="user__region__code")
+    def user_region(self, obj):
+        return obj.user.region or "—"
+
+    @admin.display(description=_("预览"))
+    def preview_link(self, obj):
+        url = reverse("admin:projects_digestsubscription_preview", args=[obj.pk])
+        return format_html('<a href="{}" target="_blank">{}</a>', url, _("预览"))
+
+    def preview_view(self, request, object_id):
+        """The digest this subscriber would receive for a run on ?date= (default today)."""
+        subscription = self.get_queryset(request).filter(pk=object_id).first()
+        if subscription is None or not self.has_view_permission(request, subscription):
+            raise Http404
+        try:
+            run_date = datetime.date.fromisoformat(request.GET.get("date", "")) if request.GET.get("date") else rules.today()
+        except ValueError:
+            return HttpResponseBadRequest(_("参数 date 应为 YYYY-MM-DD 格式的日期。"))
+        period = digests.period_for(subscription.frequency, run_date)
+        subject, _text, html = digests.digest_render(subscription, period)
+        banner = format_html(
+            '<div style="font:14px sans-serif;background:#fff8c5;padding:8px 16px;border-bottom:1px solid #d4a72c">'
+            '{}：{} · {}<form method="get" style="display:inline;margin-left:16px">'
+            '<input type="date" name="date" value="{}"> <button type="submit">{}</button></form></div>',
+            _("预览"), subscription.user.email, subject, run_date.isoformat(), _("按此日期预览"),
+        )
+        return HttpResponse(banner + html)
+
+
+@admin.register(DigestDelivery)
+class DigestDeliveryAdmin(PersonScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["user", "frequency", "period_start", "period_end", "status", "attempts", "sent_at", "error_short"]
+    list_filter = ["status", "frequency", "period_start"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "recipient", "subject", "error"]
+    readonly_fields = [field.name for field in DigestDelivery._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("错误"))
+    def error_short(self, obj):
+        return obj.error[:80]

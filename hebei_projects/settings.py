@@ -111,8 +111,12 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Any countdown or retry delay must stay below this, or Redis redelivers the task to a second worker.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A message a worker took and never acknowledged (the whole worker died) returns to the queue after
+# this long. It must exceed any countdown (DIGEST_RETRY_MAX_COUNTDOWN) plus a task's run time, or Redis
+# hands a waiting task to a second worker. Work must not wait for it: a lost digest is queued again by
+# the catch-up task once its lease (DIGEST_CLAIM_SECONDS) expires, a lost import shows as interrupted
+# after IMPORT_HEARTBEAT_STALE_SECONDS (see README "Background work").
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # --- Mail ------------------------------------------------------------------------------------------
@@ -207,8 +211,12 @@ LOGGING = {
 # Points (percentage points) an annual completion rate may lag time progress before the light turns.
 TRAFFIC_LIGHT_YELLOW_LAG = env.float("TRAFFIC_LIGHT_YELLOW_LAG", default=10.0)
 TRAFFIC_LIGHT_RED_LAG = env.float("TRAFFIC_LIGHT_RED_LAG", default=30.0)
-# The monthly report for month M is due by this day of month M+1.
+# The monthly report for month M is due by this day of month M+1 (how it is counted: the mode below).
 MONTHLY_REPORT_DEADLINE_DAY = env.int("MONTHLY_REPORT_DEADLINE_DAY", default=5)
+# "calendar": due on that calendar day, moved to the next working day when it is a rest day (法定节假日,
+# 调休 and weekends, see projects.workdays). "workday": due on that working day of the month (the 5th
+# working day), for provinces that count it so.
+MONTHLY_REPORT_DEADLINE_MODE = env("MONTHLY_REPORT_DEADLINE_MODE", default="calendar")
 AXES_VERBOSE = False
 
 # --- Digests (issue #3) ------------------------------------------------------------------------------
@@ -218,8 +226,13 @@ DIGEST_PROBLEM_AGE_DAYS = env.int("DIGEST_PROBLEM_AGE_DAYS", default=30)
 # timeout) this many times before the delivery is marked failed.
 DIGEST_MAX_RETRIES = env.int("DIGEST_MAX_RETRIES", default=5)
 DIGEST_RETRY_MAX_COUNTDOWN = 1800
-# A delivery claimed this long ago by a worker that never finished may be claimed again.
-DIGEST_CLAIM_STALE_SECONDS = 900
+# A sending attempt holds its delivery this long (rendering plus SMTP, each connection bounded by
+# EMAIL_TIMEOUT); a claim older than this belongs to a dead attempt and is taken over.
+DIGEST_CLAIM_SECONDS = env.int("DIGEST_CLAIM_SECONDS", default=600)
+# A queued delivery no worker has started after this long is queued again (Redis lost the message).
+DIGEST_QUEUE_GRACE_SECONDS = env.int("DIGEST_QUEUE_GRACE_SECONDS", default=1800)
+# The catch-up task looks after deliveries of periods that ended at most this many days ago.
+DIGEST_CATCH_UP_DAYS = env.int("DIGEST_CATCH_UP_DAYS", default=40)
 # How many red / yellow projects a digest lists by name.
 DIGEST_LIST_LIMIT = 30
 
@@ -228,5 +241,9 @@ IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=20 * 2**20)
 # An xlsx is a zip: refuse one whose contents would unpack past this before parsing it.
 IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=300 * 2**20)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=100_000)
-# Lists longer than this are checked and imported by a Celery worker, with a progress page.
-IMPORT_BACKGROUND_ROWS = env.int("IMPORT_BACKGROUND_ROWS", default=5000)
+# Lists longer than this are checked and imported by a Celery worker, with a progress page: about two
+# seconds of work, so that no web request runs an import for long.
+IMPORT_BACKGROUND_ROWS = env.int("IMPORT_BACKGROUND_ROWS", default=2000)
+# A check or import that has not reported progress for this long has died (its worker was killed):
+# its page offers to start it again, and recover_background_work restarts it.
+IMPORT_HEARTBEAT_STALE_SECONDS = env.int("IMPORT_HEARTBEAT_STALE_SECONDS", default=300)

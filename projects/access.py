@@ -22,7 +22,8 @@ ROLE_GROUP_NAMES = {
 }
 
 _PROJECT_WORK = ["project", "annualplan", "monthlyreport", "problem"]
-_REFERENCE = ["region", "industry", "programme", "batch", "cluster"]
+# The working-day calendar (workdayoverride) is reference data too: the province keeps it, everyone reads it.
+_REFERENCE = ["region", "industry", "programme", "batch", "cluster", "workdayoverride"]
 _ACTIONS = ["actionplan", "action", "measure", "target"]
 
 
@@ -35,14 +36,14 @@ ROLE_PERMISSIONS = {
     Role.PROVINCE_ADMIN: (
         _perms("projects", _PROJECT_WORK + _REFERENCE + ["user", "digestsubscription"], ["view", "add", "change", "delete"])
         + _perms("actions", _ACTIONS, ["view", "add", "change", "delete"])
-        + _perms("projects", ["digestdelivery"], ["view"])
+        + _perms("projects", ["digestdelivery", "importbatch"], ["view"])
         + ["auth.view_group"]
     ),
     Role.CITY_COORDINATOR: (
         _perms("projects", _PROJECT_WORK, ["view", "add", "change", "delete"])
         + _perms("projects", _REFERENCE, ["view"])
         + _perms("projects", ["digestsubscription"], ["view", "add", "change", "delete"])
-        + _perms("projects", ["digestdelivery"], ["view"])
+        + _perms("projects", ["digestdelivery", "importbatch"], ["view"])
         + _perms("actions", _ACTIONS, ["view"])
     ),
     Role.COUNTY_EDITOR: (
@@ -50,7 +51,7 @@ ROLE_PERMISSIONS = {
         + _perms("projects", ["monthlyreport", "problem"], ["view", "add", "change", "delete"])
         + _perms("projects", _REFERENCE, ["view"])
         + _perms("projects", ["digestsubscription"], ["view", "add", "change", "delete"])
-        + _perms("projects", ["digestdelivery"], ["view"])
+        + _perms("projects", ["digestdelivery", "importbatch"], ["view"])
         + _perms("actions", _ACTIONS, ["view"])
     ),
     Role.LEADER: (

@@ -7,6 +7,7 @@ the number of queries per digest does not grow with the number of projects in it
 import datetime
 import logging
 import smtplib
+import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -187,6 +188,23 @@ def digest_render(subscription, period, *, since=None):
 
 
 # --- Delivery -----------------------------------------------------------------------------------------
+#
+# At least once, and exactly once wherever the app can tell: a delivery is recorded before it is queued,
+# an attempt claims it (a token and a lease) before sending, and only a sent mail ends it. An attempt
+# that dies (worker killed, Redis emptied) leaves a lease that runs out; the catch-up task then queues
+# the delivery again, and a redelivered task, holding the same token, takes its own claim over at once.
+# The one window left: the mail server accepted a message but its "250" never reached us; that mail may
+# arrive twice (README, "Background work").
+
+
+class Outcome:
+    """What one attempt at a delivery came to (besides a transient error, which is raised)."""
+
+    SENT = "sent"  # this attempt sent it
+    ALREADY_SENT = "already sent"
+    HELD = "held"  # another live attempt holds it: look again when its lease ends
+    FAILED = "failed"  # failed for good earlier; only an operator's re-run tries again
+    GONE = "gone"  # the recipient unsubscribed or left: nothing to send
 
 
 def due_subscriptions(frequency):
@@ -198,77 +216,141 @@ def due_subscriptions(frequency):
     )
 
 
-def digests_dispatch(*, frequency, run_date, only_missing=False):
-    """Record a pending delivery for every due subscription of the period and enqueue one task each
-    once the records are committed. With only_missing, only those never recorded (a missed run)."""
-    from .tasks import deliver_digest
+def _seconds_from_now(seconds):
+    return timezone.now() + datetime.timedelta(seconds=seconds)
 
+
+def digests_dispatch(*, frequency, run_date, enqueue, only_missing=False):
+    """Record a pending delivery for every due subscription of the period and, once the records are
+    committed, `enqueue(delivery_id)` each one not yet sent. With only_missing, only subscriptions
+    never recorded for the period (a scheduled run that did not happen). Returns (period, queued)."""
     period = period_for(frequency, run_date)
     subscriptions = list(due_subscriptions(frequency))
-    recorded = set(
-        DigestDelivery.objects.filter(frequency=frequency, period_start=period.start).values_list("user_id", flat=True)
-    )
     if only_missing:
+        recorded = set(
+            DigestDelivery.objects.filter(frequency=frequency, period_start=period.start).values_list("user_id", flat=True)
+        )
         subscriptions = [s for s in subscriptions if s.user_id not in recorded]
+    lease = _seconds_from_now(settings.DIGEST_QUEUE_GRACE_SECONDS)
     with transaction.atomic():
         DigestDelivery.objects.bulk_create(
             [
                 DigestDelivery(user=s.user, frequency=frequency, period_start=period.start, period_end=period.end,
-                               recipient=s.user.email)
+                               recipient=s.user.email, lease_until=lease)
                 for s in subscriptions
             ],
             ignore_conflicts=True,
         )
-        pending = set(
+        queued = list(
             DigestDelivery.objects.filter(
                 frequency=frequency,
                 period_start=period.start,
                 status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING],
                 user__in=[s.user_id for s in subscriptions],
-            ).values_list("user_id", flat=True)
+            ).values_list("pk", flat=True)
         )
-        for subscription in subscriptions:
-            if subscription.user_id in pending:
-                transaction.on_commit(
-                    lambda pk=subscription.pk: deliver_digest.delay(pk, frequency, period.start.isoformat())
-                )
-    return period, len(pending)
+        for delivery_id in queued:
+            transaction.on_commit(lambda pk=delivery_id: enqueue(pk))
+    return period, len(queued)
 
 
-def delivery_claim(*, user, frequency, period, retry_failed=False):
-    """Take the delivery for sending, or return None when it is sent or another worker has it.
+def recent_deliveries():
+    """Deliveries of the periods the catch-up looks after (older news is not worth sending)."""
+    recent = rules.today() - datetime.timedelta(days=settings.DIGEST_CATCH_UP_DAYS)
+    return DigestDelivery.objects.filter(period_end__gte=recent)
 
-    The claim is one conditional UPDATE, so of two workers running the same task only one wins.
+
+def unfinished_deliveries(*, now=None):
+    """Deliveries of recent periods that no live attempt answers for: pending or retrying past their
+    lease (the queued task was lost), or sending past the claim's lease (the attempt died)."""
+    now = now or timezone.now()
+    return recent_deliveries().filter(
+        Q(lease_until__lt=now) | Q(lease_until__isnull=True),
+        status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING, DeliveryStatus.SENDING],
+    )
+
+
+def deliveries_requeue(deliveries, *, enqueue):
+    """Queue the given deliveries again (a lost or dead attempt, or a failed one an operator retries).
+
+    Each is first put back to pending with a fresh lease by a conditional update, so that two catch-up
+    runs at once queue it once. Returns the deliveries queued.
+    """
+    queued = []
+    for delivery in deliveries:
+        taken = DigestDelivery.objects.filter(
+            pk=delivery.pk, status=delivery.status, lease_until=delivery.lease_until, claim_token=delivery.claim_token
+        ).exclude(status=DeliveryStatus.SENT).update(
+            status=DeliveryStatus.PENDING,
+            claim_token="",
+            lease_until=_seconds_from_now(settings.DIGEST_QUEUE_GRACE_SECONDS),
+        )
+        if taken:
+            logger.warning("digest %s to %s (%s) queued again", delivery.pk, delivery.recipient, delivery.get_status_display())
+            transaction.on_commit(lambda pk=delivery.pk: enqueue(pk))
+            queued.append(delivery)
+    return queued
+
+
+def delivery_claim(*, delivery, token, retry_failed=False):
+    """Take the delivery for this attempt (`token`), or return the Outcome that says why not.
+
+    One conditional UPDATE, so of two attempts only one wins. Claimable: pending or retrying; sending
+    under a lease that ran out (its attempt died) or under this very token (this task was redelivered
+    after its worker process was killed); failed, for an operator's re-run.
+    """
+    now = timezone.now()
+    retryable = [DeliveryStatus.PENDING, DeliveryStatus.RETRYING] + ([DeliveryStatus.FAILED] if retry_failed else [])
+    orphaned = Q(lease_until__lt=now) | Q(lease_until__isnull=True) | Q(claim_token=token)
+    claimable = Q(status__in=retryable) | (Q(status=DeliveryStatus.SENDING) & orphaned)
+    claimed = DigestDelivery.objects.filter(claimable, pk=delivery.pk).update(
+        status=DeliveryStatus.SENDING,
+        claim_token=token,
+        claimed_at=now,
+        lease_until=now + datetime.timedelta(seconds=settings.DIGEST_CLAIM_SECONDS),
+        attempts=F("attempts") + 1,
+    )
+    delivery.refresh_from_db()
+    if claimed:
+        return None
+    return {
+        DeliveryStatus.SENT: Outcome.ALREADY_SENT,
+        DeliveryStatus.FAILED: Outcome.FAILED,
+    }.get(delivery.status, Outcome.HELD)
+
+
+def digest_deliver(*, subscription, period, token=None, final_attempt=True, retry_failed=False, retry_countdown=0):
+    """Build and send one digest of `period` to the subscriber unless it was sent; returns an Outcome.
+
+    A transient mail error leaves the delivery RETRYING, leased until `retry_countdown` seconds from now
+    plus the claim time (FAILED on the final attempt), and is raised again for the caller (the Celery
+    task) to schedule the retry. An operator's re-run (send_digests) passes retry_failed.
     """
     delivery, _created = DigestDelivery.objects.get_or_create(
-        user=user,
-        frequency=frequency,
+        user=subscription.user,
+        frequency=period.frequency,
         period_start=period.start,
-        defaults={"period_end": period.end, "recipient": user.email},
+        defaults={"period_end": period.end, "recipient": subscription.user.email},
     )
-    now = timezone.now()
-    stale = now - datetime.timedelta(seconds=settings.DIGEST_CLAIM_STALE_SECONDS)
-    retryable = [DeliveryStatus.PENDING, DeliveryStatus.RETRYING] + ([DeliveryStatus.FAILED] if retry_failed else [])
-    claimable = Q(status__in=retryable) | Q(status=DeliveryStatus.SENDING, claimed_at__lt=stale)
-    claimed = DigestDelivery.objects.filter(claimable, pk=delivery.pk).update(
-        status=DeliveryStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
+    return delivery_send(
+        delivery=delivery, subscription=subscription, token=token or f"call-{uuid.uuid4()}",
+        final_attempt=final_attempt, retry_failed=retry_failed, retry_countdown=retry_countdown,
     )
-    if not claimed:
-        return None
-    delivery.refresh_from_db()
-    return delivery
 
 
-def digest_deliver(*, subscription, period, final_attempt=True, retry_failed=False):
-    """Build and send one digest exactly once. Returns the delivery's status.
-
-    A transient mail error leaves the delivery RETRYING (or FAILED on the final attempt) with the error
-    and is raised again for the caller (the Celery task) to schedule a retry. An operator's re-run
-    (send_digests) passes retry_failed to try the failed ones again.
-    """
-    delivery = delivery_claim(user=subscription.user, frequency=period.frequency, period=period, retry_failed=retry_failed)
-    if delivery is None:
-        return None
+def delivery_send(*, delivery, token, subscription=None, final_attempt=True, retry_failed=False, retry_countdown=0):
+    """Send the delivery (see digest_deliver); the subscription is looked up when not given."""
+    if subscription is None:
+        subscription = due_subscriptions(delivery.frequency).filter(user=delivery.user_id).first()
+        if subscription is None:
+            DigestDelivery.objects.filter(pk=delivery.pk).exclude(status=DeliveryStatus.SENT).update(
+                status=DeliveryStatus.FAILED, error="订阅已取消或收件人已停用", lease_until=None
+            )
+            return Outcome.GONE
+    outcome = delivery_claim(delivery=delivery, token=token, retry_failed=retry_failed)
+    if outcome is not None:
+        return outcome
+    period = period_from_start(delivery.frequency, delivery.period_start)
     previous = (
         DigestDelivery.objects.filter(user=subscription.user, frequency=period.frequency, status=DeliveryStatus.SENT,
                                       period_end__lt=period.start)
@@ -285,13 +367,17 @@ def digest_deliver(*, subscription, period, final_attempt=True, retry_failed=Fal
     except Exception as error:
         transient = isinstance(error, TRANSIENT_MAIL_ERRORS)
         status = DeliveryStatus.RETRYING if transient and not final_attempt else DeliveryStatus.FAILED
-        DigestDelivery.objects.filter(pk=delivery.pk).update(status=status, error=f"{type(error).__name__}: {error}", subject=subject)
+        lease = _seconds_from_now(retry_countdown + settings.DIGEST_CLAIM_SECONDS) if status == DeliveryStatus.RETRYING else None
+        DigestDelivery.objects.filter(pk=delivery.pk).update(
+            status=status, error=f"{type(error).__name__}: {error}", subject=subject, lease_until=lease
+        )
         logger.warning("digest %s to %s: %s (%s)", delivery.pk, subscription.user.email, error, status)
         raise
     DigestDelivery.objects.filter(pk=delivery.pk).update(
-        status=DeliveryStatus.SENT, sent_at=timezone.now(), subject=subject, error="", recipient=subscription.user.email
+        status=DeliveryStatus.SENT, sent_at=timezone.now(), subject=subject, error="", recipient=subscription.user.email,
+        lease_until=None,
     )
-    return DeliveryStatus.SENT
+    return Outcome.SENT
 
 
 def subscriptions_set(*, user, frequencies, programmes, actions):

@@ -1,5 +1,9 @@
 """Domain rules: time progress, completion, report deadlines and the traffic light (SPEC §2).
 
+Report deadlines follow China's working-day calendar (法定节假日 and 调休, projects.workdays): by default
+the report for a month is due on the 5th of the next month, moved to the next working day when that is
+a rest day; MONTHLY_REPORT_DEADLINE_MODE = "workday" makes it the 5th working day instead.
+
 The traffic light exists twice on purpose, and only here: `traffic_light()` evaluates one project in
 Python (project page, digests, tests), `annotate_progress()` evaluates the same ordered rules in SQL so
 that 100,000 projects can be filtered, counted and sorted by light. tests/test_rules.py checks that both
@@ -12,11 +16,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.db.models import Case, F, FilteredRelation, Q, Value, When
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
+from . import workdays
 from .choices import UNDER_CONSTRUCTION, Light, LightReason, Stage, Status
 
 HUNDRED = Decimal(100)
@@ -110,17 +116,35 @@ def add_months(month, count):
     return datetime.date(index // 12, index % 12 + 1, 1)
 
 
+# MONTHLY_REPORT_DEADLINE_MODE values: the Nth calendar day (moved off rest days) or the Nth working day.
+DEADLINE_CALENDAR_DAY = "calendar"
+DEADLINE_WORKDAY = "workday"
+
+
 def report_deadline(month, *, deadline_day=None):
-    """The last day on which the report for `month` is on time: the Nth of the next month."""
+    """The last day on which the report for `month` is on time: the Nth day of the next month, moved to
+    the next working day when that is a rest day, or the Nth working day (MONTHLY_REPORT_DEADLINE_MODE)."""
     deadline_day = deadline_day or settings.MONTHLY_REPORT_DEADLINE_DAY
-    return add_months(month_start(month), 1).replace(day=deadline_day)
+    next_month = add_months(month_start(month), 1)
+    mode = settings.MONTHLY_REPORT_DEADLINE_MODE
+    if mode == DEADLINE_CALENDAR_DAY:
+        return workdays.next_workday(next_month.replace(day=deadline_day))
+    if mode == DEADLINE_WORKDAY:
+        return workdays.nth_workday(next_month.year, next_month.month, deadline_day)
+    raise ImproperlyConfigured(
+        f"MONTHLY_REPORT_DEADLINE_MODE must be {DEADLINE_CALENDAR_DAY!r} or {DEADLINE_WORKDAY!r}, not {mode!r}"
+    )
 
 
 def latest_due_month(*, on, deadline_day=None):
-    """The most recent month whose report deadline has passed on day `on`."""
-    deadline_day = deadline_day or settings.MONTHLY_REPORT_DEADLINE_DAY
-    back = 1 if on.day > deadline_day else 2
-    return add_months(month_start(on), -back)
+    """The most recent month whose report deadline has passed on day `on` (on the deadline itself a
+    report is still on time)."""
+    month = add_months(month_start(on), -1)
+    # The previous month or the one before; a late deadline day moved past a holiday into this month can
+    # hold back one more.
+    while report_deadline(month, deadline_day=deadline_day) >= on:
+        month = add_months(month, -1)
+    return month
 
 
 def report_is_late(*, month, reported_at):

@@ -154,14 +154,19 @@ DIGEST_SCHEDULES = {
     # name: (task, kwargs, crontab fields); times are Asia/Shanghai
     "重点项目周报（每周一 08:30）": ("projects.tasks.dispatch_digests", {"frequency": "weekly"}, {"minute": "30", "hour": "8", "day_of_week": "1"}),
     "重点项目月报（月度调度截止次日 08:30）": ("projects.tasks.dispatch_digests", {"frequency": "monthly"}, {"minute": "30", "hour": "8", "day_of_month": None}),
-    "简报补发检查（每小时）": ("projects.tasks.catch_up_digests", {}, {"minute": "45"}),
+    "简报补发检查（每15分钟）": ("projects.tasks.catch_up_digests", {}, {"minute": "*/15"}),
 }
+# Schedules replaced since: an installation that still has the old one gets the new one instead.
+RENAMED_SCHEDULES = {"简报补发检查（每小时）": "简报补发检查（每15分钟）"}
 
 
 def digest_schedules_ensure():
     """Create the digest schedules for django-celery-beat; once created, edits made in the admin stay."""
     from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
+    for old_name, name in RENAMED_SCHEDULES.items():
+        if not PeriodicTask.objects.filter(name=name).exists():
+            PeriodicTask.objects.filter(name=old_name).delete()
     for name, (task, kwargs, cron) in DIGEST_SCHEDULES.items():
         if PeriodicTask.objects.filter(name=name).exists():
             continue

@@ -7,10 +7,11 @@ paths that bypass signals (queryset.update, bulk_create) call selectors.data_cha
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
-from . import selectors
-from .models import AnnualPlan, MonthlyReport, Problem, Project, Region
+from . import selectors, workdays
+from .models import AnnualPlan, MonthlyReport, Problem, Project, Region, WorkdayOverride
 
-WATCHED = (Project, AnnualPlan, MonthlyReport, Problem, Region)
+# The calendar decides which reports are overdue, so it is summary data too.
+WATCHED = (Project, AnnualPlan, MonthlyReport, Problem, Region, WorkdayOverride)
 
 
 @receiver(post_save)
@@ -18,6 +19,12 @@ WATCHED = (Project, AnnualPlan, MonthlyReport, Problem, Region)
 def _row_changed(sender, **kwargs):
     if sender in WATCHED:
         selectors.data_changed()
+
+
+@receiver(post_save, sender=WorkdayOverride)
+@receiver(post_delete, sender=WorkdayOverride)
+def _calendar_changed(sender, **kwargs):
+    workdays.clear_cache()
 
 
 @receiver(m2m_changed, sender=Project.programmes.through)

@@ -1,7 +1,11 @@
-"""Celery tasks: thin wrappers that call the digest services (see digests.py)."""
+"""Celery tasks: thin wrappers that call the services (digests.py, importing.py) and enqueue their work.
+
+Services never import this module; they take an `enqueue` callable instead.
+"""
 
 import datetime
 import json
+import logging
 
 from celery import shared_task
 from django.conf import settings
@@ -9,7 +13,22 @@ from django.utils import timezone
 
 from . import digests, rules
 from .choices import DigestFrequency
-from .models import DigestSubscription
+from .models import DigestDelivery
+
+logger = logging.getLogger(__name__)
+
+
+def _safely(send):
+    """Queue a task; when the broker cannot take it, say so and go on: the work is recorded in the
+    database, and the catch-up task or recover_background_work queues it again."""
+
+    def enqueue(*args):
+        try:
+            send(*args)
+        except Exception as error:  # the broker is down: nothing is lost, the record stays pending
+            logger.error("could not queue %s%s: %s", getattr(send, "__name__", send), args, error)
+
+    return enqueue
 
 
 @shared_task(
@@ -18,39 +37,48 @@ from .models import DigestSubscription
     reject_on_worker_lost=True,
     max_retries=settings.DIGEST_MAX_RETRIES,
 )
-def deliver_digest(self, subscription_id, frequency, period_start):
-    """Send one recipient's digest for the period starting `period_start` (ISO date), at most once."""
-    subscription = DigestSubscription.objects.select_related("user", "user__region").filter(pk=subscription_id).first()
-    if subscription is None:
-        return "gone"
-    period = digests.period_from_start(frequency, datetime.date.fromisoformat(period_start))
+def deliver_digest(self, delivery_id):
+    """Send one recorded delivery unless it was sent. The task id is the attempt's claim token: a task
+    redelivered after its worker process was killed takes over the claim it left."""
+    delivery = DigestDelivery.objects.select_related("user").filter(pk=delivery_id).first()
+    if delivery is None:
+        return digests.Outcome.GONE
     final = self.request.retries >= self.max_retries
+    # Exponential backoff, always below the broker's visibility timeout so that Redis does not hand the
+    # waiting task to a second worker.
+    countdown = min(60 * 2**self.request.retries, settings.DIGEST_RETRY_MAX_COUNTDOWN)
     try:
-        status = digests.digest_deliver(subscription=subscription, period=period, final_attempt=final)
+        outcome = digests.delivery_send(
+            delivery=delivery, token=self.request.id or "eager", final_attempt=final, retry_countdown=countdown
+        )
     except digests.TRANSIENT_MAIL_ERRORS as error:
         if final:
             raise
-        # Exponential backoff, always below the broker's visibility timeout so Redis does not hand the
-        # waiting task to a second worker.
-        countdown = min(60 * 2**self.request.retries, settings.DIGEST_RETRY_MAX_COUNTDOWN)
         raise self.retry(exc=error, countdown=countdown)
-    return status or "skipped"
+    # HELD: another attempt is sending it. Not done, and not this task's to report as done: if that
+    # attempt dies, its lease runs out and the catch-up task queues the delivery again.
+    return outcome
+
+
+enqueue_delivery = _safely(deliver_digest.delay)
 
 
 @shared_task
 def dispatch_digests(frequency, run_date=None):
     """Beat's entry point: enqueue the digests of the period that `run_date` (default: today) reports on."""
     run_date = datetime.date.fromisoformat(run_date) if run_date else rules.today()
-    period, count = digests.digests_dispatch(frequency=frequency, run_date=run_date)
+    period, count = digests.digests_dispatch(frequency=frequency, run_date=run_date, enqueue=enqueue_delivery)
     return f"{frequency} {period.label}: {count} queued"
 
 
 @shared_task
 def catch_up_digests():
-    """Hourly: send what a missed scheduled run left unsent (e.g. Redis was down at 08:30).
+    """Every quarter hour: send what was lost on the way.
 
-    For each schedule that has run, the digests of the period that run was for are enqueued for every
-    subscriber who has no delivery record yet; recorded ones are left to their own retries.
+    - For each digest schedule that has run, the period that run was for is dispatched to every
+      subscriber with no delivery record yet (the run itself never happened, e.g. Redis was down).
+    - Every recorded delivery of a recent period that no live attempt answers for (queued message
+      lost, worker killed while sending, retry lost with an emptied Redis) is queued again.
     """
     from django_celery_beat.models import PeriodicTask
 
@@ -60,21 +88,27 @@ def catch_up_digests():
         if frequency not in DigestFrequency.values:
             continue
         run_date = timezone.localtime(task.last_run_at).date()
-        period, count = digests.digests_dispatch(frequency=frequency, run_date=run_date, only_missing=True)
+        period, count = digests.digests_dispatch(
+            frequency=frequency, run_date=run_date, only_missing=True, enqueue=enqueue_delivery
+        )
         results.append(f"{frequency} {period.label}: {count} queued")
+    requeued = digests.deliveries_requeue(digests.unfinished_deliveries(), enqueue=enqueue_delivery)
+    if requeued:
+        results.append(f"{len(requeued)} unfinished queued again")
     return results
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def run_import_batch(batch_id, apply):
-    """Preview or apply a large uploaded list on a worker (see importing.batch_run)."""
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+def run_import_batch(self, batch_id, apply):
+    """Check (apply=False) or apply an uploaded list on a worker (see importing.batch_run). The task id
+    is the run's claim token: a task redelivered after its worker process was killed resumes the run."""
     from . import importing
-    from .models import ImportBatch
 
-    batch = ImportBatch.objects.select_related("user").get(pk=batch_id)
-    if batch.status in (ImportBatch.Status.APPLIED, ImportBatch.Status.FAILED):
-        return "already done"  # a redelivered task must not run an applied import again
     try:
-        return importing.batch_run(batch, apply=apply).summary
+        result = importing.batch_run_claimed(batch_id, apply=apply, token=self.request.id or "eager")
     except Exception as error:  # recorded on the batch, shown on its page
         return f"failed: {error}"
+    return getattr(result, "summary", result)  # a string either way: results travel as JSON
+
+
+enqueue_import = _safely(run_import_batch.delay)

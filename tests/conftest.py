@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from projects import workdays
 from projects.choices import Role, Stage
 from projects.models import AnnualPlan, MonthlyReport, Programme, Project, Region, User
 from projects.services import progress_refresh, reference_data_load, user_set_role
@@ -19,6 +20,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_workday_calendar():
+    """Each test reads the calendar overrides afresh: rows a rolled-back test added must not linger in the
+    process's cache (nor a cache filled by one test spare another its database access)."""
+    workdays.clear_cache()
+    yield
+    workdays.clear_cache()
 
 
 def region(code):

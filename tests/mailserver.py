@@ -1,5 +1,6 @@
 """A real SMTP server in the test process (aiosmtpd), to receive what the app sends."""
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -15,12 +16,28 @@ def free_port():
 
 
 class RecordingHandler:
-    """Accepts mail, or refuses the next `refuse` messages with a temporary error (451)."""
+    """Accepts mail, or refuses the next `refuse` messages with a temporary error (451), or holds the
+    next `hold` conversations at RCPT (before any message is accepted) until `release()`."""
 
     def __init__(self):
         self.messages = []
         self.refuse = 0
         self.refused = 0
+        self.hold = 0
+        self.held = 0
+        self.released = False
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.hold:
+            self.hold -= 1
+            self.held += 1
+            while not self.released:
+                await asyncio.sleep(0.05)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    def release(self):
+        self.released = True
 
     async def handle_DATA(self, server, session, envelope):
         if self.refuse:
@@ -35,6 +52,12 @@ class RecordingHandler:
         while len(self.messages) < count and time.monotonic() < deadline:
             time.sleep(0.1)
         return self.messages
+
+    def wait_until_held(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        while not self.held and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.held
 
 
 class MailServer:

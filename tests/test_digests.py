@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -184,7 +185,7 @@ def test_rerunning_sends_nothing_twice(users, projects, mail_server, capsys):
     call_command("send_digests", "--frequency", "weekly")
     call_command("send_digests", "--frequency", "weekly")
     assert sorted(m["To"] for m in mail_server.messages) == ["sjz@example.org", "zd@example.org"]
-    assert "sent 0, skipped 2, failed 0" in capsys.readouterr().out
+    assert "sent 0, skipped 2, not finished 0" in capsys.readouterr().out
 
 
 def test_dry_run_sends_and_records_nothing(users, projects, mail_server, capsys):
@@ -195,30 +196,38 @@ def test_dry_run_sends_and_records_nothing(users, projects, mail_server, capsys)
     assert not mail_server.messages and not DigestDelivery.objects.exists()
 
 
+def record(subscription, period=None):
+    """The delivery a scheduled dispatch records before queueing its task."""
+    period = period or current_week()
+    return DigestDelivery.objects.create(
+        user=subscription.user, frequency=subscription.frequency, period_start=period.start, period_end=period.end,
+        recipient=subscription.user.email,
+    )
+
+
 def test_a_task_executed_twice_sends_once(users, projects, mail_server):
-    subscription = subscribe(users["county_editor"])
-    start = current_week().start.isoformat()
-    assert deliver_digest.apply(args=[subscription.pk, "weekly", start]).get() == DeliveryStatus.SENT
-    assert deliver_digest.apply(args=[subscription.pk, "weekly", start]).get() == "skipped"
+    delivery = record(subscribe(users["county_editor"]))
+    assert deliver_digest.apply(args=[delivery.pk]).get() == digests.Outcome.SENT
+    assert deliver_digest.apply(args=[delivery.pk]).get() == digests.Outcome.ALREADY_SENT
     assert len(mail_server.messages) == 1
 
 
 def test_refused_then_accepted_is_delivered_exactly_once(users, projects, mail_server):
-    subscription = subscribe(users["county_editor"])
+    delivery = record(subscribe(users["county_editor"]))
     mail_server.handler.refuse = 2
-    deliver_digest.apply(args=[subscription.pk, "weekly", current_week().start.isoformat()])
+    deliver_digest.apply(args=[delivery.pk])
     assert mail_server.handler.refused == 2
     assert len(mail_server.messages) == 1
-    delivery = DigestDelivery.objects.get()
-    assert (delivery.status, delivery.attempts) == (DeliveryStatus.SENT, 3)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.lease_until) == (DeliveryStatus.SENT, 3, None)
 
 
 def test_a_server_that_keeps_refusing_ends_failed_with_the_error(users, projects, mail_server):
-    subscription = subscribe(users["county_editor"])
+    delivery = record(subscribe(users["county_editor"]))
     mail_server.handler.refuse = 100
-    result = deliver_digest.apply(args=[subscription.pk, "weekly", current_week().start.isoformat()])
+    result = deliver_digest.apply(args=[delivery.pk])
     assert result.failed()
-    delivery = DigestDelivery.objects.get()
+    delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.FAILED
     assert "451" in delivery.error
     assert delivery.attempts == deliver_digest.max_retries + 1
@@ -230,6 +239,86 @@ def test_a_server_that_keeps_refusing_ends_failed_with_the_error(users, projects
     mail_server.handler.refuse = 0
     call_command("send_digests", "--frequency", "weekly")
     assert len(mail_server.messages) == 1
+
+
+# --- Faults: a dead attempt's delivery is taken over, never lost and never sent twice ------------------
+
+
+def claim_as_dead_attempt(delivery, *, token="dead-task", lease_seconds):
+    """What a worker process killed mid-send leaves: the delivery claimed, its lease running."""
+    DigestDelivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryStatus.SENDING, claim_token=token, claimed_at=timezone.now(), attempts=1,
+        lease_until=timezone.now() + datetime.timedelta(seconds=lease_seconds),
+    )
+
+
+def test_a_redelivered_task_takes_over_the_claim_its_killed_predecessor_left(users, projects, mail_server):
+    delivery = record(subscribe(users["county_editor"]))
+    claim_as_dead_attempt(delivery, token="task-1", lease_seconds=600)
+    # Celery redelivers the message of a task whose pool process died: same task id, so same token.
+    assert deliver_digest.apply(args=[delivery.pk], task_id="task-1").get() == digests.Outcome.SENT
+    assert len(mail_server.messages) == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.SENT, 2)
+
+
+def test_another_attempts_live_claim_is_not_reported_as_done(users, projects, mail_server, capsys):
+    subscription = subscribe(users["county_editor"])
+    delivery = record(subscription)
+    claim_as_dead_attempt(delivery, lease_seconds=600)
+    # A second task does not send it and does not call it done: it looks again when the lease ends.
+    assert deliver_digest.apply(args=[delivery.pk], task_id="task-2").get() == digests.Outcome.HELD
+    # The operator's re-run names it and exits 1 (today it said "skipped" and exited 0).
+    with pytest.raises(CommandError, match="1 digest\\(s\\) not finished: zd@example.org"):
+        call_command("send_digests", "--frequency", "weekly")
+    assert "not finished: zd@example.org: being sent by another worker" in capsys.readouterr().err
+    assert not mail_server.messages
+    # Once the claim has expired (its holder died), a re-run takes it over and sends it, once.
+    DigestDelivery.objects.filter(pk=delivery.pk).update(lease_until=timezone.now() - datetime.timedelta(seconds=1))
+    call_command("send_digests", "--frequency", "weekly")
+    call_command("send_digests", "--frequency", "weekly")
+    assert [message["To"] for message in mail_server.messages] == ["zd@example.org"]
+
+
+def test_catch_up_requeues_what_no_live_attempt_answers_for(users, projects, mail_server, settings,
+                                                           django_capture_on_commit_callbacks):
+    settings.DIGEST_QUEUE_GRACE_SECONDS = 0
+    pending = record(subscribe(users["county_editor"]))  # dispatched, then Redis lost the message
+    orphaned = record(subscribe(users["city_coordinator"]))  # its worker was killed mid-send
+    claim_as_dead_attempt(orphaned, lease_seconds=-1)
+    live = record(subscribe(users["other_county_editor"]))  # being sent right now by a live worker
+    claim_as_dead_attempt(live, token="alive", lease_seconds=600)
+    with django_capture_on_commit_callbacks(execute=True):
+        catch_up_digests.apply()
+    assert sorted(message["To"] for message in mail_server.messages) == ["sjz@example.org", "zd@example.org"]
+    statuses = dict(DigestDelivery.objects.values_list("pk", "status"))
+    assert statuses == {pending.pk: DeliveryStatus.SENT, orphaned.pk: DeliveryStatus.SENT, live.pk: DeliveryStatus.SENDING}
+    with django_capture_on_commit_callbacks(execute=True):
+        catch_up_digests.apply()
+    assert len(mail_server.messages) == 2  # nothing twice
+
+
+def test_dispatch_survives_a_broker_that_refuses(users, projects, mail_server, settings,
+                                                 django_capture_on_commit_callbacks, monkeypatch):
+    """Redis down at 08:30: the deliveries stay recorded as pending and the catch-up sends them."""
+    from projects import tasks
+
+    subscribe(users["county_editor"])
+
+    def broker_down(*args):
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.deliver_digest, "delay", broker_down)
+    monkeypatch.setattr(tasks, "enqueue_delivery", tasks._safely(broker_down))
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch_digests.apply(kwargs={"frequency": "weekly"})
+    assert DigestDelivery.objects.get().status == DeliveryStatus.PENDING and not mail_server.messages
+    monkeypatch.undo()
+    settings.DIGEST_QUEUE_GRACE_SECONDS = 0  # the queued task's grace has passed
+    DigestDelivery.objects.update(lease_until=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        catch_up_digests.apply()
+    assert [message["To"] for message in mail_server.messages] == ["zd@example.org"]
 
 
 def test_dispatch_enqueues_on_commit_and_catch_up_sends_what_a_missed_run_left(

@@ -11,6 +11,9 @@ from projects.rules import Thresholds
 from projects.services import progress_refresh
 
 
+# Report deadlines read the province's working-day overrides (projects.workdays) from the database.
+pytestmark = pytest.mark.django_db
+
 D = datetime.date
 DEFAULT = Thresholds(yellow_lag=Decimal(10), red_lag=Decimal(30))
 
@@ -48,11 +51,13 @@ def test_completion_rate_zero_or_missing_plan_is_undefined():
 @pytest.mark.parametrize(
     "on, due",
     [
-        (D(2023, 3, 5), D(2023, 1, 1)),  # February's report is due by 5 March: not yet late
-        (D(2023, 3, 6), D(2023, 2, 1)),
-        (D(2023, 1, 5), D(2022, 11, 1)),  # across the year boundary
+        # 5 March 2023 is a Sunday: February's report is due on Monday 6 March, so it is late from the 7th.
+        (D(2023, 3, 5), D(2023, 1, 1)),
+        (D(2023, 3, 6), D(2023, 1, 1)),
+        (D(2023, 3, 7), D(2023, 2, 1)),
+        (D(2023, 1, 5), D(2022, 11, 1)),  # across the year boundary (Thursday 5 January is a working day)
         (D(2023, 1, 6), D(2022, 12, 1)),
-        (D(2024, 3, 1), D(2024, 1, 1)),  # leap February: due 5 March
+        (D(2024, 3, 1), D(2024, 1, 1)),  # leap February: due Tuesday 5 March
     ],
 )
 def test_latest_due_month(on, due, settings):

@@ -2,7 +2,8 @@
 
 import datetime
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -10,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import digests, rules
 from ..access import person_scope_q
-from ..models import DigestDelivery, DigestSubscription, User
+from ..models import DeliveryStatus, DigestDelivery, DigestSubscription, User
 
 # --- Digests -----------------------------------------------------------------------------------------
 
@@ -74,13 +75,32 @@ class DigestSubscriptionAdmin(PersonScopedAdminMixin, admin.ModelAdmin):
         return HttpResponse(banner + html)
 
 
+class UnfinishedDeliveryFilter(admin.SimpleListFilter):
+    """Deliveries that need someone: failed for good, or not sent with no live attempt behind them."""
+
+    title = _("需处理")
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [("stuck", _("无人处理（尝试已中断）")), ("failed", _("发送失败"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "stuck":
+            return queryset.filter(pk__in=digests.unfinished_deliveries().values("pk"))
+        if self.value() == "failed":
+            return queryset.filter(status=DeliveryStatus.FAILED)
+        return queryset
+
+
 @admin.register(DigestDelivery)
 class DigestDeliveryAdmin(PersonScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["user", "frequency", "period_start", "period_end", "status", "attempts", "sent_at", "error_short"]
-    list_filter = ["status", "frequency", "period_start"]
+    list_display = ["user", "frequency", "period_start", "period_end", "status", "attempts", "sent_at", "lease_until",
+                    "error_short"]
+    list_filter = [UnfinishedDeliveryFilter, "status", "frequency", "period_start"]
     list_select_related = ["user"]
     search_fields = ["user__username", "recipient", "subject", "error"]
     readonly_fields = [field.name for field in DigestDelivery._meta.fields]
+    actions = ["send_again"]
 
     def has_add_permission(self, request):
         return False
@@ -91,3 +111,18 @@ class DigestDeliveryAdmin(PersonScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("错误"))
     def error_short(self, obj):
         return obj.error[:80]
+
+    @admin.action(description=_("重新发送（失败的和无人处理的）"), permissions=["view"])
+    def send_again(self, request, queryset):
+        from .. import tasks
+
+        retryable = queryset.filter(
+            Q(status=DeliveryStatus.FAILED) | Q(pk__in=digests.unfinished_deliveries().values("pk"))
+        )
+        queued = digests.deliveries_requeue(list(retryable), enqueue=tasks.enqueue_delivery)
+        self.message_user(
+            request,
+            _("已重新排队 %(queued)d 份简报；已发送或正在发送的 %(left)d 份未变。")
+            % {"queued": len(queued), "left": queryset.count() - len(queued)},
+            messages.SUCCESS if queued else messages.WARNING,
+        )

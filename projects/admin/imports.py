@@ -3,9 +3,8 @@
 import hashlib
 
 from django.conf import settings
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -13,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from .. import exporting, importing, rules, tasks
+from ..access import person_scope_q
 from ..models import ImportBatch
 
 # --- Imports: upload, preview, confirm ----------------------------------------------------------------
@@ -59,7 +59,7 @@ class ImportAdminMixin:
         }
 
     def import_view(self, request):
-        """Upload a file; it is checked (inline, or on a worker when large) and its preview shown."""
+        """Upload a file; it is checked (here, or on a worker when large) and its preview shown."""
         if not request.user.has_perm(self.import_permission):
             raise PermissionDenied
         context = self._import_context(request)
@@ -80,38 +80,102 @@ class ImportAdminMixin:
                 sha256=hashlib.sha256(data).hexdigest(), year=params.get("year"), month=params.get("month"),
                 status=ImportBatch.Status.CHECKING,
             )
-            if importing.runs_in_background(data, upload.name):
-                transaction.on_commit(lambda: tasks.run_import_batch.delay(batch.pk, False))
-            else:
-                try:
-                    importing.batch_run(batch, apply=False)
-                except importing.ImportFileError as error:
-                    batch.delete()
-                    context["file_error"] = str(error)
-                    return TemplateResponse(request, "admin/projects/import.html", context)
+            try:
+                importing.batch_start(batch, apply=False, enqueue=tasks.enqueue_import)
+            except importing.ImportFileError as error:
+                batch.delete()
+                context["file_error"] = str(error)
+                return TemplateResponse(request, "admin/projects/import.html", context)
             return redirect(context["confirm_name"], batch.pk)
         return TemplateResponse(request, "admin/projects/import.html", context)
 
     def import_confirm_view(self, request, batch_id):
-        """GET: the batch's progress, preview or result. POST: apply exactly the previewed file."""
+        """GET: the batch's progress, preview or result. POST: apply exactly the previewed file, or
+        start again a check or import whose run died. The owner never gets a bare error page: a POST
+        that cannot apply says why."""
         batch = ImportBatch.objects.filter(pk=batch_id, user=request.user, kind=self.import_kind).first()
         if batch is None or not request.user.has_perm(self.import_permission):
             raise Http404
-        context = self._import_context(request, batch=batch)
+        context = self._import_context(request)
         if request.method == "POST":
-            claimed = ImportBatch.objects.filter(pk=batch.pk, status=ImportBatch.Status.PREVIEWED, result__errors=[]).update(
-                status=ImportBatch.Status.APPLYING, progress=0
-            )
-            if not claimed:
-                raise Http404  # not previewed cleanly, or already applied
-            if importing.runs_in_background(bytes(batch.data), batch.filename):
-                transaction.on_commit(lambda: tasks.run_import_batch.delay(batch.pk, True))
-                return redirect(context["confirm_name"], batch.pk)
+            apply = batch.status != ImportBatch.Status.CHECKING
             try:
-                result = importing.batch_run(batch, apply=True)
+                started = importing.batch_start(batch, apply=apply, enqueue=tasks.enqueue_import)
             except Exception as error:  # whatever failed, the user is told it failed, never "finished"
                 self.message_user(request, _("导入失败：%(error)s") % {"error": error}, messages.ERROR)
                 return redirect(context["confirm_name"], batch.pk)
-            self.message_user(request, _("导入完成：%(summary)s") % {"summary": result.summary}, messages.SUCCESS)
-            return redirect(context["changelist_url"])
-        return TemplateResponse(request, "admin/projects/import.html", context)
+            if started is False:
+                batch.refresh_from_db()
+                self.message_user(request, self._not_started_message(batch), messages.WARNING)
+            elif isinstance(started, importing.ImportResult) and apply:
+                self.message_user(request, _("导入完成：%(summary)s") % {"summary": started.localized_summary}, messages.SUCCESS)
+                return redirect(context["changelist_url"])
+            return redirect(context["confirm_name"], batch.pk)
+        batch.stalled = importing.batch_is_stalled(batch)
+        batch.can_reconfirm = importing.batch_can_reconfirm(batch)
+        return TemplateResponse(request, "admin/projects/import.html", {**context, "batch": batch})
+
+    @staticmethod
+    def _not_started_message(batch):
+        Status = ImportBatch.Status
+        if batch.status == Status.APPLIED:
+            return _("该文件已经导入：%(summary)s") % {"summary": batch.result_summary}
+        if batch.status in (Status.CHECKING, Status.APPLYING):
+            return _("该文件正在后台处理，请稍候。")
+        if (batch.result or {}).get("errors"):
+            return _("文件中有错误，不能导入。请修改后重新上传。")
+        return _("该文件不能再次导入，请重新上传。")
+
+
+# --- Operator view: batches whose run died ------------------------------------------------------------
+
+
+class StalledBatchFilter(admin.SimpleListFilter):
+    title = _("需处理")
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [("stalled", _("处理已中断"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "stalled":
+            return queryset.filter(pk__in=importing.stalled_batches().values("pk"))
+        return queryset
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(admin.ModelAdmin):
+    """Uploaded lists: one's own, or everyone's for the province's user managers. Read-only, with an
+    action to start again a check or import whose run died."""
+
+    list_display = ["filename", "kind", "user", "status", "progress", "stalled_display", "created_at", "heartbeat_at",
+                    "result_summary"]
+    list_filter = [StalledBatchFilter, "status", "kind"]
+    list_select_related = ["user"]
+    search_fields = ["filename", "user__username"]
+    exclude = ["data"]
+    readonly_fields = [field.name for field in ImportBatch._meta.fields if field.name != "data"]
+    actions = ["restart"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("data").filter(person_scope_q(request.user))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("已中断"), boolean=True)
+    def stalled_display(self, obj):
+        return importing.batch_is_stalled(obj)
+
+    @admin.action(description=_("重新开始已中断的检查或导入"), permissions=["view"])
+    def restart(self, request, queryset):
+        restarted = importing.batches_restart(queryset.filter(pk__in=importing.stalled_batches().values("pk")),
+                                              enqueue=tasks.enqueue_import)
+        self.message_user(
+            request,
+            _("已重新开始 %(count)d 个批次；其余批次未中断，未改变。") % {"count": len(restarted)},
+            messages.SUCCESS if restarted else messages.WARNING,
+        )

@@ -247,7 +247,6 @@ class ProjectChildAdmin(RegionScopedAdminMixin, ScopedHistoryAdmin):
         return False
 
 
-
 @admin.register(AnnualPlan)
 class AnnualPlanAdmin(ProjectChildAdmin):
     list_display = ["project", "year", "planned_investment", "completed_before_year"]

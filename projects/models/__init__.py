@@ -1,5 +1,6 @@
 """The projects app's models, one module per topic; everything is importable from here."""
 
+from .calendar import WorkdayOverride
 from .catalogue import MONEY, Batch, Cluster, ClusterQuerySet, Industry, Programme, Region, RegionQuerySet, money_field
 from .digests import DeliveryStatus, DigestDelivery, DigestSubscription
 from .imports import ImportBatch
@@ -21,5 +22,5 @@ __all__ = [
     "MONEY", "AnnualPlan", "Batch", "Cluster", "ClusterQuerySet", "DeliveryStatus", "DigestDelivery",
     "DigestSubscription", "ImportBatch", "Industry", "MonthlyReport", "PROJECT_CODE_RE", "PersonScopedQuerySet",
     "Problem", "Programme", "Project", "ProjectChildQuerySet", "ProjectQuerySet", "Region", "RegionQuerySet", "User",
-    "money_field", "new_project_key", "normalize_project_code", "validate_project_code",
+    "WorkdayOverride", "money_field", "new_project_key", "normalize_project_code", "validate_project_code",
 ]

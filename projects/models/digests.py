@@ -7,6 +7,7 @@ from ..choices import DigestFrequency
 from .catalogue import Programme
 from .users import PersonScopedQuerySet, User
 
+
 class DigestSubscription(models.Model):
     """A user's wish to receive the weekly or monthly status digest for their region."""
 
@@ -58,7 +59,12 @@ class DeliveryStatus(models.TextChoices):
 
 
 class DigestDelivery(models.Model):
-    """One digest for one recipient and one period: claimed before sending, so it is sent at most once."""
+    """One digest for one recipient and one period.
+
+    An attempt claims it (its token, for a lease) before sending, so that two attempts never send it
+    both; an attempt that dies leaves a claim that expires, and the catch-up task or a re-run takes it
+    over (see digests.delivery_claim and README "Background work").
+    """
 
     user = models.ForeignKey(
         User,
@@ -89,6 +95,20 @@ class DigestDelivery(models.Model):
     )
     claimed_at = models.DateTimeField(
         verbose_name=_("领取时间"),
+        null=True,
+        blank=True,
+    )
+    # The attempt that holds the delivery: the Celery task id (a redelivered task keeps its id, so
+    # it takes over the claim its killed predecessor left), or a command run's own id.
+    claim_token = models.CharField(
+        verbose_name=_("处理标识"),
+        max_length=64,
+        blank=True,
+    )
+    # Until when a queued, retrying or sending attempt answers for this delivery; past it, with the
+    # delivery not sent, the attempt is presumed lost and the delivery is queued again.
+    lease_until = models.DateTimeField(
+        verbose_name=_("处理时限"),
         null=True,
         blank=True,
     )

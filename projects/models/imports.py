@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .users import User
 
+
 class ImportBatch(models.Model):
     """An uploaded list between its preview and its confirmation: the bytes previewed are the bytes applied."""
 
@@ -75,6 +76,18 @@ class ImportBatch(models.Model):
     )
     error = models.TextField(
         verbose_name=_("错误"),
+        blank=True,
+    )
+    # The run (Celery task id, or the web request's id) checking or applying the file, and when it
+    # last reported: a run silent for longer than IMPORT_HEARTBEAT_STALE_SECONDS has died.
+    claim_token = models.CharField(
+        verbose_name=_("处理标识"),
+        max_length=64,
+        blank=True,
+    )
+    heartbeat_at = models.DateTimeField(
+        verbose_name=_("最近进度时间"),
+        null=True,
         blank=True,
     )
     created_at = models.DateTimeField(

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .catalogue import Region
 
+
 class User(AbstractUser):
     """A staff member; the region bounds everything they see, their groups (roles) what they may do."""
 

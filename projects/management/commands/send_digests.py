@@ -1,6 +1,8 @@
 import datetime
+import uuid
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from projects import digests, rules
 from projects.choices import DigestFrequency
@@ -8,7 +10,10 @@ from projects.models import DeliveryStatus, DigestDelivery
 
 
 class Command(BaseCommand):
-    help = "Send the weekly or monthly digests due (or print them with --dry-run); never sends one twice."
+    help = (
+        "Send the weekly or monthly digests due (or print them with --dry-run); never sends one twice. "
+        "Exits 1 naming every digest it could not finish."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--frequency", required=True, choices=DigestFrequency.values)
@@ -25,7 +30,9 @@ class Command(BaseCommand):
             DigestDelivery.objects.filter(frequency=frequency, period_start=period.start, status=DeliveryStatus.SENT)
             .values_list("user_id", flat=True)
         )
-        counts = {"sent": 0, "skipped": 0, "failed": 0}
+        token = f"send_digests-{uuid.uuid4()}"  # this run's claim on the deliveries it sends
+        counts = {"sent": 0, "skipped": 0}
+        unfinished = []  # (email, why)
         for subscription in digests.due_subscriptions(frequency):
             email = subscription.user.email
             if subscription.user_id in sent_already:
@@ -37,15 +44,31 @@ class Command(BaseCommand):
                 counts["sent"] += 1
                 continue
             try:
-                status = digests.digest_deliver(subscription=subscription, period=period, retry_failed=True)
+                outcome = digests.digest_deliver(subscription=subscription, period=period, token=token, retry_failed=True)
             except Exception as error:  # recorded on the delivery; the run goes on with the others
-                counts["failed"] += 1
-                self.stderr.write(f"failed for {email}: {error}")
+                unfinished.append((email, f"failed: {error}"))
                 continue
-            counts["sent" if status == DeliveryStatus.SENT else "skipped"] += 1
-            if status == DeliveryStatus.SENT:
+            if outcome == digests.Outcome.SENT:
+                counts["sent"] += 1
                 self.stdout.write(f"sent to {email}")
+            elif outcome == digests.Outcome.ALREADY_SENT:
+                counts["skipped"] += 1
+            else:  # another attempt is sending it right now: not done, and not ours to report as done
+                unfinished.append((email, self._held_reason(subscription, period)))
         verb = "would send" if dry_run else "sent"
-        self.stdout.write(f"{frequency} {period.label}: {verb} {counts['sent']}, skipped {counts['skipped']}, failed {counts['failed']}")
-        if counts["failed"]:
-            raise CommandError(f"{counts['failed']} digest(s) failed; see the delivery records in the admin")
+        self.stdout.write(
+            f"{frequency} {period.label}: {verb} {counts['sent']}, skipped {counts['skipped']}, not finished {len(unfinished)}"
+        )
+        for email, why in unfinished:
+            self.stderr.write(f"not finished: {email}: {why}")
+        if unfinished:
+            raise CommandError(
+                f"{len(unfinished)} digest(s) not finished: {', '.join(email for email, _why in unfinished)}; "
+                "see the delivery records in the admin and run again"
+            )
+
+    @staticmethod
+    def _held_reason(subscription, period):
+        delivery = DigestDelivery.objects.get(user=subscription.user, frequency=period.frequency, period_start=period.start)
+        until = timezone.localtime(delivery.lease_until).strftime("%H:%M") if delivery.lease_until else "?"
+        return f"being sent by another worker (claim held until {until}); run again after that if it is not sent"

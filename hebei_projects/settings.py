@@ -219,6 +219,15 @@ MONTHLY_REPORT_DEADLINE_DAY = env.int("MONTHLY_REPORT_DEADLINE_DAY", default=5)
 MONTHLY_REPORT_DEADLINE_MODE = env("MONTHLY_REPORT_DEADLINE_MODE", default="calendar")
 AXES_VERBOSE = False
 
+# --- Checks before a monthly figure counts (数据校验, issue 8): each is a warning the editor confirms
+# with a note. Completed this year above this share of the annual plan:
+REPORT_CHECK_PLAN_RATIO = env.float("REPORT_CHECK_PLAN_RATIO", default=1.5)
+# A month more than this many times the project's average month this year, and above this amount (万元):
+REPORT_CHECK_MONTH_MULTIPLE = env.float("REPORT_CHECK_MONTH_MULTIPLE", default=3.0)
+REPORT_CHECK_MONTH_MIN = env.float("REPORT_CHECK_MONTH_MIN", default=1000.0)
+# A project under construction reporting nothing for this many months in a row:
+REPORT_CHECK_IDLE_MONTHS = env.int("REPORT_CHECK_IDLE_MONTHS", default=3)
+
 # --- Digests (issue #3) ------------------------------------------------------------------------------
 # Problems open longer than this many days are listed in the digest.
 DIGEST_PROBLEM_AGE_DAYS = env.int("DIGEST_PROBLEM_AGE_DAYS", default=30)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("projects/export/", views.project_export, name="project_export"),
     path("projects/<int:pk>/", views.project_detail, name="project_detail"),
     path("reports/", views.monthly_report, name="monthly_report"),
+    path("reports/review/", views.report_review, name="report_review"),
     path("actions/", views.action_plan, name="action_plan"),
     path("profile/", views.profile, name="profile"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

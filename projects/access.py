@@ -7,7 +7,7 @@ holds only view permissions. Every surface (admin, pages, API, import, export, d
 filters through `project_scope_q` / `region_scope_q` via the models' `visible_to(user)` methods.
 """
 
-from django.db.models import Q
+from django.db.models import F, Q
 
 from .choices import RegionLevel, Role
 
@@ -36,14 +36,15 @@ ROLE_PERMISSIONS = {
     Role.PROVINCE_ADMIN: (
         _perms("projects", _PROJECT_WORK + _REFERENCE + ["user", "digestsubscription"], ["view", "add", "change", "delete"])
         + _perms("actions", _ACTIONS, ["view", "add", "change", "delete"])
-        + _perms("projects", ["digestdelivery", "importbatch"], ["view"])
-        + ["auth.view_group"]
+        + _perms("projects", ["digestdelivery", "importbatch", "reporttransition"], ["view"])
+        + ["projects.review_monthlyreport", "auth.view_group"]
     ),
     Role.CITY_COORDINATOR: (
         _perms("projects", _PROJECT_WORK, ["view", "add", "change", "delete"])
+        + ["projects.review_monthlyreport"]
         + _perms("projects", _REFERENCE, ["view"])
         + _perms("projects", ["digestsubscription"], ["view", "add", "change", "delete"])
-        + _perms("projects", ["digestdelivery", "importbatch"], ["view"])
+        + _perms("projects", ["digestdelivery", "importbatch", "reporttransition"], ["view"])
         + _perms("actions", _ACTIONS, ["view"])
     ),
     Role.COUNTY_EDITOR: (
@@ -51,11 +52,11 @@ ROLE_PERMISSIONS = {
         + _perms("projects", ["monthlyreport", "problem"], ["view", "add", "change", "delete"])
         + _perms("projects", _REFERENCE, ["view"])
         + _perms("projects", ["digestsubscription"], ["view", "add", "change", "delete"])
-        + _perms("projects", ["digestdelivery", "importbatch"], ["view"])
+        + _perms("projects", ["digestdelivery", "importbatch", "reporttransition"], ["view"])
         + _perms("actions", _ACTIONS, ["view"])
     ),
     Role.LEADER: (
-        _perms("projects", _PROJECT_WORK + _REFERENCE, ["view"])
+        _perms("projects", _PROJECT_WORK + _REFERENCE + ["reporttransition"], ["view"])
         + _perms("projects", ["digestsubscription"], ["view", "add", "change", "delete"])
         + _perms("projects", ["digestdelivery"], ["view"])
         + _perms("actions", _ACTIONS, ["view"])
@@ -125,6 +126,27 @@ def person_scope_q(user, prefix="user__"):
     if user.has_perm("projects.change_user") and is_province_wide(user):
         return Q()
     return Q(**{f"{prefix}pk": user.pk})
+
+
+def review_scope_q(user, project_prefix="project__"):
+    """Q selecting the monthly reports (or, with project_prefix="", the projects) whose review (审核)
+    falls to this user.
+
+    A city-level unit reviews what its counties report; the province reviews what no county reports:
+    city-wide projects, and 定州/辛集, which report for themselves (their projects' county is their city).
+    Each report has exactly one reviewing level; a user needs the review permission besides.
+    """
+    if not (user.is_authenticated and user.is_active and user.has_perm("projects.review_monthlyreport")):
+        return NOTHING
+    county_reported = Q(**{f"{project_prefix}county__isnull": False}) & ~Q(
+        **{f"{project_prefix}county_id": F(f"{project_prefix}city_id")}
+    )
+    if is_province_wide(user):
+        return ~county_reported
+    region = user.region
+    if region is None or not region.is_city_level:
+        return NOTHING
+    return county_reported & Q(**{f"{project_prefix}city_id": region.pk})
 
 
 def can_edit_projects(user):

@@ -92,3 +92,33 @@ class Role(models.TextChoices):
 class DigestFrequency(models.TextChoices):
     WEEKLY = "weekly", _("每周")
     MONTHLY = "monthly", _("每月")
+
+
+class MailKind(models.TextChoices):
+    """What a recorded mail delivery is: a digest, or a message of the monthly dispatch cycle."""
+
+    WEEKLY = "weekly", _("周报")
+    MONTHLY = "monthly", _("月报")
+    REPORT_REMINDER = "report_reminder", _("催报：截止前两个工作日")
+    REPORT_DUE = "report_due", _("催报：截止当日")
+    REPORT_MISSING = "report_missing", _("逾期未报县（市、区）清单")
+    REPORT_RETURNED = "report_returned", _("月报被退回")
+
+
+class ReviewStatus(models.TextChoices):
+    """Where a monthly report stands in review (审核); changed only by projects.reporting."""
+
+    SUBMITTED = "submitted", _("已报送")
+    APPROVED = "approved", _("已审核")
+    RETURNED = "returned", _("已退回")
+
+
+# A report in these states counts: its figure is in the totals and the month counts as reported.
+COUNTED_REVIEW_STATUSES = (ReviewStatus.SUBMITTED, ReviewStatus.APPROVED)
+
+
+class ReviewAction(models.TextChoices):
+    SUBMIT = "submit", _("报送")
+    APPROVE = "approve", _("审核通过")
+    RETURN = "return", _("退回")
+    REOPEN = "reopen", _("撤销审核")

@@ -5,29 +5,21 @@ the number of queries per digest does not grow with the number of projects in it
 """
 
 import datetime
-import logging
-import smtplib
-import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
+from django.utils.http import urlencode
 
-from . import rules, selectors
+from . import delivery, rules, selectors, workdays
 from .choices import DigestFrequency, Light, ProblemStatus, Stage, Status
 from .models import DeliveryStatus, DigestDelivery, DigestSubscription, Problem, Project
 
-logger = logging.getLogger(__name__)
-
 DIGEST_TITLES = {DigestFrequency.WEEKLY: "周报", DigestFrequency.MONTHLY: "月报"}
-
-# Errors worth trying again later: the mail server refused for now, or could not be reached.
-TRANSIENT_MAIL_ERRORS = (smtplib.SMTPException, OSError)
 
 
 @dataclass(frozen=True)
@@ -58,6 +50,32 @@ def period_from_start(frequency, start):
     if frequency == DigestFrequency.WEEKLY:
         return Period(frequency, start, start + datetime.timedelta(days=6))
     return period_for(frequency, rules.add_months(start, 1))
+
+
+def send_day(period):
+    """The day a period's digest goes out, on China's working-day calendar: the weekly digest on the
+    first working day after the week, the monthly one on the first working day after the deadline of
+    that month's reports (so that the month is complete and reviewed)."""
+    if period.frequency == DigestFrequency.WEEKLY:
+        return workdays.next_workday(period.end + datetime.timedelta(days=1))
+    return workdays.next_workday(rules.report_deadline(period.start) + datetime.timedelta(days=1))
+
+
+def periods_due(frequency, on):
+    """The periods whose digest goes out on day `on`: usually none or one; two after a week without a
+    working day (a Spring Festival week), so that no period is skipped."""
+    candidates, period = [], period_for(frequency, on)
+    for _step in range(3):
+        candidates.append(period)
+        period = _period_containing(frequency, period.start - datetime.timedelta(days=1))
+    return sorted((period for period in candidates if send_day(period) == on), key=lambda period: period.start)
+
+
+def _period_containing(frequency, day):
+    if frequency == DigestFrequency.WEEKLY:
+        start = day - datetime.timedelta(days=day.weekday())
+        return Period(frequency, start, start + datetime.timedelta(days=6))
+    return period_from_start(frequency, day.replace(day=1))
 
 
 # --- Content ------------------------------------------------------------------------------------------
@@ -119,6 +137,7 @@ def digest_context(subscription, period, *, since=None):
         problem.days_open = (on - problem.raised_on).days
         problem.url = project_url(problem.project)
 
+    cycle_month = period.start if period.frequency == DigestFrequency.MONTHLY else rules.reporting_month(period.end)
     events = base.select_related("city", "county").order_by("city__code", "county__code", "name")
     return {
         "subscription": subscription,
@@ -136,6 +155,10 @@ def digest_context(subscription, period, *, since=None):
         "red_projects": flagged[Light.RED],
         "yellow_projects": flagged[Light.YELLOW],
         "overdue_projects": [_project_row(project, year, on) for project in overdue],
+        "cycle_month": cycle_month,
+        "report_cycle": selectors.report_cycle(base, month=cycle_month),
+        "cycle_missing_url": settings.SITE_URL + reverse("project_list") + "?" + urlencode(
+            {"report_status": "missing", "report_month": cycle_month.strftime("%Y-%m")}),
         "new_starts": [_event_row(p) for p in events.filter(actual_start__gt=since, actual_start__lte=on)[:limit]],
         "completions": [_event_row(p) for p in events.filter(actual_end__gt=since, actual_end__lte=on)[:limit]],
         "planned_starts": [
@@ -179,32 +202,13 @@ def digest_render(subscription, period, *, since=None):
     """(subject, plain text, HTML) of a digest, in Chinese."""
     with translation.override(settings.LANGUAGE_CODE):
         context = digest_context(subscription, period, since=since)
-        subject = f"【重点项目{context['digest_title']}】{context['scope_name']} {period.label}"
-        # A subject is one line whatever a region or programme name holds (no header injection).
-        subject = " ".join(subject.split())[:190]
+        subject = delivery.one_line_subject(f"【重点项目{context['digest_title']}】{context['scope_name']} {period.label}")
         text = render_to_string("projects/digest.txt", context)
         html = render_to_string("projects/digest.html", context)
     return subject, text, html
 
 
-# --- Delivery -----------------------------------------------------------------------------------------
-#
-# At least once, and exactly once wherever the app can tell: a delivery is recorded before it is queued,
-# an attempt claims it (a token and a lease) before sending, and only a sent mail ends it. An attempt
-# that dies (worker killed, Redis emptied) leaves a lease that runs out; the catch-up task then queues
-# the delivery again, and a redelivered task, holding the same token, takes its own claim over at once.
-# The one window left: the mail server accepted a message but its "250" never reached us; that mail may
-# arrive twice (README, "Background work").
-
-
-class Outcome:
-    """What one attempt at a delivery came to (besides a transient error, which is raised)."""
-
-    SENT = "sent"  # this attempt sent it
-    ALREADY_SENT = "already sent"
-    HELD = "held"  # another live attempt holds it: look again when its lease ends
-    FAILED = "failed"  # failed for good earlier; only an operator's re-run tries again
-    GONE = "gone"  # the recipient unsubscribed or left: nothing to send
+# --- Dispatch and delivery (the guarantees are delivery.py's) -------------------------------------------
 
 
 def due_subscriptions(frequency):
@@ -216,168 +220,47 @@ def due_subscriptions(frequency):
     )
 
 
-def _seconds_from_now(seconds):
-    return timezone.now() + datetime.timedelta(seconds=seconds)
-
-
-def digests_dispatch(*, frequency, run_date, enqueue, only_missing=False):
-    """Record a pending delivery for every due subscription of the period and, once the records are
-    committed, `enqueue(delivery_id)` each one not yet sent. With only_missing, only subscriptions
-    never recorded for the period (a scheduled run that did not happen). Returns (period, queued)."""
-    period = period_for(frequency, run_date)
+def digests_dispatch(*, frequency, period, enqueue, only_missing=False):
+    """Record a delivery of `period`'s digest for every due subscription and queue those not yet sent.
+    With only_missing, only subscribers never recorded for the period (a scheduled run that did not
+    happen). Returns the number queued."""
     subscriptions = list(due_subscriptions(frequency))
     if only_missing:
         recorded = set(
-            DigestDelivery.objects.filter(frequency=frequency, period_start=period.start).values_list("user_id", flat=True)
+            DigestDelivery.objects.filter(kind=frequency, period_start=period.start).values_list("user_id", flat=True)
         )
         subscriptions = [s for s in subscriptions if s.user_id not in recorded]
-    lease = _seconds_from_now(settings.DIGEST_QUEUE_GRACE_SECONDS)
-    with transaction.atomic():
-        DigestDelivery.objects.bulk_create(
-            [
-                DigestDelivery(user=s.user, frequency=frequency, period_start=period.start, period_end=period.end,
-                               recipient=s.user.email, lease_until=lease)
-                for s in subscriptions
-            ],
-            ignore_conflicts=True,
-        )
-        queued = list(
-            DigestDelivery.objects.filter(
-                frequency=frequency,
-                period_start=period.start,
-                status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING],
-                user__in=[s.user_id for s in subscriptions],
-            ).values_list("pk", flat=True)
-        )
-        for delivery_id in queued:
-            transaction.on_commit(lambda pk=delivery_id: enqueue(pk))
-    return period, len(queued)
+    rows = [{"user": s.user, "kind": frequency, "period_start": period.start, "period_end": period.end} for s in subscriptions]
+    return delivery.deliveries_record(rows, enqueue=enqueue)
 
 
-def recent_deliveries():
-    """Deliveries of the periods the catch-up looks after (older news is not worth sending)."""
-    recent = rules.today() - datetime.timedelta(days=settings.DIGEST_CATCH_UP_DAYS)
-    return DigestDelivery.objects.filter(period_end__gte=recent)
-
-
-def unfinished_deliveries(*, now=None):
-    """Deliveries of recent periods that no live attempt answers for: pending or retrying past their
-    lease (the queued task was lost), or sending past the claim's lease (the attempt died)."""
-    now = now or timezone.now()
-    return recent_deliveries().filter(
-        Q(lease_until__lt=now) | Q(lease_until__isnull=True),
-        status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING, DeliveryStatus.SENDING],
-    )
-
-
-def deliveries_requeue(deliveries, *, enqueue):
-    """Queue the given deliveries again (a lost or dead attempt, or a failed one an operator retries).
-
-    Each is first put back to pending with a fresh lease by a conditional update, so that two catch-up
-    runs at once queue it once. Returns the deliveries queued.
-    """
-    queued = []
-    for delivery in deliveries:
-        taken = DigestDelivery.objects.filter(
-            pk=delivery.pk, status=delivery.status, lease_until=delivery.lease_until, claim_token=delivery.claim_token
-        ).exclude(status=DeliveryStatus.SENT).update(
-            status=DeliveryStatus.PENDING,
-            claim_token="",
-            lease_until=_seconds_from_now(settings.DIGEST_QUEUE_GRACE_SECONDS),
-        )
-        if taken:
-            logger.warning("digest %s to %s (%s) queued again", delivery.pk, delivery.recipient, delivery.get_status_display())
-            transaction.on_commit(lambda pk=delivery.pk: enqueue(pk))
-            queued.append(delivery)
-    return queued
-
-
-def delivery_claim(*, delivery, token, retry_failed=False):
-    """Take the delivery for this attempt (`token`), or return the Outcome that says why not.
-
-    One conditional UPDATE, so of two attempts only one wins. Claimable: pending or retrying; sending
-    under a lease that ran out (its attempt died) or under this very token (this task was redelivered
-    after its worker process was killed); failed, for an operator's re-run.
-    """
-    now = timezone.now()
-    retryable = [DeliveryStatus.PENDING, DeliveryStatus.RETRYING] + ([DeliveryStatus.FAILED] if retry_failed else [])
-    orphaned = Q(lease_until__lt=now) | Q(lease_until__isnull=True) | Q(claim_token=token)
-    claimable = Q(status__in=retryable) | (Q(status=DeliveryStatus.SENDING) & orphaned)
-    claimed = DigestDelivery.objects.filter(claimable, pk=delivery.pk).update(
-        status=DeliveryStatus.SENDING,
-        claim_token=token,
-        claimed_at=now,
-        lease_until=now + datetime.timedelta(seconds=settings.DIGEST_CLAIM_SECONDS),
-        attempts=F("attempts") + 1,
-    )
-    delivery.refresh_from_db()
-    if claimed:
-        return None
-    return {
-        DeliveryStatus.SENT: Outcome.ALREADY_SENT,
-        DeliveryStatus.FAILED: Outcome.FAILED,
-    }.get(delivery.status, Outcome.HELD)
-
-
-def digest_deliver(*, subscription, period, token=None, final_attempt=True, retry_failed=False, retry_countdown=0):
-    """Build and send one digest of `period` to the subscriber unless it was sent; returns an Outcome.
-
-    A transient mail error leaves the delivery RETRYING, leased until `retry_countdown` seconds from now
-    plus the claim time (FAILED on the final attempt), and is raised again for the caller (the Celery
-    task) to schedule the retry. An operator's re-run (send_digests) passes retry_failed.
-    """
-    delivery, _created = DigestDelivery.objects.get_or_create(
-        user=subscription.user,
-        frequency=period.frequency,
-        period_start=period.start,
-        defaults={"period_end": period.end, "recipient": subscription.user.email},
-    )
-    return delivery_send(
-        delivery=delivery, subscription=subscription, token=token or f"call-{uuid.uuid4()}",
-        final_attempt=final_attempt, retry_failed=retry_failed, retry_countdown=retry_countdown,
-    )
-
-
-def delivery_send(*, delivery, token, subscription=None, final_attempt=True, retry_failed=False, retry_countdown=0):
-    """Send the delivery (see digest_deliver); the subscription is looked up when not given."""
+def delivery_render(record):
+    """(subject, text, html) of a recorded digest delivery, or None when its subscription is gone."""
+    subscription = due_subscriptions(record.kind).filter(user=record.user_id).first()
     if subscription is None:
-        subscription = due_subscriptions(delivery.frequency).filter(user=delivery.user_id).first()
-        if subscription is None:
-            DigestDelivery.objects.filter(pk=delivery.pk).exclude(status=DeliveryStatus.SENT).update(
-                status=DeliveryStatus.FAILED, error="订阅已取消或收件人已停用", lease_until=None
-            )
-            return Outcome.GONE
-    outcome = delivery_claim(delivery=delivery, token=token, retry_failed=retry_failed)
-    if outcome is not None:
-        return outcome
-    period = period_from_start(delivery.frequency, delivery.period_start)
+        return None
+    period = period_from_start(record.kind, record.period_start)
     previous = (
-        DigestDelivery.objects.filter(user=subscription.user, frequency=period.frequency, status=DeliveryStatus.SENT,
+        DigestDelivery.objects.filter(user=record.user_id, kind=record.kind, status=DeliveryStatus.SENT,
                                       period_end__lt=period.start)
         .order_by("-period_end")
         .values_list("period_end", flat=True)
         .first()
     )
-    subject = ""
-    try:
-        subject, text, html = digest_render(subscription, period, since=previous)
-        message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [subscription.user.email])
-        message.attach_alternative(html, "text/html")
-        message.send(fail_silently=False)
-    except Exception as error:
-        transient = isinstance(error, TRANSIENT_MAIL_ERRORS)
-        status = DeliveryStatus.RETRYING if transient and not final_attempt else DeliveryStatus.FAILED
-        lease = _seconds_from_now(retry_countdown + settings.DIGEST_CLAIM_SECONDS) if status == DeliveryStatus.RETRYING else None
-        DigestDelivery.objects.filter(pk=delivery.pk).update(
-            status=status, error=f"{type(error).__name__}: {error}", subject=subject, lease_until=lease
-        )
-        logger.warning("digest %s to %s: %s (%s)", delivery.pk, subscription.user.email, error, status)
-        raise
-    DigestDelivery.objects.filter(pk=delivery.pk).update(
-        status=DeliveryStatus.SENT, sent_at=timezone.now(), subject=subject, error="", recipient=subscription.user.email,
-        lease_until=None,
+    return digest_render(subscription, period, since=previous)
+
+
+def digest_deliver(*, subscription, period, token=None, retry_failed=False):
+    """Send one subscriber's digest of `period` unless it was sent (an operator's run, a test):
+    records the delivery if need be and returns the delivery.Outcome."""
+    record, _created = DigestDelivery.objects.get_or_create(
+        user=subscription.user,
+        kind=period.frequency,
+        period_start=period.start,
+        key="",
+        defaults={"period_end": period.end, "recipient": subscription.user.email},
     )
-    return Outcome.SENT
+    return delivery.delivery_send(delivery=record, token=token, retry_failed=retry_failed)
 
 
 def subscriptions_set(*, user, frequencies, programmes, actions):

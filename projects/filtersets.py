@@ -9,9 +9,11 @@ from django.utils.translation import gettext_lazy as _
 
 from actions.models import Action
 
-from .choices import Light, Stage, Status
+from .choices import Light, ReviewStatus, Stage, Status
 from .models import Batch, Cluster, Industry, Programme, Project, Region
-from .rules import light_q, today
+from .rules import light_q, report_status_q, reporting_month, today
+
+REPORT_STATUS_CHOICES = ReviewStatus.choices + [("missing", _("未报（含退回）"))]
 
 
 def _scoped(queryset, request):
@@ -95,6 +97,17 @@ class ProjectFilterSet(django_filters.FilterSet):
         method="filter_reported_month",
         help_text=_("YYYY-MM：该月有月度调度的项目"),
     )
+    report_status = django_filters.ChoiceFilter(
+        label=_("月度调度"),
+        choices=REPORT_STATUS_CHOICES,
+        method="filter_report_status",
+        help_text=_("该月（“调度月份”，默认上月）月报的状态"),
+    )
+    report_month = django_filters.CharFilter(
+        label=_("调度月份"),
+        method="filter_report_month",
+        help_text=_("YYYY-MM，与“月度调度”一起使用"),
+    )
     investment_min = django_filters.NumberFilter(
         label=_("总投资不低于（万元）"),
         field_name="total_investment",
@@ -163,6 +176,19 @@ class ProjectFilterSet(django_filters.FilterSet):
         except ValueError:
             return queryset.none()
         return queryset.filter(reports__month=month)
+
+    def chosen_report_month(self):
+        """?report_month=YYYY-MM, else the month being reported now."""
+        try:
+            return datetime.date.fromisoformat(f"{(self.data.get('report_month') or '').strip()}-01")
+        except ValueError:
+            return reporting_month(today())
+
+    def filter_report_status(self, queryset, name, value):
+        return queryset.filter(report_status_q(value, self.chosen_report_month()))
+
+    def filter_report_month(self, queryset, name, value):
+        return queryset  # read by filter_report_status
 
     def filter_year(self, queryset, name, value):
         # The year's plan is already joined by with_progress() for this same year (filter_queryset passes

@@ -28,23 +28,21 @@ from simple_history.utils import bulk_create_with_history
 
 from actions.models import Action
 
-from . import rules, selectors
+from . import reporting, rules, selectors
 from .choices import RegionLevel, Stage
 from .exporting import COLUMNS as EXPORT_COLUMNS
-from .exporting import FORMULA_STARTS
+from .exporting import FORMULA_STARTS, escape_formula
 from .models import (
     AnnualPlan,
     Batch,
     ImportBatch,
     Industry,
-    MonthlyReport,
     Programme,
     Project,
     Region,
     normalize_project_code,
     validate_project_code,
 )
-from .services import ReportEntry, reports_submit
 
 # key: (canonical header, English alias); the keys match exporting.COLUMNS' aliases.
 HEADERS = {"seq": ("序号", "no")} | {alias: (header, alias) for header, alias, _get in EXPORT_COLUMNS}
@@ -750,12 +748,15 @@ PROGRESS_HEADERS = {
     "completed": ("本月完成投资（万元）", "completed_investment"),
     "progress": ("形象进度", "image_progress"),
     "problem": ("存在问题", "problem"),
+    "note": ("说明", "note"),
 }
 
 
 def import_progress(data, filename, *, user, month, dry_run=False, progress=None):
     """Record a month's reports from a progress workbook (项目代码 or 项目名称 + 县, 本月完成投资, 形象进度,
-    存在问题) and open the problems named: every row, or nothing when any row is wrong."""
+    存在问题, 说明) and open the problems named, through the same service and checks as the report page:
+    every row, or nothing when any row is wrong. A check that fires is an error for the row unless its
+    说明 cell confirms the figure; unchanged rows are reported unchanged and not written."""
     rows = read_rows(data, filename)
     if not rows:
         raise ImportFileError(_("文件中没有数据。"))
@@ -773,9 +774,8 @@ def import_progress(data, filename, *, user, month, dry_run=False, progress=None
     for project in projects.select_related("county"):
         by_name.setdefault((project.name, project.county.name if project.county else None), project)
         by_name.setdefault((project.name, None), project)
-    existing = {r.project_id: r for r in MonthlyReport.objects.filter(month=month, project__in=projects)}
     header = {key: PROGRESS_HEADERS[key][0] for key in columns}
-    entries, seen = [], {}
+    entries, numbers, seen = [], [], {}
     data_rows = rows[header_index + 1 :]
     for done, (number, cells) in enumerate(data_rows):
         if progress and done % PROGRESS_EVERY == 0:
@@ -802,22 +802,29 @@ def import_progress(data, filename, *, user, month, dry_run=False, progress=None
         except ValueError as error:
             result.errors.append(RowError(number, header["completed"], str(error)))
             continue
-        progress, problem = raw.get("progress") or "", raw.get("problem") or ""
-        report = existing.get(project.pk)
-        if report is None:
-            status, changes = "created", [(header["completed"], "", _shown(amount))]
-        elif (report.completed_investment, report.image_progress) != (amount, progress) or problem:
-            status, changes = "updated", [(header["completed"], _shown(report.completed_investment), _shown(amount))]
-        else:
-            status, changes = "unchanged", []
-        result.rows.append(RowResult(number, status, project.name, changes))
-        if status != "unchanged":
-            entries.append(ReportEntry(project=project, completed_investment=amount, image_progress=progress, problem=problem))
+        entries.append(reporting.ReportEntry(
+            project=project, month=month, completed_investment=amount, image_progress=raw.get("progress") or "",
+            problem=raw.get("problem") or "", note=raw.get("note") or "",
+        ))
+        numbers.append(number)
     if result.errors or not entries:
         return result
     with transaction.atomic():
-        reports_submit(user=user, month=month, entries=entries)
-        if dry_run:
+        outcomes = reporting.reports_submit(user=user, entries=entries)
+        for number, outcome in zip(numbers, outcomes):
+            report = outcome.report
+            if outcome.status == reporting.EntryStatus.REFUSED:
+                result.errors.append(RowError(number, header["completed"], outcome.message))
+            elif outcome.status == reporting.EntryStatus.NEEDS_NOTE:
+                reasons = "；".join(warning.message for warning in outcome.warnings)
+                result.errors.append(RowError(number, header["completed"], _("%(reasons)s。如确认无误，请在“说明”列填写说明") % {"reasons": reasons}))
+            else:
+                old = _shown(report.completed_investment) if report else ""
+                changes = [] if outcome.status == "unchanged" else [(header["completed"], old, _shown(outcome.entry.completed_investment))]
+                result.rows.append(RowResult(number, outcome.status, outcome.entry.project.name, changes))
+        if result.errors:
+            result.rows.clear()  # nothing is written: no row counts as created or updated
+        if result.errors or dry_run:
             transaction.set_rollback(True)
     return result
 
@@ -836,10 +843,12 @@ def progress_template_workbook(*, user, month):
         .exclude(stage=Stage.PREPARATORY)
         .exclude(status="cancelled")
         .select_related("county", "city")
-        .order_by("county__code", "name")
+        .order_by("city__code", "county__code", "name")
     )
     for number, project in enumerate(projects.iterator(), start=1):
-        sheet.append([number, project.code or "", project.name, project.county.name if project.county else "", None, None, None])
+        # Names are the province's text, not formulas, in the coordinator's Excel too.
+        cells = [number, project.code or "", project.name, project.county.name if project.county else ""]
+        sheet.append([escape_formula(cell) for cell in cells] + [None] * (len(PROGRESS_HEADERS) - len(cells)))
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

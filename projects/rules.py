@@ -147,6 +147,39 @@ def latest_due_month(*, on, deadline_day=None):
     return month
 
 
+def reporting_month(on):
+    """The month whose report is being collected on day `on` (月度调度 of the previous month)."""
+    return add_months(month_start(on), -1)
+
+
+def owes_report_q(month, prefix=""):
+    """Q selecting the projects that owe a report for `month`: under construction and started by the
+    month's end (the same rule as report_overdue), not cancelled."""
+    started = Q(**{f"{prefix}actual_start__isnull": True}) | Q(**{f"{prefix}actual_start__lt": add_months(month, 1)})
+    return Q(**{f"{prefix}stage__in": UNDER_CONSTRUCTION}) & started & ~Q(**{f"{prefix}status": Status.CANCELLED})
+
+
+def report_status_of(month, prefix=""):
+    """An expression for a project's report status for `month` (None: no report)."""
+    from .models import MonthlyReport
+
+    return models.Subquery(
+        MonthlyReport.objects.filter(project=models.OuterRef(f"{prefix}pk"), month=month).values("review_status")[:1]
+    )
+
+
+def report_status_q(status, month):
+    """Q selecting projects whose report for `month` stands as `status`: submitted, approved, returned, or
+    missing (owed and none that counts: none, or returned)."""
+    from .choices import COUNTED_REVIEW_STATUSES
+    from .models import MonthlyReport
+
+    reports = MonthlyReport.objects.filter(month=month)
+    if status == "missing":
+        return owes_report_q(month) & ~Q(pk__in=reports.filter(review_status__in=COUNTED_REVIEW_STATUSES).values("project_id"))
+    return Q(pk__in=reports.filter(review_status=status).values("project_id"))
+
+
 def report_is_late(*, month, reported_at):
     if not month or not reported_at:
         return False

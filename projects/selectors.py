@@ -12,8 +12,7 @@ from django.db.models import Count, Sum
 from django.utils.translation import gettext as _
 
 from . import rules
-
-from .choices import Light, RegionLevel, Stage
+from .choices import COUNTED_REVIEW_STATUSES, Light, RegionLevel, ReviewStatus, Stage
 from .models import MonthlyReport
 
 LIGHTS = (Light.RED, Light.YELLOW, Light.GREEN, Light.NONE)
@@ -112,6 +111,30 @@ def monthly_trend(projects, *, year):
         running += by_month[month]
         trend.append({"month": month, "completed": by_month[month], "cumulative": running})
     return trend
+
+
+def report_cycle(projects, *, month):
+    """How the scope's reports for `month` stand (月度调度): submitted, approved and returned reports, and
+    projects missing one (they owe it and have none that counts), in one query. Each count is what the
+    project list shows for ?report_status=<key>&report_month=<month>."""
+    owes = rules.owes_report_q(month)
+    rows = (
+        projects.order_by()
+        .annotate(report_status=rules.report_status_of(month))
+        .values("report_status")
+        .annotate(count=Count("pk"), owing=Count("pk", filter=owes))
+    )
+    cycle = dict.fromkeys(REPORT_CYCLE_KEYS, 0)
+    for row in rows:
+        if row["report_status"] in (ReviewStatus.SUBMITTED, ReviewStatus.APPROVED, ReviewStatus.RETURNED):
+            cycle[row["report_status"]] += row["count"]
+        if row["report_status"] not in COUNTED_REVIEW_STATUSES:
+            cycle["missing"] += row["owing"]
+    return cycle
+
+
+# The keys of report_cycle, in the order they are shown.
+REPORT_CYCLE_KEYS = (ReviewStatus.SUBMITTED.value, ReviewStatus.APPROVED.value, ReviewStatus.RETURNED.value, "missing")
 
 
 # --- Cached summaries --------------------------------------------------------------------------------

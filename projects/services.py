@@ -2,25 +2,21 @@
 
 import csv
 import json
-from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F, Max, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, ExtractYear
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from actions.models import Action, ActionPlan, Measure, Target
 
-from . import rules, selectors
+from . import selectors
 from .access import ROLE_GROUP_NAMES, ROLE_PERMISSIONS
 from .choices import RegionLevel, Role
-from .models import AnnualPlan, Batch, Cluster, Industry, MonthlyReport, Problem, Programme, Project, Region
+from .models import AnnualPlan, Batch, Cluster, Industry, MonthlyReport, Programme, Project, Region
 
 FIXTURES_DIR = Path(settings.BASE_DIR) / "fixtures"
 
@@ -151,13 +147,19 @@ def _load_action_plans(plans):
 
 
 DIGEST_SCHEDULES = {
-    # name: (task, kwargs, crontab fields); times are Asia/Shanghai
-    "重点项目周报（每周一 08:30）": ("projects.tasks.dispatch_digests", {"frequency": "weekly"}, {"minute": "30", "hour": "8", "day_of_week": "1"}),
-    "重点项目月报（月度调度截止次日 08:30）": ("projects.tasks.dispatch_digests", {"frequency": "monthly"}, {"minute": "30", "hour": "8", "day_of_month": None}),
+    # name: (task, kwargs, crontab fields); times are Asia/Shanghai. The digests and reminders run every
+    # day and send only on their days of China's working-day calendar, which a crontab cannot express.
+    "重点项目周报（每周第一个工作日 08:30）": ("projects.tasks.dispatch_digests", {"frequency": "weekly"}, {"minute": "30", "hour": "8"}),
+    "重点项目月报（月度调度截止后第一个工作日 08:30）": ("projects.tasks.dispatch_digests", {"frequency": "monthly"}, {"minute": "30", "hour": "8"}),
+    "月度调度催报（截止前两个工作日、截止当日、截止次一工作日 09:00）": ("projects.tasks.send_report_reminders", {}, {"minute": "0", "hour": "9"}),
     "简报补发检查（每15分钟）": ("projects.tasks.catch_up_digests", {}, {"minute": "*/15"}),
 }
 # Schedules replaced since: an installation that still has the old one gets the new one instead.
-RENAMED_SCHEDULES = {"简报补发检查（每小时）": "简报补发检查（每15分钟）"}
+RENAMED_SCHEDULES = {
+    "简报补发检查（每小时）": "简报补发检查（每15分钟）",
+    "重点项目周报（每周一 08:30）": "重点项目周报（每周第一个工作日 08:30）",
+    "重点项目月报（月度调度截止次日 08:30）": "重点项目月报（月度调度截止后第一个工作日 08:30）",
+}
 
 
 def digest_schedules_ensure():
@@ -171,8 +173,6 @@ def digest_schedules_ensure():
         if PeriodicTask.objects.filter(name=name).exists():
             continue
         fields = {"minute": "*", "hour": "*", "day_of_week": "*", "day_of_month": "*", "month_of_year": "*", **cron}
-        if fields["day_of_month"] is None:  # the day after the monthly report deadline
-            fields["day_of_month"] = str(settings.MONTHLY_REPORT_DEADLINE_DAY + 1)
         crontab, _created = CrontabSchedule.objects.get_or_create(timezone=settings.TIME_ZONE, **fields)
         PeriodicTask.objects.create(name=name, task=task, kwargs=json.dumps(kwargs), crontab=crontab)
 
@@ -220,7 +220,8 @@ def progress_refresh(*, projects=None):
     reported month. `projects` is a queryset or list of projects or ids; None means all.
 
     Every writer of monthly reports calls this after writing; it is the one definition of
-    "completed this year" (年度完成投资 = the sum of that year's monthly reports).
+    "completed this year" (年度完成投资 = the sum of that year's monthly reports that count: submitted or
+    approved, not returned).
     """
     def scoped(queryset, field):
         return queryset if projects is None else queryset.filter(**{f"{field}__in": projects})
@@ -237,8 +238,9 @@ def progress_refresh(*, projects=None):
         [AnnualPlan(project_id=project_id, year=year, planned_investment=0) for project_id, year in years_without_plan],
         ignore_conflicts=True,
     )
+    # A returned report counts as not reported: its figure is not in the totals, its month not reported.
     year_total = (
-        MonthlyReport.objects.filter(project=OuterRef("project"), month__year=OuterRef("year"))
+        MonthlyReport.objects.counted().filter(project=OuterRef("project"), month__year=OuterRef("year"))
         .order_by()
         .values("project")
         .annotate(total=Sum("completed_investment"))
@@ -247,43 +249,6 @@ def progress_refresh(*, projects=None):
     scoped(AnnualPlan.objects.all(), "project").update(
         completed_investment=Coalesce(Subquery(year_total), Value(0), output_field=AnnualPlan._meta.get_field("completed_investment"))
     )
-    last_month = MonthlyReport.objects.filter(project=OuterRef("pk")).order_by().values("project").annotate(last=Max("month")).values("last")
+    last_month = MonthlyReport.objects.counted().filter(project=OuterRef("pk")).order_by().values("project").annotate(last=Max("month")).values("last")
     scoped(Project.objects.all(), "pk").update(last_report_month=Subquery(last_month))
     selectors.data_changed()  # the updates above bypass the save signals
-
-
-@dataclass
-class ReportEntry:
-    """One row of the monthly report form (or a progress workbook): what a project reports for a month."""
-
-    project: Project
-    completed_investment: Decimal
-    image_progress: str = ""
-    problem: str = ""
-
-
-@transaction.atomic
-def reports_submit(*, user, month, entries):
-    """Record the month's reports (replacing an earlier report of the same month) and open the problems
-    named, as `user`. Every project must be one the user may edit; the projects' versions move on, so
-    an admin form opened before this is refused rather than overwriting the reports."""
-    month = month.replace(day=1)
-    project_ids = [entry.project.pk for entry in entries]
-    editable = set(Project.objects.editable_by(user).filter(pk__in=project_ids).values_list("pk", flat=True))
-    outside = [entry.project for entry in entries if entry.project.pk not in editable]
-    if outside:
-        raise PermissionDenied(_("无权填报：%(names)s") % {"names": "、".join(p.name for p in outside)})
-    for entry in entries:
-        report = MonthlyReport.objects.filter(project=entry.project, month=month).first() or MonthlyReport(
-            project=entry.project, month=month
-        )
-        report.completed_investment = entry.completed_investment
-        report.image_progress = entry.image_progress
-        report.reported_by = user
-        report.reported_at = timezone.now()
-        report.save()
-        if entry.problem:
-            Problem.objects.create(project=entry.project, description=entry.problem, raised_on=rules.today())
-    Project.objects.filter(pk__in=project_ids).update(version=F("version") + 1)
-    progress_refresh(projects=project_ids)
-    return len(entries)

@@ -11,7 +11,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from . import digests, rules
+from . import delivery, digests, importing, reporting, rules
 from .choices import DigestFrequency
 from .models import DigestDelivery
 
@@ -40,18 +40,18 @@ def _safely(send):
 def deliver_digest(self, delivery_id):
     """Send one recorded delivery unless it was sent. The task id is the attempt's claim token: a task
     redelivered after its worker process was killed takes over the claim it left."""
-    delivery = DigestDelivery.objects.select_related("user").filter(pk=delivery_id).first()
-    if delivery is None:
-        return digests.Outcome.GONE
+    record = DigestDelivery.objects.select_related("user").filter(pk=delivery_id).first()
+    if record is None:
+        return delivery.Outcome.CANCELLED
     final = self.request.retries >= self.max_retries
     # Exponential backoff, always below the broker's visibility timeout so that Redis does not hand the
     # waiting task to a second worker.
     countdown = min(60 * 2**self.request.retries, settings.DIGEST_RETRY_MAX_COUNTDOWN)
     try:
-        outcome = digests.delivery_send(
-            delivery=delivery, token=self.request.id or "eager", final_attempt=final, retry_countdown=countdown
+        outcome = delivery.delivery_send(
+            delivery=record, token=self.request.id or "eager", final_attempt=final, retry_countdown=countdown
         )
-    except digests.TRANSIENT_MAIL_ERRORS as error:
+    except delivery.TRANSIENT_MAIL_ERRORS as error:
         if final:
             raise
         raise self.retry(exc=error, countdown=countdown)
@@ -65,34 +65,52 @@ enqueue_delivery = _safely(deliver_digest.delay)
 
 @shared_task
 def dispatch_digests(frequency, run_date=None):
-    """Beat's entry point: enqueue the digests of the period that `run_date` (default: today) reports on."""
+    """Beat's entry point, every morning: enqueue the digests of the periods due on `run_date` (default:
+    today) on China's working-day calendar; nothing on other days."""
     run_date = datetime.date.fromisoformat(run_date) if run_date else rules.today()
-    period, count = digests.digests_dispatch(frequency=frequency, run_date=run_date, enqueue=enqueue_delivery)
-    return f"{frequency} {period.label}: {count} queued"
+    results = []
+    for period in digests.periods_due(frequency, run_date):
+        count = digests.digests_dispatch(frequency=frequency, period=period, enqueue=enqueue_delivery)
+        results.append(f"{frequency} {period.label}: {count} queued")
+    return results or f"{frequency}: not a sending day"
+
+
+@shared_task
+def send_report_reminders(run_date=None):
+    """Beat's entry point, every morning: the reminders (催报) due on `run_date` (default: today)."""
+    run_date = datetime.date.fromisoformat(run_date) if run_date else rules.today()
+    return {kind: count for kind, count in reporting.reminders_dispatch(on=run_date, enqueue=enqueue_delivery).items()}
+
+
+def _ran_today(task):
+    return task.last_run_at is not None and timezone.localtime(task.last_run_at).date() == rules.today()
 
 
 @shared_task
 def catch_up_digests():
     """Every quarter hour: send what was lost on the way.
 
-    - For each digest schedule that has run, the period that run was for is dispatched to every
-      subscriber with no delivery record yet (the run itself never happened, e.g. Redis was down).
+    - When a digest or reminder schedule ran today, what it was to send today is sent to everyone who
+      has no delivery record yet (the run itself never reached a worker, e.g. Redis was down).
     - Every recorded delivery of a recent period that no live attempt answers for (queued message
       lost, worker killed while sending, retry lost with an emptied Redis) is queued again.
     """
     from django_celery_beat.models import PeriodicTask
 
     results = []
-    for task in PeriodicTask.objects.filter(task="projects.tasks.dispatch_digests", enabled=True, last_run_at__isnull=False):
+    today = rules.today()
+    for task in PeriodicTask.objects.filter(task="projects.tasks.dispatch_digests", enabled=True):
         frequency = json.loads(task.kwargs or "{}").get("frequency")
-        if frequency not in DigestFrequency.values:
+        if frequency not in DigestFrequency.values or not _ran_today(task):
             continue
-        run_date = timezone.localtime(task.last_run_at).date()
-        period, count = digests.digests_dispatch(
-            frequency=frequency, run_date=run_date, only_missing=True, enqueue=enqueue_delivery
-        )
-        results.append(f"{frequency} {period.label}: {count} queued")
-    requeued = digests.deliveries_requeue(digests.unfinished_deliveries(), enqueue=enqueue_delivery)
+        for period in digests.periods_due(frequency, today):
+            count = digests.digests_dispatch(frequency=frequency, period=period, only_missing=True, enqueue=enqueue_delivery)
+            results.append(f"{frequency} {period.label}: {count} queued")
+    reminders = PeriodicTask.objects.filter(task="projects.tasks.send_report_reminders", enabled=True)
+    if any(_ran_today(task) for task in reminders):
+        for kind, count in reporting.reminders_dispatch(on=today, enqueue=enqueue_delivery).items():
+            results.append(f"{kind}: {count} queued")
+    requeued = delivery.deliveries_requeue(delivery.unfinished_deliveries(), enqueue=enqueue_delivery)
     if requeued:
         results.append(f"{len(requeued)} unfinished queued again")
     return results
@@ -102,8 +120,6 @@ def catch_up_digests():
 def run_import_batch(self, batch_id, apply):
     """Check (apply=False) or apply an uploaded list on a worker (see importing.batch_run). The task id
     is the run's claim token: a task redelivered after its worker process was killed resumes the run."""
-    from . import importing
-
     try:
         result = importing.batch_run_claimed(batch_id, apply=apply, token=self.request.id or "eager")
     except Exception as error:  # recorded on the batch, shown on its page

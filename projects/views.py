@@ -8,9 +8,9 @@ from decimal import Decimal
 from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,13 +20,12 @@ from django.utils.translation import gettext as _
 
 from actions.models import Action, ActionPlan
 
-from . import digests, exporting, importing, rules, selectors
-from .access import scope_key
-from .choices import Light, Stage, Status
-from .filtersets import ProjectFilterSet
+from . import digests, exporting, importing, reporting, rules, selectors, tasks
+from .access import review_scope_q, scope_key
+from .choices import Light, ReviewAction, ReviewStatus, Stage, Status
+from .filtersets import REPORT_STATUS_CHOICES, ProjectFilterSet, county_choices
 from .forms import SubscriptionForm
 from .models import DigestDelivery, MonthlyReport, Project
-from .services import ReportEntry, reports_submit
 
 LIST_PAGE_SIZE = 50
 REPORT_PAGE_SIZE = 50
@@ -89,6 +88,7 @@ def dashboard(request):
     params = active_params(filterset)
 
     plans, plan = chosen_plan(request)
+    cycle_month = rules.reporting_month(on)
 
     def summarise():
         area_title, areas = selectors.area_breakdown(projects, user=request.user, progress=progress)
@@ -101,6 +101,7 @@ def dashboard(request):
             "programmes": selectors.breakdown(projects, by="programmes", label_field="programmes__name",
                                               order_field="programmes__order", progress=progress),
             "trend": selectors.monthly_trend(projects, year=year),
+            "cycle": selectors.report_cycle(projects, month=cycle_month),
         }
 
     summary = selectors.cached_summary(
@@ -131,6 +132,12 @@ def dashboard(request):
         value_key="completed",
         link=lambda row: list_link(params, reported_month=row["month"].strftime("%Y-%m")),
     )
+    cycle_labels = dict(REPORT_STATUS_CHOICES)
+    cycle = [
+        {"key": key, "label": cycle_labels[key], "count": summary["cycle"][key],
+         "href": list_link(params, report_status=key, report_month=cycle_month.strftime("%Y-%m"))}
+        for key in selectors.REPORT_CYCLE_KEYS
+    ]
     red = [
         {"project": project, "reason": rules.describe_light(reason=project.light_reason, project=project, year=year, on=on)}
         for project in projects.filter(rules.light_q(Light.RED)).select_related("city", "county").order_by("city__code", "county__code", "name")[:20]
@@ -152,6 +159,9 @@ def dashboard(request):
         "stages": stages,
         "trend": trend,
         "red_projects": red,
+        "cycle": cycle,
+        "cycle_month": cycle_month,
+        "cycle_deadline": rules.report_deadline(cycle_month),
     })
 
 
@@ -298,7 +308,7 @@ def _display(field, value, names):
     return "—" if value in (None, "") else value
 
 
-# --- monthly report form ---------------------------------------------------------------------------------
+# --- monthly report form and review (月度调度, 审核) -------------------------------------------------------
 
 
 def _parse_month(value, default):
@@ -309,16 +319,21 @@ def _parse_month(value, default):
     return min(month, rules.month_start(rules.today()))
 
 
+def _report_months(today):
+    return [rules.add_months(rules.month_start(today), -offset) for offset in range(0, 13)]
+
+
 @login_required
 def monthly_report(request):
-    """One page of the user's projects for a month: completed investment, image progress and problems,
-    saved together; each row validated on its own, errors shown next to the row, valid rows saved."""
+    """One page of the user's projects for a month: completed investment, image progress, problems and
+    a note, saved together through reporting.reports_submit. Each row is decided on its own: unchanged
+    rows are not written, a row changed by someone else since the page was loaded is refused with a
+    message, a row whose checks fire waits for a note; the others are saved."""
     user = request.user
     if not user.has_perm("projects.add_monthlyreport"):
         raise PermissionDenied
     today = rules.today()
-    default_month = rules.add_months(rules.month_start(today), -1)
-    month = _parse_month(request.GET.get("month"), default_month)
+    month = _parse_month(request.GET.get("month"), rules.reporting_month(today))
     deadline = rules.report_deadline(month)
     filterset, _year = scope_filterset(request, data={"q": request.GET.get("q", ""), "county": request.GET.get("county", "")})
     if not filterset.is_valid():
@@ -328,37 +343,53 @@ def monthly_report(request):
         .exclude(status=Status.CANCELLED)
         .exclude(stage=Stage.PREPARATORY)
         .select_related("city", "county")
-        .order_by("county__code", "name")
+        .order_by("city__code", "county__code", "name")
     )
     page = Paginator(projects, REPORT_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
-    existing = {r.project_id: r for r in MonthlyReport.objects.filter(project__in=rows, month=month)}
 
-    errors, values = {}, {}
+    def stored_reports():
+        return {r.project_id: r for r in MonthlyReport.objects.filter(project__in=rows, month=month).select_related("reported_by")}
+
+    existing = stored_reports()
+    values, row_notes = {}, {}
     if request.method == "POST":
-        entries = []
+        entries, errors = [], {}
         for project in rows:
             prefix = f"p{project.pk}"
-            raw = {
-                "completed": request.POST.get(f"{prefix}-completed", "").strip(),
-                "progress": request.POST.get(f"{prefix}-progress", "").strip(),
-                "problem": request.POST.get(f"{prefix}-problem", "").strip(),
-            }
+            raw = {key: request.POST.get(f"{prefix}-{key}", "").strip() for key in ("completed", "progress", "problem", "note")}
+            if not any(raw[key] for key in ("completed", "progress", "problem")):
+                continue  # a row left empty (or locked, whose inputs are not sent) is not reported this time
             values[project.pk] = raw
-            if not any(raw.values()):
-                continue  # a row left empty is not reported this time
             amount, error = _parse_amount(raw["completed"])
             if error:
                 errors[project.pk] = error
                 continue
-            entries.append(ReportEntry(project=project, completed_investment=amount, image_progress=raw["progress"], problem=raw["problem"]))
-        if entries:
-            reports_submit(user=user, month=month, entries=entries)
-        if errors:
-            messages.warning(request, _("已保存 %(saved)d 个项目；%(errors)d 行有误，请修改后再次提交。") % {"saved": len(entries), "errors": len(errors)})
-            existing = {r.project_id: r for r in MonthlyReport.objects.filter(project__in=rows, month=month)}
+            version = request.POST.get(f"{prefix}-version", "")
+            entries.append(reporting.ReportEntry(
+                project=project, month=month, completed_investment=amount, image_progress=raw["progress"],
+                problem=raw["problem"], note=raw["note"], expected_version=int(version) if version.isdigit() else 0,
+            ))
+        outcomes = reporting.reports_submit(user=user, entries=entries)
+        saved = sum(1 for outcome in outcomes if outcome.saves_anything)
+        unchanged = sum(1 for outcome in outcomes if outcome.status == reporting.EntryStatus.UNCHANGED and not outcome.new_problem)
+        for outcome in outcomes:
+            if outcome.saves_anything:
+                values.pop(outcome.entry.project.pk, None)  # show what is stored now
+            elif outcome.status in (reporting.EntryStatus.REFUSED, reporting.EntryStatus.NEEDS_NOTE):
+                row_notes[outcome.entry.project.pk] = outcome
+            else:
+                values.pop(outcome.entry.project.pk, None)
+        attention = len(errors) + len(row_notes)
+        if attention:
+            messages.warning(request, _("已保存 %(saved)d 个项目，%(unchanged)d 个未变；%(attention)d 行需要处理，见各行提示。") % {
+                "saved": saved, "unchanged": unchanged, "attention": attention})
+            existing = stored_reports()
+            for pk, error in errors.items():
+                row_notes[pk] = error
         else:
-            messages.success(request, _("已保存 %(saved)d 个项目的 %(month)s 月度调度。") % {"saved": len(entries), "month": month.strftime("%Y-%m")})
+            messages.success(request, _("已保存 %(saved)d 个项目的 %(month)s 月度调度，%(unchanged)d 个未变。") % {
+                "saved": saved, "unchanged": unchanged, "month": month.strftime("%Y-%m")})
             return redirect(request.get_full_path())
 
     table = []
@@ -368,19 +399,29 @@ def monthly_report(request):
             "completed": "" if report is None else report.completed_investment,
             "progress": "" if report is None else report.image_progress,
             "problem": "",
+            "note": "" if report is None else report.note,
         }
-        table.append({"project": project, "report": report, "value": value, "error": errors.get(project.pk)})
-    months = [rules.add_months(rules.month_start(today), -offset) for offset in range(0, 13)]
+        note = row_notes.get(project.pk)
+        table.append({
+            "project": project,
+            "report": report,
+            "value": value,
+            "version": report.version if report else 0,
+            "error": note if isinstance(note, str) else (note.message if note else None),
+            "warnings": note.warnings if note and not isinstance(note, str) else [],
+            "needs_note": bool(note and not isinstance(note, str) and note.status == reporting.EntryStatus.NEEDS_NOTE),
+            "locked": report is not None and report.is_locked,
+        })
     return render(request, "projects/monthly_report.html", {
         "month": month,
-        "months": months,
+        "months": _report_months(today),
         "deadline": deadline,
         "overdue": today > deadline,
         "table": table,
         "page": page,
         "filterset": filterset,
         "query": urlencode({k: v for k, v in request.GET.items() if k != "page"}),
-    }, status=400 if errors else 200)
+    }, status=400 if row_notes else 200)
 
 
 def _parse_amount(text):
@@ -391,6 +432,83 @@ def _parse_amount(text):
         return importing.parse_money(text.replace("，", ","), Decimal(1)), None
     except ValueError as error:
         return None, str(error)
+
+
+REVIEW_STATUS_FILTERS = [(status.value, status.label) for status in ReviewStatus] + [("all", _("全部"))]
+
+
+@login_required
+def report_review(request):
+    """The reviewer's list (待审核 by default) of the reports whose review falls to them, for a month and
+    county; approve or return them one by one or together (through reporting.reports_review)."""
+    user = request.user
+    if not user.has_perm("projects.review_monthlyreport"):
+        raise PermissionDenied
+    today = rules.today()
+    month = _parse_month(request.GET.get("month"), rules.reporting_month(today))
+    status = request.GET.get("status") or ReviewStatus.SUBMITTED
+    if status not in dict(REVIEW_STATUS_FILTERS):
+        raise Http404
+    counties = county_choices(request)
+    county = None
+    if request.GET.get("county"):
+        county = counties.filter(pk=request.GET["county"] if request.GET["county"].isdigit() else None).first()
+        if county is None:
+            raise Http404  # another region's county is as unknown as a missing one
+    reports = MonthlyReport.objects.reviewable_by(user).filter(month=month)
+    if county is not None:
+        reports = reports.filter(project__county=county)
+
+    if request.method == "POST":
+        single = request.POST.get("one", "")
+        if single:
+            action, _sep, pk = single.partition(":")
+            ids, reason = [pk], request.POST.get(f"reason-{pk}", "")
+        else:
+            action, ids, reason = request.POST.get("action", ""), request.POST.getlist("selected"), request.POST.get("reason", "")
+        if action not in reporting.TRANSITIONS or not all(pk.isdigit() for pk in ids) or not ids:
+            messages.error(request, _("请选择要审核的月报和操作。"))
+            return redirect(request.get_full_path())
+        try:
+            result = reporting.reports_review(user=user, report_ids=ids, action=action, reason=reason, enqueue=tasks.enqueue_delivery)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(request.get_full_path())
+        if result.done:
+            messages.success(request, _("已%(action)s %(count)d 份月报。") % {"action": ReviewAction(action).label, "count": len(result.done)})
+        for report, _pk, why in result.skipped[:10]:
+            messages.warning(request, f"{report.project.name if report else _('月报')}：{why}")
+        return redirect(request.get_full_path())
+
+    by_status = dict(reports.order_by().values_list("review_status").annotate(count=Count("pk")))
+    scope = Project.objects.visible_to(user).filter(review_scope_q(user, project_prefix=""))
+    if county is not None:
+        scope = scope.filter(county=county)
+    missing = selectors.report_cycle(scope, month=month)["missing"]
+    listed = reports if status == "all" else reports.filter(review_status=status)
+    listed = listed.select_related("project", "project__city", "project__county", "reported_by", "reviewed_by").order_by(
+        "project__city__code", "project__county__code", "project__name")
+    page = Paginator(listed, REPORT_PAGE_SIZE).get_page(request.GET.get("page"))
+    params = {"month": month.strftime("%Y-%m"), **({"county": county.pk} if county else {})}
+    tabs = [
+        {"value": value, "label": label, "count": sum(by_status.values()) if value == "all" else by_status.get(value, 0),
+         "href": "?" + urlencode({**params, "status": value}), "active": value == status}
+        for value, label in REVIEW_STATUS_FILTERS
+    ]
+    return render(request, "projects/report_review.html", {
+        "month": month,
+        "months": _report_months(today),
+        "deadline": rules.report_deadline(month),
+        "status": status,
+        "tabs": tabs,
+        "missing": missing,
+        "missing_href": list_link({"report_month": month.strftime("%Y-%m"), **({"county": county.pk} if county else {})},
+                                  report_status="missing"),
+        "counties": counties.filter(pk__in=Project.objects.filter(review_scope_q(user, project_prefix="")).values("county")),
+        "county": county,
+        "page": page,
+        "query": urlencode({k: v for k, v in request.GET.items() if k != "page"}),
+    })
 
 
 # --- eight actions ---------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from projects import digests
+from projects.delivery import Outcome
 from projects.choices import DigestFrequency, ProblemStatus, Status
 from projects.models import AnnualPlan, DeliveryStatus, DigestDelivery, DigestSubscription, MonthlyReport, Problem, Programme
 from projects.services import progress_refresh
@@ -56,9 +57,11 @@ def test_period_for(frequency, run_date, start, end):
 def test_schedules_are_created_with_the_reference_data(db):
     weekly = PeriodicTask.objects.get(task="projects.tasks.dispatch_digests", kwargs=json.dumps({"frequency": "weekly"}))
     cron = weekly.crontab
-    assert (cron.minute, cron.hour, cron.day_of_week, str(cron.timezone)) == ("30", "8", "1", "Asia/Shanghai")
+    # Every morning: whether it is a sending day is China's working-day calendar's to say (digests.periods_due).
+    assert (cron.minute, cron.hour, cron.day_of_week, str(cron.timezone)) == ("30", "8", "*", "Asia/Shanghai")
     monthly = PeriodicTask.objects.get(task="projects.tasks.dispatch_digests", kwargs=json.dumps({"frequency": "monthly"}))
-    assert (monthly.crontab.day_of_month, monthly.crontab.hour) == ("6", "8")  # the day after the 5th
+    assert (monthly.crontab.day_of_month, monthly.crontab.hour) == ("*", "8")
+    assert PeriodicTask.objects.filter(task="projects.tasks.send_report_reminders", enabled=True).exists()
     assert PeriodicTask.objects.filter(task="projects.tasks.catch_up_digests").exists()
 
 
@@ -200,15 +203,15 @@ def record(subscription, period=None):
     """The delivery a scheduled dispatch records before queueing its task."""
     period = period or current_week()
     return DigestDelivery.objects.create(
-        user=subscription.user, frequency=subscription.frequency, period_start=period.start, period_end=period.end,
+        user=subscription.user, kind=subscription.frequency, period_start=period.start, period_end=period.end,
         recipient=subscription.user.email,
     )
 
 
 def test_a_task_executed_twice_sends_once(users, projects, mail_server):
     delivery = record(subscribe(users["county_editor"]))
-    assert deliver_digest.apply(args=[delivery.pk]).get() == digests.Outcome.SENT
-    assert deliver_digest.apply(args=[delivery.pk]).get() == digests.Outcome.ALREADY_SENT
+    assert deliver_digest.apply(args=[delivery.pk]).get() == Outcome.SENT
+    assert deliver_digest.apply(args=[delivery.pk]).get() == Outcome.ALREADY_SENT
     assert len(mail_server.messages) == 1
 
 
@@ -256,7 +259,7 @@ def test_a_redelivered_task_takes_over_the_claim_its_killed_predecessor_left(use
     delivery = record(subscribe(users["county_editor"]))
     claim_as_dead_attempt(delivery, token="task-1", lease_seconds=600)
     # Celery redelivers the message of a task whose pool process died: same task id, so same token.
-    assert deliver_digest.apply(args=[delivery.pk], task_id="task-1").get() == digests.Outcome.SENT
+    assert deliver_digest.apply(args=[delivery.pk], task_id="task-1").get() == Outcome.SENT
     assert len(mail_server.messages) == 1
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.SENT, 2)
@@ -267,7 +270,7 @@ def test_another_attempts_live_claim_is_not_reported_as_done(users, projects, ma
     delivery = record(subscription)
     claim_as_dead_attempt(delivery, lease_seconds=600)
     # A second task does not send it and does not call it done: it looks again when the lease ends.
-    assert deliver_digest.apply(args=[delivery.pk], task_id="task-2").get() == digests.Outcome.HELD
+    assert deliver_digest.apply(args=[delivery.pk], task_id="task-2").get() == Outcome.HELD
     # The operator's re-run names it and exits 1 (today it said "skipped" and exited 0).
     with pytest.raises(CommandError, match="1 digest\\(s\\) not finished: zd@example.org"):
         call_command("send_digests", "--frequency", "weekly")

@@ -312,8 +312,8 @@ def test_recover_command_queues_again_what_was_lost(users, projects, settings, m
     claim_as_dead_attempt(delivery, lease_seconds=-1)
     out = io.StringIO()
     call_command("recover_background_work", "--dry-run", stdout=out)
-    assert "would queue again: digest" in out.getvalue() and not mail_server.messages
+    assert "would queue again: mail" in out.getvalue() and not mail_server.messages
     with django_capture_on_commit_callbacks(execute=True):
         call_command("recover_background_work", stdout=out)
-    assert "queued again 1 digest(s) and 0 import(s)" in out.getvalue()
+    assert "queued again 1 mail(s) and 0 import(s)" in out.getvalue()
     assert DigestDelivery.objects.get().status == DeliveryStatus.SENT and len(mail_server.messages) == 1

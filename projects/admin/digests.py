@@ -9,7 +9,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .. import digests, rules
+from .. import delivery, digests, rules
 from ..access import person_scope_q
 from ..models import DeliveryStatus, DigestDelivery, DigestSubscription, User
 
@@ -86,7 +86,7 @@ class UnfinishedDeliveryFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "stuck":
-            return queryset.filter(pk__in=digests.unfinished_deliveries().values("pk"))
+            return queryset.filter(pk__in=delivery.unfinished_deliveries().values("pk"))
         if self.value() == "failed":
             return queryset.filter(status=DeliveryStatus.FAILED)
         return queryset
@@ -94,9 +94,9 @@ class UnfinishedDeliveryFilter(admin.SimpleListFilter):
 
 @admin.register(DigestDelivery)
 class DigestDeliveryAdmin(PersonScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["user", "frequency", "period_start", "period_end", "status", "attempts", "sent_at", "lease_until",
+    list_display = ["user", "kind", "period_start", "period_end", "status", "attempts", "sent_at", "lease_until",
                     "error_short"]
-    list_filter = [UnfinishedDeliveryFilter, "status", "frequency", "period_start"]
+    list_filter = [UnfinishedDeliveryFilter, "status", "kind", "period_start"]
     list_select_related = ["user"]
     search_fields = ["user__username", "recipient", "subject", "error"]
     readonly_fields = [field.name for field in DigestDelivery._meta.fields]
@@ -117,9 +117,9 @@ class DigestDeliveryAdmin(PersonScopedAdminMixin, admin.ModelAdmin):
         from .. import tasks
 
         retryable = queryset.filter(
-            Q(status=DeliveryStatus.FAILED) | Q(pk__in=digests.unfinished_deliveries().values("pk"))
+            Q(status=DeliveryStatus.FAILED) | Q(pk__in=delivery.unfinished_deliveries().values("pk"))
         )
-        queued = digests.deliveries_requeue(list(retryable), enqueue=tasks.enqueue_delivery)
+        queued = delivery.deliveries_requeue(list(retryable), enqueue=tasks.enqueue_delivery)
         self.message_user(
             request,
             _("已重新排队 %(queued)d 份简报；已发送或正在发送的 %(left)d 份未变。")

@@ -6,18 +6,18 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.utils import bulk_update_with_history
 
-from .. import exporting, importing, rules, selectors
-from ..choices import Light, RegionLevel, Status
+from .. import exporting, importing, reporting, rules, selectors, tasks
+from ..choices import Light, RegionLevel, ReviewAction, Status
 from ..filtersets import ProjectFilterSet
-from ..models import AnnualPlan, MonthlyReport, Problem, Project
+from ..models import AnnualPlan, MonthlyReport, Problem, Project, ReportTransition
 from ..services import StaleVersionError, progress_refresh, project_claim_version
 from .common import RegionScopedAdminMixin, ScopedHistoryAdmin, YearListFilter, filterset_list_filter
 from .imports import ImportAdminMixin, _xlsx_response
@@ -44,10 +44,56 @@ class AnnualPlanInline(ProjectChildInline):
     fields = ["year", "planned_investment", "completed_before_year"]
 
 
+class MonthlyReportFormSet(forms.BaseInlineFormSet):
+    """Reports edited in the project's form go through reporting like every other writer: only changed
+    rows are written, approved ones are locked, checks that fire want a note. Validation asks the same
+    service what saving would do, so the errors appear on their rows."""
+
+    request_user = None
+
+    def changed_entries(self):
+        pairs = []
+        for form in self.forms:
+            if not form.has_changed() or self._should_delete_form(form) or not hasattr(form, "cleaned_data"):
+                continue
+            data = form.cleaned_data
+            if not data.get("month") or data.get("completed_investment") is None:
+                continue
+            pairs.append((form, reporting.ReportEntry(
+                project=self.instance, month=data["month"].replace(day=1), completed_investment=data["completed_investment"],
+                image_progress=data.get("image_progress") or "", note=data.get("note") or "",
+            )))
+        return pairs
+
+    def clean(self):
+        super().clean()
+        for form in self.forms:
+            stored = form.instance
+            if stored.pk and "month" in form.changed_data:
+                form.add_error("month", _("已填报的月份不能修改；请删除该行后新增。"))
+        for form in self.deleted_forms:
+            if form.instance.pk and form.instance.is_locked:
+                form.add_error(None, _("该月报已审核，已锁定，不能删除。"))
+        if self.instance.pk is None:
+            return  # a new project: its reports are checked when saved
+        pairs = self.changed_entries()
+        outcomes = reporting.reports_prepare(user=self.request_user, entries=[entry for _form, entry in pairs])
+        for (form, _entry), outcome in zip(pairs, outcomes):
+            if outcome.status == reporting.EntryStatus.REFUSED:
+                form.add_error(None, outcome.message)
+            elif outcome.status == reporting.EntryStatus.NEEDS_NOTE:
+                form.add_error("note", "；".join(warning.message for warning in outcome.warnings) + "。" + outcome.message)
+
+
 class MonthlyReportInline(ProjectChildInline):
     model = MonthlyReport
-    fields = ["month", "completed_investment", "image_progress", "reported_by", "reported_at"]
-    readonly_fields = ["reported_by", "reported_at"]
+    formset = MonthlyReportFormSet
+    fields = ["month", "completed_investment", "image_progress", "note", "review_status", "reported_by", "reported_at"]
+    readonly_fields = ["review_status", "reported_by", "reported_at"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        return type(formset.__name__, (formset,), {"request_user": request.user})
 
 
 class ProblemInline(ProjectChildInline):
@@ -188,15 +234,17 @@ class ProjectAdmin(ImportAdminMixin, RegionScopedAdminMixin, ScopedHistoryAdmin)
         super().save_model(request, obj, form, change)
 
     def save_formset(self, request, form, formset, change):
-        if formset.model is MonthlyReport:
-            for report in formset.save(commit=False):  # only new or changed reports
-                report.reported_by = request.user
-                report.reported_at = timezone.now()
-                report.save()
-            for report in formset.deleted_objects:
-                report.delete()
-        else:
+        if formset.model is not MonthlyReport:
             formset.save()
+            return
+        outcomes = reporting.reports_submit(user=request.user, entries=[entry for _form, entry in formset.changed_entries()])
+        for outcome in outcomes:
+            if outcome.status in (reporting.EntryStatus.REFUSED, reporting.EntryStatus.NEEDS_NOTE):
+                reasons = "；".join([outcome.message] + [warning.message for warning in outcome.warnings])
+                self.message_user(request, f"{outcome.entry.month:%Y-%m}：{reasons}", messages.WARNING)
+        reporting.reports_delete(user=request.user, reports=[f.instance for f in formset.deleted_forms if f.instance.pk])
+        # What the admin's change message ("added/changed/deleted …") reads from a saved formset.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -253,6 +301,22 @@ class AnnualPlanAdmin(ProjectChildAdmin):
     list_filter = ["year"]
 
 
+class ReportTransitionInline(admin.TabularInline):
+    """A report's review steps, read-only: who, when, what and why."""
+
+    model = ReportTransition
+    fields = ["at", "action", "from_status", "to_status", "user", "reason"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(MonthlyReport)
 class MonthlyReportAdmin(ImportAdminMixin, ProjectChildAdmin):
     import_kind = "progress"
@@ -277,13 +341,59 @@ class MonthlyReportAdmin(ImportAdminMixin, ProjectChildAdmin):
         data = importing.progress_template_workbook(user=request.user, month=month)
         return _xlsx_response(data, f"progress-{month:%Y-%m}.xlsx")
 
-    list_display = ["project", "month", "completed_investment", "reported_by", "reported_at", "late_display"]
-    list_filter = ["month"]
+    list_display = ["project", "month", "completed_investment", "review_status", "warnings_display", "reported_by",
+                    "reported_at", "late_display"]
+    list_filter = ["review_status", "month"]
+    list_select_related = ProjectChildAdmin.list_select_related + ["reported_by"]
     date_hierarchy = "month"
+    inlines = [ReportTransitionInline]
+    actions = ["approve_reports", "return_reports", "reopen_reports"]
 
     @admin.display(description=_("逾期填报"), boolean=True)
     def late_display(self, obj):
         return obj.is_late
+
+    @admin.display(description=_("校验提示与说明"))
+    def warnings_display(self, obj):
+        shown = [warning["message"] for warning in obj.warnings] + ([_("说明：") + obj.note] if obj.note else [])
+        return "；".join(shown) or "—"
+
+    def has_review_permission(self, request):
+        return request.user.has_perm("projects.review_monthlyreport")
+
+    def _review(self, request, queryset, action):
+        """Run a review action on the selected reports; one that needs a reason asks for it first."""
+        _sources, _target, needs_reason = reporting.TRANSITIONS[action]
+        reason = request.POST.get("reason", "")
+        if needs_reason and "apply" not in request.POST:
+            return TemplateResponse(request, "admin/projects/monthlyreport/review_reason.html", {
+                **self.admin_site.each_context(request), "opts": self.model._meta, "reports": queryset,
+                "action": request.POST.get("action"), "action_label": ReviewAction(action).label,
+                "title": _("%(action)s月度调度") % {"action": ReviewAction(action).label},
+            })
+        try:
+            result = reporting.reports_review(user=request.user, report_ids=list(queryset.values_list("pk", flat=True)),
+                                              action=action, reason=reason, enqueue=tasks.enqueue_delivery)
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return None
+        self.message_user(request, _("已%(action)s %(count)d 份月报。") % {"action": ReviewAction(action).label, "count": len(result.done)},
+                          messages.SUCCESS if result.done else messages.WARNING)
+        for report, pk, why in result.skipped[:10]:
+            self.message_user(request, f"{report.project.name if report else pk} {report or ''}：{why}", messages.WARNING)
+        return None
+
+    @admin.action(description=_("审核通过"), permissions=["review"])
+    def approve_reports(self, request, queryset):
+        return self._review(request, queryset, ReviewAction.APPROVE)
+
+    @admin.action(description=_("退回（需填写原因）"), permissions=["review"])
+    def return_reports(self, request, queryset):
+        return self._review(request, queryset, ReviewAction.RETURN)
+
+    @admin.action(description=_("撤销审核（需填写原因）"), permissions=["review"])
+    def reopen_reports(self, request, queryset):
+        return self._review(request, queryset, ReviewAction.REOPEN)
 
 
 @admin.register(Problem)

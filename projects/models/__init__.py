@@ -7,8 +7,6 @@ from .imports import ImportBatch
 from .projects import (
     PROJECT_CODE_RE,
     AnnualPlan,
-    MonthlyReport,
-    Problem,
     Project,
     ProjectChildQuerySet,
     ProjectQuerySet,
@@ -16,11 +14,13 @@ from .projects import (
     normalize_project_code,
     validate_project_code,
 )
+from .reporting import MonthlyReport, MonthlyReportQuerySet, Problem, ReportTransition
 from .users import PersonScopedQuerySet, User
 
 __all__ = [
-    "MONEY", "AnnualPlan", "Batch", "Cluster", "ClusterQuerySet", "DeliveryStatus", "DigestDelivery",
-    "DigestSubscription", "ImportBatch", "Industry", "MonthlyReport", "PROJECT_CODE_RE", "PersonScopedQuerySet",
-    "Problem", "Programme", "Project", "ProjectChildQuerySet", "ProjectQuerySet", "Region", "RegionQuerySet", "User",
-    "WorkdayOverride", "money_field", "new_project_key", "normalize_project_code", "validate_project_code",
+    "AnnualPlan", "Batch", "Cluster", "ClusterQuerySet", "DeliveryStatus", "DigestDelivery",
+    "DigestSubscription", "ImportBatch", "Industry", "MONEY", "MonthlyReport", "MonthlyReportQuerySet",
+    "PROJECT_CODE_RE", "PersonScopedQuerySet", "Problem", "Programme", "Project", "ProjectChildQuerySet",
+    "ProjectQuerySet", "Region", "RegionQuerySet", "ReportTransition", "User", "WorkdayOverride",
+    "money_field", "new_project_key", "normalize_project_code", "validate_project_code",
 ]

@@ -3,7 +3,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from ..choices import DigestFrequency
+from ..choices import DigestFrequency, MailKind
 from .catalogue import Programme
 from .users import PersonScopedQuerySet, User
 
@@ -56,10 +56,11 @@ class DeliveryStatus(models.TextChoices):
     RETRYING = "retrying", _("等待重试")
     SENT = "sent", _("已发送")
     FAILED = "failed", _("发送失败")
+    CANCELLED = "cancelled", _("无需发送")
 
 
 class DigestDelivery(models.Model):
-    """One digest for one recipient and one period.
+    """One mail for one recipient and one period: a digest, a reminder, a notice of a returned report.
 
     An attempt claims it (its token, for a lease) before sending, so that two attempts never send it
     both; an attempt that dies leaves a claim that expires, and the catch-up task or a re-run takes it
@@ -72,16 +73,23 @@ class DigestDelivery(models.Model):
         on_delete=models.CASCADE,
         related_name="digest_deliveries",
     )
-    frequency = models.CharField(
-        verbose_name=_("频率"),
-        max_length=10,
-        choices=DigestFrequency.choices,
+    kind = models.CharField(
+        verbose_name=_("类型"),
+        max_length=20,
+        choices=MailKind.choices,
     )
     period_start = models.DateField(
         verbose_name=_("周期开始"),
     )
     period_end = models.DateField(
         verbose_name=_("周期结束"),
+    )
+    # Tells apart mails of one kind, recipient and period that are not the same mail (each return of a
+    # report is its own notice); empty for digests and reminders.
+    key = models.CharField(
+        verbose_name=_("标识"),
+        max_length=40,
+        blank=True,
     )
     status = models.CharField(
         verbose_name=_("状态"),
@@ -138,12 +146,12 @@ class DigestDelivery(models.Model):
     objects = PersonScopedQuerySet.as_manager()
 
     class Meta:
-        verbose_name = _("简报发送记录")
-        verbose_name_plural = _("简报发送记录")
+        verbose_name = _("邮件发送记录")
+        verbose_name_plural = _("邮件发送记录")
         ordering = ["-period_start", "user__username"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "frequency", "period_start"], name="projects_delivery_once"),
+            models.UniqueConstraint(fields=["user", "kind", "period_start", "key"], name="projects_delivery_once"),
         ]
 
     def __str__(self):
-        return f"{self.user} · {self.get_frequency_display()} · {self.period_start:%Y-%m-%d}"
+        return f"{self.user} · {self.get_kind_display()} · {self.period_start:%Y-%m-%d}"

@@ -1,19 +1,16 @@
-"""Projects, their yearly plans, monthly reports and problems."""
+"""Projects and their yearly plans."""
 
-import datetime
 import re
 import secrets
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from .. import rules
-from ..choices import ProblemCategory, ProblemStatus, RegionLevel, Stage, Status
+from ..choices import RegionLevel, Stage, Status
 from .catalogue import Batch, Cluster, Industry, Programme, Region, money_field
-from .users import User
 
 PROJECT_CODE_RE = re.compile(r"^(?P<year>\d{4})-(?P<division>\d{6})-(?P<dept>\d{2})-(?P<type>\d{2})-(?P<serial>[0-9A-Z]{6})$")
 
@@ -360,125 +357,3 @@ class AnnualPlan(models.Model):
 
     def __str__(self):
         return f"{self.year}"
-
-
-class MonthlyReport(models.Model):
-    """The monthly progress report (月度调度): one per project per month."""
-
-    project = models.ForeignKey(
-        Project,
-        verbose_name=_("项目"),
-        on_delete=models.CASCADE,
-        related_name="reports",
-    )
-    month = models.DateField(
-        verbose_name=_("月份"),
-        help_text=_("该月第一天。"),
-    )
-    completed_investment = money_field(
-        _("本月完成投资（万元）"),
-    )
-    image_progress = models.TextField(
-        verbose_name=_("形象进度"),
-        blank=True,
-    )
-    reported_by = models.ForeignKey(
-        User,
-        verbose_name=_("填报人"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    reported_at = models.DateTimeField(
-        verbose_name=_("填报时间"),
-        default=timezone.now,
-        editable=False,
-    )
-
-    history = HistoricalRecords()
-    objects = ProjectChildQuerySet.as_manager()
-
-    class Meta:
-        verbose_name = _("月度调度")
-        verbose_name_plural = _("月度调度")
-        ordering = ["project", "-month"]
-        constraints = [
-            models.UniqueConstraint(fields=["project", "month"], name="projects_report_unique_month"),
-        ]
-
-    def __str__(self):
-        return self.month.strftime("%Y-%m") if self.month else ""
-
-    def clean(self):
-        if self.month:
-            # Whatever day a form sends, a report is for a month.
-            self.month = self.month.replace(day=1)
-            if self.month > datetime.date.today().replace(day=1):
-                raise ValidationError({"month": _("不能填报未来月份。")})
-
-    @property
-    def is_late(self):
-        return rules.report_is_late(month=self.month, reported_at=self.reported_at)
-
-
-class Problem(models.Model):
-    """A problem that needs coordination (问题协调), tracked until resolved."""
-
-    project = models.ForeignKey(
-        Project,
-        verbose_name=_("项目"),
-        on_delete=models.CASCADE,
-        related_name="problems",
-    )
-    category = models.CharField(
-        verbose_name=_("问题类别"),
-        max_length=20,
-        choices=ProblemCategory.choices,
-        default=ProblemCategory.OTHER,
-    )
-    description = models.TextField(
-        verbose_name=_("问题描述"),
-    )
-    responsible_unit = models.CharField(
-        verbose_name=_("责任单位"),
-        max_length=200,
-        blank=True,
-    )
-    raised_on = models.DateField(
-        verbose_name=_("提出日期"),
-        default=datetime.date.today,
-    )
-    status = models.CharField(
-        verbose_name=_("状态"),
-        max_length=20,
-        choices=ProblemStatus.choices,
-        default=ProblemStatus.OPEN,
-    )
-    resolution = models.TextField(
-        verbose_name=_("解决情况"),
-        blank=True,
-    )
-    resolved_on = models.DateField(
-        verbose_name=_("解决日期"),
-        null=True,
-        blank=True,
-    )
-
-    history = HistoricalRecords()
-    objects = ProjectChildQuerySet.as_manager()
-
-    class Meta:
-        verbose_name = _("问题协调")
-        verbose_name_plural = _("问题协调")
-        ordering = ["project", "-raised_on"]
-        indexes = [models.Index(fields=["status", "raised_on"])]
-
-    def __str__(self):
-        return self.description[:40]
-
-    def clean(self):
-        if self.status == ProblemStatus.RESOLVED and not self.resolved_on:
-            self.resolved_on = datetime.date.today()
-        if self.resolved_on and self.raised_on and self.resolved_on < self.raised_on:
-            raise ValidationError({"resolved_on": _("解决日期早于提出日期。")})

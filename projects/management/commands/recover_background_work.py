@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from projects import digests, importing, tasks
+from projects import delivery, importing, tasks
 from projects.models import DeliveryStatus
 
 
@@ -15,17 +15,17 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="list what would be queued again; change nothing")
 
     def handle(self, *args, dry_run, **options):
-        deliveries = list(digests.unfinished_deliveries().select_related("user"))
+        mails = list(delivery.unfinished_deliveries().select_related("user"))
         batches = list(importing.stalled_batches().select_related("user"))
         if not dry_run:
-            deliveries = digests.deliveries_requeue(deliveries, enqueue=tasks.enqueue_delivery)
+            mails = delivery.deliveries_requeue(mails, enqueue=tasks.enqueue_delivery)
             batches = importing.batches_restart(batches, enqueue=tasks.enqueue_import)
         verb = "would queue again" if dry_run else "queued again"
-        for delivery in deliveries:
-            self.stdout.write(f"{verb}: digest {delivery} to {delivery.recipient} ({delivery.get_status_display()})")
+        for mail in mails:
+            self.stdout.write(f"{verb}: mail {mail} to {mail.recipient} ({mail.get_status_display()})")
         for batch in batches:
             self.stdout.write(f"{verb}: import batch {batch.pk} {batch.filename} of {batch.user} ({batch.get_status_display()})")
-        failed = digests.recent_deliveries().filter(status=DeliveryStatus.FAILED).select_related("user")
-        for delivery in failed:
-            self.stdout.write(f"failed for good: digest {delivery} to {delivery.recipient}: {delivery.error[:200]}")
-        self.stdout.write(f"{verb} {len(deliveries)} digest(s) and {len(batches)} import(s); {len(failed)} digest(s) failed")
+        failed = delivery.recent_deliveries().filter(status=DeliveryStatus.FAILED).select_related("user")
+        for mail in failed:
+            self.stdout.write(f"failed for good: mail {mail} to {mail.recipient}: {mail.error[:200]}")
+        self.stdout.write(f"{verb} {len(mails)} mail(s) and {len(batches)} import(s); {len(failed)} mail(s) failed")

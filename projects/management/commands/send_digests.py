@@ -4,7 +4,7 @@ import uuid
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from projects import digests, rules
+from projects import delivery, digests, rules
 from projects.choices import DigestFrequency
 from projects.models import DeliveryStatus, DigestDelivery
 
@@ -27,7 +27,7 @@ class Command(BaseCommand):
             raise CommandError(f"--date: “{date}” is not a date in the form YYYY-MM-DD")
         period = digests.period_for(frequency, run_date)
         sent_already = set(
-            DigestDelivery.objects.filter(frequency=frequency, period_start=period.start, status=DeliveryStatus.SENT)
+            DigestDelivery.objects.filter(kind=frequency, period_start=period.start, status=DeliveryStatus.SENT)
             .values_list("user_id", flat=True)
         )
         token = f"send_digests-{uuid.uuid4()}"  # this run's claim on the deliveries it sends
@@ -48,10 +48,10 @@ class Command(BaseCommand):
             except Exception as error:  # recorded on the delivery; the run goes on with the others
                 unfinished.append((email, f"failed: {error}"))
                 continue
-            if outcome == digests.Outcome.SENT:
+            if outcome == delivery.Outcome.SENT:
                 counts["sent"] += 1
                 self.stdout.write(f"sent to {email}")
-            elif outcome == digests.Outcome.ALREADY_SENT:
+            elif outcome == delivery.Outcome.ALREADY_SENT:
                 counts["skipped"] += 1
             else:  # another attempt is sending it right now: not done, and not ours to report as done
                 unfinished.append((email, self._held_reason(subscription, period)))
@@ -69,6 +69,6 @@ class Command(BaseCommand):
 
     @staticmethod
     def _held_reason(subscription, period):
-        delivery = DigestDelivery.objects.get(user=subscription.user, frequency=period.frequency, period_start=period.start)
-        until = timezone.localtime(delivery.lease_until).strftime("%H:%M") if delivery.lease_until else "?"
+        record = DigestDelivery.objects.get(user=subscription.user, kind=period.frequency, period_start=period.start, key="")
+        until = timezone.localtime(record.lease_until).strftime("%H:%M") if record.lease_until else "?"
         return f"being sent by another worker (claim held until {until}); run again after that if it is not sent"

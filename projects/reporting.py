@@ -1,0 +1,476 @@
+"""The monthly dispatch cycle (月度调度): what is reported, the checks a figure passes before it counts
+(数据校验), the review by the city-level unit (审核), and the reminders before the deadline (催报).
+
+Every writer of monthly reports — the report page, the progress-workbook import, the admin — goes
+through `reports_submit`; every change of review status through `reports_review`. Those two are the
+state machine: SUBMITTED (已报送) → APPROVED (已审核, locked) or RETURNED (已退回, counts as not reported);
+a changed resubmission of a returned report is SUBMITTED again; a reviewer may reopen an approved one.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from . import delivery, rules, selectors, workdays
+from .choices import UNDER_CONSTRUCTION, MailKind, ProblemStatus, ReviewAction, ReviewStatus
+from .models import AnnualPlan, MonthlyReport, Problem, Project, ReportTransition, User
+from .services import progress_refresh
+
+ZERO = Decimal(0)
+
+
+# --- Entries and their checks ---------------------------------------------------------------------------
+
+
+@dataclass
+class ReportEntry:
+    """One row of the report page, a progress workbook or the admin: what a project reports for a month."""
+
+    project: Project
+    month: datetime.date
+    completed_investment: Decimal
+    image_progress: str = ""
+    problem: str = ""
+    note: str = ""  # 说明: the editor's word on the checks that fired
+    # The stored report's version the user saw (0: there was none); None: not checked (an import, whose
+    # preview and confirm are compared as a whole instead).
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class CheckWarning:
+    code: str
+    message: str
+
+    def as_dict(self):
+        return {"code": self.code, "message": self.message}
+
+
+class EntryStatus:
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    REFUSED = "refused"  # not the user's, locked, or changed by someone else since the page was loaded
+    NEEDS_NOTE = "needs_note"  # a check fired: confirm with a note (说明), or correct the figure
+
+
+@dataclass
+class EntryOutcome:
+    entry: ReportEntry
+    status: str
+    message: str = ""
+    warnings: list = field(default_factory=list)
+    report: MonthlyReport | None = None  # the stored report (before saving), if any
+    new_problem: bool = False
+
+    @property
+    def saves_report(self):
+        return self.status in (EntryStatus.CREATED, EntryStatus.UPDATED)
+
+    @property
+    def saves_anything(self):
+        return self.saves_report or (self.new_problem and self.status == EntryStatus.UNCHANGED)
+
+
+def _money(value):
+    return f"{value:,.2f}"
+
+
+class _CheckContext:
+    """What the checks need about a batch of entries, loaded in a fixed number of queries: the year's
+    plans, and the counted reports of each project from two months before the earliest year's start."""
+
+    def __init__(self, entries):
+        project_ids = {entry.project.pk for entry in entries}
+        years = {entry.month.year for entry in entries}
+        self.plans = {
+            (plan.project_id, plan.year): plan
+            for plan in AnnualPlan.objects.filter(project_id__in=project_ids, year__in=years)
+        }
+        first = rules.add_months(datetime.date(min(years), 1, 1), -(settings.REPORT_CHECK_IDLE_MONTHS - 1))
+        self.amounts = dict(
+            ((project_id, month), amount)
+            for project_id, month, amount in MonthlyReport.objects.counted()
+            .filter(project_id__in=project_ids, month__gte=first, month__lte=datetime.date(max(years), 12, 1))
+            .values_list("project_id", "month", "completed_investment")
+        ) if project_ids else {}
+
+    def other_months_of_year(self, project_id, month):
+        return [
+            amount for (pid, other), amount in self.amounts.items()
+            if pid == project_id and other.year == month.year and other != month
+        ]
+
+
+def report_checks(entry, context):
+    """The checks (数据校验) a figure passes before it counts; each that fires is a warning with its reason."""
+    project, month, amount = entry.project, entry.month, entry.completed_investment
+    warnings = []
+    others = context.other_months_of_year(project.pk, month)
+    year_total = sum(others, ZERO) + amount
+    plan = context.plans.get((project.pk, month.year))
+    before_year = plan.completed_before_year if plan else ZERO
+    if project.total_investment and before_year + year_total > project.total_investment:
+        warnings.append(CheckWarning("over_total", _("累计完成投资 %(cumulative)s 万元，超过总投资 %(total)s 万元") % {
+            "cumulative": _money(before_year + year_total), "total": _money(project.total_investment)}))
+    ratio = Decimal(str(settings.REPORT_CHECK_PLAN_RATIO))
+    if plan and plan.planned_investment > 0 and year_total > plan.planned_investment * ratio:
+        warnings.append(CheckWarning("over_plan", _("本年累计完成 %(year)s 万元，超过年度计划 %(plan)s 万元的 %(ratio)s%%") % {
+            "year": _money(year_total), "plan": _money(plan.planned_investment), "ratio": f"{ratio * 100:.0f}"}))
+    multiple = Decimal(str(settings.REPORT_CHECK_MONTH_MULTIPLE))
+    if others:
+        average = sum(others, ZERO) / len(others)
+        if amount > multiple * average and amount > Decimal(str(settings.REPORT_CHECK_MONTH_MIN)):
+            warnings.append(CheckWarning("spike", _("本月 %(amount)s 万元，超过本年已报月份月均 %(average)s 万元的 %(multiple)s 倍") % {
+                "amount": _money(amount), "average": _money(average), "multiple": f"{multiple:g}"}))
+    if project.actual_end and month > rules.month_start(project.actual_end) and amount > 0:
+        warnings.append(CheckWarning("after_completion", _("项目已于 %(date)s 竣工投产，仍填报完成投资") % {
+            "date": project.actual_end.isoformat()}))
+    idle = settings.REPORT_CHECK_IDLE_MONTHS
+    if project.stage in UNDER_CONSTRUCTION and amount == 0:
+        previous = [context.amounts.get((project.pk, rules.add_months(month, -back))) for back in range(1, idle)]
+        if all(value is not None and value == 0 for value in previous):
+            warnings.append(CheckWarning("idle", _("在建项目已连续 %(months)d 个月未完成投资") % {"months": idle}))
+    return warnings
+
+
+# --- Submitting ------------------------------------------------------------------------------------------
+
+
+def _same(report, entry):
+    return (report.completed_investment, report.image_progress, report.note) == (
+        entry.completed_investment, entry.image_progress, entry.note)
+
+
+def reports_prepare(*, user, entries, lock=False):
+    """What saving each entry would do, deciding row by row and writing nothing (the admin's form
+    validation; `reports_submit` with lock=True inside its transaction)."""
+    if not entries:
+        return []
+    project_ids = {entry.project.pk for entry in entries}
+    editable = set(Project.objects.editable_by(user).filter(pk__in=project_ids).values_list("pk", flat=True)) if user else project_ids
+    stored_reports = MonthlyReport.objects.filter(project_id__in=project_ids, month__in={entry.month for entry in entries})
+    if lock:
+        stored_reports = stored_reports.select_for_update()
+    stored = {(report.project_id, report.month): report for report in stored_reports}
+    open_problems = set(
+        Problem.objects.filter(project_id__in=project_ids).exclude(status=ProblemStatus.RESOLVED).values_list("project_id", "description")
+    )
+    context = _CheckContext(entries)
+    this_month = rules.month_start(rules.today())
+    outcomes = []
+    for entry in entries:
+        report = stored.get((entry.project.pk, entry.month))
+        new_problem = bool(entry.problem) and (entry.project.pk, entry.problem) not in open_problems
+
+        def outcome(status, message="", warnings=(), entry=entry, report=report, new_problem=new_problem):
+            outcomes.append(EntryOutcome(entry, status, message, list(warnings), report, new_problem))
+
+        if entry.project.pk not in editable:
+            outcome(EntryStatus.REFUSED, _("无权填报该项目。"))
+        elif entry.month > this_month:
+            outcome(EntryStatus.REFUSED, _("不能填报未来月份。"))
+        elif entry.expected_version is not None and (report.version if report else 0) != entry.expected_version:
+            by = report.reported_by if report else None
+            outcome(EntryStatus.REFUSED, _("该行在您打开页面后已被他人修改（%(who)s），您的修改未保存；请核对当前数据后重新填写。") % {
+                "who": by.get_full_name() or by.username if by else _("已删除")})
+        elif report is not None and _same(report, entry):
+            outcome(EntryStatus.UNCHANGED)
+        elif report is not None and report.is_locked:
+            outcome(EntryStatus.REFUSED, _("该月报已审核，已锁定；如需修改，请审核人撤销审核。"))
+        else:
+            warnings = report_checks(entry, context)
+            if warnings and not entry.note.strip():
+                outcome(EntryStatus.NEEDS_NOTE, _("请核对；如确认无误，请填写说明后再次提交。"), warnings)
+            else:
+                outcome(EntryStatus.UPDATED if report else EntryStatus.CREATED, warnings=warnings)
+    return outcomes
+
+
+@transaction.atomic
+def reports_submit(*, user, entries):
+    """Save the entries that changed, as `user`, and open the problems they name; returns one outcome
+    per entry. Unchanged rows are not written (no stamp, no version, no history row); refused rows and
+    rows whose checks want a note are not written either, and the others are."""
+    outcomes = reports_prepare(user=user, entries=entries, lock=True)
+    now = timezone.now()
+    creates, updates, transitions = [], [], []
+    for outcome in outcomes:
+        if not outcome.saves_report:
+            continue
+        entry = outcome.entry
+        report = outcome.report or MonthlyReport(project=entry.project, month=entry.month, version=0)
+        previous_status = report.review_status if report.pk else ""
+        report.completed_investment = entry.completed_investment
+        report.image_progress = entry.image_progress
+        report.note = entry.note.strip()
+        report.warnings = [warning.as_dict() for warning in outcome.warnings]
+        report.reported_by, report.reported_at = user, now
+        report.review_status = ReviewStatus.SUBMITTED
+        report.reviewed_by, report.reviewed_at = None, None
+        report.version += 1
+        (updates if report.pk else creates).append(report)
+        if previous_status != ReviewStatus.SUBMITTED:
+            transitions.append((report, previous_status))
+    if creates:
+        bulk_create_with_history(creates, MonthlyReport, default_user=user)
+    if updates:
+        bulk_update_with_history(
+            updates, MonthlyReport, ["completed_investment", "image_progress", "note", "warnings", "reported_by",
+                                     "reported_at", "review_status", "reviewed_by", "reviewed_at", "version"],
+            default_user=user,
+        )
+    ReportTransition.objects.bulk_create([
+        ReportTransition(report=report, action=ReviewAction.SUBMIT, from_status=previous, to_status=ReviewStatus.SUBMITTED,
+                         user=user, at=now)
+        for report, previous in transitions
+    ])
+    problems = [
+        Problem(project=outcome.entry.project, description=outcome.entry.problem, raised_on=rules.today())
+        for outcome in outcomes
+        if outcome.new_problem and outcome.status in (EntryStatus.CREATED, EntryStatus.UPDATED, EntryStatus.UNCHANGED)
+    ]
+    if problems:
+        bulk_create_with_history(problems, Problem, default_user=user)
+    changed = {outcome.entry.project.pk for outcome in outcomes if outcome.saves_anything}
+    if changed:
+        # An admin form opened before this is refused rather than overwriting these reports.
+        Project.objects.filter(pk__in=changed).update(version=F("version") + 1)
+        progress_refresh(projects=list(changed))
+    return outcomes
+
+
+@transaction.atomic
+def reports_delete(*, user, reports):
+    """Delete reports the user may edit that are not locked (the admin's inline); returns those deleted."""
+    editable = set(Project.objects.editable_by(user).values_list("pk", flat=True).filter(pk__in={r.project_id for r in reports}))
+    deleted = [report for report in reports if report.project_id in editable and not report.is_locked]
+    for report in deleted:
+        report._history_user = user
+        report.delete()  # one history row each, as a deletion
+    if deleted:
+        progress_refresh(projects=list({report.project_id for report in deleted}))
+    return deleted
+
+
+# --- Review ----------------------------------------------------------------------------------------------
+
+# action: (states it starts from, state it leads to, whether a reason is required)
+TRANSITIONS = {
+    ReviewAction.APPROVE: ((ReviewStatus.SUBMITTED,), ReviewStatus.APPROVED, False),
+    ReviewAction.RETURN: ((ReviewStatus.SUBMITTED,), ReviewStatus.RETURNED, True),
+    ReviewAction.REOPEN: ((ReviewStatus.APPROVED,), ReviewStatus.SUBMITTED, True),
+}
+
+
+@dataclass
+class ReviewResult:
+    done: list
+    skipped: list  # (report or None, report id, why)
+
+
+@transaction.atomic
+def reports_review(*, user, report_ids, action, reason="", enqueue=None):
+    """Approve, return (with a reason) or reopen the given reports, as their reviewer. Reports outside
+    the user's review scope, or not in a state the action starts from, are skipped with the reason;
+    every step is kept (ReportTransition, and the report's history). A return counts the report as not
+    reported, and its editor is mailed through `enqueue(delivery_id)` (a Celery task's delay)."""
+    sources, target, needs_reason = TRANSITIONS[action]
+    reason = reason.strip()
+    if needs_reason and not reason:
+        raise ValidationError(_("请填写原因。"))
+    report_ids = list(dict.fromkeys(int(pk) for pk in report_ids))
+    reports = {
+        report.pk: report
+        for report in MonthlyReport.objects.reviewable_by(user).filter(pk__in=report_ids)
+        .select_related("project", "reported_by").select_for_update(of=("self",))
+    }
+    now = timezone.now()
+    done, skipped = [], []
+    for pk in report_ids:
+        report = reports.get(pk)
+        if report is None:
+            skipped.append((None, pk, _("不在您的审核范围内。")))
+        elif report.review_status not in sources:
+            skipped.append((report, pk, _("当前状态为“%(status)s”，不能%(action)s。") % {
+                "status": report.get_review_status_display(), "action": ReviewAction(action).label}))
+        else:
+            report.previous_status = report.review_status
+            report.review_status = target
+            report.reviewed_by, report.reviewed_at = user, now
+            report.review_reason = reason if action == ReviewAction.RETURN else ""
+            report.version += 1
+            done.append(report)
+    if not done:
+        return ReviewResult(done, skipped)
+    bulk_update_with_history(
+        done, MonthlyReport, ["review_status", "reviewed_by", "reviewed_at", "review_reason", "version"], default_user=user
+    )
+    transitions = ReportTransition.objects.bulk_create([
+        ReportTransition(report=report, action=action, from_status=report.previous_status, to_status=target, user=user,
+                         at=now, reason=reason)
+        for report in done
+    ])
+    projects = {report.project_id for report in done}
+    Project.objects.filter(pk__in=projects).update(version=F("version") + 1)
+    if action == ReviewAction.RETURN:
+        progress_refresh(projects=list(projects))  # a returned figure no longer counts
+        if enqueue is not None:
+            _notify_returned(transitions, enqueue=enqueue)
+    else:
+        selectors.data_changed()
+    return ReviewResult(done, skipped)
+
+
+def _report_editors(reports):
+    """Who hears of a returned report: whoever reported it, else the editors of the project's region."""
+    recipients = {}
+    orphans = []
+    for report in reports:
+        reporter = report.reported_by
+        if reporter is not None and reporter.is_active and reporter.email:
+            recipients[report.pk] = [reporter]
+        else:
+            orphans.append(report)
+    if orphans:
+        regions = {report.project.county_id or report.project.city_id for report in orphans}
+        editors = list(
+            User.objects.filter(region__in=regions, is_active=True, groups__permissions__codename="add_monthlyreport")
+            .exclude(email="").distinct()
+        )
+        for report in orphans:
+            region = report.project.county_id or report.project.city_id
+            recipients[report.pk] = [user for user in editors if user.region_id == region]
+    return recipients
+
+
+def _notify_returned(transitions, *, enqueue):
+    recipients = _report_editors([transition.report for transition in transitions])
+    rows = [
+        {"user": user, "kind": MailKind.REPORT_RETURNED, "period_start": transition.report.month,
+         "period_end": rules.add_months(transition.report.month, 1) - datetime.timedelta(days=1),
+         "key": f"transition-{transition.pk}"}
+        for transition in transitions
+        for user in recipients.get(transition.report.pk, [])
+    ]
+    delivery.deliveries_record(rows, enqueue=enqueue)
+
+
+# --- Reminders (催报) ---------------------------------------------------------------------------------------
+
+
+def reporting_duty_q(region_id, prefix=""):
+    """Projects a region's editors report: its county's, or its city-wide ones (no county)."""
+    return Q(**{f"{prefix}county_id": region_id}) | Q(**{f"{prefix}county__isnull": True, f"{prefix}city_id": region_id})
+
+
+def missing_reports(month, projects=None):
+    """Projects that owe a report for `month` and have none that counts (none, or returned)."""
+    projects = Project.objects.all() if projects is None else projects
+    return projects.filter(rules.owes_report_q(month)).exclude(
+        pk__in=MonthlyReport.objects.counted().filter(month=month).values("project_id")
+    )
+
+
+def reminders_due(on):
+    """[(kind, month)] of the reminders due on day `on`: two working days before the deadline and on it,
+    editors with missing reports; on the first working day after it, city coordinators."""
+    month = rules.add_months(rules.month_start(on), -1)
+    deadline = rules.report_deadline(month)
+    due = []
+    if on == workdays.workdays_before(deadline, 2):
+        due.append((MailKind.REPORT_REMINDER, month))
+    if on == deadline:
+        due.append((MailKind.REPORT_DUE, month))
+    if on == workdays.next_workday(deadline + datetime.timedelta(days=1)):
+        due.append((MailKind.REPORT_MISSING, month))
+    return due
+
+
+def reminders_dispatch(*, on, enqueue):
+    """Record and queue the reminders due on `on`, once each (the delivery records are unique per
+    recipient, kind and month). Returns {kind: queued}."""
+    queued = {}
+    for kind, month in reminders_due(on):
+        missing = missing_reports(month)
+        if kind == MailKind.REPORT_MISSING:
+            regions = set(missing.values_list("city_id", flat=True).distinct())
+            users = User.objects.filter(region__in=regions, groups__permissions__codename="review_monthlyreport")
+        else:
+            regions = set(missing.filter(county__isnull=False).values_list("county_id", flat=True).distinct())
+            regions |= set(missing.filter(county__isnull=True).values_list("city_id", flat=True).distinct())
+            users = User.objects.filter(region__in=regions, groups__permissions__codename="add_monthlyreport")
+        users = users.filter(is_active=True).exclude(email="").distinct()
+        deadline = rules.report_deadline(month)
+        rows = [{"user": user, "kind": kind, "period_start": month, "period_end": deadline} for user in users]
+        queued[kind] = delivery.deliveries_record(rows, enqueue=enqueue)
+    return queued
+
+
+def report_form_url(month, **params):
+    return settings.SITE_URL + reverse("monthly_report") + "?" + urlencode({"month": month.strftime("%Y-%m"), **params})
+
+
+def _mail(template, subject, context):
+    with translation.override(settings.LANGUAGE_CODE):
+        context = {**context, "site_url": settings.SITE_URL}
+        return (
+            delivery.one_line_subject(subject),
+            render_to_string(f"projects/mail/{template}.txt", context),
+            render_to_string(f"projects/mail/{template}.html", context),
+        )
+
+
+def delivery_render(record):
+    """(subject, text, html) of a reminder or a notice of a returned report, built when it is sent; None
+    when there is nothing left to say (the reports came in meanwhile)."""
+    user, month = record.user, record.period_start
+    if record.kind == MailKind.REPORT_RETURNED:
+        transition = ReportTransition.objects.select_related("report__project", "user").filter(
+            pk=int(record.key.removeprefix("transition-"))).first()
+        if transition is None:
+            return None
+        report = transition.report
+        return _mail("report_returned", f"【月度调度退回】{report.project.name} {month:%Y年%-m月}", {
+            "transition": transition, "report": report, "month": month,
+            "form_url": report_form_url(month, q=report.project.code or report.project.name),
+        })
+    deadline = rules.report_deadline(month)
+    if record.kind == MailKind.REPORT_MISSING:
+        if user.region_id is None:
+            return None
+        missing = missing_reports(month, Project.objects.filter(city_id=user.region_id))
+        counties = list(
+            missing.order_by().values("county__code", "county__name").annotate(count=Count("pk")).order_by("county__code")
+        )
+        if not counties:
+            return None
+        return _mail("report_missing", f"【月度调度逾期】{user.region.name} {month:%Y年%-m月} 尚有 {sum(c['count'] for c in counties)} 个项目未报", {
+            "user": user, "month": month, "deadline": deadline, "counties": counties,
+            "review_url": settings.SITE_URL + reverse("report_review") + "?" + urlencode({"month": month.strftime("%Y-%m")}),
+        })
+    if user.region_id is None:
+        return None
+    projects = list(
+        missing_reports(month, Project.objects.editable_by(user).filter(reporting_duty_q(user.region_id)))
+        .select_related("city", "county").order_by("city__code", "county__code", "name")
+    )
+    if not projects:
+        return None
+    due_today = record.kind == MailKind.REPORT_DUE
+    title = "今日截止" if due_today else f"{deadline:%-m月%-d日}截止"
+    return _mail("report_reminder", f"【月度调度催报】{month:%Y年%-m月} {title}，您有 {len(projects)} 个项目未报", {
+        "user": user, "month": month, "deadline": deadline, "due_today": due_today, "projects": projects,
+        "form_url": report_form_url(month),
+    })

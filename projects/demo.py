@@ -14,7 +14,7 @@ from django.db import transaction
 from actions.models import Action, ActionPlan
 
 from . import rules
-from .choices import DigestFrequency, ProblemCategory, ProblemStatus, Role, Stage, Status
+from .choices import DigestFrequency, ProblemCategory, ProblemStatus, ReviewStatus, Role, Stage, Status
 from .models import (
     AnnualPlan,
     Batch,
@@ -64,6 +64,7 @@ GENERIC_PRODUCTS = ["现代物流园", "文旅综合体", "城市更新", "污�
 OWNER_SUFFIXES = ["科技有限公司", "集团有限公司", "实业有限公司", "新材料股份有限公司", "投资发展有限公司"]
 OWNER_WORDS = ["华北", "冀中", "燕赵", "太行", "渤海", "长城", "新元", "恒信", "瑞达", "鼎盛", "宏远", "中创"]
 PROGRESS_PHRASES = ["主体结构施工", "设备安装调试", "厂房封顶", "基础施工", "场地平整", "试生产", "钢结构吊装"]
+RETURN_REASONS = ["本月完成投资与形象进度不符，请核实", "金额疑似多录一位，请核对", "请补充形象进度"]
 PROBLEMS = [
     (ProblemCategory.LAND, "项目用地指标尚未落实，需协调自然资源部门"),
     (ProblemCategory.FUNDS, "银行贷款未到位，资金缺口较大"),
@@ -235,13 +236,21 @@ def _build_reports(rng, project, extra, plan, on):
         amount = plan / months_planned * Decimal(extra["pace"]) * Decimal(rng.uniform(0.8, 1.25))
         deadline = rules.report_deadline(month)
         reported_on = deadline - datetime.timedelta(days=rng.randint(-3, 4))
+        reported_at = datetime.datetime.combine(reported_on, datetime.time(10), tzinfo=datetime.timezone.utc)
+        # Earlier months were reviewed long ago; the month being collected is partly still under review.
+        review = ReviewStatus.APPROVED
+        if month == last_month:
+            review = rng.choices([ReviewStatus.SUBMITTED, ReviewStatus.APPROVED, ReviewStatus.RETURNED], weights=[55, 40, 5])[0]
         reports.append(
             MonthlyReport(
                 project=project,
                 month=month,
                 completed_investment=amount.quantize(Decimal("0.01")),
                 image_progress=rng.choice(PROGRESS_PHRASES),
-                reported_at=datetime.datetime.combine(reported_on, datetime.time(10), tzinfo=datetime.timezone.utc),
+                reported_at=reported_at,
+                review_status=review,
+                reviewed_at=None if review == ReviewStatus.SUBMITTED else reported_at + datetime.timedelta(days=1),
+                review_reason=rng.choice(RETURN_REASONS) if review == ReviewStatus.RETURNED else "",
             )
         )
         month = rules.add_months(month, 1)

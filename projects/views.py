@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from actions.models import Action, ActionPlan
 
@@ -434,7 +435,7 @@ def _parse_amount(text):
         return None, str(error)
 
 
-REVIEW_STATUS_FILTERS = [(status.value, status.label) for status in ReviewStatus] + [("all", _("全部"))]
+REVIEW_STATUS_FILTERS = [(status.value, status.label) for status in ReviewStatus] + [("all", gettext_lazy("全部"))]
 
 
 @login_required

@@ -162,7 +162,8 @@ def reports_prepare(*, user, entries, lock=False):
     editable = set(Project.objects.editable_by(user).filter(pk__in=project_ids).values_list("pk", flat=True)) if user else project_ids
     stored_reports = MonthlyReport.objects.filter(project_id__in=project_ids, month__in={entry.month for entry in entries})
     if lock:
-        stored_reports = stored_reports.select_for_update()
+        # Rows locked in one order (by id) so that two savers of overlapping pages cannot deadlock.
+        stored_reports = stored_reports.order_by("pk").select_for_update(of=("self",))
     stored = {(report.project_id, report.month): report for report in stored_reports}
     open_problems = set(
         Problem.objects.filter(project_id__in=project_ids).exclude(status=ProblemStatus.RESOLVED).values_list("project_id", "description")
@@ -294,7 +295,7 @@ def reports_review(*, user, report_ids, action, reason="", enqueue=None):
     reports = {
         report.pk: report
         for report in MonthlyReport.objects.reviewable_by(user).filter(pk__in=report_ids)
-        .select_related("project", "reported_by").select_for_update(of=("self",))
+        .select_related("project", "reported_by").order_by("pk").select_for_update(of=("self",))
     }
     now = timezone.now()
     done, skipped = [], []

@@ -539,3 +539,38 @@ def test_reminders_can_be_switched_off_in_the_admin_and_a_missed_run_is_caught_u
         catch_up_digests.apply()
         catch_up_digests.apply()
     assert [mail["To"] for mail in mail_server.messages] == ["zd@example.org"]
+
+
+# --- The admin's inline goes through the same service ------------------------------------------------------
+
+
+def test_the_admin_inline_respects_the_lock_the_checks_and_writes_only_changes(users, projects):
+    from .test_access import change_form_data
+
+    project = projects["zhengding"]
+    client = client_for(users["county_editor"])
+    january = project.reports.get()
+    url = reverse("admin:projects_project_change", args=[project.pk])
+
+    def inline(amount, note=""):
+        project.refresh_from_db()
+        return change_form_data(project, **{
+            "reports-TOTAL_FORMS": 1, "reports-INITIAL_FORMS": 1, "reports-0-id": january.pk, "reports-0-project": project.pk,
+            "reports-0-month": january.month.isoformat(), "reports-0-completed_investment": amount, "reports-0-note": note,
+            "reports-0-image_progress": january.image_progress,
+        })
+
+    history = january.history.count()
+    assert client.post(url, inline("100")).status_code == 302  # as stored: not a write
+    january.refresh_from_db()
+    assert (january.history.count(), january.version) == (history, 1)
+    response = client.post(url, inline("5000"))  # above 150% of the 1,200 plan: wants a note
+    assert response.status_code == 200 and "超过年度计划" in response.content.decode()
+    assert client.post(url, inline("5000", note="设备一次性到货")).status_code == 302
+    january.refresh_from_db()
+    assert (january.completed_investment, january.note, january.version) == (5000, "设备一次性到货", 2)
+    reporting.reports_review(user=users["city_coordinator"], report_ids=[january.pk], action=ReviewAction.APPROVE)
+    response = client.post(url, inline("6000", note="设备一次性到货"))
+    assert response.status_code == 200 and "已锁定" in response.content.decode()
+    january.refresh_from_db()
+    assert january.completed_investment == 5000

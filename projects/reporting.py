@@ -182,12 +182,12 @@ def reports_prepare(*, user, entries, lock=False):
             outcome(EntryStatus.REFUSED, _("无权填报该项目。"))
         elif entry.month > this_month:
             outcome(EntryStatus.REFUSED, _("不能填报未来月份。"))
+        elif report is not None and _same(report, entry):
+            outcome(EntryStatus.UNCHANGED)  # whatever version the page had: nothing to write, nothing to lose
         elif entry.expected_version is not None and (report.version if report else 0) != entry.expected_version:
             by = report.reported_by if report else None
             outcome(EntryStatus.REFUSED, _("该行在您打开页面后已被他人修改（%(who)s），您的修改未保存；请核对当前数据后重新填写。") % {
                 "who": by.get_full_name() or by.username if by else _("已删除")})
-        elif report is not None and _same(report, entry):
-            outcome(EntryStatus.UNCHANGED)
         elif report is not None and report.is_locked:
             outcome(EntryStatus.REFUSED, _("该月报已审核，已锁定；如需修改，请审核人撤销审核。"))
         else:

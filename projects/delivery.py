@@ -67,13 +67,15 @@ def deliveries_record(rows, *, enqueue):
             [DigestDelivery(recipient=row["user"].email, lease_until=lease, **row) for row in rows],
             ignore_conflicts=True,
         )
-        wanted = Q()
-        for row in rows:
-            wanted |= Q(user=row["user"], kind=row["kind"], period_start=row["period_start"], key=row.get("key", ""))
-        queued = list(
-            DigestDelivery.objects.filter(wanted, status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING])
-            .values_list("pk", flat=True)
-        )
+        wanted = {(row["user"].pk, row["kind"], row["period_start"], row.get("key", "")) for row in rows}
+        candidates = DigestDelivery.objects.filter(
+            user__in={row["user"].pk for row in rows},
+            kind__in={row["kind"] for row in rows},
+            period_start__in={row["period_start"] for row in rows},
+            key__in={row.get("key", "") for row in rows},
+            status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING],
+        ).order_by().values_list("pk", "user_id", "kind", "period_start", "key")
+        queued = [pk for pk, *identity in candidates if tuple(identity) in wanted]
         for delivery_id in queued:
             transaction.on_commit(lambda pk=delivery_id: enqueue(pk))
     return len(queued)

@@ -315,9 +315,13 @@ def reports_review(*, user, report_ids, action, reason="", enqueue=None):
             done.append(report)
     if not done:
         return ReviewResult(done, skipped)
-    bulk_update_with_history(
-        done, MonthlyReport, ["review_status", "reviewed_by", "reviewed_at", "review_reason", "version"], default_user=user
+    # Every report reviewed gets the same values: one UPDATE (bulk_update would build a CASE per field
+    # and report), then one history row each, in bulk.
+    MonthlyReport.objects.filter(pk__in=[report.pk for report in done]).update(
+        review_status=target, reviewed_by=user, reviewed_at=now, review_reason=reason if action == ReviewAction.RETURN else "",
+        version=F("version") + 1,
     )
+    MonthlyReport.history.bulk_history_create(done, update=True, default_user=user)
     transitions = ReportTransition.objects.bulk_create([
         ReportTransition(report=report, action=action, from_status=report.previous_status, to_status=target, user=user,
                          at=now, reason=reason)

@@ -3,6 +3,7 @@ eight-actions page, digest subscriptions. Every page reads through `Project.obje
 and filters through ProjectFilterSet, so a drill-down link means exactly what the list shows."""
 
 import datetime
+import re
 from decimal import Decimal
 
 from django.apps import apps
@@ -30,6 +31,7 @@ from .models import DigestDelivery, MonthlyReport, Project
 
 LIST_PAGE_SIZE = 50
 REPORT_PAGE_SIZE = 50
+REPORT_FIELD = re.compile(r"^p(\d+)-(?:completed|progress|problem|note|version)$")
 
 
 # --- helpers ---------------------------------------------------------------------------------------------
@@ -336,7 +338,9 @@ def monthly_report(request):
     today = rules.today()
     month = _parse_month(request.GET.get("month"), rules.reporting_month(today))
     deadline = rules.report_deadline(month)
-    filterset, _year = scope_filterset(request, data={"q": request.GET.get("q", ""), "county": request.GET.get("county", "")})
+    # Every project under construction reports, whether or not it has a plan for this year: no year filter.
+    filterset = ProjectFilterSet({"q": request.GET.get("q", ""), "county": request.GET.get("county", "")},
+                                 queryset=Project.objects.visible_to(user), request=request)
     if not filterset.is_valid():
         raise Http404
     projects = (
@@ -344,7 +348,7 @@ def monthly_report(request):
         .exclude(status=Status.CANCELLED)
         .exclude(stage=Stage.PREPARATORY)
         .select_related("city", "county")
-        .order_by("city__code", "county__code", "name")
+        .order_by("city__code", "county__code", "name", "pk")  # pk: names repeat; a page must be stable
     )
     page = Paginator(projects, REPORT_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
@@ -352,11 +356,12 @@ def monthly_report(request):
     def stored_reports():
         return {r.project_id: r for r in MonthlyReport.objects.filter(project__in=rows, month=month).select_related("reported_by")}
 
-    existing = stored_reports()
     values, row_notes = {}, {}
     if request.method == "POST":
+        # The rows the page posted, wherever they are now in the list (an import may have shifted pages).
+        posted = {int(match[1]) for key in request.POST if (match := REPORT_FIELD.match(key))}
         entries, errors = [], {}
-        for project in rows:
+        for project in projects.filter(pk__in=posted):
             prefix = f"p{project.pk}"
             raw = {key: request.POST.get(f"{prefix}-{key}", "").strip() for key in ("completed", "progress", "problem", "note")}
             if not any(raw[key] for key in ("completed", "progress", "problem")):
@@ -385,7 +390,6 @@ def monthly_report(request):
         if attention:
             messages.warning(request, _("已保存 %(saved)d 个项目，%(unchanged)d 个未变；%(attention)d 行需要处理，见各行提示。") % {
                 "saved": saved, "unchanged": unchanged, "attention": attention})
-            existing = stored_reports()
             for pk, error in errors.items():
                 row_notes[pk] = error
         else:
@@ -393,6 +397,7 @@ def monthly_report(request):
                 "saved": saved, "unchanged": unchanged, "month": month.strftime("%Y-%m")})
             return redirect(request.get_full_path())
 
+    existing = stored_reports()
     table = []
     for project in rows:
         report = existing.get(project.pk)
@@ -488,7 +493,7 @@ def report_review(request):
     missing = selectors.report_cycle(scope, month=month)["missing"]
     listed = reports if status == "all" else reports.filter(review_status=status)
     listed = listed.select_related("project", "project__city", "project__county", "reported_by", "reviewed_by").order_by(
-        "project__city__code", "project__county__code", "project__name")
+        "project__city__code", "project__county__code", "project__name", "pk")
     page = Paginator(listed, REPORT_PAGE_SIZE).get_page(request.GET.get("page"))
     params = {"month": month.strftime("%Y-%m"), **({"county": county.pk} if county else {})}
     tabs = [

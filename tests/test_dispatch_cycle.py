@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from projects import digests, reporting, rules
 from projects.choices import MailKind, ReviewAction, ReviewStatus, Stage
-from projects.models import AnnualPlan, DeliveryStatus, DigestDelivery, MonthlyReport, ReportTransition
+from projects.models import AnnualPlan, DeliveryStatus, DigestDelivery, MonthlyReport, Project, ReportTransition
 from projects.services import progress_refresh
 from projects.tasks import enqueue_delivery, send_report_reminders
 
@@ -574,3 +574,15 @@ def test_the_admin_inline_respects_the_lock_the_checks_and_writes_only_changes(u
     assert response.status_code == 200 and "已锁定" in response.content.decode()
     january.refresh_from_db()
     assert january.completed_investment == 5000
+
+
+def test_a_posted_row_is_saved_even_if_it_moved_to_another_page(users, projects):
+    """Names repeat and imports add projects: the rows a page posted are saved wherever they now stand."""
+    client = client_for(users["county_editor"])
+    for index in range(55):
+        make_project("正定县同名项目", "130123")
+    last = Project.objects.filter(name="正定县同名项目").order_by("pk").last()
+    page_one = client.get(form_url())
+    assert last.pk not in page_versions(page_one)  # it is on page 2
+    assert client.post(form_url(), row(last, "7", version=0)).status_code == 302
+    assert MonthlyReport.objects.get(project=last, month=this_month()).completed_investment == 7

@@ -1,4 +1,4 @@
-"""Celery tasks: thin wrappers that call the services (digests.py, importing.py) and enqueue their work.
+"""Celery tasks: thin wrappers that call the services (digests.py, reporting.py, importing/) and enqueue their work.
 
 Services never import this module; they take an `enqueue` callable instead.
 """

@@ -1,0 +1,32 @@
+"""Import of provincial project lists and monthly progress workbooks (SPEC §5): read a workbook as it
+really arrives, say exactly what is wrong with which row and column, and write all of it or nothing.
+
+The import runs inside one transaction and is rolled back for a dry run, so a preview reports exactly
+what applying would do — including the final check that every written project lies in the importing
+user's region (the same `editable_by` rule as everywhere else).
+
+One module per step: reading files and cells (reading), finding the header and the columns (headers),
+the lookup tables (catalogues), the project list (project_list), monthly progress workbooks (progress),
+uploaded batches checked and applied here or on a worker (batches), what an import reports (results).
+"""
+
+from .batches import (
+    batch_can_reconfirm,
+    batch_is_stalled,
+    batch_run,
+    batch_run_claimed,
+    batch_start,
+    batches_restart,
+    runs_in_background,
+    stalled_batches,
+)
+from .progress import import_progress, progress_template_workbook
+from .project_list import import_projects, template_workbook
+from .reading import count_rows, parse_money
+from .results import ImportFileError, ImportResult, terminal_progress
+
+__all__ = [
+    "ImportFileError", "ImportResult", "batch_can_reconfirm", "batch_is_stalled", "batch_run", "batch_run_claimed",
+    "batch_start", "batches_restart", "count_rows", "import_progress", "import_projects", "parse_money",
+    "progress_template_workbook", "runs_in_background", "stalled_batches", "template_workbook", "terminal_progress",
+]

@@ -1,0 +1,83 @@
+"""What an import reports: rows created, updated, unchanged, passed over, and errors by row and column."""
+
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be read as a project list (not a workbook, no header row, ...)."""
+
+
+@dataclass
+class RowError:
+    row: int
+    column: str
+    message: str
+
+    def __str__(self):
+        return f"row {self.row}, column {self.column}: {self.message}"
+
+
+@dataclass
+class RowResult:
+    row: int
+    status: str  # created / updated / unchanged
+    name: str
+    changes: list = field(default_factory=list)  # (column header, old, new)
+
+
+@dataclass
+class ImportResult:
+    year: int
+    rows: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+    skipped: int = 0
+
+    def count(self, status):
+        return sum(1 for row in self.rows if row.status == status)
+
+    def to_dict(self, *, row_limit=500):
+        """What a preview or result page shows, to keep on the import batch (errors all, changed rows capped)."""
+        return {
+            "year": self.year,
+            "skipped": self.skipped,
+            "counts": {status: self.count(status) for status in ("created", "updated", "unchanged")},
+            "errors": [{"row": e.row, "column": e.column, "message": e.message} for e in self.errors],
+            "changed_rows": [
+                {"row": r.row, "status": r.status, "name": r.name, "changes": [[str(c) for c in change] for change in r.changes]}
+                for r in self.rows
+                if r.status != "unchanged"
+            ][:row_limit],
+        }
+
+    @property
+    def summary(self):
+        return (
+            f"created {self.count('created')}, updated {self.count('updated')}, unchanged {self.count('unchanged')}, "
+            f"skipped {self.skipped}, errors {len(self.errors)}"
+        )
+
+    @property
+    def localized_summary(self):
+        """The summary for people (the plain `summary` is what commands print and scripts parse)."""
+        return _("新增 %(created)d，更新 %(updated)d，不变 %(unchanged)d，跳过 %(skipped)d，错误 %(errors)d") % {
+            "created": self.count("created"), "updated": self.count("updated"), "unchanged": self.count("unchanged"),
+            "skipped": self.skipped, "errors": len(self.errors),
+        }
+
+
+PROGRESS_EVERY = 1000
+
+
+def terminal_progress(stream):
+    """A progress callback drawing a bar on a terminal (None when output goes to a file or a pipe)."""
+    if not stream.isatty():
+        return None
+
+    def draw(done, total):
+        filled = int(30 * done / total) if total else 30
+        stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total}", ending="", style_func=str)
+        stream.flush()
+
+    return draw

@@ -22,8 +22,9 @@ ROLE_GROUP_NAMES = {
 }
 
 _PROJECT_WORK = ["project", "annualplan", "monthlyreport", "problem"]
-# The working-day calendar (workdayoverride) is reference data too: the province keeps it, everyone reads it.
-_REFERENCE = ["region", "industry", "programme", "batch", "cluster", "workdayoverride"]
+# The working-day calendar and the import's heading synonyms are reference data too: the province keeps
+# them, everyone reads them.
+_REFERENCE = ["region", "industry", "programme", "batch", "cluster", "workdayoverride", "headersynonym"]
 _ACTIONS = ["actionplan", "action", "measure", "target"]
 
 

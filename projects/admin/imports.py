@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import exporting, importing, rules, tasks
 from ..access import person_scope_q
-from ..models import ImportBatch
+from ..models import HeaderSynonym, ImportBatch
 
 # --- Imports: upload, preview, confirm ----------------------------------------------------------------
 
@@ -179,3 +179,12 @@ class ImportBatchAdmin(admin.ModelAdmin):
             _("已重新开始 %(count)d 个批次；其余批次未中断，未改变。") % {"count": len(restarted)},
             messages.SUCCESS if restarted else messages.WARNING,
         )
+
+
+@admin.register(HeaderSynonym)
+class HeaderSynonymAdmin(admin.ModelAdmin):
+    """Headings the province teaches the import (beside the built-in ones)."""
+
+    list_display = ["text", "column"]
+    list_filter = ["column"]
+    search_fields = ["text"]

@@ -1,12 +1,13 @@
 """The lookup tables rows are read against (regions, programmes, batches, industries, actions, stages)."""
 
+import re
 import unicodedata
 
-from django.utils import translation
 from django.utils.translation import gettext as _
 
 from actions.models import Action
 
+from .. import rules
 from ..choices import RegionLevel, Stage
 from ..models import (
     Batch,
@@ -23,10 +24,139 @@ def _name_key(text, suffix=""):
     return text[: -len(suffix)] if suffix and text.endswith(suffix) and len(text) > len(suffix) else text
 
 
-class Catalogues:
-    """Every lookup table the rows need, loaded once (no query per row)."""
+# --- Region names as people write them -------------------------------------------------------------------
 
-    def __init__(self):
+# A county column naming no county: a project of the city itself (市直 / 市本级).
+CITY_LEVEL_WORDS = ("市直", "市本级", "本级", "市直属", "市直单位", "市级")
+# Development zones as lists abbreviate them: (the official ending, the short endings people write).
+ZONE_ABBREVIATIONS = (
+    ("高新技术产业开发区", ("高新区", "高新技术开发区")),
+    ("经济技术开发区", ("经开区", "开发区", "经济开发区")),
+    ("经济开发区", ("经开区", "开发区")),
+    ("管理区", ("",)),
+)
+AUTONOMOUS_RE = re.compile(r"^(.+?)(?:满族|回族|蒙古族)+自治县$")
+# Endings whose removal still names the place (正定县 → 正定); not for zones, whose ending is the name.
+DROPPABLE_ENDINGS = ("县", "区", "市")
+ZONE_ENDINGS = ("新区", "矿区", "开发区", "园区", "管理区")
+
+
+def _short(city_name):
+    return city_name[:-1] if city_name.endswith("市") else city_name
+
+
+def county_forms(name, city_name):
+    """Every way a list may write the county-level division `name` of the city `city_name`: the official
+    name, without its 满族/回族/蒙古族自治 part, without 县/区/市, and a development zone by its short
+    forms with or without the city's name (石家庄高新技术产业开发区 → 高新区, 石家庄高新区; 沧州渤海新区 →
+    渤海新区; 秦皇岛市经济技术开发区 → 经开区, 开发区). Generated from the division list, not typed."""
+    forms = {name}
+    autonomous = AUTONOMOUS_RE.match(name)
+    if autonomous:
+        forms.add(autonomous[1] + "县")
+    rest = name.removeprefix("河北")
+    for prefix in (city_name, _short(city_name)):
+        if rest.startswith(prefix) and len(rest) > len(prefix):
+            rest = rest[len(prefix):]
+            break
+    if rest != name:
+        forms |= {rest, _short(city_name) + rest}
+    for ending, abbreviations in ZONE_ABBREVIATIONS:
+        if rest.endswith(ending):
+            place = rest[: -len(ending)]
+            for abbreviation in abbreviations:
+                if place + abbreviation:
+                    forms |= {place + abbreviation, _short(city_name) + place + abbreviation}
+            break
+    for form in list(forms):
+        if len(form) >= 3 and form.endswith(DROPPABLE_ENDINGS) and not form.endswith(ZONE_ENDINGS):
+            forms.add(form[:-1])
+    # 承德县 → 承德 would name the city: a short form never stands for a county when it names its city.
+    return forms - city_forms(city_name) if city_name else forms
+
+
+def city_forms(name):
+    """A city-level unit as lists write it: 石家庄市 or 石家庄, 雄安新区 or 雄安 (河北雄安新区)."""
+    forms = {name, "河北" + name}
+    for ending in ("市", "新区"):
+        if name.endswith(ending) and len(name) - len(ending) >= 2:
+            forms.add(name[: -len(ending)])
+    return forms
+
+
+def region_key(text):
+    return unicodedata.normalize("NFKC", text or "").replace(" ", "")
+
+
+class Regions:
+    """Cities and counties by code, official name or any short form (loaded once, no query per row)."""
+
+    def __init__(self, regions):
+        self.by_code = {region.code: region for region in regions}
+        by_pk = {region.pk: region for region in regions}
+        self.cities = {}
+        self.counties = {}  # form -> [counties]
+        for region in regions:
+            if region.is_city_level:
+                for form in city_forms(region.name):
+                    self.cities.setdefault(form, region)
+        for region in regions:
+            if region.level == RegionLevel.COUNTY:
+                parent = by_pk.get(region.parent_id)
+                city_name = parent.name if parent else ""
+                for form in county_forms(region.name, city_name):
+                    self.counties.setdefault(form, []).append(region)
+
+    def city(self, text):
+        key = region_key(text)
+        region = self.by_code.get(key) or self.cities.get(key)
+        if region is None or not region.is_city_level:
+            raise ValueError(_("未知的市“%(value)s”") % {"value": text})
+        return region
+
+    def county(self, text, city):
+        """The county `text` names within `city` (its statistical city or the unit it reports to), or None
+        for a project of the city itself (市直, 市本级, or the city's own name)."""
+        key = region_key(text)
+        if key in CITY_LEVEL_WORDS or (city is not None and key in city_forms(city.name) and city.level != RegionLevel.COUNTY):
+            return None
+        region = self.by_code.get(key)
+        candidates = [region] if region is not None else self.counties.get(key, [])
+        candidates = [c for c in candidates if c.level == RegionLevel.COUNTY]
+        if not candidates:
+            raise ValueError(_("未知的县（市、区）“%(value)s”") % {"value": text})
+        inside = [c for c in candidates if city is None or city.pk in (c.parent_id, c.reporting_city_id)]
+        if not inside:
+            raise ValueError(_("“%(county)s”不属于“%(city)s”") % {"county": text, "city": city.name})
+        if len(inside) > 1:
+            names = "、".join(c.name for c in inside)
+            if city is None:
+                raise ValueError(_("“%(value)s”在多个市都有（%(names)s），请填写所属市") % {"value": text, "names": names})
+            raise ValueError(_("“%(value)s”可能是%(names)s，请填写全称") % {"value": text, "names": names})
+        return inside[0]
+
+    def looks_like_county(self, text):
+        key = region_key(text)
+        return bool(key) and (key in self.counties or key in CITY_LEVEL_WORDS)
+
+
+# --- Stages as lists write them ---------------------------------------------------------------------------
+
+STAGE_SYNONYMS = {
+    Stage.PREPARATORY: ("前期", "前期工作", "储备", "谋划", "拟建"),
+    Stage.NEW_START: ("新开工", "新建", "开工"),
+    Stage.CONTINUING: ("续建", "在建", "建设中"),
+    Stage.COMPLETED: ("竣工投产", "保投产", "建成投产", "竣工", "投产", "建成", "完工", "竣工验收"),
+}
+# 计划开工 in a list of the current year is a project starting this year; in a later year's, one being prepared.
+PLANNED_START = "计划开工"
+
+
+class Catalogues:
+    """Every lookup table the rows of a list of `year` need, loaded once (no query per row)."""
+
+    def __init__(self, year=None):
+        self.year = year
         self.programmes = {_name_key(p.name, "项目"): p for p in Programme.objects.all()}
         self.batches = {_name_key(b.name, "项目"): b for b in Batch.objects.all()}
         self.industries = {_name_key(i.name, "产业"): i for i in Industry.objects.all()}
@@ -35,33 +165,27 @@ class Catalogues:
         self.actions_by_name = {}
         for action in actions:
             self.actions_by_name.setdefault(_name_key(action.name, "行动"), action)
-        with translation.override("zh-hans"):
-            self.stages = {_name_key(str(label)): value for value, label in Stage.choices} | {value: value for value in Stage.values}
-        regions = list(Region.objects.all())
-        self.regions_by_code = {r.code: r for r in regions}
-        self.cities_by_name = {r.name: r for r in regions if r.is_city_level}
-        self.counties_by_name = {}
-        for region in regions:
-            if region.level == RegionLevel.COUNTY:
-                self.counties_by_name.setdefault(region.name, []).append(region)
+        self.stages = {value: value for value in Stage.values}
+        for stage, words in STAGE_SYNONYMS.items():
+            self.stages.update({word: stage for word in words})
+        self.regions = Regions(list(Region.objects.all()))
+        self.regions_by_code = self.regions.by_code
 
     def city(self, text):
-        region = self.regions_by_code.get(text) or self.cities_by_name.get(text)
-        if region is None or not region.is_city_level:
-            raise ValueError(_("未知的市“%(value)s”") % {"value": text})
-        return region
+        return self.regions.city(text)
 
     def county(self, text, city):
-        candidates = [self.regions_by_code[text]] if text in self.regions_by_code else self.counties_by_name.get(text, [])
-        candidates = [c for c in candidates if c.level == RegionLevel.COUNTY]
-        if not candidates:
-            raise ValueError(_("未知的县（市、区）“%(value)s”") % {"value": text})
-        inside = [c for c in candidates if city is None or city.pk in (c.parent_id, c.reporting_city_id)]
-        if not inside:
-            raise ValueError(_("“%(county)s”不属于“%(city)s”") % {"county": text, "city": city.name})
-        if len(inside) > 1:
-            raise ValueError(_("“%(value)s”在多个市都有，请填写所属市") % {"value": text})
-        return inside[0]
+        return self.regions.county(text, city)
+
+    def stage(self, text):
+        key = _name_key(text)
+        if key == PLANNED_START:
+            return Stage.NEW_START if self.year is None or self.year <= rules.today().year else Stage.PREPARATORY
+        stage = self.stages.get(key)
+        if stage is None:
+            raise ValueError(_("未知的建设阶段“%(value)s”（前期、新开工、续建、竣工投产）") % {"value": text})
+        return stage
+
 
     def lookup(self, table, text, suffix, what):
         found = table.get(_name_key(text, suffix))

@@ -13,7 +13,7 @@ from ..models import (
     Project,
     normalize_project_code,
 )
-from .headers import find_header, is_passed_over
+from .headers import HeaderMap, find_header, is_passed_over
 from .project_list import _shown
 from .reading import clean_text, parse_money, read_rows
 from .results import PROGRESS_EVERY, ImportFileError, ImportResult, RowError, RowResult
@@ -30,6 +30,13 @@ PROGRESS_HEADERS = {
     "problem": ("存在问题", "problem"),
     "note": ("说明", "note"),
 }
+PROGRESS_SYNONYMS = {
+    "completed": ["当月完成投资", "本月完成", "月完成投资", "本月完成投资额"],
+    "progress": ["工程进度", "进展情况", "项目进展", "形象进度情况"],
+    "problem": ["问题", "存在的问题", "需协调解决的问题", "困难问题"],
+    "county": ["县", "所属县", "县(市、区)", "县区"],
+    "note": ["情况说明"],
+}
 
 
 def import_progress(data, filename, *, user, month, dry_run=False, progress=None):
@@ -40,14 +47,15 @@ def import_progress(data, filename, *, user, month, dry_run=False, progress=None
     rows = read_rows(data, filename)
     if not rows:
         raise ImportFileError(_("文件中没有数据。"))
-    header_index, columns = find_header(rows, PROGRESS_HEADERS)
+    columns = find_header(rows, HeaderMap(PROGRESS_HEADERS, PROGRESS_SYNONYMS))
+    header_index = columns.index
     missing = [PROGRESS_HEADERS[key][0] for key in ("name", "completed") if key not in columns]
     if missing:
         raise ImportFileError(_("缺少必需的列：%(columns)s") % {"columns": "、".join(missing)})
     if user is not None and not user.has_perm("projects.add_monthlyreport"):
         raise ImportFileError(_("您的角色不能填报月度调度。"))
     month = month.replace(day=1)
-    result = ImportResult(year=month.year)
+    result = ImportResult(year=month.year, unrecognized=columns.headings)
     projects = Project.objects.editable_by(user) if user is not None else Project.objects.all()
     by_code = {p.code: p for p in projects.filter(code__isnull=False)}
     by_name = {}

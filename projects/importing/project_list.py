@@ -28,10 +28,11 @@ from ..models import (
     normalize_project_code,
     validate_project_code,
 )
-from .catalogues import Catalogues, _name_key
+from .catalogues import Catalogues
 from .headers import (
     HEADER_SEARCH_ROWS,
     HEADERS,
+    HeaderMap,
     find_header,
     is_passed_over,
     year_from_titles,
@@ -88,7 +89,8 @@ def parse_rows(rows, catalogues, columns):
         if raw.get("county") and "city" in values:
             try:
                 values["county"] = catalogues.county(raw["county"], values["city"])
-                values["city"] = values["county"].reporting_city  # 容城县 under 保定市 reports under 雄安新区
+                if values["county"] is not None:
+                    values["city"] = values["county"].reporting_city  # 容城县 under 保定市 reports under 雄安新区
             except ValueError as error:
                 fail("county", str(error))
         if raw.get("code"):
@@ -112,10 +114,10 @@ def parse_rows(rows, catalogues, columns):
                     fail(key, str(error))
         values["stage"] = Stage.PREPARATORY
         if raw.get("stage"):
-            stage = catalogues.stages.get(_name_key(raw["stage"]))
-            if stage is None:
-                fail("stage", _("未知的建设阶段“%(value)s”（前期、新开工、续建、竣工投产）") % {"value": raw["stage"]})
-            values["stage"] = stage
+            try:
+                values["stage"] = catalogues.stage(raw["stage"])
+            except ValueError as error:
+                fail("stage", str(error))
         values["programmes"] = set()
         for item in LIST_SEPARATORS.split(raw.get("programmes") or ""):
             if item:
@@ -212,14 +214,16 @@ def import_projects(data, filename, *, user, year=None, dry_run=False, progress=
     head = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
     if not head:
         raise ImportFileError(_("文件中没有数据。"))
-    header_index, columns = find_header(head)
+    columns = find_header(head, HeaderMap.for_project_list())
     missing = [HEADERS[key][0] for key in REQUIRED if key not in columns]
     if missing:
         raise ImportFileError(_("缺少必需的列：%(columns)s") % {"columns": "、".join(missing)})
-    year = year or year_from_titles(head[:header_index]) or rules.today().year
-    result = ImportResult(year=year)
-    catalogues, seen = Catalogues(), {}
-    data_rows = itertools.chain(head[header_index + 1 :], rows)
+    year = year or year_from_titles(head[: columns.index]) or rules.today().year
+    result = ImportResult(year=year, unrecognized=columns.headings)
+    catalogues, seen = Catalogues(year=year), {}
+    if "county" not in columns:
+        _refuse_an_unnamed_county_column(head[columns.index + 1 :], columns, catalogues)
+    data_rows = itertools.chain(head[columns.index + 1 :], rows)
     with transaction.atomic():
         while chunk := list(itertools.islice(data_rows, IMPORT_CHUNK_ROWS)):
             if chunk[-1][0] > settings.IMPORT_MAX_ROWS:
@@ -239,6 +243,20 @@ def import_projects(data, filename, *, user, year=None, dry_run=False, progress=
         else:
             selectors.data_changed()
     return result
+
+
+def _refuse_an_unnamed_county_column(rows, columns, catalogues):
+    """A list whose county column was not recognised must not import as city-level projects: if a
+    column the importer does not know holds county names, say which and stop."""
+    for position, heading in columns.unrecognized:
+        for _number, cells in rows:
+            value = clean_text(cells[position] if position < len(cells) else None)
+            if value and catalogues.regions.looks_like_county(value):
+                raise ImportFileError(
+                    _("没有找到“所属县（市、区）”列，但“%(heading)s”列中是县（市、区）名称（如“%(value)s”）。"
+                      "请将该列的标题改为“所属县（市、区）”，或在管理后台的“表头同义词”中添加“%(heading)s”。")
+                    % {"heading": heading, "value": value}
+                )
 
 
 def _match_key(values):

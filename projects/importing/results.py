@@ -33,6 +33,7 @@ class ImportResult:
     rows: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     skipped: int = 0
+    unrecognized: list = field(default_factory=list)  # headings of the columns not imported
 
     def count(self, status):
         return sum(1 for row in self.rows if row.status == status)
@@ -44,6 +45,7 @@ class ImportResult:
             "skipped": self.skipped,
             "counts": {status: self.count(status) for status in ("created", "updated", "unchanged")},
             "errors": [{"row": e.row, "column": e.column, "message": e.message} for e in self.errors],
+            "unrecognized": self.unrecognized,
             "changed_rows": [
                 {"row": r.row, "status": r.status, "name": r.name, "changes": [[str(c) for c in change] for change in r.changes]}
                 for r in self.rows

@@ -3,6 +3,7 @@
 import sys
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
 from projects.importing import ImportFileError, terminal_progress
 from projects.models import User
@@ -29,6 +30,9 @@ def run_and_report(command, importer, **kwargs):
     if command.stderr.isatty():
         command.stderr.write("", style_func=str)  # end the progress bar's line
     command.stdout.write(result.summary)
+    if result.unrecognized:
+        # On stderr: stdout keeps the summary and error lines scripts parse (SPEC §6).
+        command.stderr.write(_("未识别的列：%(columns)s，其内容不会导入") % {"columns": "、".join(result.unrecognized)})
     for error in result.errors:
         command.stdout.write(str(error))
     if result.errors:

@@ -3,7 +3,7 @@
 from .calendar import WorkdayOverride
 from .catalogue import MONEY, Batch, Cluster, ClusterQuerySet, Industry, Programme, Region, RegionQuerySet, money_field
 from .digests import DeliveryStatus, DigestDelivery, DigestSubscription
-from .imports import ImportBatch
+from .imports import HeaderSynonym, ImportBatch
 from .projects import (
     PROJECT_CODE_RE,
     AnnualPlan,
@@ -19,7 +19,7 @@ from .users import PersonScopedQuerySet, User
 
 __all__ = [
     "AnnualPlan", "Batch", "Cluster", "ClusterQuerySet", "DeliveryStatus", "DigestDelivery",
-    "DigestSubscription", "ImportBatch", "Industry", "MONEY", "MonthlyReport", "MonthlyReportQuerySet",
+    "DigestSubscription", "HeaderSynonym", "ImportBatch", "Industry", "MONEY", "MonthlyReport", "MonthlyReportQuerySet",
     "PROJECT_CODE_RE", "PersonScopedQuerySet", "Problem", "Programme", "Project", "ProjectChildQuerySet",
     "ProjectQuerySet", "Region", "RegionQuerySet", "ReportTransition", "User", "WorkdayOverride",
     "money_field", "new_project_key", "normalize_project_code", "validate_project_code",

@@ -102,3 +102,35 @@ class ImportBatch(models.Model):
 
     def __str__(self):
         return self.filename
+
+
+def header_column_choices():
+    """The template's columns, by their canonical headings (read when the form is built)."""
+    from ..importing.headers import HEADERS
+
+    return [(key, chinese) for key, (chinese, _alias) in HEADERS.items()]
+
+
+class HeaderSynonym(models.Model):
+    """A heading a city's or county's list uses for one of the template's columns, added by the province
+    so that the import recognises it (the built-in ones are in importing/headers.py)."""
+
+    text = models.CharField(
+        verbose_name=_("列名"),
+        max_length=60,
+        unique=True,
+        help_text=_("清单中出现的列名，如“县（市、区）”；比较时忽略空格、全半角和括号中的单位。"),
+    )
+    column = models.CharField(
+        verbose_name=_("对应模板列"),
+        max_length=30,
+        choices=header_column_choices,
+    )
+
+    class Meta:
+        verbose_name = _("表头同义词")
+        verbose_name_plural = _("表头同义词")
+        ordering = ["column", "text"]
+
+    def __str__(self):
+        return f"{self.text} → {self.get_column_display()}"

@@ -42,6 +42,10 @@ INSTALLED_APPS = [
     "axes",
     "django_filters",
     "django_celery_beat",
+    "rest_framework",
+    "knox",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "actions",
     "projects",
 ]
@@ -118,6 +122,39 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # after IMPORT_HEARTBEAT_STALE_SECONDS (see README "Background work").
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# --- REST API (/api/v1/, issue 12) ------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "projects.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",  # the browser's session, with CSRF
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["projects.api.permissions.ModelPermissions"],
+    "DEFAULT_THROTTLE_CLASSES": ["projects.api.throttling.PerTokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api": env("API_THROTTLE_RATE", default="600/minute")},
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
+    "EXCEPTION_HANDLER": "projects.api.views.exception_handler",
+    "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.NamespaceVersioning",
+    "ALLOWED_VERSIONS": ["v1"],
+    "COERCE_DECIMAL_TO_STRING": True,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# API tokens are knox's (stored as a SHA-512 digest, with an expiry), in our model with a read-only flag.
+KNOX_TOKEN_MODEL = "projects.ApiToken"
+REST_KNOX = {"TOKEN_TTL": None, "AUTH_HEADER_PREFIX": "Token"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "河北省重点项目调度平台 API",
+    "DESCRIPTION": "Projects, plans, monthly reports, problems, catalogues and the dashboard summary of the Hebei "
+                   "key-project tracker, scoped to the caller's region. Amounts are decimal strings in 万元 (10,000 yuan).",
+    "VERSION": "v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
 
 # --- Mail ------------------------------------------------------------------------------------------
 if env("EMAIL_URL", default=""):

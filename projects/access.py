@@ -35,7 +35,7 @@ def _perms(app, models, actions):
 # Model permissions per role, as "app.codename". Region limits come on top of these.
 ROLE_PERMISSIONS = {
     Role.PROVINCE_ADMIN: (
-        _perms("projects", _PROJECT_WORK + _REFERENCE + ["user", "digestsubscription"], ["view", "add", "change", "delete"])
+        _perms("projects", _PROJECT_WORK + _REFERENCE + ["user", "digestsubscription", "apitoken"], ["view", "add", "change", "delete"])
         + _perms("actions", _ACTIONS, ["view", "add", "change", "delete"])
         + _perms("projects", ["digestdelivery", "importbatch", "reporttransition"], ["view"])
         + ["projects.review_monthlyreport", "auth.view_group"]

@@ -73,6 +73,7 @@ class EntryOutcome:
     warnings: list = field(default_factory=list)
     report: MonthlyReport | None = None  # the stored report (before saving), if any
     new_problem: bool = False
+    code: str = ""  # why a row was refused: forbidden, future, stale, locked
 
     @property
     def saves_report(self):
@@ -175,21 +176,21 @@ def reports_prepare(*, user, entries, lock=False):
         report = stored.get((entry.project.pk, entry.month))
         new_problem = bool(entry.problem) and (entry.project.pk, entry.problem) not in open_problems
 
-        def outcome(status, message="", warnings=(), entry=entry, report=report, new_problem=new_problem):
-            outcomes.append(EntryOutcome(entry, status, message, list(warnings), report, new_problem))
+        def outcome(status, message="", warnings=(), code="", entry=entry, report=report, new_problem=new_problem):
+            outcomes.append(EntryOutcome(entry, status, message, list(warnings), report, new_problem, code))
 
         if entry.project.pk not in editable:
-            outcome(EntryStatus.REFUSED, _("无权填报该项目。"))
+            outcome(EntryStatus.REFUSED, _("无权填报该项目。"), code="forbidden")
         elif entry.month > this_month:
-            outcome(EntryStatus.REFUSED, _("不能填报未来月份。"))
+            outcome(EntryStatus.REFUSED, _("不能填报未来月份。"), code="future")
         elif report is not None and _same(report, entry):
             outcome(EntryStatus.UNCHANGED)  # whatever version the page had: nothing to write, nothing to lose
         elif entry.expected_version is not None and (report.version if report else 0) != entry.expected_version:
             by = report.reported_by if report else None
             outcome(EntryStatus.REFUSED, _("该行在您打开页面后已被他人修改（%(who)s），您的修改未保存；请核对当前数据后重新填写。") % {
-                "who": by.get_full_name() or by.username if by else _("已删除")})
+                "who": by.get_full_name() or by.username if by else _("已删除")}, code="stale")
         elif report is not None and report.is_locked:
-            outcome(EntryStatus.REFUSED, _("该月报已审核，已锁定；如需修改，请审核人撤销审核。"))
+            outcome(EntryStatus.REFUSED, _("该月报已审核，已锁定；如需修改，请审核人撤销审核。"), code="locked")
         else:
             warnings = report_checks(entry, context)
             if warnings and not entry.note.strip():

@@ -137,6 +137,36 @@ def report_cycle(projects, *, month):
 REPORT_CYCLE_KEYS = (ReviewStatus.SUBMITTED.value, ReviewStatus.APPROVED.value, ReviewStatus.RETURNED.value, "missing")
 
 
+def dashboard_summary(projects, *, user, year, on, plan, params):
+    """Everything the dashboard (page and API) sums for a scope: totals, the area breakdown, actions of
+    `plan`, programmes, the monthly trend and the month's report cycle. Cached under the data version;
+    `params` (the filters applied to `projects`) and the user's scope name the cache entry."""
+    from django.utils import translation
+
+    from .access import scope_key
+
+    progress = rules.time_progress(year=year, on=on)
+
+    def summarise():
+        area_title, areas = area_breakdown(projects, user=user, progress=progress)
+        return {
+            "totals": scope_totals(projects, progress=progress),
+            "area_title": area_title,
+            "areas": areas,
+            "actions": breakdown(projects.filter(actions__plan=plan), by="actions", label_field="actions__name",
+                                 order_field="actions__number", progress=progress) if plan else [],
+            "programmes": breakdown(projects, by="programmes", label_field="programmes__name",
+                                    order_field="programmes__order", progress=progress),
+            "trend": monthly_trend(projects, year=year),
+            "cycle": report_cycle(projects, month=rules.reporting_month(on)),
+        }
+
+    return cached_summary(
+        ("dashboard", scope_key(user), sorted(params.items()), on, plan.pk if plan else None, translation.get_language()),
+        summarise,
+    )
+
+
 # --- Cached summaries --------------------------------------------------------------------------------
 # Summing a province's projects takes a few hundred milliseconds; leaders open the dashboard far more
 # often than the data changes. Summaries are cached under the data's version, which every write moves

@@ -16,14 +16,13 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from actions.models import Action, ActionPlan
 
 from . import digests, exporting, importing, reporting, rules, selectors, tasks
-from .access import review_scope_q, scope_key
+from .access import review_scope_q
 from .choices import Light, ReviewAction, ReviewStatus, Stage, Status
 from .filtersets import REPORT_STATUS_CHOICES, ProjectFilterSet, county_choices
 from .forms import SubscriptionForm
@@ -93,25 +92,7 @@ def dashboard(request):
     plans, plan = chosen_plan(request)
     cycle_month = rules.reporting_month(on)
 
-    def summarise():
-        area_title, areas = selectors.area_breakdown(projects, user=request.user, progress=progress)
-        return {
-            "totals": selectors.scope_totals(projects, progress=progress),
-            "area_title": area_title,
-            "areas": areas,
-            "actions": selectors.breakdown(projects.filter(actions__plan=plan), by="actions", label_field="actions__name",
-                                           order_field="actions__number", progress=progress),
-            "programmes": selectors.breakdown(projects, by="programmes", label_field="programmes__name",
-                                              order_field="programmes__order", progress=progress),
-            "trend": selectors.monthly_trend(projects, year=year),
-            "cycle": selectors.report_cycle(projects, month=cycle_month),
-        }
-
-    summary = selectors.cached_summary(
-        ("dashboard", scope_key(request.user), sorted(params.items()), on, plan.pk if plan else None,
-         translation.get_language()),
-        summarise,
-    )
+    summary = selectors.dashboard_summary(projects, user=request.user, year=year, on=on, plan=plan, params=params)
     totals = summary["totals"]
     areas = bar_rows(summary["areas"], value_key="plan",
                      link=lambda row: list_link(params, **{row["field"]: row["key"]}) if row["key"] else None)

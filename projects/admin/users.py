@@ -1,13 +1,17 @@
-"""Users and role groups."""
+"""Users, role groups and API tokens."""
 
+import datetime
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from ..access import ROLE_GROUP_NAMES
-from ..models import DigestSubscription, User
+from ..models import ApiToken, DigestSubscription, User
 
 # --- Users -------------------------------------------------------------------------------------------
 
@@ -80,3 +84,52 @@ class RoleGroupAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
+
+
+# --- API tokens --------------------------------------------------------------------------------------
+
+
+class ApiTokenForm(forms.ModelForm):
+    valid_days = forms.IntegerField(
+        label=_("有效天数"), min_value=1, max_value=3650, initial=365,
+        help_text=_("到期后令牌失效；需要时重新签发。"),
+    )
+
+    class Meta:
+        model = ApiToken
+        fields = ["user", "name", "read_only"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are issued here (shown once, then only their digest is kept) and revoked by deleting them."""
+
+    form = ApiTokenForm
+    list_display = ["name", "user", "read_only", "token_key", "created", "expiry"]
+    list_filter = ["read_only"]
+    list_select_related = ["user"]
+    search_fields = ["name", "user__username", "token_key"]
+    autocomplete_fields = ["user"]
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a token is issued or revoked, never edited
+
+    def get_fields(self, request, obj=None):
+        return ["user", "name", "read_only", "valid_days"] if obj is None else ["user", "name", "read_only", "token_key", "created", "expiry"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else ["user", "name", "read_only", "token_key", "created", "expiry"]
+
+    def save_model(self, request, obj, form, change):
+        from knox.models import get_digest_token
+        from knox.settings import CONSTANTS
+
+        digest, token = get_digest_token()
+        obj.digest, obj.token_key = digest, token[: CONSTANTS.TOKEN_KEY_LENGTH]
+        obj.expiry = timezone.now() + datetime.timedelta(days=form.cleaned_data["valid_days"])
+        super().save_model(request, obj, form, change)
+        self.message_user(
+            request,
+            format_html(_("令牌已签发，只显示这一次，请立即交给调用方：{}"), format_html("<code>{}</code>", token)),
+            messages.WARNING,
+        )

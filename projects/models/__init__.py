@@ -1,5 +1,6 @@
 """The projects app's models, one module per topic; everything is importable from here."""
 
+from .api import ApiToken
 from .calendar import WorkdayOverride
 from .catalogue import MONEY, Batch, Cluster, ClusterQuerySet, Industry, Programme, Region, RegionQuerySet, money_field
 from .digests import DeliveryStatus, DigestDelivery, DigestSubscription
@@ -18,7 +19,7 @@ from .reporting import MonthlyReport, MonthlyReportQuerySet, Problem, ReportTran
 from .users import PersonScopedQuerySet, User
 
 __all__ = [
-    "AnnualPlan", "Batch", "Cluster", "ClusterQuerySet", "DeliveryStatus", "DigestDelivery",
+    "AnnualPlan", "ApiToken", "Batch", "Cluster", "ClusterQuerySet", "DeliveryStatus", "DigestDelivery",
     "DigestSubscription", "HeaderSynonym", "ImportBatch", "Industry", "MONEY", "MonthlyReport", "MonthlyReportQuerySet",
     "PROJECT_CODE_RE", "PersonScopedQuerySet", "Problem", "Programme", "Project", "ProjectChildQuerySet",
     "ProjectQuerySet", "Region", "RegionQuerySet", "ReportTransition", "User", "WorkdayOverride",

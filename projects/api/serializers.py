@@ -1,0 +1,251 @@
+"""What the API shows and takes. Amounts are decimal strings in 万元, dates ISO, and every code of a choice
+comes with its Chinese label (`stage` and `stage_display`). Nothing here decides: writes go through the
+services (reporting.reports_submit) and reads through the selectors the pages use."""
+
+import copy
+import hashlib
+import json
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from actions.models import Action, ActionPlan, Measure, Target
+
+from .. import rules
+from ..models import AnnualPlan, Batch, Cluster, Industry, MonthlyReport, Problem, Programme, Project, Region
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+
+
+class RegionRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Region
+        fields = ["id", "code", "name"]
+
+
+class ActionRefSerializer(serializers.ModelSerializer):
+    plan = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Action
+        fields = ["id", "plan", "number", "name"]
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    """A project of the list, with the selected year's plan, completion and traffic light."""
+
+    stage_display = serializers.CharField(source="get_stage_display", read_only=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    city = RegionRefSerializer(read_only=True)
+    county = RegionRefSerializer(read_only=True, allow_null=True)
+    batch = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    industry = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    programmes = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    actions = ActionRefSerializer(many=True, read_only=True)
+    year = serializers.IntegerField(source="progress_year", read_only=True)
+    plan_investment = serializers.DecimalField(**MONEY, read_only=True, allow_null=True)
+    completed_before_year = serializers.DecimalField(**MONEY, read_only=True, allow_null=True)
+    completed_year = serializers.DecimalField(**MONEY, read_only=True)
+    completion_rate = serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True, allow_null=True)
+    light = serializers.SerializerMethodField()
+    light_display = serializers.SerializerMethodField()
+    light_reason = serializers.CharField(read_only=True)
+    light_description = serializers.SerializerMethodField()
+    page_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Project
+        fields = [
+            "id", "key", "code", "name", "programmes", "batch", "stage", "stage_display", "status", "status_display",
+            "city", "county", "industry", "actions", "owner", "total_investment", "start_year", "end_year",
+            "planned_start", "planned_end", "actual_start", "actual_end", "last_report_month", "year",
+            "plan_investment", "completed_before_year", "completed_year", "completion_rate", "light", "light_display",
+            "light_reason", "light_description", "version", "page_url",
+        ]
+
+    def get_light(self, project) -> str:
+        return rules.light_of(project.light_reason).value
+
+    def get_light_display(self, project) -> str:
+        return str(rules.light_of(project.light_reason).label)
+
+    def get_light_description(self, project) -> str:
+        return rules.describe_light(reason=project.light_reason, project=project, year=project.progress_year, on=rules.today())
+
+    def get_page_url(self, project) -> str:
+        return reverse("project_detail", args=[project.pk])
+
+
+class AnnualPlanSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AnnualPlan
+        fields = ["id", "project", "year", "planned_investment", "completed_before_year", "completed_investment"]
+
+
+class MonthlyReportSerializer(serializers.ModelSerializer):
+    review_status_display = serializers.CharField(source="get_review_status_display", read_only=True)
+    reported_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    is_late = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = MonthlyReport
+        fields = [
+            "id", "project", "month", "completed_investment", "image_progress", "note", "warnings", "reported_by",
+            "reported_at", "is_late", "review_status", "review_status_display", "reviewed_by", "reviewed_at",
+            "review_reason", "version",
+        ]
+
+
+class ProjectDetailSerializer(ProjectSerializer):
+    """A project with everything the list template holds, its plans and its latest report."""
+
+    period = serializers.CharField(read_only=True)
+    plans = AnnualPlanSerializer(many=True, read_only=True)
+    latest_report = serializers.SerializerMethodField()
+
+    class Meta(ProjectSerializer.Meta):
+        fields = ProjectSerializer.Meta.fields + [
+            "scope", "period", "responsible_unit", "contact", "phone", "remarks", "latitude", "longitude", "plans",
+            "latest_report",
+        ]
+
+    def get_latest_report(self, project) -> MonthlyReportSerializer(allow_null=True):
+        report = project.reports.select_related("reported_by", "reviewed_by").order_by("-month").first()
+        return MonthlyReportSerializer(report).data if report else None
+
+
+class MonthlyReportWriteSerializer(serializers.Serializer):
+    """A monthly report sent by a machine: the same fields as a row of the report page."""
+
+    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.none())
+    month = serializers.DateField(help_text=_("该月任一天，按月份保存。"))
+    completed_investment = serializers.DecimalField(max_digits=16, decimal_places=2, min_value=0)
+    image_progress = serializers.CharField(allow_blank=True, required=False, default="")
+    problem = serializers.CharField(allow_blank=True, required=False, default="", write_only=True,
+                                    help_text=_("新提出的问题（问题协调）。"))
+    note = serializers.CharField(allow_blank=True, required=False, default="",
+                                 help_text=_("对数据校验提示的说明；校验提示出现时必填。"))
+    version = serializers.IntegerField(min_value=0, help_text=_("所依据的月报版本；新月报为 0。"))
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Another region's project is as unknown as a missing one.
+        self.fields["project"].queryset = Project.objects.editable_by(user) if user else Project.objects.none()
+
+    def validate_month(self, month):
+        month = month.replace(day=1)
+        if month > rules.month_start(rules.today()):
+            raise serializers.ValidationError(_("不能填报未来月份。"))
+        return month
+
+
+def problem_version(problem):
+    """A problem's version: a digest of what it says, so that a write names the state it was based on."""
+    state = [problem.category, problem.description, problem.responsible_unit, str(problem.raised_on), problem.status,
+             problem.resolution, str(problem.resolved_on)]
+    return hashlib.sha256(json.dumps(state, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+class ProblemSerializer(serializers.ModelSerializer):
+    category_display = serializers.CharField(source="get_category_display", read_only=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    version = serializers.SerializerMethodField()
+    expected_version = serializers.CharField(write_only=True, required=False,
+                                             help_text=_("修改时必填：读取时的 version。"))
+
+    class Meta:
+        model = Problem
+        fields = [
+            "id", "project", "category", "category_display", "description", "responsible_unit", "raised_on", "status",
+            "status_display", "resolution", "resolved_on", "version", "expected_version",
+        ]
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["project"].queryset = Project.objects.editable_by(user) if user else Project.objects.none()
+
+    def get_version(self, problem) -> str:
+        return problem_version(problem)
+
+    def validate(self, attrs):
+        attrs.pop("expected_version", None)
+        instance = copy.copy(self.instance) if self.instance is not None else Problem()  # the stored one stays as read
+        for key, value in attrs.items():
+            setattr(instance, key, value)
+        instance.clean()  # the model's own rules, as the admin applies them
+        for key in ("resolved_on",):
+            attrs[key] = getattr(instance, key)
+        if self.instance is not None and "project" in attrs and attrs["project"] != self.instance.project:
+            raise serializers.ValidationError({"project": _("问题不能移到其他项目。")})
+        return attrs
+
+
+class ProgrammeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Programme
+        fields = ["id", "code", "name", "name_en", "order"]
+
+
+class BatchSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Batch
+        fields = ["id", "code", "name", "name_en", "order"]
+
+
+class IndustrySerializer(serializers.ModelSerializer):
+    category_display = serializers.CharField(source="get_category_display", read_only=True)
+
+    class Meta:
+        model = Industry
+        fields = ["id", "name", "name_en", "parent", "category", "category_display", "order"]
+
+
+class RegionSerializer(serializers.ModelSerializer):
+    level_display = serializers.CharField(source="get_level_display", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    reporting_city = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Region
+        fields = ["id", "code", "name", "level", "level_display", "parent", "reporting_city", "is_reporting_unit",
+                  "is_statistical", "layout", "yellow_lag", "red_lag"]
+
+
+class ClusterSerializer(serializers.ModelSerializer):
+    county = RegionRefSerializer(read_only=True)
+    industry = serializers.SlugRelatedField(slug_field="name", read_only=True)
+
+    class Meta:
+        model = Cluster
+        fields = ["id", "name", "county", "industry", "description"]
+
+
+class MeasureSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Measure
+        fields = ["id", "number", "title", "text"]
+
+
+class TargetSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Target
+        fields = ["id", "indicator", "year", "value", "unit"]
+
+
+class ActionSerializer(serializers.ModelSerializer):
+    measures = MeasureSerializer(many=True, read_only=True)
+    targets = TargetSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Action
+        fields = ["id", "number", "name", "name_en", "measures", "targets"]
+
+
+class ActionPlanSerializer(serializers.ModelSerializer):
+    actions = ActionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ActionPlan
+        fields = ["id", "code", "name", "name_en", "start_year", "end_year", "is_primary", "actions"]

@@ -1,0 +1,326 @@
+"""The API's views: thin over the visibility rule (`visible_to`), ProjectFilterSet, the selectors and the
+reporting service that the pages use. Another region's object answers 404, exactly as a missing one."""
+
+from django.db.models import Prefetch
+from django.utils.translation import gettext as _
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from actions.models import Action, ActionPlan
+
+from .. import reporting, rules, selectors
+from ..filtersets import ProjectFilterSet
+from ..models import AnnualPlan, Batch, Cluster, Industry, MonthlyReport, Problem, Programme, Project, Region
+from . import serializers as api
+from .permissions import ReadOnlyAuthenticated
+
+
+class Conflict(APIException):
+    """The object changed since the caller read it (or is locked): nothing was written."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+class StablePages(CursorPagination):
+    """Pages that stay right while rows are added: a cursor on the id, not an offset."""
+
+    ordering = "pk"
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+class SmallPages(StablePages):
+    page_size = 50
+
+
+def _user(request):
+    return request.user
+
+
+# --- Projects ----------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="项目清单", description="与项目清单页面、导出相同的筛选参数（ProjectFilterSet）；按 id 游标分页。"),
+    retrieve=extend_schema(summary="项目详情", description="含各年度计划与最近一期月度调度。"),
+)
+class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Project.objects.none()
+    # The list page's filters by the same names. Without `year`, the current year's plan, completion and
+    # light are shown for every project; with it, as on the page, only projects with a plan that year.
+    filterset_class = ProjectFilterSet
+    pagination_class = StablePages
+
+    def get_queryset(self):
+        queryset = Project.objects.visible_to(_user(self.request)).select_related("city", "county", "batch", "industry")
+        queryset = queryset.prefetch_related("programmes", Prefetch("actions", queryset=Action.objects.select_related("plan")))
+        if self.action == "retrieve":
+            queryset = queryset.prefetch_related(Prefetch("plans", queryset=AnnualPlan.objects.order_by("-year")))
+        return queryset
+
+    def get_serializer_class(self):
+        return api.ProjectDetailSerializer if self.action == "retrieve" else api.ProjectSerializer
+
+
+class AnnualPlanViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = AnnualPlan.objects.none()
+    serializer_class = api.AnnualPlanSerializer
+    pagination_class = StablePages
+    filterset_fields = ["project", "year"]
+
+    def get_queryset(self):
+        return AnnualPlan.objects.visible_to(_user(self.request))
+
+
+# --- Monthly reports ---------------------------------------------------------------------------------
+
+
+class MonthlyReportFilterSet(filters.FilterSet):
+    month = filters.DateFilter(help_text="YYYY-MM-01")
+
+    class Meta:
+        model = MonthlyReport
+        fields = ["project", "month", "review_status"]
+
+
+@extend_schema_view(
+    create=extend_schema(
+        summary="报送月度调度",
+        description="与月度调度页面同一服务：只写有改动的数据；version 与当前不符返回 409；已审核（锁定）返回 409；"
+                    "数据校验提示需填写 note（说明），否则返回 400 并列出提示。",
+        request=api.MonthlyReportWriteSerializer,
+        responses={200: api.MonthlyReportSerializer, 201: api.MonthlyReportSerializer},
+    ),
+    update=extend_schema(request=api.MonthlyReportWriteSerializer, responses=api.MonthlyReportSerializer),
+    partial_update=extend_schema(request=api.MonthlyReportWriteSerializer, responses=api.MonthlyReportSerializer),
+)
+class MonthlyReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = MonthlyReport.objects.none()
+    serializer_class = api.MonthlyReportSerializer
+    pagination_class = StablePages
+    filterset_class = MonthlyReportFilterSet
+
+    def get_queryset(self):
+        return MonthlyReport.objects.visible_to(_user(self.request)).select_related("reported_by", "reviewed_by")
+
+    def create(self, request, *args, **kwargs):
+        return self._submit(request, report=None)
+
+    def update(self, request, *args, **kwargs):
+        return self._submit(request, report=self.get_object(), partial=kwargs.get("partial", False))
+
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
+    def _submit(self, request, *, report, partial=False):
+        data = request.data.copy() if hasattr(request.data, "copy") else dict(request.data)
+        if report is not None:
+            data.update({"project": report.project_id, "month": report.month.isoformat()})
+            if partial:
+                for key in ("completed_investment", "image_progress", "note"):
+                    data.setdefault(key, getattr(report, key))
+        writer = api.MonthlyReportWriteSerializer(data=data, user=request.user)
+        writer.is_valid(raise_exception=True)
+        values = writer.validated_data
+        entry = reporting.ReportEntry(
+            project=values["project"], month=values["month"], completed_investment=values["completed_investment"],
+            image_progress=values["image_progress"], problem=values["problem"], note=values["note"],
+            expected_version=values["version"],
+        )
+        [outcome] = reporting.reports_submit(user=request.user, entries=[entry])
+        if outcome.status == reporting.EntryStatus.NEEDS_NOTE:
+            raise ValidationError({
+                "note": [outcome.message],
+                "warnings": [warning.message for warning in outcome.warnings],
+            })
+        if outcome.status == reporting.EntryStatus.REFUSED:
+            if outcome.code in ("stale", "locked"):
+                raise Conflict({"detail": outcome.message, "code": outcome.code})
+            raise ValidationError({"project" if outcome.code == "forbidden" else "month": [outcome.message]})
+        saved = MonthlyReport.objects.select_related("reported_by", "reviewed_by").get(
+            project=entry.project, month=entry.month
+        ) if outcome.status != reporting.EntryStatus.UNCHANGED or outcome.report else None
+        body = {**api.MonthlyReportSerializer(saved).data, "outcome": outcome.status,
+                "check_warnings": [warning.message for warning in outcome.warnings]}
+        created = outcome.status == reporting.EntryStatus.CREATED
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+# --- Problems ----------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    update=extend_schema(description="须带 expected_version（读取时的 version），与当前不符返回 409。"),
+    partial_update=extend_schema(description="须带 expected_version（读取时的 version），与当前不符返回 409。"),
+    destroy=extend_schema(parameters=[OpenApiParameter("version", OpenApiTypes.STR, required=True,
+                                                       description="读取时的 version")]),
+)
+class ProblemViewSet(viewsets.ModelViewSet):
+    queryset = Problem.objects.none()
+    serializer_class = api.ProblemSerializer
+    pagination_class = StablePages
+    filterset_fields = ["project", "status", "category"]
+
+    def get_queryset(self):
+        return Problem.objects.visible_to(_user(self.request))
+
+    def get_serializer(self, *args, **kwargs):
+        return api.ProblemSerializer(*args, user=self.request.user, **kwargs)
+
+    def get_object(self):
+        problem = super().get_object()
+        if self.request.method not in ("GET", "HEAD", "OPTIONS") and not Project.objects.editable_by(
+            self.request.user
+        ).filter(pk=problem.project_id).exists():
+            raise NotFound
+        return problem
+
+    def _check_version(self, problem, expected):
+        if not expected:
+            raise ValidationError({"expected_version": [_("修改或删除问题时必须带上读取时的 version。")]})
+        if expected != api.problem_version(problem):
+            raise Conflict({"detail": _("该问题已被他人修改，您的修改未保存。请重新读取后再修改。"),
+                            "version": api.problem_version(problem), "code": "stale"})
+
+    def perform_update(self, serializer):
+        self._check_version(serializer.instance, self.request.data.get("expected_version"))
+        serializer.save()
+
+    def perform_destroy(self, instance):
+        self._check_version(instance, self.request.query_params.get("version"))
+        instance.delete()
+
+
+# --- Catalogues --------------------------------------------------------------------------------------
+
+
+class RegionViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Region.objects.none()
+    serializer_class = api.RegionSerializer
+    pagination_class = SmallPages
+    filterset_fields = ["level", "is_reporting_unit"]
+
+    def get_queryset(self):
+        return Region.objects.visible_to(_user(self.request)).select_related("parent", "reporting_city")
+
+
+class ProgrammeViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Programme.objects.all()
+    serializer_class = api.ProgrammeSerializer
+    pagination_class = SmallPages
+
+
+class BatchViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Batch.objects.all()
+    serializer_class = api.BatchSerializer
+    pagination_class = SmallPages
+
+
+class IndustryViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Industry.objects.all()
+    serializer_class = api.IndustrySerializer
+    pagination_class = SmallPages
+
+
+class ClusterViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Cluster.objects.none()
+    serializer_class = api.ClusterSerializer
+    pagination_class = SmallPages
+
+    def get_queryset(self):
+        return Cluster.objects.visible_to(_user(self.request)).select_related("county", "industry")
+
+
+class ActionPlanViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = ActionPlan.objects.prefetch_related("actions__measures", "actions__targets")
+    serializer_class = api.ActionPlanSerializer
+    pagination_class = SmallPages
+
+
+# --- Dashboard ---------------------------------------------------------------------------------------
+
+MEASURE_KEYS = ("count", "total_investment", "plan", "completed", "rate", "red", "yellow", "green", "none")
+
+
+def _measures(**extra):
+    """Fresh fields each time (a serializer class takes its fields out of the dict it is given)."""
+    money = {"max_digits": 20, "decimal_places": 2, "allow_null": True}
+    return {
+        "count": serializers.IntegerField(),
+        "total_investment": serializers.DecimalField(**money),
+        "plan": serializers.DecimalField(**money),
+        "completed": serializers.DecimalField(**money),
+        "rate": serializers.DecimalField(**money),
+        **{light: serializers.IntegerField() for light in ("red", "yellow", "green", "none")},
+        **extra,
+    }
+
+
+DashboardSerializer = inline_serializer(name="Dashboard", fields={
+    "year": serializers.IntegerField(),
+    "time_progress": serializers.DecimalField(max_digits=8, decimal_places=2),
+    "totals": inline_serializer(name="DashboardTotals", fields=_measures()),
+    "areas": inline_serializer(name="DashboardArea", many=True, fields=_measures(
+        key=serializers.IntegerField(allow_null=True), label=serializers.CharField())),
+    "actions": inline_serializer(name="DashboardAction", many=True, fields=_measures(
+        key=serializers.IntegerField(), label=serializers.CharField())),
+    "programmes": inline_serializer(name="DashboardProgramme", many=True, fields=_measures(
+        key=serializers.IntegerField(allow_null=True), label=serializers.CharField(allow_null=True))),
+    "report_cycle": inline_serializer(name="ReportCycle", fields={
+        "month": serializers.DateField(),
+        "submitted": serializers.IntegerField(), "approved": serializers.IntegerField(),
+        "returned": serializers.IntegerField(), "missing": serializers.IntegerField(),
+    }),
+})
+
+
+class DashboardView(APIView):
+    """The dashboard's figures for the caller's scope and the list filters given (same names as the list
+    page), computed by the same selectors as the 驾驶舱 page."""
+
+    permission_classes = [ReadOnlyAuthenticated]
+
+    @extend_schema(summary="驾驶舱汇总", responses=DashboardSerializer, parameters=[
+        OpenApiParameter("year", OpenApiTypes.INT, description="年度（默认今年）"),
+        OpenApiParameter("plan", OpenApiTypes.STR, description="行动计划代码（默认八项行动）"),
+    ])
+    def get(self, request, *args, **kwargs):
+        data = request.query_params.copy()
+        year = ProjectFilterSet.selected_year(data)
+        data["year"] = str(year)
+        filterset = ProjectFilterSet(data, queryset=Project.objects.visible_to(request.user), request=request)
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        plans = list(ActionPlan.objects.all())
+        plan = next((p for p in plans if p.code == data.get("plan")), None) or next((p for p in plans if p.is_primary), None)
+        on = rules.today()
+        params = {name: value for name, value in filterset.data.items() if name in filterset.filters and value not in ("", None)}
+        summary = selectors.dashboard_summary(filterset.qs, user=request.user, year=year, on=on, plan=plan, params=params)
+        return Response(type(DashboardSerializer)({
+            "year": year,
+            "time_progress": rules.time_progress(year=year, on=on),
+            "totals": summary["totals"],
+            "areas": summary["areas"],
+            "actions": summary["actions"],
+            "programmes": summary["programmes"],
+            "report_cycle": {"month": rules.reporting_month(on), **summary["cycle"]},
+        }).data)
+
+
+def exception_handler(exc, context):
+    """DRF's handler, with one answer for whatever is missing or outside the caller's region (no model
+    name, no hint of which), in the reader's language."""
+    from django.http import Http404
+    from rest_framework.views import exception_handler as drf_exception_handler
+
+    if isinstance(exc, Http404):
+        exc = NotFound(_("不存在，或不在您的权限范围内。"))
+    return drf_exception_handler(exc, context)

@@ -1,0 +1,287 @@
+"""The REST API (/api/v1/): the permission matrix over real HTTP requests with a token and with a session,
+tokens (read-only, revoked, expired), the list page's filters, reports through the same service as the
+form, versions and 409, cursor pages, throttling, and the schema and docs served offline."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from projects import reporting, rules
+from projects.api.serializers import problem_version
+from projects.api.throttling import PerTokenRateThrottle
+from projects.choices import ReviewAction, ReviewStatus
+from projects.models import AnnualPlan, ApiToken, MonthlyReport, Problem, Project
+
+from .conftest import make_project
+from .test_access import client_for
+
+API = "/api/v1/"
+
+
+def issue_token(user, *, read_only=False, days=30):
+    _token, key = ApiToken.objects.create(user=user, expiry=datetime.timedelta(days=days), name="测试", read_only=read_only)
+    return key
+
+
+class Caller:
+    """One way to call the API: with a token (machines) or with the browser's session and its CSRF token."""
+
+    def __init__(self, user, mode):
+        self.mode = mode
+        if mode == "token":
+            self.client = Client(HTTP_AUTHORIZATION=f"Token {issue_token(user)}")
+        else:
+            self.client = Client(enforce_csrf_checks=True)
+            self.client.force_login(user)
+            self.client.get(reverse("dashboard"))  # sets the CSRF cookie, as a page visit does
+
+    def _headers(self):
+        if self.mode == "session":
+            return {"HTTP_X_CSRFTOKEN": self.client.cookies["csrftoken"].value}
+        return {}
+
+    def get(self, path, **params):
+        return self.client.get(API + path, params)
+
+    def post(self, path, data):
+        return self.client.post(API + path, data, content_type="application/json", **self._headers())
+
+    def patch(self, path, data):
+        return self.client.patch(API + path, data, content_type="application/json", **self._headers())
+
+    def delete(self, path):
+        return self.client.delete(API + path, **self._headers())
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle():
+    cache.clear()  # the throttle counts in the cache
+
+
+@pytest.fixture
+def world(users, projects):
+    month = rules.reporting_month(rules.today())
+    reports = {key: MonthlyReport.objects.get(project=project, month__year=rules.today().year, month__month=1)
+               for key, project in projects.items()}
+    problems = {key: Problem.objects.create(project=project, description=f"{key}的问题") for key, project in projects.items()}
+    return users, projects, reports, problems, month
+
+
+# Which fixture projects each role sees, and whether it may report and keep problems.
+SEES = {
+    "province_admin": {"zhengding", "qiaoxi", "nangong"},
+    "leader": {"zhengding", "qiaoxi", "nangong"},
+    "city_coordinator": {"zhengding", "qiaoxi"},
+    "county_editor": {"zhengding"},
+    "other_county_editor": {"nangong"},
+}
+WRITES = {"province_admin", "city_coordinator", "county_editor", "other_county_editor"}
+
+
+def ids(response):
+    assert response.status_code == 200, response.content
+    return {row["id"] for row in response.json()["results"]}
+
+
+@pytest.mark.parametrize("mode", ["token", "session"])
+@pytest.mark.parametrize("role", list(SEES))
+def test_permission_matrix(role, mode, world):
+    users, projects, reports, problems, month = world
+    caller = Caller(users[role], mode)
+    seen = {key for key in projects if key in SEES[role]}
+    unseen = set(projects) - seen
+    # Reading: lists hold the region's objects only; another region's object is as missing as a missing one.
+    assert ids(caller.get("projects/")) == {projects[key].pk for key in seen}
+    assert ids(caller.get("plans/")) == set(AnnualPlan.objects.filter(project__in=[projects[k] for k in seen]).values_list("pk", flat=True))
+    assert ids(caller.get("reports/")) == {reports[key].pk for key in seen}
+    assert ids(caller.get("problems/")) == {problems[key].pk for key in seen}
+    for key in seen:
+        assert caller.get(f"projects/{projects[key].pk}/").status_code == 200
+        assert caller.get(f"reports/{reports[key].pk}/").status_code == 200
+    for key in unseen:
+        for endpoint, obj in (("projects", projects[key]), ("reports", reports[key]), ("problems", problems[key])):
+            response, missing = caller.get(f"{endpoint}/{obj.pk}/"), caller.get(f"{endpoint}/987654321/")
+            assert (response.status_code, response.json()) == (404, missing.json()), endpoint
+    for path in ("regions/", "programmes/", "batches/", "industries/", "clusters/", "action-plans/", "dashboard/"):
+        assert caller.get(path).status_code == 200, path
+    # Writing: a report for each project; a problem changed and deleted.
+    for key, project in projects.items():
+        response = caller.post("reports/", {"project": project.pk, "month": month.isoformat(),
+                                            "completed_investment": "10", "version": 0})
+        if role not in WRITES:
+            assert response.status_code == 403, (key, response.content)
+        elif key in seen:
+            assert response.status_code == 201, (key, response.content)
+        else:
+            assert response.status_code == 400 and "project" in response.json(), (key, response.content)
+    for key, problem in problems.items():
+        response = caller.patch(f"problems/{problem.pk}/", {"resolution": "已协调", "expected_version": problem_version(problem)})
+        expected = 403 if role not in WRITES else (200 if key in seen else 404)
+        assert response.status_code == expected, (key, response.content)
+    assert MonthlyReport.objects.filter(month=month).count() == (len(seen) if role in WRITES else 0)
+
+
+def test_a_read_only_token_reads_and_cannot_write(world):
+    users, projects, _reports, _problems, month = world
+    client = Client(HTTP_AUTHORIZATION=f"Token {issue_token(users['county_editor'], read_only=True)}")
+    assert client.get(API + "projects/").status_code == 200
+    response = client.post(API + "reports/", {"project": projects["zhengding"].pk, "month": month.isoformat(),
+                                              "completed_investment": "1", "version": 0}, content_type="application/json")
+    assert response.status_code == 403 and "只读" in response.json()["detail"]
+
+
+def test_revoked_expired_and_unknown_tokens_are_refused(world):
+    users = world[0]
+    token = issue_token(users["county_editor"])
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}")
+    assert client.get(API + "projects/").status_code == 200
+    ApiToken.objects.filter(user=users["county_editor"]).delete()  # revoked in the admin
+    assert client.get(API + "projects/").status_code == 401
+    expired = issue_token(users["county_editor"], days=-1)
+    assert Client(HTTP_AUTHORIZATION=f"Token {expired}").get(API + "projects/").status_code == 401
+    assert Client(HTTP_AUTHORIZATION="Token " + "x" * 64).get(API + "projects/").status_code == 401
+    assert Client().get(API + "projects/").status_code in (401, 403)
+
+
+def test_tokens_are_issued_in_the_admin_shown_once_and_stored_hashed(world):
+    users = world[0]
+    admin_client = client_for(users["province_admin"])
+    response = admin_client.post(reverse("admin:projects_apitoken_add"), {
+        "user": users["county_editor"].pk, "name": "正定县项目管理系统", "read_only": "", "valid_days": 90,
+    }, follow=True)
+    message = [m.message for m in response.context["messages"]][0]
+    token = message.split("<code>")[1].split("</code>")[0]
+    stored = ApiToken.objects.get()
+    assert token not in (stored.digest, stored.token_key) and stored.digest != token
+    assert (stored.read_only, stored.expiry.date()) == (False, (timezone.now() + datetime.timedelta(days=90)).date())
+    assert Client(HTTP_AUTHORIZATION=f"Token {token}").get(API + "projects/").status_code == 200
+    # Only the province administrator issues tokens.
+    assert client_for(users["city_coordinator"]).get(reverse("admin:projects_apitoken_add")).status_code == 403
+
+
+@pytest.mark.parametrize("params", [
+    {},
+    {"county": "COUNTY"},
+    {"stage": "continuing"},
+    {"light": "red"},
+    {"q": "正定"},
+    {"programme": "PROGRAMME"},
+    {"year": "YEAR"},
+    {"year": "YEAR", "report_status": "missing"},
+])
+def test_filters_give_the_same_projects_as_the_list_page(params, users, projects):
+    from projects.models import Programme
+
+    values = {"COUNTY": str(projects["zhengding"].county_id), "PROGRAMME": str(Programme.objects.get(code="provincial").pk),
+              "YEAR": str(rules.today().year)}
+    params = {key: values.get(value, value) for key, value in params.items()}
+    make_project("石家庄市本级无计划项目", city_code="130100")
+    user = users["city_coordinator"]
+    page = client_for(user).get(reverse("project_list"), {"year": rules.today().year, **params})
+    on_page = {project.pk for project in page.context["page"].paginator.object_list}
+    api = Client(HTTP_AUTHORIZATION=f"Token {issue_token(user)}").get(API + "projects/", {"year": rules.today().year, **params})
+    assert ids(api) == on_page
+
+
+def test_a_report_through_the_api_is_checked_warned_and_reviewed_as_one_from_the_form(world):
+    users, projects, _reports, _problems, month = world
+    zhengding = projects["zhengding"]
+    AnnualPlan.objects.filter(project=zhengding).update(planned_investment=Decimal("100"))
+    editor = Caller(users["county_editor"], "token")
+    body = {"project": zhengding.pk, "month": month.isoformat(), "completed_investment": "500", "version": 0}
+    response = editor.post("reports/", body)
+    if month.year == rules.today().year:  # the plan is this year's; 500 + January's 100 is above 150% of 100
+        assert response.status_code == 400
+        assert "note" in response.json() and any("年度计划" in warning for warning in response.json()["warnings"])
+        response = editor.post("reports/", {**body, "note": "设备款集中支付"})
+    assert response.status_code == 201, response.content
+    report = MonthlyReport.objects.get(project=zhengding, month=month)
+    assert (response.json()["outcome"], report.reported_by, report.review_status) == ("created", users["county_editor"], "submitted")
+    # The same again: nothing written.
+    again = editor.post("reports/", {**body, "note": report.note, "version": report.version})
+    assert (again.status_code, again.json()["outcome"]) == (200, "unchanged")
+    # A stale version: 409 with a message, nothing lost.
+    stale = editor.patch(f"reports/{report.pk}/", {"completed_investment": "600", "note": "x", "version": report.version - 1})
+    assert stale.status_code == 409 and "已被他人修改" in stale.json()["detail"]
+    # Reviewed by the city: returned counts as not reported; approved is locked for the API too.
+    reporting.reports_review(user=users["city_coordinator"], report_ids=[report.pk], action=ReviewAction.APPROVE)
+    report.refresh_from_db()
+    locked = editor.patch(f"reports/{report.pk}/", {"completed_investment": "700", "note": "x", "version": report.version})
+    assert locked.status_code == 409 and "已锁定" in locked.json()["detail"]
+    assert editor.get(f"reports/{report.pk}/").json()["review_status_display"] == "已审核"
+    assert MonthlyReport.objects.get(pk=report.pk).review_status == ReviewStatus.APPROVED
+
+
+def test_errors_name_the_field_and_amounts_are_decimal_strings_with_labels(world):
+    users, projects, _reports, _problems, month = world
+    editor = Caller(users["county_editor"], "token")
+    response = editor.post("reports/", {"project": projects["zhengding"].pk, "month": month.isoformat(),
+                                        "completed_investment": "-5", "version": 0})
+    assert response.status_code == 400 and "completed_investment" in response.json()
+    future = rules.add_months(rules.month_start(rules.today()), 1)
+    response = editor.post("reports/", {"project": projects["zhengding"].pk, "month": future.isoformat(),
+                                        "completed_investment": "5", "version": 0})
+    assert response.status_code == 400 and "month" in response.json()
+    detail = editor.get(f"projects/{projects['zhengding'].pk}/").json()
+    assert detail["total_investment"] == "10000.00" and detail["stage"] == "continuing" and detail["stage_display"] == "续建"
+    assert detail["light_display"] in ("红灯", "黄灯", "绿灯", "不评价") and detail["plans"][0]["planned_investment"] == "1200.00"
+    assert detail["latest_report"]["month"] == f"{rules.today().year}-01-01"
+
+
+def test_problem_writes_carry_the_version(world):
+    users, projects, _reports, problems, _month = world
+    editor = Caller(users["county_editor"], "token")
+    problem = problems["zhengding"]
+    read = editor.get(f"problems/{problem.pk}/").json()
+    assert editor.patch(f"problems/{problem.pk}/", {"status": "in_progress"}).status_code == 400  # no version
+    assert editor.patch(f"problems/{problem.pk}/", {"status": "in_progress", "expected_version": read["version"]}).status_code == 200
+    stale = editor.patch(f"problems/{problem.pk}/", {"status": "resolved", "expected_version": read["version"]})
+    assert stale.status_code == 409
+    created = editor.post("problems/", {"project": projects["zhengding"].pk, "description": "电力接入滞后", "category": "infrastructure"})
+    assert created.status_code == 201 and created.json()["category_display"] == "水电气暖配套"
+    new = created.json()
+    assert editor.delete(f"problems/{new['id']}/?version=wrong").status_code == 409
+    assert editor.delete(f"problems/{new['id']}/?version={new['version']}").status_code == 204
+
+
+def test_cursor_pages_are_stable_under_inserts(users, projects):
+    caller = Caller(users["province_admin"], "token")
+    first = caller.get("projects/", page_size=2).json()
+    make_project("新插入的项目", "130123")
+    second = caller.client.get(first["next"]).json()
+    seen = [row["id"] for row in first["results"] + second["results"]]
+    assert len(seen) == len(set(seen)) == 4
+    assert set(seen) >= {project.pk for project in projects.values()}
+
+
+def test_throttling_is_per_token(users, projects, monkeypatch):
+    monkeypatch.setattr(PerTokenRateThrottle, "THROTTLE_RATES", {"api": "3/minute"})
+    first = Client(HTTP_AUTHORIZATION=f"Token {issue_token(users['county_editor'])}")
+    second = Client(HTTP_AUTHORIZATION=f"Token {issue_token(users['county_editor'])}")
+    assert [first.get(API + "programmes/").status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert second.get(API + "programmes/").status_code == 200
+
+
+def test_dashboard_summary_matches_the_page(users, projects):
+    user = users["city_coordinator"]
+    api = Caller(user, "token").get("dashboard/").json()
+    page = client_for(user).get(reverse("dashboard")).context
+    assert api["totals"]["count"] == page["totals"]["count"] == 2
+    assert Decimal(api["totals"]["plan"]) == page["totals"]["plan"]
+    assert [row["label"] for row in api["areas"]] == [row["label"] for row in page["areas"]]
+    assert api["report_cycle"]["missing"] == next(item["count"] for item in page["cycle"] if item["key"] == "missing")
+
+
+def test_schema_and_docs_are_served_without_a_cdn(users):
+    client = client_for(users["leader"])
+    schema = client.get("/api/schema/", {"format": "json"})
+    assert schema.status_code == 200 and "/api/v1/projects/" in schema.json()["paths"]
+    docs = client.get("/api/docs/").content.decode()
+    assert "swagger-ui" in docs and "cdn" not in docs.lower() and "/static/drf_spectacular_sidecar/" in docs
+    redoc = client.get("/api/redoc/").content.decode()
+    assert "/static/drf_spectacular_sidecar/" in redoc and "cdn" not in redoc.lower()

@@ -8,6 +8,7 @@ import json
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from actions.models import Action, ActionPlan, Measure, Target
@@ -39,8 +40,8 @@ class ProjectSerializer(serializers.ModelSerializer):
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     city = RegionRefSerializer(read_only=True)
     county = RegionRefSerializer(read_only=True, allow_null=True)
-    batch = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    industry = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    batch = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
+    industry = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
     programmes = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
     actions = ActionRefSerializer(many=True, read_only=True)
     year = serializers.IntegerField(source="progress_year", read_only=True)
@@ -85,8 +86,8 @@ class AnnualPlanSerializer(serializers.ModelSerializer):
 
 class MonthlyReportSerializer(serializers.ModelSerializer):
     review_status_display = serializers.CharField(source="get_review_status_display", read_only=True)
-    reported_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reported_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     is_late = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -111,7 +112,8 @@ class ProjectDetailSerializer(ProjectSerializer):
             "latest_report",
         ]
 
-    def get_latest_report(self, project) -> MonthlyReportSerializer(allow_null=True):
+    @extend_schema_field(MonthlyReportSerializer(allow_null=True))
+    def get_latest_report(self, project):
         report = project.reports.select_related("reported_by", "reviewed_by").order_by("-month").first()
         return MonthlyReportSerializer(report).data if report else None
 
@@ -204,8 +206,8 @@ class IndustrySerializer(serializers.ModelSerializer):
 
 class RegionSerializer(serializers.ModelSerializer):
     level_display = serializers.CharField(source="get_level_display", read_only=True)
-    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    reporting_city = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    reporting_city = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = Region
@@ -215,7 +217,7 @@ class RegionSerializer(serializers.ModelSerializer):
 
 class ClusterSerializer(serializers.ModelSerializer):
     county = RegionRefSerializer(read_only=True)
-    industry = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    industry = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
 
     class Meta:
         model = Cluster

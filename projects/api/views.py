@@ -1,6 +1,8 @@
 """The API's views: thin over the visibility rule (`visible_to`), ProjectFilterSet, the selectors and the
 reporting service that the pages use. Another region's object answers 404, exactly as a missing one."""
 
+from collections.abc import Mapping
+
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
@@ -121,7 +123,9 @@ class MonthlyReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         return self.update(request, *args, partial=True, **kwargs)
 
     def _submit(self, request, *, report, partial=False):
-        data = request.data.copy() if hasattr(request.data, "copy") else dict(request.data)
+        if not isinstance(request.data, Mapping):
+            raise ValidationError({"non_field_errors": [_("请求体应为 JSON 对象。")]})
+        data = {key: request.data[key] for key in request.data}
         if report is not None:
             data.update({"project": report.project_id, "month": report.month.isoformat()})
             if partial:

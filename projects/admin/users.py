@@ -98,6 +98,7 @@ class ApiTokenForm(forms.ModelForm):
     class Meta:
         model = ApiToken
         fields = ["user", "name", "read_only"]
+        labels = {"user": _("用户")}  # knox's field has no verbose name
 
 
 @admin.register(ApiToken)

@@ -124,6 +124,17 @@ def test_permission_matrix(role, mode, world):
         expected = 403 if role not in WRITES else (200 if key in seen else 404)
         assert response.status_code == expected, (key, response.content)
     assert MonthlyReport.objects.filter(month=month).count() == (len(seen) if role in WRITES else 0)
+    for key, project in projects.items():
+        response = caller.post("problems/", {"project": project.pk, "description": "用地指标未落实"})
+        expected = 403 if role not in WRITES else (201 if key in seen else 400)
+        assert response.status_code == expected, (key, response.content)
+    for key, problem in problems.items():
+        problem.refresh_from_db()
+        response = caller.delete(f"problems/{problem.pk}/?version={problem_version(problem)}")
+        assert response.status_code == (403 if role not in WRITES else (204 if key in seen else 404)), key
+    regions = {row["code"] for row in caller.get("regions/", page_size=500).json()["results"]}
+    assert {projects[key].county.code for key in seen} <= regions
+    assert not {projects[key].county.code for key in unseen} & regions or role in ("province_admin", "leader")
 
 
 def test_a_read_only_token_reads_and_cannot_write(world):

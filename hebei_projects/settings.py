@@ -143,6 +143,9 @@ REST_FRAMEWORK = {
 }
 # API tokens are knox's (stored as a SHA-512 digest, with an expiry), in our model with a read-only flag.
 KNOX_TOKEN_MODEL = "projects.ApiToken"
+# knox's own migrations create its default token table even when the model is swapped for ours; without
+# them nothing creates it (a swapped model has no table), and no stray table holds a key to our users.
+MIGRATION_MODULES = {"knox": None}
 REST_KNOX = {"TOKEN_TTL": None, "AUTH_HEADER_PREFIX": "Token"}
 SPECTACULAR_SETTINGS = {
     "TITLE": "河北省重点项目调度平台 API",

@@ -1,6 +1,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from projects.models.catalogue import local_name
+
 
 class ActionPlan(models.Model):
     """A plan that defines a numbered set of actions (the 14th Five-Year "eight actions", the 2023 "six actions")."""
@@ -49,7 +51,7 @@ class ActionPlan(models.Model):
         ]
 
     def __str__(self):
-        return self.name
+        return local_name(self)
 
 
 class Action(models.Model):
@@ -88,7 +90,7 @@ class Action(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.number}. {self.name}"
+        return f"{self.number}. {local_name(self)}"
 
 
 class Measure(models.Model):

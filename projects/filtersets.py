@@ -91,6 +91,11 @@ class ProjectFilterSet(django_filters.FilterSet):
         method="filter_year",
         min_value=2000,
         max_value=2100,
+        help_text=_("显示该年度的计划、完成和红黄绿灯；不筛除项目"),
+    )
+    has_plan = django_filters.BooleanFilter(
+        label=_("有该年度计划"),
+        method="filter_has_plan",
     )
     reported_month = django_filters.CharFilter(
         label=_("填报月份"),
@@ -191,8 +196,11 @@ class ProjectFilterSet(django_filters.FilterSet):
         return queryset  # read by filter_report_status
 
     def filter_year(self, queryset, name, value):
-        # The year's plan is already joined by with_progress() for this same year (filter_queryset passes
-        # selected_year): a plan row exists exactly when its (required) planned investment is not null.
-        if "plan_investment" in queryset.query.annotations and queryset.query.annotations["progress_year"].value == value:
-            return queryset.filter(plan_investment__isnull=False)
-        return queryset.filter(plans__year=value)
+        # The year chooses whose plan, completion and light are shown (filter_queryset annotates them for
+        # selected_year); it does not hide a project without a plan that year: has_plan does.
+        return queryset
+
+    def filter_has_plan(self, queryset, name, value):
+        # The year's plan is joined by with_progress(): a plan row exists exactly when its (required)
+        # planned investment is not null.
+        return queryset.filter(plan_investment__isnull=not value)

@@ -8,7 +8,9 @@ import hashlib
 from decimal import Decimal
 
 from django.core.cache import cache
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Sum, Value
+from django.db.models.functions import Coalesce, NullIf
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from . import rules
@@ -19,12 +21,12 @@ LIGHTS = (Light.RED, Light.YELLOW, Light.GREEN, Light.NONE)
 MONEY_KEYS = ("total_investment", "plan", "completed")
 
 
-def _grouped(projects, keys):
-    """Sums per `keys` and per light reason: the light's SQL is evaluated once a row (grouping by it),
-    not once per counted light."""
+def _grouped(projects, keys, **expressions):
+    """Sums per `keys` (and `expressions`) and per light reason: the light's SQL is evaluated once a row
+    (grouping by it), not once per counted light."""
     return (
         projects.order_by()
-        .values(*keys, "light_reason")
+        .values(*keys, "light_reason", **expressions)
         .annotate(
             count=Count("pk"),
             total_investment=Sum("total_investment"),
@@ -66,15 +68,23 @@ def scope_totals(projects, *, progress):
     return with_rate(total, progress)
 
 
+def _label(label_field):
+    """The label of a breakdown row in the reader's language: the English name in English mode (regions,
+    actions and programmes have one), falling back to the Chinese."""
+    if (translation.get_language() or "").startswith("en") and label_field.endswith("__name"):
+        return Coalesce(NullIf(F(label_field + "_en"), Value("")), F(label_field))
+    return F(label_field)
+
+
 def breakdown(projects, *, by, progress, label_field, order_field=None):
     """One row per value of `by` (e.g. "city", "county", "actions", "programmes") with the scope measures,
     in one query. For a many-to-many `by`, a project counts once under each of its values."""
     order_field = order_field or label_field
     rows = {}
-    for row in _grouped(projects, [by, label_field, order_field]):
+    for row in _grouped(projects, [by, order_field], row_label=_label(label_field)):
         key = row[by]
         if key not in rows:
-            rows[key] = {**_empty_row(), "key": key, "label": row[label_field], "order": row[order_field]}
+            rows[key] = {**_empty_row(), "key": key, "label": row["row_label"], "order": row[order_field]}
         _add(rows[key], row)
     ordered = sorted(rows.values(), key=lambda row: (row["order"] is None, row["order"] if row["order"] is not None else 0))
     return [with_rate(row, progress) for row in ordered]

@@ -16,7 +16,17 @@ from actions.models import Action, ActionPlan, Measure, Target
 from . import selectors
 from .access import ROLE_GROUP_NAMES, ROLE_PERMISSIONS
 from .choices import RegionLevel, Role
-from .models import AnnualPlan, Batch, Cluster, Industry, MonthlyReport, Programme, Project, Region
+from .models import (
+    AnnualPlan,
+    Batch,
+    Cluster,
+    Industry,
+    MonthlyReport,
+    Programme,
+    Project,
+    Region,
+)
+from .names import english_name
 
 FIXTURES_DIR = Path(settings.BASE_DIR) / "fixtures"
 
@@ -93,6 +103,16 @@ def _load_regions(csv_path, reference):
         Region.objects.filter(code=code).update(reporting_city=city)
     for code, layout in reference["layout"].items():
         Region.objects.filter(code=code).update(layout=layout)
+    _name_regions_in_english()
+
+
+def _name_regions_in_english():
+    """English names from the Chinese ones (pinyin and the kind of division), for English mode."""
+    regions = list(Region.objects.select_related("parent"))
+    for region in regions:
+        city = region.parent.name if region.parent_id and region.parent.level == RegionLevel.CITY else ""
+        region.name_en = english_name(region.name, city)
+    Region.objects.bulk_update(regions, ["name_en"])
 
 
 def _load_industries(groups):

@@ -10,6 +10,15 @@ from ..choices import IndustryCategory, RegionLevel, SpatialLayout
 MONEY = {"max_digits": 16, "decimal_places": 2}
 
 
+def local_name(obj):
+    """A catalogue entry's name in the reader's language: its English name in English mode, when it has
+    one (regions, programmes, batches, industries, action plans and actions have), else its name."""
+    from django.utils import translation
+
+    english = getattr(obj, "name_en", "")
+    return english if english and (translation.get_language() or "").startswith("en") else obj.name
+
+
 def money_field(verbose_name, **kwargs):
     """An amount in 万元, held exactly (SPEC §2: store exact decimals)."""
     return models.DecimalField(
@@ -45,6 +54,12 @@ class Region(models.Model):
     name = models.CharField(
         verbose_name=_("名称"),
         max_length=50,
+    )
+    # Generated from the Chinese name by load_reference_data (projects/names.py), shown in English mode.
+    name_en = models.CharField(
+        verbose_name=_("英文名称"),
+        max_length=100,
+        blank=True,
     )
     level = models.CharField(
         verbose_name=_("级别"),
@@ -108,7 +123,7 @@ class Region(models.Model):
         ordering = ["code"]
 
     def __str__(self):
-        return self.name
+        return local_name(self)
 
     @property
     def is_city_level(self):
@@ -152,7 +167,7 @@ class Industry(models.Model):
         ordering = ["order", "name"]
 
     def __str__(self):
-        return self.name
+        return local_name(self)
 
 
 class Programme(models.Model):
@@ -184,7 +199,7 @@ class Programme(models.Model):
         ordering = ["order"]
 
     def __str__(self):
-        return self.name
+        return local_name(self)
 
 
 class Batch(models.Model):
@@ -216,7 +231,7 @@ class Batch(models.Model):
         ordering = ["order"]
 
     def __str__(self):
-        return self.name
+        return local_name(self)
 
 
 class ClusterQuerySet(models.QuerySet):

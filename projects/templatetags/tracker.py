@@ -8,11 +8,21 @@ WAN_PER_YI = Decimal(10000)
 
 
 @register.filter
-def yi(value):
-    """An amount held in 万元, shown in 亿元 (SPEC §2: summaries show 亿元)."""
+def money(value, unit="万元"):
+    """The one way an amount (held in 万元) is shown: with thousands separators, in 万元 for a project's
+    figures (whole 万元) or in 亿元 for summaries (two decimals, SPEC §2); "—" when there is none."""
     if value in (None, ""):
         return "—"
-    return f"{Decimal(value) / WAN_PER_YI:,.2f}"
+    if unit == "亿元":
+        return f"{Decimal(value) / WAN_PER_YI:,.2f}"
+    text = f"{Decimal(value):,.2f}"
+    return text[:-3] if text.endswith(".00") else text  # 万元 to the cent only when there are cents
+
+
+@register.filter
+def yi(value):
+    """An amount in 亿元 (summaries): `money` with that unit."""
+    return money(value, "亿元")
 
 
 @register.filter

@@ -93,6 +93,11 @@ class ProjectFilterSet(django_filters.FilterSet):
         max_value=2100,
         help_text=_("显示该年度的计划、完成和红黄绿灯；不筛除项目"),
     )
+    no_county = django_filters.BooleanFilter(
+        label=_("本级项目（无所属县）"),
+        field_name="county",
+        lookup_expr="isnull",
+    )
     has_plan = django_filters.BooleanFilter(
         label=_("有该年度计划"),
         method="filter_has_plan",

@@ -92,7 +92,8 @@ def breakdown(projects, *, by, progress, label_field, order_field=None):
 
 def area_breakdown(projects, *, user, progress):
     """The breakdown a user's scope is read by: by city for the province, by county for a city-level
-    unit, none for a county. Returns (title, rows); a city-wide project shows as 市本级."""
+    unit, none for a county. Returns (title, rows); the unit's own projects (no county) show as
+    "<unit>本级" (石家庄市本级, 雄安新区本级)."""
     region = user.region
     if user.is_superuser or region is None or region.level == RegionLevel.PROVINCE:
         field, title = "city", _("分市情况")
@@ -103,7 +104,7 @@ def area_breakdown(projects, *, user, progress):
     rows = breakdown(projects, by=field, label_field=f"{field}__name", order_field=f"{field}__code", progress=progress)
     for row in rows:
         row["field"] = field
-        row["label"] = row["label"] or _("市本级")
+        row["label"] = row["label"] or _("%(unit)s本级") % {"unit": region}
     return str(title), rows
 
 

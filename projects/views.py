@@ -94,12 +94,15 @@ def dashboard(request):
 
     summary = selectors.dashboard_summary(projects, user=request.user, year=year, on=on, plan=plan, params=params)
     totals = summary["totals"]
-    areas = bar_rows(summary["areas"], value_key="plan",
-                     link=lambda row: list_link(params, **{row["field"]: row["key"]}) if row["key"] else None)
+    def area_params(row):
+        # A unit's own projects (no county) are its row without a key.
+        return {row["field"]: row["key"]} if row["key"] else {"no_county": "true"}
+
+    areas = bar_rows(summary["areas"], value_key="plan", link=lambda row: list_link(params, **area_params(row)))
     for row in areas:
         row["light_links"] = {
-            light: list_link(params, **{row["field"]: row["key"], "light": light}) for light in ("red", "yellow", "green")
-        } if row["key"] else {}
+            light: list_link(params, **area_params(row), light=light) for light in ("red", "yellow", "green")
+        }
     actions = bar_rows(summary["actions"], value_key="count", link=lambda row: list_link(params, action=row["key"]))
     programmes = bar_rows(
         summary["programmes"],

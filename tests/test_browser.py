@@ -72,7 +72,7 @@ def test_county_editor_reports_and_sees_the_dashboard_change(county_data, live_s
 
     # Only their county's projects.
     page.goto(f"{live_server.url}/projects/")
-    listed = page.locator("table.list td.name").all_inner_texts()
+    listed = page.locator("table.list td.name > a").all_inner_texts()
     assert sorted(listed) == sorted(p.name for p in projects)
     assert other.name not in page.content()
 

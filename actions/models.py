@@ -172,3 +172,24 @@ class Target(models.Model):
 
     def __str__(self):
         return self.indicator
+
+
+def plans_current_first(plans, year):
+    """Action plans in the order a chooser lists them: the one in force in `year` first (the primary one
+    when several are), then the others, newest first."""
+    def key(plan):
+        in_force = (plan.start_year or 0) <= year <= (plan.end_year or 9999)
+        return (not in_force, not plan.is_primary, -(plan.start_year or 0), plan.pk)
+
+    return sorted(plans, key=key)
+
+
+def grouped_action_choices(actions, year):
+    """[(plan name, [(action pk, "N. name"), ...]), ...] for a <select> with one group per plan."""
+    by_plan = {}
+    for action in actions:
+        by_plan.setdefault(action.plan, []).append(action)
+    return [
+        (str(plan), [(action.pk, str(action)) for action in sorted(by_plan[plan], key=lambda a: a.number)])
+        for plan in plans_current_first(by_plan, year)
+    ]

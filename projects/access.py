@@ -39,6 +39,9 @@ ROLE_PERMISSIONS = {
         + _perms("actions", _ACTIONS, ["view", "add", "change", "delete"])
         + _perms("projects", ["digestdelivery", "importbatch", "reporttransition"], ["view"])
         + ["projects.review_monthlyreport", "auth.view_group"]
+        # The digest and reminder schedules (周期性任务) are the province's to see and change.
+        + _perms("django_celery_beat", ["periodictask", "crontabschedule", "intervalschedule"], ["view", "change"])
+        + _perms("django_celery_beat", ["periodictask"], ["add", "delete"])
     ),
     Role.CITY_COORDINATOR: (
         _perms("projects", _PROJECT_WORK, ["view", "add", "change", "delete"])

@@ -64,6 +64,7 @@ GENERIC_PRODUCTS = ["现代物流园", "文旅综合体", "城市更新", "污�
 OWNER_SUFFIXES = ["科技有限公司", "集团有限公司", "实业有限公司", "新材料股份有限公司", "投资发展有限公司"]
 OWNER_WORDS = ["华北", "冀中", "燕赵", "太行", "渤海", "长城", "新元", "恒信", "瑞达", "鼎盛", "宏远", "中创"]
 PROGRESS_PHRASES = ["主体结构施工", "设备安装调试", "厂房封顶", "基础施工", "场地平整", "试生产", "钢结构吊装"]
+PHASES = ["二期", "三期", "扩建", "提升改造"]
 RETURN_REASONS = ["本月完成投资与形象进度不符，请核实", "金额疑似多录一位，请核对", "请补充形象进度"]
 PROBLEMS = [
     (ProblemCategory.LAND, "项目用地指标尚未落实，需协调自然资源部门"),
@@ -103,12 +104,14 @@ def demo_seed(*, projects, seed=1, password, on=None):
 
     totals = {"projects": 0, "plans": 0, "reports": 0, "problems": 0}
     serial = 0
+    used_names = set()  # (county or city, name): a county never has two projects of one name
     for start in range(0, projects, BATCH_SIZE):
         size = min(BATCH_SIZE, projects - start)
         built = []
         for _index in range(size):
             serial += 1
-            built.append(_build_project(rng, serial, on, counties_by_city, cities, batches, industries, clusters_by_county))
+            built.append(_build_project(rng, serial, on, counties_by_city, cities, batches, industries, clusters_by_county,
+                                        used_names))
         Project.objects.bulk_create([project for project, _extra in built])
 
         programme_links, action_links, plans, reports, problems = [], [], [], [], []
@@ -142,21 +145,30 @@ def demo_seed(*, projects, seed=1, password, on=None):
     return totals
 
 
-def _build_project(rng, serial, on, counties_by_city, cities, batches, industries, clusters_by_county):
+def _build_project(rng, serial, on, counties_by_city, cities, batches, industries, clusters_by_county, used_names):
     # Cities in turn, so that even a small demo covers every city-level unit.
     city = cities[serial % len(cities)]
     own_counties = counties_by_city.get(city.pk)
     county = rng.choice(own_counties) if own_counties and rng.random() > 0.08 else None
     place = county or city
     industry = rng.choice(industries) if rng.random() < 0.9 else None
-    product = rng.choice(PRODUCTS.get(industry.name, GENERIC_PRODUCTS) if industry else GENERIC_PRODUCTS)
-    brand = f"{place.name[:-1] if place.name[-1] in '市县区' else place.name}{rng.choice(OWNER_WORDS)}"
+    for attempt in range(12):
+        product = rng.choice(PRODUCTS.get(industry.name, GENERIC_PRODUCTS) if industry else GENERIC_PRODUCTS)
+        brand = f"{place.name[:-1] if place.name[-1] in '市县区' else place.name}{rng.choice(OWNER_WORDS)}"
+        name = f"{brand}{product}项目"
+        if attempt >= 6:  # a busy county: a second or third phase of a project already listed
+            name = f"{brand}{product}{PHASES[attempt % len(PHASES)]}项目"
+        if (place.pk, name) not in used_names:
+            break
+    else:
+        name = f"{brand}{product}项目（{serial}）"
+    used_names.add((place.pk, name))
     owner = f"{brand}{rng.choice(OWNER_SUFFIXES)}"
     total = Decimal(int(rng.lognormvariate(10.0, 1.0)) + 3000)
     stage = rng.choices(
         [Stage.PREPARATORY, Stage.NEW_START, Stage.CONTINUING, Stage.COMPLETED], weights=[15, 25, 45, 15]
     )[0]
-    status = rng.choices([Status.NORMAL, Status.BEHIND, Status.STALLED, Status.CANCELLED], weights=[85, 8, 5, 2])[0]
+    status = rng.choices([Status.NORMAL, Status.BEHIND, Status.STALLED, Status.CANCELLED], weights=[91, 3, 4, 2])[0]
     start_year = on.year - (0 if stage in (Stage.PREPARATORY, Stage.NEW_START) else rng.randint(1, 2))
     end_year = start_year + rng.randint(1, 3)
     last_month = 12 if start_year < on.year else max(1, on.month - 2)
@@ -164,7 +176,7 @@ def _build_project(rng, serial, on, counties_by_city, cities, batches, industrie
     actual_start = None
     if stage != Stage.PREPARATORY:
         actual_start = min(planned_start + datetime.timedelta(days=rng.randint(0, 60)), on)
-    elif rng.random() < 0.8:  # most preparatory projects are planned to start later
+    elif rng.random() < 0.88:  # most preparatory projects are planned to start later
         planned_start = on + datetime.timedelta(days=rng.randint(10, 300))
     programmes = ["provincial" if rng.random() < 0.15 else "municipal"]
     if county and county.pk in clusters_by_county:
@@ -177,7 +189,7 @@ def _build_project(rng, serial, on, counties_by_city, cities, batches, industrie
     project = Project(
         key=f"{DEMO_KEY_PREFIX}{serial:08d}",
         code=code,
-        name=f"{brand}{product}项目",
+        name=name,
         batch=rng.choice(batches),
         stage=stage,
         status=status,
@@ -199,7 +211,9 @@ def _build_project(rng, serial, on, counties_by_city, cities, batches, industrie
         phone=f"13{rng.randint(100000000, 999999999)}",
     )
     # A quarter of the projects fall behind pace; a few stop reporting.
-    extra = {"programmes": programmes, "pace": rng.choice([1.05, 1.0, 1.0, 1.0, 1.0, 0.95, 0.95, 0.75, 0.5]), "stops_reporting": rng.random() < 0.05}
+    # Most projects keep pace; some lag a little (yellow), a few far (red); a few stop reporting.
+    pace = rng.choices([1.08, 1.02, 0.93, 0.8, 0.55], weights=[28, 45, 14, 8, 2.5])[0]
+    extra = {"programmes": programmes, "pace": pace, "stops_reporting": rng.random() < 0.015}
     return project, extra
 
 
@@ -226,14 +240,20 @@ def _build_reports(rng, project, extra, plan, on):
     if project.actual_start is None:
         return []
     start = max(rules.month_start(project.actual_start), datetime.date(on.year, 1, 1))
-    months_planned = 13 - start.month if start.year == on.year else 12
     last_month = rules.latest_due_month(on=on)
+    if project.actual_end:  # a completed project reports up to its completion, not after
+        last_month = min(last_month, rules.month_start(project.actual_end))
     if extra["stops_reporting"]:
         last_month = rules.add_months(last_month, -rng.randint(1, 2))
+    if last_month < start:
+        return []
+    # On pace = the year's plan in step with time progress, whenever the project started this year.
+    reported = (last_month.year - start.year) * 12 + last_month.month - start.month + 1
+    per_month = plan * Decimal(last_month.month) / 12 / reported
     reports = []
     month = start
     while month <= last_month:
-        amount = plan / months_planned * Decimal(extra["pace"]) * Decimal(rng.uniform(0.8, 1.25))
+        amount = per_month * Decimal(extra["pace"]) * Decimal(rng.uniform(0.9, 1.1))
         deadline = rules.report_deadline(month)
         reported_on = deadline - datetime.timedelta(days=rng.randint(-3, 4))
         reported_at = datetime.datetime.combine(reported_on, datetime.time(10), tzinfo=datetime.timezone.utc)
@@ -254,6 +274,8 @@ def _build_reports(rng, project, extra, plan, on):
             )
         )
         month = rules.add_months(month, 1)
+    if project.actual_end and reports and reports[-1].month == rules.month_start(project.actual_end):
+        reports[-1].image_progress = "竣工验收，投产运行"
     return reports
 
 
@@ -263,6 +285,10 @@ def _build_problems(rng, project, on):
     category, description = rng.choice(PROBLEMS)
     raised = on - datetime.timedelta(days=rng.randint(3, 120))
     resolved = rng.random() < 0.4
+    if project.actual_end or project.status == Status.CANCELLED:
+        # A completed or cancelled project has nothing left open: its problems were settled before.
+        end = project.actual_end or on
+        raised, resolved = min(raised, end - datetime.timedelta(days=10)), True
     return [
         Problem(
             project=project,
@@ -272,7 +298,7 @@ def _build_problems(rng, project, on):
             raised_on=raised,
             status=ProblemStatus.RESOLVED if resolved else rng.choice([ProblemStatus.OPEN, ProblemStatus.IN_PROGRESS]),
             resolution="已协调解决" if resolved else "",
-            resolved_on=min(raised + datetime.timedelta(days=rng.randint(1, 30)), on) if resolved else None,
+            resolved_on=min(raised + datetime.timedelta(days=rng.randint(1, 9)), project.actual_end or on) if resolved else None,
         )
     ]
 

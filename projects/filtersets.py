@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from actions.models import Action
 
 from .choices import Light, ReviewStatus, Stage, Status
+from .fields import ActionChoiceField
 from .models import Batch, Cluster, Industry, Programme, Project, Region
 from .rules import light_q, report_status_q, reporting_month, today
 
@@ -35,6 +36,10 @@ def county_choices(request):
 
 def cluster_choices(request):
     return _scoped(Cluster.objects.all(), request)
+
+
+class ActionChoiceFilter(django_filters.ModelChoiceFilter):
+    field_class = ActionChoiceField
 
 
 class ProjectFilterSet(django_filters.FilterSet):
@@ -71,7 +76,7 @@ class ProjectFilterSet(django_filters.FilterSet):
         label=_("县域特色产业集群"),
         queryset=cluster_choices,
     )
-    action = django_filters.ModelChoiceFilter(
+    action = ActionChoiceFilter(
         label=_("专项行动"),
         field_name="actions",
         queryset=Action.objects.select_related("plan"),

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from actions.models import Action
 
 from .choices import DigestFrequency
+from .fields import ActionMultipleChoiceField
 from .models import Programme
 
 
@@ -15,7 +16,7 @@ class SubscriptionForm(forms.Form):
         choices=DigestFrequency.choices,
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        help_text=_("周报每周一上午发送，月报在月度调度截止次日发送；内容为您所属区划的项目。"),
+        help_text=_("周报在每周第一个工作日上午发送，月报在月度调度截止后的第一个工作日发送；内容为您所属区划的项目。"),
     )
     programmes = forms.ModelMultipleChoiceField(
         label=_("只看这些项目类别"),
@@ -23,7 +24,7 @@ class SubscriptionForm(forms.Form):
         required=False,
         help_text=_("不选即全部。"),
     )
-    actions = forms.ModelMultipleChoiceField(
+    actions = ActionMultipleChoiceField(
         label=_("只看这些专项行动"),
         queryset=Action.objects.select_related("plan"),
         required=False,

@@ -22,7 +22,10 @@ class FilterSetListFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         field = self.filterset_class(request=request).form.fields[self.parameter_name]
-        return [(str(value), label) for value, label in field.choices if value != ""]
+        choices = []
+        for value, label in field.choices:  # a sidebar lists groups (actions by plan) one after the other
+            choices.extend(label if isinstance(label, (list, tuple)) else [(value, label)])
+        return [(str(value), label) for value, label in choices if value != ""]
 
     def queryset(self, request, queryset):
         if self.value() is None:

@@ -5,7 +5,7 @@ import datetime
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
@@ -85,9 +85,25 @@ class MonthlyReportFormSet(forms.BaseInlineFormSet):
                 form.add_error("note", "；".join(warning.message for warning in outcome.warnings) + "。" + outcome.message)
 
 
+class MonthField(forms.DateField):
+    """A month as the browser's month picker sends it (2026-10), stored as its first day."""
+
+    widget = forms.DateInput(attrs={"type": "month"}, format="%Y-%m")
+    input_formats = ["%Y-%m", "%Y-%m-%d"]
+
+
+ONE_LINE = forms.TextInput(attrs={"size": 28})
+
+
 class MonthlyReportInline(ProjectChildInline):
     model = MonthlyReport
     formset = MonthlyReportFormSet
+    formfield_overrides = {models.TextField: {"widget": ONE_LINE}}
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "month":
+            return MonthField(label=db_field.verbose_name, required=True)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
     fields = ["month", "completed_investment", "image_progress", "note", "review_status", "reported_by", "reported_at"]
     readonly_fields = ["review_status", "reported_by", "reported_at"]
 
@@ -98,6 +114,7 @@ class MonthlyReportInline(ProjectChildInline):
 
 class ProblemInline(ProjectChildInline):
     model = Problem
+    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 30})}}
     fields = ["category", "description", "responsible_unit", "raised_on", "status", "resolution", "resolved_on"]
 
 

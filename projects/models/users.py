@@ -29,6 +29,10 @@ class User(AbstractUser):
         verbose_name = _("用户")
         verbose_name_plural = _("用户")
 
+    def __str__(self):
+        """The person or unit people know (省发展改革委), not the login name, wherever a user is shown."""
+        return self.get_full_name() or self.username
+
     @property
     def role(self):
         from ..access import user_role

@@ -49,3 +49,12 @@ def light_colour(light):
 def invert(percent):
     """100 - percent, for bars that grow upwards from the bottom of an SVG."""
     return 100 - float(percent or 0)
+
+
+@register.filter
+def localized(obj, field="name"):
+    """obj.<field> in the reader's language: its <field>_en in English mode when there is one."""
+    from django.utils import translation
+
+    english = getattr(obj, f"{field}_en", "")
+    return english if english and (translation.get_language() or "").startswith("en") else getattr(obj, field)

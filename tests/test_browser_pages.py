@@ -1,0 +1,110 @@
+"""Every page a user reaches from the navigation, in Chromium, for the three scopes (province, city,
+county) × 1,400 px and a 390 px phone × Chinese and English: no page wider than its window, every column
+of the project list on screen at 1,400 px, no interface English in Chinese mode. Screenshots are written
+to test-output/pages/ for people to look at.
+
+Runs when Chromium is installed, and must run when BROWSER_TEST=1 (.ci/run sets it).
+"""
+
+import re
+from decimal import Decimal
+
+import pytest
+
+from projects import rules
+from projects.demo import demo_seed
+from projects.models import AnnualPlan
+from projects.services import reference_data_load
+
+from .conftest import make_project
+from .test_browser import OUTPUT, browser  # noqa: F401  (the fixture)
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "browser-pages-password"
+SCOPES = {"province": "province", "city": "shijiazhuang", "county": "zhengding"}
+PAGES = {
+    "dashboard": "/",
+    "list": "/projects/",
+    "detail": None,  # the first project of the list
+    "actions": "/actions/",
+    "profile": "/profile/",
+    "report": "/reports/",
+    "review": "/reports/review/",
+}
+# Latin words that may appear in Chinese mode: the export formats, the language's own name, the API.
+ALLOWED_LATIN = {"XLSX", "CSV", "JSON", "English", "API"}
+
+
+@pytest.fixture
+def demo(transactional_db):
+    reference_data_load()  # a live-server test starts from an empty database
+    demo_seed(projects=150, seed=3, password=PASSWORD)
+    year = rules.today().year
+    for name in ("正定县智能装备产业园项目", "正定县新型显示材料项目"):  # the county user's own, whatever the seed gave
+        project = make_project(name, "130123", total_investment=Decimal("123456.78"))
+        AnnualPlan.objects.create(project=project, year=year, planned_investment=Decimal("20000"))
+    yield
+    reference_data_load()  # the flush after this test removed it; later tests expect it
+
+
+def login(context, base, username, language):
+    page = context.new_page()
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    context.add_cookies([{"name": "django_language", "value": language, "url": base}])
+    return page
+
+
+def latin_words(text):
+    return {word for word in re.findall(r"(?<![\w-])[A-Za-z]{3,}(?![\w-])", text)} - ALLOWED_LATIN
+
+
+@pytest.mark.parametrize("scope", list(SCOPES))
+def test_pages_fit_every_screen_in_both_languages(scope, demo, live_server, browser):  # noqa: F811
+    out = OUTPUT / "pages"
+    out.mkdir(parents=True, exist_ok=True)
+    problems = []
+    for language in ("zh-hans", "en"):
+        for width in (1400, 390):
+            context = browser.new_context(viewport={"width": width, "height": 900})
+            page = login(context, live_server.url, SCOPES[scope], language)
+            for name, path in PAGES.items():
+                if path is None:
+                    page.goto(f"{live_server.url}/projects/")
+                    path = page.locator("table.list td.name > a").first.get_attribute("href")
+                response = page.goto(f"{live_server.url}{path}")
+                if response.status == 403:
+                    continue  # not this role's page (the report form for a leader, the review for a county)
+                assert response.status == 200, (scope, name, response.status)
+                where = f"{scope} {name} {language} {width}px"
+                page.screenshot(path=str(out / f"{scope}-{name}-{language}-{width}.png"), full_page=True)
+                scroll = page.evaluate("document.documentElement.scrollWidth")
+                if scroll > width + 1:
+                    problems.append(f"{where}: {scroll}px wide")
+                if name == "list" and width == 1400:
+                    right = page.evaluate("Math.max(...[...document.querySelectorAll('table.list th')].map(th => th.getBoundingClientRect().right))")
+                    if right > width:
+                        problems.append(f"{where}: list columns end at {right:.0f}px")
+                if language == "zh-hans":
+                    words = latin_words(page.locator("body").inner_text())
+                    if words:
+                        problems.append(f"{where}: English in Chinese mode: {sorted(words)[:8]}")
+            context.close()
+    assert not problems, "\n".join(problems)
+
+
+def test_an_error_page_is_in_the_sites_layout_and_language(demo, live_server, browser):  # noqa: F811
+    context = browser.new_context(viewport={"width": 390, "height": 800})
+    page = login(context, live_server.url, "leader", "zh-hans")
+    response = page.goto(f"{live_server.url}/reports/")
+    assert response.status == 403
+    text = page.locator("body").inner_text()
+    assert "没有权限" in text and "返回驾驶舱" in text and "菜单" in page.locator("header").inner_text()
+    assert not latin_words(text)
+    response = page.goto(f"{live_server.url}/projects/987654321/")
+    assert response.status == 404 and "页面不存在" in page.locator("body").inner_text()
+    context.close()

@@ -252,3 +252,45 @@ def test_pages_in_english(users, projects):
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     page = client.get(reverse("dashboard")).content.decode()
     assert "Dashboard" in page and "Traffic light" in page
+
+
+def test_the_province_administrator_reaches_the_digest_schedules_and_a_city_does_not(users):
+    url = reverse("admin:django_celery_beat_periodictask_changelist")
+    page = client_for(users["province_admin"]).get(url)
+    assert page.status_code == 200 and "重点项目周报" in page.content.decode()
+    assert client_for(users["city_coordinator"]).get(url).status_code == 403
+
+
+def test_history_and_lists_name_people_by_their_name_not_their_login(users, projects):
+    users["county_editor"].first_name = "正定县发展改革局"
+    users["county_editor"].save()
+    project = projects["zhengding"]
+    project.history.update(history_user=users["county_editor"])
+    page = client_for(users["province_admin"]).get(reverse("project_detail", args=[project.pk])).content.decode()
+    assert "正定县发展改革局" in page
+
+
+def test_the_list_shows_every_project_and_the_year_only_chooses_the_figures(users, projects):
+    from projects.models import AnnualPlan
+
+    AnnualPlan.objects.filter(project=projects["qiaoxi"]).delete()
+    client = client_for(users["city_coordinator"])
+    listed = client.get(reverse("project_list")).context["page"].paginator.count
+    assert listed == 2  # 桥西's project has no plan this year and is still listed, with "—"
+    with_plan = client.get(reverse("project_list"), {"has_plan": "true"}).context["page"].paginator.count
+    assert with_plan == 1
+
+
+def test_money_has_thousands_separators_and_english_units_read(users, projects):
+    from django.utils import translation
+
+    from projects.templatetags.tracker import money
+
+    assert money(Decimal("114554")) == "114,554" and money(Decimal("164.09")) == "164.09"
+    assert money(Decimal("1004554"), "亿元") == "100.46"
+    client = client_for(users["province_admin"])
+    client.cookies["django_language"] = "en"
+    page = client.get(reverse("dashboard")).content.decode()
+    assert "CNY 100m" in page and "100 million yuan" not in page
+    with translation.override("en"):
+        assert str(projects["zhengding"].county) == "Zhengding County"

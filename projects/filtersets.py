@@ -38,6 +38,13 @@ def cluster_choices(request):
     return _scoped(Cluster.objects.all(), request)
 
 
+def yes_no_all():
+    """A yes/no filter's choices: all (the default), yes, no — not django's "unknown"."""
+    from django import forms
+
+    return forms.Select(choices=[("", _("全部")), ("true", _("是")), ("false", _("否"))])
+
+
 class ActionChoiceFilter(django_filters.ModelChoiceFilter):
     field_class = ActionChoiceField
 
@@ -102,13 +109,15 @@ class ProjectFilterSet(django_filters.FilterSet):
         label=_("本级项目（无所属县）"),
         field_name="county",
         lookup_expr="isnull",
+        widget=yes_no_all(),
     )
     has_plan = django_filters.BooleanFilter(
         label=_("有该年度计划"),
         method="filter_has_plan",
+        widget=yes_no_all(),
     )
     reported_month = django_filters.CharFilter(
-        label=_("填报月份"),
+        label=_("有月报的月份"),
         method="filter_reported_month",
         help_text=_("YYYY-MM：该月有月度调度的项目"),
     )
@@ -119,7 +128,7 @@ class ProjectFilterSet(django_filters.FilterSet):
         help_text=_("该月（“调度月份”，默认上月）月报的状态"),
     )
     report_month = django_filters.CharFilter(
-        label=_("调度月份"),
+        label=_("月报状态所属月份"),
         method="filter_report_month",
         help_text=_("YYYY-MM，与“月度调度”一起使用"),
     )

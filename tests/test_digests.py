@@ -314,7 +314,7 @@ def test_dispatch_survives_a_broker_that_refuses(users, projects, mail_server, s
     monkeypatch.setattr(tasks.deliver_digest, "delay", broker_down)
     monkeypatch.setattr(tasks, "enqueue_delivery", tasks._safely(broker_down))
     with django_capture_on_commit_callbacks(execute=True):
-        dispatch_digests.apply(kwargs={"frequency": "weekly"})
+        dispatch_digests.apply(kwargs={"frequency": "weekly", "run_date": "2026-11-23"})  # a Monday: a sending day
     assert DigestDelivery.objects.get().status == DeliveryStatus.PENDING and not mail_server.messages
     monkeypatch.undo()
     settings.DIGEST_QUEUE_GRACE_SECONDS = 0  # the queued task's grace has passed
@@ -325,8 +325,11 @@ def test_dispatch_survives_a_broker_that_refuses(users, projects, mail_server, s
 
 
 def test_dispatch_enqueues_on_commit_and_catch_up_sends_what_a_missed_run_left(
-    users, projects, mail_server, django_capture_on_commit_callbacks
+    users, projects, mail_server, django_capture_on_commit_callbacks, monkeypatch
 ):
+    from projects import rules
+
+    monkeypatch.setattr(rules, "today", lambda: D(2026, 11, 30))  # the Monday the catch-up looks at
     subscribe(users["county_editor"])
     subscribe(users["city_coordinator"])
     with django_capture_on_commit_callbacks(execute=True) as callbacks:

@@ -58,3 +58,21 @@ def localized(obj, field="name"):
 
     english = getattr(obj, f"{field}_en", "")
     return english if english and (translation.get_language() or "").startswith("en") else getattr(obj, field)
+
+
+def _english():
+    from django.utils import translation
+
+    return (translation.get_language() or "").startswith("en")
+
+
+@register.simple_tag
+def colon():
+    """A label's colon: full-width in Chinese, ": " in English."""
+    return ": " if _english() else "："
+
+
+@register.filter
+def bracketed(value):
+    """A remark in brackets: （…） in Chinese, " (…)" in English."""
+    return f" ({value})" if _english() else f"（{value}）"

@@ -92,13 +92,19 @@ class MonthField(forms.DateField):
     input_formats = ["%Y-%m", "%Y-%m-%d"]
 
 
-ONE_LINE = forms.TextInput(attrs={"size": 28})
+ONE_LINE = forms.TextInput(attrs={"size": 18})
 
 
 class MonthlyReportInline(ProjectChildInline):
     model = MonthlyReport
     formset = MonthlyReportFormSet
-    formfield_overrides = {models.TextField: {"widget": ONE_LINE}}
+    formfield_overrides = {
+        models.TextField: {"widget": ONE_LINE},
+        models.DecimalField: {"widget": forms.NumberInput(attrs={"style": "width: 8em"})},
+    }
+
+    class Media:
+        css = {"all": ["projects/admin.css"]}
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "month":

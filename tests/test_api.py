@@ -15,7 +15,7 @@ from projects import reporting, rules
 from projects.api.serializers import problem_version
 from projects.api.throttling import PerTokenRateThrottle
 from projects.choices import ReviewAction, ReviewStatus
-from projects.models import AnnualPlan, ApiToken, MonthlyReport, Problem, Project
+from projects.models import AnnualPlan, ApiToken, MonthlyReport, Problem
 
 from .conftest import make_project
 from .test_access import client_for

@@ -579,7 +579,7 @@ def test_the_admin_inline_respects_the_lock_the_checks_and_writes_only_changes(u
 def test_a_posted_row_is_saved_even_if_it_moved_to_another_page(users, projects):
     """Names repeat and imports add projects: the rows a page posted are saved wherever they now stand."""
     client = client_for(users["county_editor"])
-    for index in range(55):
+    for _index in range(55):
         make_project("正定县同名项目", "130123")
     last = Project.objects.filter(name="正定县同名项目").order_by("pk").last()
     page_one = client.get(form_url())

@@ -93,8 +93,11 @@ def project_scope_q(user, prefix=""):
         return Q()
     if user.region_id is None:
         return NOTHING
-    # A city-level unit owns the projects it reports; a county its own. 定州/辛集 are both at once.
-    return Q(**{f"{prefix}city_id": user.region_id}) | Q(**{f"{prefix}county_id": user.region_id})
+    # A city-level unit owns the projects it reports, a county its own. One column each, so that an index
+    # serves the scope: a county's projects always carry the unit it reports to as their city (Project.clean
+    # and the import set it), so a city-level unit (定州 and 辛集 too) needs only city_id.
+    field = "city_id" if user.region.is_city_level else "county_id"
+    return Q(**{f"{prefix}{field}": user.region_id})
 
 
 def scope_key(user):

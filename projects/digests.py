@@ -5,9 +5,11 @@ the number of queries per digest does not grow with the number of projects in it
 """
 
 import datetime
+import hashlib
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.template.loader import render_to_string
@@ -16,6 +18,7 @@ from django.utils import translation
 from django.utils.http import urlencode
 
 from . import delivery, rules, selectors, workdays
+from .access import scope_key
 from .choices import DigestFrequency, Light, ProblemStatus, Stage, Status
 from .models import DeliveryStatus, DigestDelivery, DigestSubscription, Problem, Project
 
@@ -118,7 +121,8 @@ def digest_context(subscription, period, *, since=None):
     )
 
     limit = settings.DIGEST_LIST_LIMIT
-    listed = projects.select_related("city", "county").order_by("city__code", "county__code", "name")
+    # The primary key last everywhere: rendered twice over the same data, a digest is the same to the byte.
+    listed = projects.select_related("city", "county").order_by("city__code", "county__code", "name", "pk")
     flagged = {}
     for light in (Light.RED, Light.YELLOW):
         rows = list(listed.filter(rules.light_q(light))[:limit])
@@ -131,14 +135,14 @@ def digest_context(subscription, period, *, since=None):
         .exclude(status=ProblemStatus.RESOLVED)
         .filter(raised_on__lte=on - datetime.timedelta(days=problem_age))
         .select_related("project", "project__city", "project__county")
-        .order_by("raised_on")[:limit]
+        .order_by("raised_on", "pk")[:limit]
     )
     for problem in old_problems:
         problem.days_open = (on - problem.raised_on).days
         problem.url = project_url(problem.project)
 
     cycle_month = period.start if period.frequency == DigestFrequency.MONTHLY else rules.reporting_month(period.end)
-    events = base.select_related("city", "county").order_by("city__code", "county__code", "name")
+    events = base.select_related("city", "county").order_by("city__code", "county__code", "name", "pk")
     return {
         "subscription": subscription,
         "user": user,
@@ -198,8 +202,26 @@ def _event_row(project):
     return {"project": project, "url": project_url(project)}
 
 
-def digest_render(subscription, period, *, since=None):
-    """(subject, plain text, HTML) of a digest, in Chinese."""
+def digest_render(subscription, period, *, since=None, shared=True):
+    """(subject, plain text, HTML) of a digest, in Chinese. Rendered once per distinct scope, narrowing,
+    period and "since" over the same data, and shared by every recipient of that digest (the content
+    names no recipient): a province's several subscribers cost one rendering. shared=False renders anew."""
+    if not shared:
+        return _render(subscription, period, since)
+    key = "projects:digest:" + hashlib.sha256(repr((
+        selectors.data_version(),
+        scope_key(subscription.user),
+        sorted(programme.pk for programme in subscription.programmes.all()),
+        sorted(action.pk for action in subscription.actions.all()),
+        period, since,
+    )).encode()).hexdigest()
+    return tuple(cache.get_or_set(key, lambda: _render(subscription, period, since), timeout=DIGEST_RENDER_SECONDS))
+
+
+DIGEST_RENDER_SECONDS = 3600
+
+
+def _render(subscription, period, since):
     with translation.override(settings.LANGUAGE_CODE):
         context = digest_context(subscription, period, since=since)
         subject = delivery.one_line_subject(f"【重点项目{context['digest_title']}】{context['scope_name']} {period.label}")

@@ -112,6 +112,8 @@ def demo_seed(*, projects, seed=1, password, on=None):
             serial += 1
             built.append(_build_project(rng, serial, on, counties_by_city, cities, batches, industries, clusters_by_county,
                                         used_names))
+        for project, _extra in built:
+            project.set_sort_keys()
         Project.objects.bulk_create([project for project, _extra in built])
 
         programme_links, action_links, plans, reports, problems = [], [], [], [], []

@@ -20,7 +20,7 @@ from django.utils.http import urlencode
 from . import delivery, rules, selectors, workdays
 from .access import scope_key
 from .choices import DigestFrequency, Light, ProblemStatus, Stage, Status
-from .models import DeliveryStatus, DigestDelivery, DigestSubscription, Problem, Project
+from .models import PROJECT_ORDER, DeliveryStatus, DigestDelivery, DigestSubscription, Problem, Project
 
 DIGEST_TITLES = {DigestFrequency.WEEKLY: "周报", DigestFrequency.MONTHLY: "月报"}
 
@@ -122,7 +122,7 @@ def digest_context(subscription, period, *, since=None):
 
     limit = settings.DIGEST_LIST_LIMIT
     # The primary key last everywhere: rendered twice over the same data, a digest is the same to the byte.
-    listed = projects.select_related("city", "county").order_by("city__code", "county__code", "name", "pk")
+    listed = projects.select_related("city", "county").order_by(*PROJECT_ORDER)
     flagged = {}
     for light in (Light.RED, Light.YELLOW):
         rows = list(listed.filter(rules.light_q(light))[:limit])
@@ -142,7 +142,7 @@ def digest_context(subscription, period, *, since=None):
         problem.url = project_url(problem.project)
 
     cycle_month = period.start if period.frequency == DigestFrequency.MONTHLY else rules.reporting_month(period.end)
-    events = base.select_related("city", "county").order_by("city__code", "county__code", "name", "pk")
+    events = base.select_related("city", "county").order_by(*PROJECT_ORDER)
     return {
         "subscription": subscription,
         "user": user,

@@ -148,8 +148,8 @@ class ProjectFilterSet(django_filters.FilterSet):
         fields=(
             ("code", "code"),
             ("name", "name"),
-            ("city__code", "city"),
-            ("county__code", "county"),
+            ("city_code", "city"),
+            ("county_code", "county"),
             ("stage", "stage"),
             ("total_investment", "total_investment"),
             ("plan_investment", "plan"),

@@ -24,7 +24,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from . import delivery, rules, selectors, workdays
 from .choices import UNDER_CONSTRUCTION, MailKind, ProblemStatus, ReviewAction, ReviewStatus
-from .models import AnnualPlan, MonthlyReport, Problem, Project, ReportTransition, User
+from .models import PROJECT_ORDER, AnnualPlan, MonthlyReport, Problem, Project, ReportTransition, User
 from .services import progress_refresh
 
 ZERO = Decimal(0)
@@ -470,7 +470,7 @@ def delivery_render(record):
         return None
     projects = list(
         missing_reports(month, Project.objects.editable_by(user).filter(reporting_duty_q(user.region_id)))
-        .select_related("city", "county").order_by("city__code", "county__code", "name")
+        .select_related("city", "county").order_by(*PROJECT_ORDER)
     )
     if not projects:
         return None

@@ -12,6 +12,7 @@ agree on every rule and boundary.
 
 import calendar
 import datetime
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -253,13 +254,19 @@ class Quotient(models.Func):
         return super(Quotient, clone).as_sql(compiler, connection, **extra_context)
 
 
-def annotate_progress(queryset, *, year, on=None, default_thresholds=None, deadline_day=None):
+def annotate_progress(queryset, *, year, on=None, default_thresholds=None, deadline_day=None, use_stored=True):
     """Annotate projects with plan_investment, completed_year, completion_rate, light_reason and
     report_overdue for `year` judged on `on`, mirroring traffic_light() rule for rule.
 
     Completed investment and the last report month are the columns services.progress_refresh keeps.
+    Today's light for the current year is read from the stored column while it is fresh (lights_refresh):
+    an index lookup instead of the rules evaluated over every row.
     """
     on = on or today()
+    stored = (
+        use_stored and year == on.year and on == today() and default_thresholds is None and deadline_day is None
+        and stored_lights_fresh(on)
+    )
     default_thresholds = default_thresholds or Thresholds.default()
     money = models.DecimalField(max_digits=18, decimal_places=2)
     progress = time_progress(year=year, on=on)
@@ -274,18 +281,9 @@ def annotate_progress(queryset, *, year, on=None, default_thresholds=None, deadl
         plan_investment=F("year_plan__planned_investment"),
         completed_before_year=F("year_plan__completed_before_year"),
         completed_year=Coalesce(F("year_plan__completed_investment"), Value(ZERO), output_field=money),
-        red_lag_points=Coalesce(F("city__red_lag"), Value(default_thresholds.red_lag), output_field=money),
-        yellow_lag_points=Coalesce(F("city__yellow_lag"), Value(default_thresholds.yellow_lag), output_field=money),
     )
     has_plan = Q(plan_investment__gt=0)
-    scaled = F("completed_year") * HUNDRED
-
-    def lags_by_more_than(lag_field):
-        limit = (Value(progress) - F(lag_field)) * F("plan_investment") - Value(BOUNDARY_MARGIN)
-        return Q(has_plan, scaled_completed__lt=limit)
-
     queryset = queryset.annotate(
-        scaled_completed=models.ExpressionWrapper(scaled, output_field=money),
         completion_rate=Case(
             When(has_plan, then=Quotient(F("completed_year") * HUNDRED, F("plan_investment"))),
             default=None,
@@ -297,6 +295,33 @@ def annotate_progress(queryset, *, year, on=None, default_thresholds=None, deadl
         & (Q(actual_start__isnull=True) | Q(actual_start__lt=add_months(due, 1)))
         & (Q(last_report_month__isnull=True) | Q(last_report_month__lt=due))
     )
+    if stored:
+        # No city join and no rules: the key-only queries of deep pages stay on the order's index.
+        reason = F("current_light_reason")
+    else:
+        queryset, reason = _light_reason_case(queryset, on=on, progress=progress, overdue=overdue,
+                                              default_thresholds=default_thresholds)
+    # The light itself is not a column: each reason belongs to one light (light_q, light_of), which
+    # keeps the SQL one Case long instead of repeating it per light.
+    return queryset.annotate(
+        light_reason=reason,
+        report_overdue=models.ExpressionWrapper(overdue, output_field=models.BooleanField()),
+    )
+
+
+def _light_reason_case(queryset, *, on, progress, overdue, default_thresholds):
+    """The light's reason as one SQL Case: traffic_light()'s rules in the same order."""
+    money = models.DecimalField(max_digits=18, decimal_places=2)
+    queryset = queryset.annotate(
+        red_lag_points=Coalesce(F("city__red_lag"), Value(default_thresholds.red_lag), output_field=money),
+        yellow_lag_points=Coalesce(F("city__yellow_lag"), Value(default_thresholds.yellow_lag), output_field=money),
+        scaled_completed=models.ExpressionWrapper(F("completed_year") * HUNDRED, output_field=money),
+    )
+
+    def lags_by_more_than(lag_field):
+        limit = (Value(progress) - F(lag_field)) * F("plan_investment") - Value(BOUNDARY_MARGIN)
+        return Q(plan_investment__gt=0, scaled_completed__lt=limit)
+
     reason = Case(
         When(status=Status.CANCELLED, then=Value(LightReason.CANCELLED.value)),
         When(stage=Stage.COMPLETED, then=Value(LightReason.COMPLETED.value)),
@@ -315,12 +340,77 @@ def annotate_progress(queryset, *, year, on=None, default_thresholds=None, deadl
         default=Value(LightReason.ON_PACE.value),
         output_field=models.CharField(),
     )
-    # The light itself is not a column: each reason belongs to one light (light_q, light_of), which
-    # keeps the SQL one Case long instead of repeating it per light.
-    return queryset.annotate(
-        light_reason=reason,
-        report_overdue=models.ExpressionWrapper(overdue, output_field=models.BooleanField()),
-    )
+    return queryset, reason
+
+
+# --- Stored lights ----------------------------------------------------------------------------------------
+
+LIGHTS_REFRESH_CHUNK = 5000
+# Set when something every light depends on changed (the working-day calendar), until a full refresh that
+# started after it has run. Losing it (an emptied cache) only matters until that refresh ends.
+LIGHTS_STALE_KEY = "projects:lights-stale-since"
+
+
+def stored_lights_fresh(on):
+    """Whether the stored lights can stand for today's evaluation: `on` is today, every project was judged
+    today (lights_refresh) and nothing all lights depend on changed since. Writes refresh the projects
+    they touch, so a project judged today is current; before the night's refresh, or for a project some
+    path forgot, lights are evaluated instead: slower, never wrong. Three index probes (projects_light_day)."""
+    from django.core.cache import cache
+
+    from .models import Project
+
+    if on != today() or cache.get(LIGHTS_STALE_KEY) is not None:
+        return False
+    stale = Q(current_light_on__isnull=True) | Q(current_light_on__lt=on) | Q(current_light_on__gt=on)
+    return not Project.objects.filter(stale).exists()
+
+
+def lights_invalidate():
+    """Every stored light may be wrong (the calendar changed): evaluate them until a full refresh has run."""
+    from django.core.cache import cache
+
+    cache.set(LIGHTS_STALE_KEY, time.time(), timeout=None)
+
+
+def lights_refresh(*, projects=None, on=None):
+    """Judge and store the light of `projects` (ids, a list or a queryset of ids; None: every project) for
+    `on`'s year as of `on` (default today). Every writer of what a light depends on calls it for the
+    projects it wrote (services.progress_refresh, signals, import, bulk status); the beat task
+    refresh_lights calls it for all each morning, when time progress has moved. Rows whose stored
+    light is already this one are not written. Returns the number of projects judged."""
+    from .models import Project
+
+    on = on or today()
+    started = time.time()
+    if projects is None:
+        querysets = [Project.objects.all()]
+    elif isinstance(projects, models.QuerySet):
+        querysets = [Project.objects.filter(pk__in=projects)]
+    else:  # ids in chunks: SQLite limits the parameters of one statement
+        ids = sorted(projects)
+        querysets = [Project.objects.filter(pk__in=ids[start : start + LIGHTS_REFRESH_CHUNK])
+                     for start in range(0, len(ids), LIGHTS_REFRESH_CHUNK)]
+    by_reason, written = {}, 0
+    for queryset in querysets:
+        judged = annotate_progress(queryset, year=on.year, on=on, use_stored=False).order_by().values_list("pk", "light_reason")
+        for pk, reason in judged.iterator(chunk_size=LIGHTS_REFRESH_CHUNK):
+            by_reason.setdefault(reason, []).append(pk)
+    for reason, pks in by_reason.items():
+        for start in range(0, len(pks), LIGHTS_REFRESH_CHUNK):
+            written += Project.objects.filter(pk__in=pks[start : start + LIGHTS_REFRESH_CHUNK]).exclude(
+                current_light_reason=reason, current_light_on=on
+            ).update(current_light_reason=reason, current_light_on=on)
+    if written:
+        from . import selectors
+
+        selectors.data_changed()  # cached counts of lists filtered by light
+    if projects is None and on == today():
+        from django.core.cache import cache
+
+        if (cache.get(LIGHTS_STALE_KEY) or 0) <= started:  # no change arrived while this ran
+            cache.delete(LIGHTS_STALE_KEY)
+    return sum(len(pks) for pks in by_reason.values())
 
 
 def describe_light(*, reason, project, year, on):

@@ -198,7 +198,11 @@ def data_changed():
         cache.set(DATA_VERSION_KEY, 2, timeout=None)
 
 
+def versioned_key(*parts):
+    """A cache key for what `parts` (which must name everything it depends on) give at this data version."""
+    return hashlib.sha256(repr((data_version(), *parts)).encode()).hexdigest()
+
+
 def cached_summary(parts, compute):
-    """compute() cached under `parts` (which must name everything the result depends on) and the data version."""
-    digest = hashlib.sha256(repr((data_version(), *parts)).encode()).hexdigest()
-    return cache.get_or_set(f"projects:summary:{digest}", compute, timeout=SUMMARY_CACHE_SECONDS)
+    """compute() cached under `parts` and the data version."""
+    return cache.get_or_set(f"projects:summary:{versioned_key(*parts)}", compute, timeout=SUMMARY_CACHE_SECONDS)

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from actions.models import Action, ActionPlan, Measure, Target
 
-from . import selectors
+from . import rules, selectors
 from .access import ROLE_GROUP_NAMES, ROLE_PERMISSIONS
 from .choices import RegionLevel, Role
 from .models import (
@@ -55,7 +55,7 @@ def reference_data_load(*, fixtures_dir=FIXTURES_DIR):
     _load_clusters(reference["clusters"])
     _load_action_plans(reference["action_plans"])
     roles_sync()
-    digest_schedules_ensure()
+    beat_schedules_ensure()
     return {
         model._meta.verbose_name: model.objects.count()
         for model in (Region, Programme, Batch, Industry, Cluster, ActionPlan, Action, Measure, Target, Group, PeriodicTask)
@@ -166,13 +166,15 @@ def _load_action_plans(plans):
                 )
 
 
-DIGEST_SCHEDULES = {
+BEAT_SCHEDULES = {
     # name: (task, kwargs, crontab fields); times are Asia/Shanghai. The digests and reminders run every
     # day and send only on their days of China's working-day calendar, which a crontab cannot express.
     "重点项目周报（每周第一个工作日 08:30）": ("projects.tasks.dispatch_digests", {"frequency": "weekly"}, {"minute": "30", "hour": "8"}),
     "重点项目月报（月度调度截止后第一个工作日 08:30）": ("projects.tasks.dispatch_digests", {"frequency": "monthly"}, {"minute": "30", "hour": "8"}),
     "月度调度催报（截止前两个工作日、截止当日、截止次一工作日 09:00）": ("projects.tasks.send_report_reminders", {}, {"minute": "0", "hour": "9"}),
     "简报补发检查（每15分钟）": ("projects.tasks.catch_up_digests", {}, {"minute": "*/15"}),
+    # Time progress moves at midnight; the lights are evaluated until this has judged them for the day.
+    "红黄绿灯每日评定（00:10）": ("projects.tasks.refresh_lights", {}, {"minute": "10", "hour": "0"}),
 }
 # Schedules replaced since: an installation that still has the old one gets the new one instead.
 RENAMED_SCHEDULES = {
@@ -182,14 +184,14 @@ RENAMED_SCHEDULES = {
 }
 
 
-def digest_schedules_ensure():
-    """Create the digest schedules for django-celery-beat; once created, edits made in the admin stay."""
+def beat_schedules_ensure():
+    """Create the schedules for django-celery-beat; once created, edits made in the admin stay."""
     from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
     for old_name, name in RENAMED_SCHEDULES.items():
         if not PeriodicTask.objects.filter(name=name).exists():
             PeriodicTask.objects.filter(name=old_name).delete()
-    for name, (task, kwargs, cron) in DIGEST_SCHEDULES.items():
+    for name, (task, kwargs, cron) in BEAT_SCHEDULES.items():
         if PeriodicTask.objects.filter(name=name).exists():
             continue
         fields = {"minute": "*", "hour": "*", "day_of_week": "*", "day_of_month": "*", "month_of_year": "*", **cron}
@@ -271,4 +273,5 @@ def progress_refresh(*, projects=None):
     )
     last_month = MonthlyReport.objects.counted().filter(project=OuterRef("pk")).order_by().values("project").annotate(last=Max("month")).values("last")
     scoped(Project.objects.all(), "pk").update(last_report_month=Subquery(last_month))
+    rules.lights_refresh(projects=projects)  # reports move lights
     selectors.data_changed()  # the updates above bypass the save signals

@@ -4,10 +4,11 @@ Signals, not service calls, because every ORM save must count (admin forms, inli
 paths that bypass signals (queryset.update, bulk_create) call selectors.data_changed themselves.
 """
 
+from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
-from . import selectors, workdays
+from . import rules, selectors, tasks, workdays
 from .models import AnnualPlan, MonthlyReport, Problem, Project, Region, WorkdayOverride
 
 # The calendar decides which reports are overdue, so it is summary data too.
@@ -25,6 +26,9 @@ def _row_changed(sender, **kwargs):
 @receiver(post_delete, sender=WorkdayOverride)
 def _calendar_changed(sender, **kwargs):
     workdays.clear_cache()
+    # Deadlines moved: every light may have. Evaluated until a full refresh, queued once this commits.
+    rules.lights_invalidate()
+    transaction.on_commit(tasks.enqueue_lights_refresh)
 
 
 @receiver(m2m_changed, sender=Project.programmes.through)
@@ -32,3 +36,29 @@ def _calendar_changed(sender, **kwargs):
 def _links_changed(sender, action, **kwargs):
     if action.startswith("post_"):
         selectors.data_changed()
+
+
+# --- Stored lights (rules.lights_refresh): every ORM save of what a light depends on re-judges it ------
+
+
+def _refresh_lights(projects):
+    rules.lights_refresh(projects=projects)
+
+
+@receiver(post_save, sender=Project)
+def _project_saved(sender, instance, raw=False, **kwargs):
+    if not raw:
+        _refresh_lights([instance.pk])
+
+
+@receiver(post_save, sender=AnnualPlan)
+@receiver(post_delete, sender=AnnualPlan)
+def _plan_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        _refresh_lights([instance.project_id])
+
+
+@receiver(post_save, sender=Region)
+def _thresholds_changed(sender, instance, raw=False, **kwargs):
+    if not raw and instance.is_city_level:  # a city's own yellow and red thresholds
+        _refresh_lights(Project.objects.filter(city=instance).values("pk"))

@@ -116,6 +116,15 @@ def catch_up_digests():
     return results
 
 
+@shared_task
+def refresh_lights():
+    """Beat's entry point, just after midnight: judge every project's light for the new day (rules.lights_refresh)."""
+    return f"{rules.lights_refresh()} lights judged"
+
+
+enqueue_lights_refresh = _safely(refresh_lights.delay)
+
+
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
 def run_import_batch(self, batch_id, apply):
     """Check (apply=False) or apply an uploaded list on a worker (see importing.batch_run). The task id

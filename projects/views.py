@@ -10,11 +10,11 @@ from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -22,11 +22,12 @@ from django.utils.translation import gettext_lazy
 from actions.models import Action, ActionPlan
 
 from . import digests, exporting, importing, reporting, rules, selectors, tasks
-from .access import review_scope_q
+from .access import review_scope_q, scope_key
 from .choices import Light, ReviewAction, ReviewStatus, Stage, Status
 from .filtersets import REPORT_STATUS_CHOICES, ProjectFilterSet, county_choices
 from .forms import SubscriptionForm
-from .models import DigestDelivery, MonthlyReport, Project
+from .models import PROJECT_ORDER, DigestDelivery, MonthlyReport, Project
+from .paginators import CachedCountPaginator
 
 LIST_PAGE_SIZE = 50
 REPORT_PAGE_SIZE = 50
@@ -127,7 +128,7 @@ def dashboard(request):
     ]
     red = [
         {"project": project, "reason": rules.describe_light(reason=project.light_reason, project=project, year=year, on=on)}
-        for project in projects.filter(rules.light_q(Light.RED)).select_related("city", "county").order_by("city__code", "county__code", "name")[:20]
+        for project in projects.filter(rules.light_q(Light.RED)).select_related("city", "county").order_by(*PROJECT_ORDER)[:20]
     ]
     return render(request, "projects/dashboard.html", {
         "filterset": filterset,
@@ -159,12 +160,14 @@ def dashboard(request):
 def project_list(request):
     filterset, year = scope_filterset(request)
     if not filterset.is_valid():
-        page = Paginator(Project.objects.none(), LIST_PAGE_SIZE).get_page(1)
+        page = CachedCountPaginator(Project.objects.none(), LIST_PAGE_SIZE).get_page(1)
         return render(request, "projects/project_list.html", {"filterset": filterset, "page": page, "year": year}, status=400)
     projects = filterset.qs.select_related("city", "county")
-    if not filterset.form.cleaned_data.get("sort"):
-        projects = projects.order_by("city__code", "county__code", "name")
-    page = Paginator(projects, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    if filterset.form.cleaned_data.get("sort"):
+        projects = projects.order_by(*projects.query.order_by, "pk")  # ties in any order would move between pages
+    else:
+        projects = projects.order_by(*PROJECT_ORDER)
+    page = CachedCountPaginator(projects, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     on = rules.today()
     for project in page.object_list:
         project.light = rules.light_of(project.light_reason)
@@ -175,6 +178,12 @@ def project_list(request):
         "page": page,
         "year": year,
         "query": urlencode({k: v for k, v in request.GET.items() if k != "page"}),
+        # Rendering the filters' selects (every county, cluster, industry…) costs more than the page's
+        # queries; they change with the catalogue (the data version), the scope, the filters and the language.
+        "filters_key": selectors.versioned_key(
+            "project-filters", scope_key(request.user), sorted((k, v) for k, v in request.GET.lists() if k not in ("page", "sort")),
+            translation.get_language(),
+        ),
         "export_links": {fmt: reverse("project_export") + "?" + urlencode({**params, "format": fmt}) for fmt in exporting.FORMATS},
         "sort_links": _sort_links(request, filterset),
     })
@@ -200,7 +209,7 @@ def project_export(request):
     filterset, year = scope_filterset(request)
     if not filterset.is_valid():
         raise Http404
-    handle = exporting.export(filterset.qs.order_by("city__code", "county__code", "name"), fmt=fmt, year=year)
+    handle = exporting.export(filterset.qs.order_by(*PROJECT_ORDER), fmt=fmt, year=year)
     return FileResponse(handle, as_attachment=True, filename=exporting.filename(fmt, year), content_type=exporting.CONTENT_TYPES[fmt])
 
 
@@ -332,9 +341,9 @@ def monthly_report(request):
         .exclude(status=Status.CANCELLED)
         .exclude(stage=Stage.PREPARATORY)
         .select_related("city", "county")
-        .order_by("city__code", "county__code", "name", "pk")  # pk: names repeat; a page must be stable
+        .order_by(*PROJECT_ORDER)
     )
-    page = Paginator(projects, REPORT_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CachedCountPaginator(projects, REPORT_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
 
     def stored_reports():
@@ -477,8 +486,8 @@ def report_review(request):
     missing = selectors.report_cycle(scope, month=month)["missing"]
     listed = reports if status == "all" else reports.filter(review_status=status)
     listed = listed.select_related("project", "project__city", "project__county", "reported_by", "reviewed_by").order_by(
-        "project__city__code", "project__county__code", "project__name", "pk")
-    page = Paginator(listed, REPORT_PAGE_SIZE).get_page(request.GET.get("page"))
+        *(f"project__{field}" for field in PROJECT_ORDER), "pk")
+    page = CachedCountPaginator(listed, REPORT_PAGE_SIZE).get_page(request.GET.get("page"))
     params = {"month": month.strftime("%Y-%m"), **({"county": county.pk} if county else {})}
     tabs = [
         {"value": value, "label": label, "count": sum(by_status.values()) if value == "all" else by_status.get(value, 0),

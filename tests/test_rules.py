@@ -222,5 +222,9 @@ def test_sql_annotation_agrees_with_python_rule(db):
     got = {pk: (rules.light_of(reason).value, reason) for pk, reason in annotated.values_list("pk", "light_reason")}
     mismatches = {pk: (expected[pk], got[pk]) for pk in expected if (expected[pk][0].value, expected[pk][1].value) != got[pk]}
     assert not mismatches
+    # The stored column the lists read (rules.lights_refresh, judged here on the same day) agrees too.
+    rules.lights_refresh(projects=list(expected), on=on)
+    stored = dict(Project.objects.filter(pk__in=expected).values_list("pk", "current_light_reason"))
+    assert {pk: reason for pk, reason in stored.items() if reason != expected[pk][1].value} == {}
     # The combinations reach every reason, so agreement is not vacuous.
     assert {reason for _light, reason in got.values()} == {reason.value for reason in LightReason}

@@ -18,8 +18,14 @@ from .. import exporting, importing, reporting, rules, selectors, tasks
 from ..choices import Light, RegionLevel, ReviewAction, Status
 from ..filtersets import ProjectFilterSet
 from ..models import AnnualPlan, MonthlyReport, Problem, Project, ReportTransition
+from ..paginators import CachedCountPaginator
 from ..services import StaleVersionError, progress_refresh, project_claim_version
-from .common import RegionScopedAdminMixin, ScopedHistoryAdmin, YearListFilter, filterset_list_filter
+from .common import (
+    RegionScopedAdminMixin,
+    ScopedHistoryAdmin,
+    YearListFilter,
+    filterset_list_filter,
+)
 from .imports import ImportAdminMixin, _xlsx_response
 
 
@@ -175,6 +181,7 @@ class ProjectAdmin(ImportAdminMixin, RegionScopedAdminMixin, ScopedHistoryAdmin)
     search_fields = list(ProjectFilterSet.SEARCH_FIELDS)
     show_full_result_count = False
     list_per_page = 50
+    paginator = CachedCountPaginator
     autocomplete_fields = ["city", "county", "cluster", "programmes", "actions", "industry"]
     readonly_fields = ["key", "created_at", "updated_at"]
     inlines = [AnnualPlanInline, MonthlyReportInline, ProblemInline]
@@ -286,6 +293,7 @@ class ProjectAdmin(ImportAdminMixin, RegionScopedAdminMixin, ScopedHistoryAdmin)
             project.status = status
             project.version += 1
         bulk_update_with_history(projects, Project, ["status", "version"], default_user=request.user)
+        rules.lights_refresh(projects=[project.pk for project in projects])  # a status moves the light
         selectors.data_changed()  # bulk updates send no save signals
         self.message_user(
             request,
@@ -307,6 +315,8 @@ class ProjectChildAdmin(RegionScopedAdminMixin, ScopedHistoryAdmin):
 
     list_select_related = ["project", "project__city", "project__county"]
     search_fields = ["project__name", "project__code"]
+    show_full_result_count = False
+    paginator = CachedCountPaginator
 
     def has_add_permission(self, request):
         return False

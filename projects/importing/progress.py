@@ -10,6 +10,7 @@ from .. import reporting
 from ..choices import Stage
 from ..exporting import escape_formula
 from ..models import (
+    PROJECT_ORDER,
     Project,
     normalize_project_code,
 )
@@ -131,7 +132,7 @@ def progress_template_workbook(*, user, month):
         .exclude(stage=Stage.PREPARATORY)
         .exclude(status="cancelled")
         .select_related("county", "city")
-        .order_by("city__code", "county__code", "name")
+        .order_by(*PROJECT_ORDER)
     )
     for number, project in enumerate(projects.iterator(), start=1):
         # Names are the province's text, not formulas, in the coordinator's Excel too.

@@ -348,6 +348,10 @@ def _apply(parsed, result, *, user, year, columns):
         row_of[id(project)] = row.row
         result.rows.append(RowResult(row.row, status, values["name"], changes))
 
+    for project in creates + updates:
+        project.set_sort_keys()  # the regions are the catalogue's objects: no query
+    if {"city", "county"} & changed_fields:
+        changed_fields |= {"city_code", "county_code"}
     if creates:
         bulk_create_with_history(creates, Project, default_user=user, batch_size=1000)
         if creates[0].pk is None:  # a database without RETURNING: read the keys back
@@ -382,6 +386,9 @@ def _apply(parsed, result, *, user, year, columns):
             update_fields=["planned_investment", "completed_before_year"], batch_size=1000,
         )
         AnnualPlan.history.bulk_history_create(changed_plans, update=True, default_user=user, batch_size=1000)
+
+    # Stages, statuses, starts and plans move lights.
+    rules.lights_refresh(projects={project.pk for project in creates + updates} | {project.pk for project, *_rest in plan_rows})
 
     # NetBox's re-check: whatever the file said, every project written must be one the user may edit.
     written = [project.pk for project in creates + updates]

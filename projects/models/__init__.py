@@ -7,6 +7,7 @@ from .digests import DeliveryStatus, DigestDelivery, DigestSubscription
 from .imports import HeaderSynonym, ImportBatch
 from .projects import (
     PROJECT_CODE_RE,
+    PROJECT_ORDER,
     AnnualPlan,
     Project,
     ProjectChildQuerySet,
@@ -21,7 +22,7 @@ from .users import PersonScopedQuerySet, User
 __all__ = [
     "AnnualPlan", "ApiToken", "Batch", "Cluster", "ClusterQuerySet", "DeliveryStatus", "DigestDelivery",
     "DigestSubscription", "HeaderSynonym", "ImportBatch", "Industry", "MONEY", "MonthlyReport", "MonthlyReportQuerySet",
-    "PROJECT_CODE_RE", "PersonScopedQuerySet", "Problem", "Programme", "Project", "ProjectChildQuerySet",
+    "PROJECT_CODE_RE", "PROJECT_ORDER", "PersonScopedQuerySet", "Problem", "Programme", "Project", "ProjectChildQuerySet",
     "ProjectQuerySet", "Region", "RegionQuerySet", "ReportTransition", "User", "WorkdayOverride",
     "money_field", "new_project_key", "normalize_project_code", "validate_project_code",
 ]

@@ -64,6 +64,11 @@ class ProjectQuerySet(models.QuerySet):
         return rules.annotate_progress(self, year=year, on=on, default_thresholds=default_thresholds)
 
 
+# The order projects are listed in everywhere: by city and county code (stored on the project, so one index,
+# projects_default_order, serves it), then name; the key last, since names repeat and pages must be stable.
+PROJECT_ORDER = ["city_code", "county_code", "name", "id"]
+
+
 class Project(models.Model):
     """A key investment project: one row of the provincial list template (SPEC §5)."""
 
@@ -235,6 +240,36 @@ class Project(models.Model):
         blank=True,
         editable=False,
     )
+    # The default order's keys, copied from the city's and county's codes (set_sort_keys), so that one
+    # index serves the list's order without joining the regions (issue 10).
+    city_code = models.CharField(
+        verbose_name=_("所属市代码"),
+        max_length=6,
+        blank=True,
+        editable=False,
+    )
+    county_code = models.CharField(
+        verbose_name=_("所属县代码"),
+        max_length=6,
+        blank=True,
+        editable=False,
+    )
+    # Today's traffic light for the current year, kept by rules.lights_refresh on every write that can
+    # change it and each morning (time progress moves daily), so that lists filter, count and sort by an
+    # indexed column; read only while every project's was judged today (rules.stored_lights_fresh),
+    # else evaluated as before.
+    current_light_reason = models.CharField(
+        verbose_name=_("红黄绿灯原因"),
+        max_length=20,
+        blank=True,
+        editable=False,
+    )
+    current_light_on = models.DateField(
+        verbose_name=_("红黄绿灯评定日"),
+        null=True,
+        blank=True,
+        editable=False,
+    )
     # Optimistic lock: every save through a form must name the version it started from (issue #2, item 9).
     version = models.PositiveIntegerField(
         verbose_name=_("版本"),
@@ -251,18 +286,22 @@ class Project(models.Model):
 
     history = HistoricalRecords(
         m2m_fields=[programmes, actions],
-        excluded_fields=["updated_at", "version", "last_report_month"],
+        excluded_fields=["updated_at", "version", "last_report_month", "city_code", "county_code", "current_light_reason",
+                         "current_light_on"],
     )
     objects = ProjectQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("项目")
         verbose_name_plural = _("项目")
-        ordering = ["city__code", "county__code", "name"]
+        ordering = PROJECT_ORDER
         indexes = [
             models.Index(fields=["city", "county"]),
             models.Index(fields=["county", "name"]),
             models.Index(fields=["stage"]),
+            models.Index(fields=["city_code", "county_code", "name", "id"], name="projects_default_order"),
+            models.Index(fields=["current_light_reason", "city_code", "county_code", "name", "id"], name="projects_light_order"),
+            models.Index(fields=["current_light_on"], name="projects_light_day"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -275,6 +314,18 @@ class Project(models.Model):
 
     def __str__(self):
         return self.name
+
+    def set_sort_keys(self):
+        """The codes the default order sorts by, from the project's city and county (loaded or cached)."""
+        self.city_code = self.city.code if self.city_id else ""
+        self.county_code = self.county.code if self.county_id else ""
+
+    def save(self, *args, **kwargs):
+        self.set_sort_keys()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"city", "county"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "city_code", "county_code"}
+        super().save(*args, **kwargs)
 
     def clean_fields(self, exclude=None):
         # Normalise before the validators see the code.

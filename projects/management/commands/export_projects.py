@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from projects import exporting, rules
 from projects.filtersets import ProjectFilterSet
-from projects.models import Programme, Project, Region
+from projects.models import PROJECT_ORDER, Programme, Project, Region
 from projects.choices import Stage
 
 
@@ -44,7 +44,7 @@ class Command(BaseCommand):
         filterset = ProjectFilterSet(data, queryset=Project.objects.all())
         if not filterset.is_valid():
             raise CommandError(f"invalid options: {filterset.errors.as_text()}")
-        handle = exporting.export(filterset.qs.order_by("city__code", "county__code", "name"), fmt=options["format"], year=year)
+        handle = exporting.export(filterset.qs.order_by(*PROJECT_ORDER), fmt=options["format"], year=year)
         with open(options["output"], "wb") as output:
             shutil.copyfileobj(handle, output)
         self.stdout.write(f"exported {filterset.qs.count()} projects to {options['output']}")

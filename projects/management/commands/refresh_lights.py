@@ -1,0 +1,15 @@
+from django.core.management.base import BaseCommand
+
+from projects import rules
+
+
+class Command(BaseCommand):
+    help = (
+        "Judge and store every project's traffic light for today (the beat task 红黄绿灯每日评定 does it each "
+        "night). Run it after an upgrade or after changing TRAFFIC_LIGHT_* or MONTHLY_REPORT_DEADLINE_* "
+        "settings; until then lists evaluate the lights instead of reading them, correct and slower."
+    )
+
+    def handle(self, *args, **options):
+        count = rules.lights_refresh()
+        self.stdout.write(f"{count} project lights judged for {rules.today():%Y-%m-%d}")

@@ -8,11 +8,15 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
-from . import rules, selectors, tasks, workdays
-from .models import AnnualPlan, MonthlyReport, Problem, Project, Region, WorkdayOverride
+from actions.models import Action, ActionPlan
 
-# The calendar decides which reports are overdue, so it is summary data too.
-WATCHED = (Project, AnnualPlan, MonthlyReport, Problem, Region, WorkdayOverride)
+from . import rules, selectors, tasks, workdays
+from .models import AnnualPlan, Batch, Cluster, Industry, MonthlyReport, Problem, Programme, Project, Region, WorkdayOverride
+
+# The calendar decides which reports are overdue, so it is summary data too; the catalogues name the
+# groups of summaries and the choices of cached filter lists.
+WATCHED = (Project, AnnualPlan, MonthlyReport, Problem, Region, WorkdayOverride,
+           Industry, Programme, Batch, Cluster, ActionPlan, Action)
 
 
 @receiver(post_save)

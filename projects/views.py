@@ -9,13 +9,16 @@ from decimal import Decimal
 from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -161,22 +164,20 @@ def project_list(request):
     filterset, year = scope_filterset(request)
     if not filterset.is_valid():
         page = CachedCountPaginator(Project.objects.none(), LIST_PAGE_SIZE).get_page(1)
-        return render(request, "projects/project_list.html", {"filterset": filterset, "page": page, "year": year}, status=400)
+        rows = render_to_string("projects/_project_rows.html", {"page": page, "year": year}, request)
+        return render(request, "projects/project_list.html", {"filterset": filterset, "page": page, "year": year, "rows": rows}, status=400)
     projects = filterset.qs.select_related("city", "county")
     if filterset.form.cleaned_data.get("sort"):
         projects = projects.order_by(*projects.query.order_by, "pk")  # ties in any order would move between pages
     else:
         projects = projects.order_by(*PROJECT_ORDER)
     page = CachedCountPaginator(projects, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
-    on = rules.today()
-    for project in page.object_list:
-        project.light = rules.light_of(project.light_reason)
-        project.reason = rules.describe_light(reason=project.light_reason, project=project, year=year, on=on)
     params = active_params(filterset)
     return render(request, "projects/project_list.html", {
         "filterset": filterset,
         "page": page,
         "year": year,
+        "rows": _list_rows(request, page, year),
         "query": urlencode({k: v for k, v in request.GET.items() if k != "page"}),
         # Rendering the filters' selects (every county, cluster, industry…) costs more than the page's
         # queries; they change with the catalogue (the data version), the scope, the filters and the language.
@@ -187,6 +188,24 @@ def project_list(request):
         "export_links": {fmt: reverse("project_export") + "?" + urlencode({**params, "format": fmt}) for fmt in exporting.FORMATS},
         "sort_links": _sort_links(request, filterset),
     })
+
+
+def _list_rows(request, page, year):
+    """The page's table rows. Rendering them costs more than their query; they change with the data (the
+    data version), the scope, the filters, sort and page, the language and the day (time progress moves
+    the lights), and are kept until one of those changes."""
+    on = rules.today()
+    key = "projects:rows:" + selectors.versioned_key(
+        "project-rows", scope_key(request.user), sorted(request.GET.lists()), translation.get_language(), on, year,
+    )
+    rows = cache.get(key)
+    if rows is None:
+        for project in page.object_list:
+            project.light = rules.light_of(project.light_reason)
+            project.reason = rules.describe_light(reason=project.light_reason, project=project, year=year, on=on)
+        rows = render_to_string("projects/_project_rows.html", {"page": page, "year": year}, request)
+        cache.set(key, rows, selectors.SUMMARY_CACHE_SECONDS)
+    return mark_safe(rows)  # noqa: S308 — our own template's output, escaped when it was rendered
 
 
 def _sort_links(request, filterset):

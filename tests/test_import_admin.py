@@ -164,7 +164,7 @@ def test_large_files_are_checked_and_applied_in_the_background(users, projects, 
         (b"", "empty.xlsx", "空"),
         (b"just,some,words\n1,2,3\n", "nohead.csv", "没有找到表头行"),
         ("序号,项目名称,项目单位\n1,无市项目,某公司\n".encode("gb18030"), "nocity.csv", "缺少必需的列"),
-        (b"%PDF-1.4", "scan.pdf", "只接受 xlsx 或 csv"),
+        (b"%PDF-1.4", "scan.pdf", "只接受 xlsx、xls 或 csv"),
     ],
 )
 def test_odd_files_through_the_admin(users, data, name, message):

@@ -201,3 +201,35 @@ def test_deep_pages_show_the_same_rows_in_the_same_order(users, db, monkeypatch)
         expected = [(p.pk, p.light_reason, p.plan_investment) for page in Paginator(queryset, 2) for p in page]
         assert shown == expected and len(shown) == 7, sort
         assert all(reason for _pk, reason, _plan in shown)  # the annotations came along
+
+
+def test_the_admin_sidebar_is_kept_until_the_catalogue_changes_and_stays_scoped(users, projects):
+    from projects.models import Batch
+
+    url = reverse("admin:projects_project_changelist")
+    province, county = client_for(users["province_admin"]), client_for(users["county_editor"])
+    province.get(url)
+    with CaptureQueriesContext(connection) as warm:
+        page = province.get(url).content.decode()
+    assert not [q for q in warm.captured_queries if '"projects_batch"' in q["sql"]]  # the choices came from the cache
+    assert "南宫市" in page
+    assert "南宫市" not in county.get(url).content.decode()  # another scope, another entry
+    Batch.objects.create(code="trial", name="试点批次", order=99)
+    assert "试点批次" in province.get(url).content.decode()  # a new catalogue row shows at once
+
+
+def test_the_list_rows_are_kept_until_the_data_changes_per_scope_and_language(users, projects):
+    url = reverse("project_list")
+    city = client_for(users["city_coordinator"])
+    city.get(url)
+    with CaptureQueriesContext(connection) as warm:
+        page = city.get(url).content.decode()
+    assert projects["qiaoxi"].name in page
+    assert not [q for q in warm.captured_queries if '"projects_project"."name"' in q["sql"]]  # rows from the cache
+    assert projects["qiaoxi"].name not in client_for(users["county_editor"]).get(url).content.decode()
+    projects["qiaoxi"].name = "桥西区改名后的项目"
+    projects["qiaoxi"].save()
+    assert "桥西区改名后的项目" in city.get(url).content.decode()
+    city.post(reverse("set_language"), {"language": "en", "next": "/"})
+    page = city.get(url).content.decode()
+    assert 'data-label="Traffic light"' in page and 'data-label="红黄绿灯"' not in page

@@ -4,10 +4,13 @@
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.http import Http404
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 
+from .. import selectors
+from ..access import scope_key
 from ..filtersets import ProjectFilterSet, city_choices, cluster_choices, county_choices
 from ..models import AnnualPlan, Project
 
@@ -21,11 +24,17 @@ class FilterSetListFilter(admin.SimpleListFilter):
     filterset_class = ProjectFilterSet
 
     def lookups(self, request, model_admin):
-        field = self.filterset_class(request=request).form.fields[self.parameter_name]
-        choices = []
-        for value, label in field.choices:  # a sidebar lists groups (actions by plan) one after the other
-            choices.extend(label if isinstance(label, (list, tuple)) else [(value, label)])
-        return [(str(value), label) for value, label in choices if value != ""]
+        # The choices (every county, cluster, industry…) change with the catalogue (the data version), the
+        # scope and the language: kept until one of them changes, as the list page keeps its filters.
+        def choices():
+            field = self._unbound_form(request).fields[self.parameter_name]
+            flat = []
+            for value, label in field.choices:  # a sidebar lists groups (actions by plan) one after the other
+                flat.extend(label if isinstance(label, (list, tuple)) else [(value, label)])
+            return [(str(value), str(label)) for value, label in flat if value != ""]
+
+        key = ("admin-filter", type(self).__name__, self.parameter_name, scope_key(request.user), translation.get_language())
+        return selectors.cached_summary(key, choices)
 
     def queryset(self, request, queryset):
         if self.value() is None:
@@ -35,6 +44,14 @@ class FilterSetListFilter(admin.SimpleListFilter):
             # An id outside the user's region is as unknown as one that does not exist.
             raise IncorrectLookupParameters(filterset.errors)
         return filterset.qs
+
+    def _unbound_form(self, request):
+        """One unbound form per request for all the sidebar's filters: building it deep-copies every filter
+        and its choices, which costs more than the page's queries when done once per filter."""
+        forms = request.__dict__.setdefault("_filterset_forms", {})
+        if self.filterset_class not in forms:
+            forms[self.filterset_class] = self.filterset_class(request=request).form
+        return forms[self.filterset_class]
 
 
 def filterset_list_filter(name):
@@ -47,8 +64,11 @@ class YearListFilter(FilterSetListFilter):
     title = _("年度")
 
     def lookups(self, request, model_admin):
-        years = AnnualPlan.objects.visible_to(request.user).order_by("-year").values_list("year", flat=True).distinct()
-        return [(str(year), str(year)) for year in years[:10]]
+        def years():  # a scan of every plan: kept until the data changes
+            plans = AnnualPlan.objects.visible_to(request.user).order_by("-year").values_list("year", flat=True)
+            return list(plans.distinct()[:10])
+
+        return [(str(year), str(year)) for year in selectors.cached_summary(("admin-plan-years", scope_key(request.user)), years)]
 
 
 # --- Shared behaviour for region-bound admins --------------------------------------------------------

@@ -113,13 +113,14 @@ class ImportAdminMixin:
             return redirect(context["confirm_name"], batch.pk)
         batch.stalled = importing.batch_is_stalled(batch)
         batch.can_reconfirm = importing.batch_can_reconfirm(batch)
+        batch.outcome = importing.describe(batch.result or {})
         return TemplateResponse(request, "admin/projects/import.html", {**context, "batch": batch})
 
     @staticmethod
     def _not_started_message(batch):
         Status = ImportBatch.Status
         if batch.status == Status.APPLIED:
-            return _("该文件已经导入：%(summary)s") % {"summary": batch.result_summary}
+            return _("该文件已经导入：%(summary)s") % {"summary": importing.describe(batch.result or {})}
         if batch.status in (Status.CHECKING, Status.APPLYING):
             return _("该文件正在后台处理，请稍候。")
         if (batch.result or {}).get("errors"):
@@ -149,12 +150,15 @@ class ImportBatchAdmin(admin.ModelAdmin):
     action to start again a check or import whose run died."""
 
     list_display = ["filename", "kind", "user", "status", "progress", "stalled_display", "created_at", "heartbeat_at",
-                    "result_summary"]
+                    "outcome_display"]
     list_filter = [StalledBatchFilter, "status", "kind"]
     list_select_related = ["user"]
     search_fields = ["filename", "user__username"]
-    exclude = ["data"]
-    readonly_fields = [field.name for field in ImportBatch._meta.fields if field.name != "data"]
+    exclude = ["data", "preview_summary", "result_summary"]
+    # The stored summaries are the machine's (compared between preview and apply); people read `outcome_display`.
+    readonly_fields = [
+        field.name for field in ImportBatch._meta.fields if field.name not in ("data", "preview_summary", "result_summary")
+    ] + ["outcome_display"]
     actions = ["restart"]
 
     def get_queryset(self, request):
@@ -165,6 +169,10 @@ class ImportBatchAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_("结果"))
+    def outcome_display(self, obj):
+        return importing.describe(obj.result) if obj.result else ""
 
     @admin.display(description=_("已中断"), boolean=True)
     def stalled_display(self, obj):

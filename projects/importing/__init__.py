@@ -23,10 +23,10 @@ from .batches import (
 from .progress import import_progress, progress_template_workbook
 from .project_list import import_projects, template_workbook
 from .reading import count_rows, parse_money
-from .results import ImportFileError, ImportResult, terminal_progress
+from .results import ImportFileError, ImportResult, describe, terminal_progress
 
 __all__ = [
     "ImportFileError", "ImportResult", "batch_can_reconfirm", "batch_is_stalled", "batch_run", "batch_run_claimed",
-    "batch_start", "batches_restart", "count_rows", "import_progress", "import_projects", "parse_money",
+    "batch_start", "batches_restart", "count_rows", "describe", "import_progress", "import_projects", "parse_money",
     "progress_template_workbook", "runs_in_background", "stalled_batches", "template_workbook", "terminal_progress",
 ]

@@ -16,7 +16,7 @@ from ..models import (
 from .progress import import_progress
 from .project_list import import_projects
 from .reading import count_rows
-from .results import ImportFileError
+from .results import ImportFileError, describe
 
 # --- Import batches: preview and apply, inline or on a worker -------------------------------------------
 
@@ -162,7 +162,7 @@ def batch_run(batch, *, apply, token):
                 transaction.set_rollback(True)
                 raise ImportFileError(
                     _("数据在预览之后发生了变化（预览：%(preview)s；现在：%(now)s），未导入任何内容，请重新上传预览。")
-                    % {"preview": batch.preview_summary, "now": result.summary}
+                    % {"preview": describe(batch.result or {}), "now": result.localized_summary}
                 )
             fields = {"progress": 100, "result": result.to_dict(), "claim_token": "", "heartbeat_at": timezone.now()}
             if apply:

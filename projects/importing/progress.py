@@ -108,8 +108,8 @@ def import_progress(data, filename, *, user, month, dry_run=False, progress=None
                 reasons = "；".join(warning.message for warning in outcome.warnings)
                 result.errors.append(RowError(number, header["completed"], _("%(reasons)s。如确认无误，请在“说明”列填写说明") % {"reasons": reasons}))
             else:
-                old = _shown(report.completed_investment) if report else ""
-                changes = [] if outcome.status == "unchanged" else [(header["completed"], old, _shown(outcome.entry.completed_investment))]
+                old = _shown("completed", report.completed_investment) if report else ""
+                changes = [] if outcome.status == "unchanged" else [(header["completed"], old, _shown("completed", outcome.entry.completed_investment))]
                 result.rows.append(RowResult(number, outcome.status, outcome.entry.project.name, changes))
         if result.errors:
             result.rows.clear()  # nothing is written: no row counts as created or updated

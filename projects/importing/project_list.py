@@ -20,6 +20,7 @@ from actions.models import Action
 from .. import rules, selectors
 from ..choices import Stage
 from ..exporting import COLUMNS as EXPORT_COLUMNS
+from ..exporting import escape_formula
 from ..models import (
     AnnualPlan,
     Batch,
@@ -193,8 +194,21 @@ def _same(project, key, value):
     return getattr(project, key) == value
 
 
-def _shown(value):
-    return "" if value is None else str(value)
+def _shown(key, value):
+    """A value as the preview shows it: labels for choices, names for catalogue rows, 万元 as stored."""
+    if value is None or value == "":
+        return ""
+    if key == "stage":
+        return str(Stage(value).label)
+    return str(value)
+
+
+def _names(names, keys):
+    return "、".join(sorted(names.get(key, str(key)) for key in keys))
+
+
+# As many changed rows as the preview page lists (ImportResult.to_dict's row_limit).
+PREVIEW_ROWS = 500
 
 
 IMPORT_CHUNK_ROWS = 2000
@@ -297,6 +311,10 @@ def _apply(parsed, result, *, user, year, columns):
     plans = {plan.project_id: plan for plan in AnnualPlan.objects.filter(project__in=[p.pk for p in existing.values()], year=year)}
     editable = set(Project.objects.editable_by(user).filter(pk__in=[p.pk for p in existing.values()]).values_list("pk", flat=True)) if user else None
 
+    link_names = {
+        "programmes": dict(Programme.objects.values_list("pk", "name")),
+        "actions": dict(Action.objects.values_list("pk", "name")),
+    }
     creates, updates, changed_fields, links, plan_rows, row_of = [], [], set(), {}, [], {}
     for row in parsed:
         values = row.values
@@ -310,6 +328,9 @@ def _apply(parsed, result, *, user, year, columns):
             status = "created"
         else:
             status = "updated"
+        # What the preview shows: old → new of an updated row; the values of a new row (money as converted
+        # to 万元, so the clerk can check the unit) for as many rows as the preview lists.
+        detailed = status == "updated" or result.detailed_new_rows < PREVIEW_ROWS
         for key in PROJECT_FIELDS:
             if _column(key) not in columns and key != "city":
                 continue  # a column the file does not carry leaves the field as it is
@@ -317,16 +338,17 @@ def _apply(parsed, result, *, user, year, columns):
                 continue  # an empty code cell never takes a project's national code away
             new = _new_value(values, key)
             if not _same(project, key, new):
-                if status == "updated":  # a new project's "changes" would be every field: not kept
-                    changes.append((_header(key), _shown(getattr(project, key)), _shown(new)))
+                if detailed:
+                    old = getattr(project, key) if status == "updated" else None
+                    changes.append((_header(key), _shown(key, old), _shown(key, new)))
                 setattr(project, key, new)
                 changed_fields.add(key)
         for key in ("programmes", "actions"):
             if key in columns:
                 current = {item.pk for item in getattr(project, key).all()} if project.pk else set()
                 if current != values[key]:
-                    if status == "updated":
-                        changes.append((HEADERS[key][0], len(current), len(values[key])))
+                    if detailed:
+                        changes.append((HEADERS[key][0], _names(link_names[key], current), _names(link_names[key], values[key])))
                     links.setdefault(key, []).append((project, values[key]))
         plan = plans.get(project.pk) if project.pk else None
         if "annual_plan" in columns or "completed_before_year" in columns:
@@ -335,9 +357,14 @@ def _apply(parsed, result, *, user, year, columns):
             if planned is not None or before is not None:
                 planned, before = planned or Decimal(0), before or Decimal(0)
                 if plan is None or (plan.planned_investment, plan.completed_before_year) != (planned, before):
-                    if status == "updated":
-                        changes.append((HEADERS["annual_plan"][0], _shown(plan.planned_investment if plan else None), _shown(planned)))
+                    if detailed:
+                        for key, old, new in (("annual_plan", plan.planned_investment if plan else None, planned),
+                                              ("completed_before_year", plan.completed_before_year if plan else None, before)):
+                            if old != new:
+                                changes.append((HEADERS[key][0], _shown(key, old), _shown(key, new)))
                     plan_rows.append((project, plan, planned, before))
+        if status == "created" and detailed:
+            result.detailed_new_rows += 1
         if status == "updated" and not changes:
             status = "unchanged"  # (a created row always counts as created)
         elif status == "updated":
@@ -432,7 +459,7 @@ def template_workbook(*, year):
         column = chr(ord("A") + index - 1)
         lists.cell(row=1, column=index, value=HEADERS[key][0])
         for row, value in enumerate(values, start=2):
-            lists.cell(row=row, column=index, value=value)
+            lists.cell(row=row, column=index, value=escape_formula(value))  # catalogue names are text, never formulas
         target = chr(ord("A") + headers.index(HEADERS[key][0]))
         validation = DataValidation(
             type="list",

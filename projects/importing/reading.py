@@ -1,4 +1,4 @@
-"""Reading files as they arrive (xlsx, csv in UTF-8 or GB18030) and the cells in them."""
+"""Reading files as they arrive (xlsx, legacy xls, csv in UTF-8 or GB18030) and the cells in them."""
 
 import csv
 import datetime
@@ -37,7 +37,9 @@ def iter_rows(data, filename):
         return _read_csv(data)
     if name.endswith((".xlsx", ".xlsm")) or data[:2] == b"PK":
         return _read_xlsx(data)
-    raise ImportFileError(_("只接受 xlsx 或 csv 文件。"))
+    if name.endswith(".xls") or data[:8] == OLE2_SIGNATURE:
+        return _read_xls(data)
+    raise ImportFileError(_("只接受 xlsx、xls 或 csv 文件。"))
 
 
 def _read_csv(data):
@@ -68,7 +70,93 @@ def _read_xlsx(data):
         sheet = workbook.worksheets[0]
     except Exception as error:  # openpyxl raises many kinds for a damaged file
         raise ImportFileError(_("无法读取工作簿：%(error)s") % {"error": error}) from None
+    _refuse_uncalculated_formulas(data)
     return _sheet_rows(workbook, sheet)
+
+
+def _refuse_uncalculated_formulas(data):
+    """A formula whose result was never calculated (a workbook written by a program and never opened in
+    Excel) reads as empty: 总投资 =Q5*3 would import as 0. Such cells are named and the file refused."""
+    cells = uncalculated_formula_cells(data)
+    if cells:
+        shown = "、".join(_("第 %(row)s 行 %(column)s 列") % cell for cell in cells[:10])
+        raise ImportFileError(
+            _("%(cells)s%(more)s是没有计算结果的公式。请用 Excel 打开并保存该文件（会算出结果），或直接填写数值。")
+            % {"cells": shown, "more": _(" 等 %(count)d 处") % {"count": len(cells)} if len(cells) > 10 else ""}
+        )
+
+
+FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+CELL_REFERENCE = re.compile(r"^([A-Z]+)(\d+)$")
+
+
+def uncalculated_formula_cells(data):
+    """The first sheet's formula cells that hold no calculated value, as [{"row", "column"}]. A byte scan
+    first: most lists hold no formula at all and are not parsed twice."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        path = _first_sheet_path(archive)
+        with archive.open(path) as sheet:
+            tail = b""
+            while block := sheet.read(1 << 20):
+                if FORMULA_TAG.search(tail + block):
+                    break
+                tail = block[-16:]
+            else:
+                return []
+        from defusedxml.ElementTree import iterparse
+
+        cells = []
+        with archive.open(path) as sheet:
+            for _event, element in iterparse(sheet):
+                if element.tag.endswith("}c"):
+                    formula = next((child for child in element if child.tag.endswith("}f")), None)
+                    value = next((child for child in element if child.tag.endswith("}v")), None)
+                    if formula is not None and (value is None or not (value.text or "").strip()):
+                        match = CELL_REFERENCE.match(element.get("r") or "")
+                        if match:
+                            cells.append({"column": match[1], "row": int(match[2])})
+                    element.clear()
+                elif element.tag.endswith("}row"):
+                    element.clear()
+        return cells
+
+
+OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _read_xls(data):
+    """Legacy Excel 97–2003 workbooks (BIFF, as WPS and older Excel save them): the first sheet's values,
+    dates as dates, empty cells as None, as the xlsx reader gives them."""
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(file_contents=data, on_demand=True)
+        sheet = book.sheet_by_index(0)
+    except Exception as error:  # xlrd raises many kinds for a damaged file
+        raise ImportFileError(_("无法读取 xls 工作簿：%(error)s") % {"error": error}) from None
+    return _xls_rows(book, sheet)
+
+
+def _xls_rows(book, sheet):
+    import xlrd
+
+    try:
+        for index in range(sheet.nrows):
+            row = []
+            for cell in sheet.row(index):
+                if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+                    row.append(None)
+                elif cell.ctype == xlrd.XL_CELL_DATE:
+                    row.append(xlrd.xldate_as_datetime(cell.value, book.datemode))
+                elif cell.ctype == xlrd.XL_CELL_BOOLEAN:
+                    row.append(bool(cell.value))
+                elif cell.ctype == xlrd.XL_CELL_ERROR:
+                    row.append(xlrd.error_text_from_code.get(cell.value, "#ERROR"))  # as openpyxl gives #REF!
+                else:
+                    row.append(cell.value)
+            yield index + 1, row
+    finally:
+        book.release_resources()
 
 
 def _sheet_rows(workbook, sheet):
@@ -144,6 +232,13 @@ def count_rows(data, filename):
     are counted while it is decompressed a block at a time (fast, bounded memory)."""
     if filename.lower().endswith(".csv"):
         return data.count(b"\n")
+    if data[:8] == OLE2_SIGNATURE:
+        import xlrd
+
+        try:
+            return xlrd.open_workbook(file_contents=data, on_demand=True).sheet_by_index(0).nrows
+        except Exception:
+            return 0  # unreadable: the import itself will say why
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(_first_sheet_path(archive)) as sheet:
             rows, tail = 0, b""

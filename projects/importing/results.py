@@ -34,6 +34,7 @@ class ImportResult:
     errors: list = field(default_factory=list)
     skipped: int = 0
     unrecognized: list = field(default_factory=list)  # headings of the columns not imported
+    detailed_new_rows: int = 0  # new rows whose values are kept for the preview (the first 500)
 
     def count(self, status):
         return sum(1 for row in self.rows if row.status == status)
@@ -63,10 +64,16 @@ class ImportResult:
     @property
     def localized_summary(self):
         """The summary for people (the plain `summary` is what commands print and scripts parse)."""
-        return _("新增 %(created)d，更新 %(updated)d，不变 %(unchanged)d，跳过 %(skipped)d，错误 %(errors)d") % {
-            "created": self.count("created"), "updated": self.count("updated"), "unchanged": self.count("unchanged"),
-            "skipped": self.skipped, "errors": len(self.errors),
-        }
+        return describe(self.to_dict(row_limit=0))
+
+
+def describe(result):
+    """An import's outcome in the reader's language, from what `to_dict` gave (and an import batch keeps)."""
+    counts = result.get("counts", {})
+    return _("新增 %(created)d，更新 %(updated)d，不变 %(unchanged)d，跳过 %(skipped)d，错误 %(errors)d") % {
+        "created": counts.get("created", 0), "updated": counts.get("updated", 0), "unchanged": counts.get("unchanged", 0),
+        "skipped": result.get("skipped", 0), "errors": len(result.get("errors", ())),
+    }
 
 
 PROGRESS_EVERY = 1000

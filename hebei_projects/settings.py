@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "django_filters",
+    "import_export",
     "django_celery_beat",
     "rest_framework",
     "knox",

@@ -103,6 +103,7 @@ class MailKind(models.TextChoices):
     REPORT_DUE = "report_due", _("催报：截止当日")
     REPORT_MISSING = "report_missing", _("逾期未报县（市、区）清单")
     REPORT_RETURNED = "report_returned", _("月报被退回")
+    ACCOUNT_OPENED = "account_opened", _("账号开通：设置密码")
 
 
 class ReviewStatus(models.TextChoices):

@@ -15,7 +15,7 @@ from actions.models import Action, ActionPlan, Measure, Target
 
 from . import rules, selectors
 from .access import ROLE_GROUP_NAMES, ROLE_PERMISSIONS
-from .choices import RegionLevel, Role
+from .choices import MailKind, RegionLevel, Role
 from .models import (
     AnnualPlan,
     Batch,
@@ -220,6 +220,45 @@ def user_set_role(*, user, role):
     user.groups.remove(*role_groups)
     if role:
         user.groups.add(Group.objects.get(name=ROLE_GROUP_NAMES[Role(role)]))
+
+
+def accounts_opened(users, *, enqueue):
+    """Tell each new user (with an email address) their account is open, with a link to set their
+    password: recorded once per user, sent by the worker like every mail (delivery.py)."""
+    from . import delivery
+
+    today = rules.today()
+    rows = [
+        {"user": user, "kind": MailKind.ACCOUNT_OPENED, "period_start": today, "period_end": today, "key": "account"}
+        for user in users if user.email and not user.has_usable_password()
+    ]
+    return delivery.deliveries_record(rows, enqueue=enqueue)
+
+
+def account_opened_render(record):
+    """(subject, text, html) of the account mail, with a set-password link made when it is sent (Django's
+    password-reset token: valid for PASSWORD_RESET_TIMEOUT, void once a password is set)."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+    from django.utils import translation
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    user = record.user
+    if user.has_usable_password() or not user.is_active:
+        return None  # a password was set meanwhile, or the account closed: nothing to say
+    link = settings.SITE_URL + reverse("password_reset_confirm", kwargs={
+        "uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user),
+    })
+    context = {"user": user, "link": link, "site_url": settings.SITE_URL,
+               "days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)}
+    with translation.override(settings.LANGUAGE_CODE):
+        return (
+            "【河北省重点项目调度平台】您的账号已开通，请设置密码",
+            render_to_string("projects/mail/account_opened.txt", context),
+            render_to_string("projects/mail/account_opened.html", context),
+        )
 
 
 def project_claim_version(*, project, expected_version):

@@ -4,7 +4,9 @@
 from django.contrib import admin
 
 from ..filtersets import county_choices
+from ..importing.resources import BatchResource, ClusterResource, IndustryResource, ProgrammeResource
 from ..models import Batch, Cluster, Industry, Programme, Region
+from .transfer import TableTransferMixin
 
 # --- Reference data ----------------------------------------------------------------------------------
 
@@ -23,7 +25,8 @@ class RegionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Cluster)
-class ClusterAdmin(admin.ModelAdmin):
+class ClusterAdmin(TableTransferMixin, admin.ModelAdmin):
+    resource_classes = [ClusterResource]
     list_display = ["name", "county", "industry"]
     search_fields = ["name", "county__name"]
     list_select_related = ["county", "industry"]
@@ -39,19 +42,22 @@ class ClusterAdmin(admin.ModelAdmin):
 
 
 @admin.register(Industry)
-class IndustryAdmin(admin.ModelAdmin):
+class IndustryAdmin(TableTransferMixin, admin.ModelAdmin):
+    resource_classes = [IndustryResource]
     list_display = ["name", "name_en", "category", "parent", "order"]
     list_filter = ["category"]
     search_fields = ["name", "name_en"]
 
 
 @admin.register(Programme)
-class ProgrammeAdmin(admin.ModelAdmin):
+class ProgrammeAdmin(TableTransferMixin, admin.ModelAdmin):
+    resource_classes = [ProgrammeResource]
     list_display = ["name", "code", "name_en", "order"]
     search_fields = ["name", "code"]
 
 
 @admin.register(Batch)
-class BatchAdmin(admin.ModelAdmin):
+class BatchAdmin(TableTransferMixin, admin.ModelAdmin):
+    resource_classes = [BatchResource]
     list_display = ["name", "code", "name_en", "order"]
     search_fields = ["name", "code"]

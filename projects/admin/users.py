@@ -10,8 +10,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from .. import tasks
 from ..access import ROLE_GROUP_NAMES
+from ..importing.resources import UserResource
 from ..models import ApiToken, DigestSubscription, User
+from .transfer import TableTransferMixin
 
 # --- Users -------------------------------------------------------------------------------------------
 
@@ -23,7 +26,11 @@ class DigestSubscriptionInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(TableTransferMixin, DjangoUserAdmin):
+    """Accounts one by one, or many at once from a list (username, name or unit, email, phone, region,
+    role): new accounts get a mail with a link to set their password."""
+
+    resource_classes = [UserResource]
     list_display = ["username", "last_name", "first_name", "email", "region", "role_display", "is_active"]
     list_filter = ["is_active", "groups", "region__level"]
     list_select_related = ["region"]
@@ -44,6 +51,9 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
+
+    def get_import_resource_kwargs(self, request, **kwargs):
+        return {**super().get_import_resource_kwargs(request, **kwargs), "enqueue": tasks.enqueue_delivery}
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)

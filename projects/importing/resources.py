@@ -1,0 +1,184 @@
+"""django-import-export resources for the tables the province keeps beside the project list: accounts and
+catalogues. Cells are read by this package's reader (formats.py) and parsed by these widgets; headings
+are the Chinese column names people see in the admin (verbose names)."""
+
+from django.utils.translation import gettext as _
+from import_export import fields, resources, widgets
+
+from ..access import ROLE_GROUP_NAMES
+from ..choices import Role
+from ..models import Batch, Cluster, Industry, Programme, Region, User
+from .reading import clean_text
+
+
+class RegionWidget(widgets.ForeignKeyWidget):
+    """A division by its code (130123) or its name (正定县); a name two divisions share needs the code."""
+
+    def __init__(self, **kwargs):
+        super().__init__(Region, field="code", **kwargs)
+
+    def clean(self, value, row=None, **kwargs):
+        text = clean_text(value)
+        if text is None:
+            return None
+        found = list(Region.objects.filter(code=text)) or list(Region.objects.filter(name=text))
+        if not found:
+            raise ValueError(_("未知的区划“%(value)s”") % {"value": text})
+        if len(found) > 1:
+            raise ValueError(_("有多个区划名为“%(value)s”，请填写区划代码") % {"value": text})
+        return found[0]
+
+
+class NamedWidget(widgets.ForeignKeyWidget):
+    """A catalogue row by its name, as people write it."""
+
+    def __init__(self, model, **kwargs):
+        super().__init__(model, field="name", **kwargs)
+
+    def clean(self, value, row=None, **kwargs):
+        text = clean_text(value)
+        if text is None:
+            return None
+        found = self.model.objects.filter(name=text).first()
+        if found is None:
+            raise ValueError(_("未知的%(what)s“%(value)s”") % {"what": self.model._meta.verbose_name, "value": text})
+        return found
+
+
+class TextWidget(widgets.CharWidget):
+    """Text trimmed, full-width made half-width, a leading ' before formula-like text dropped (our export's)."""
+
+    def clean(self, value, row=None, **kwargs):
+        return clean_text(value) or ""
+
+
+class ProvinceResource(resources.ModelResource):
+    """What every table's resource shares: Chinese headings (the fields' verbose names), unchanged rows
+    not written, all rows or none."""
+
+    class Meta:
+        skip_unchanged = True
+        report_skipped = True
+        use_transactions = True
+
+    @classmethod
+    def widget_from_django_field(cls, f, default=widgets.Widget):
+        widget = super().widget_from_django_field(f, default)
+        return TextWidget if widget is widgets.CharWidget else widget  # every text cell read alike
+
+    @classmethod
+    def field_from_django_field(cls, field_name, django_field, readonly):
+        field = super().field_from_django_field(field_name, django_field, readonly)
+        field.column_name = str(django_field.verbose_name)
+        return field
+
+
+def _role_of(text):
+    """省级管理员 / province_admin / Role's label → Role."""
+    wanted = clean_text(text)
+    if wanted is None:
+        return None
+    for role in Role:
+        if wanted in (role.value, str(role.label), ROLE_GROUP_NAMES[role]):
+            return role
+    raise ValueError(_("未知的角色“%(value)s”（可填：%(roles)s）") % {"value": wanted, "roles": "、".join(ROLE_GROUP_NAMES.values())})
+
+
+class RoleField(fields.Field):
+    """The account's role (one role group). Kept on the instance until it is saved, then set as groups."""
+
+    def get_value(self, obj):
+        if hasattr(obj, "_imported_role"):
+            return obj._imported_role
+        return obj.role if obj.pk else None
+
+    def save(self, instance, row, is_m2m=False, **kwargs):
+        instance._imported_role = _role_of(row.get(self.column_name))
+
+    def export(self, instance, **kwargs):
+        role = self.get_value(instance)
+        return ROLE_GROUP_NAMES[role] if role else ""
+
+
+class UserResource(ProvinceResource):
+    """Accounts by username. A new account gets no usable password: its owner sets one through the link
+    the account-opened mail carries (services.accounts_opened), sent once the import is committed."""
+
+    username = fields.Field(attribute="username", column_name=str(User._meta.get_field("username").verbose_name), widget=TextWidget())
+    name = fields.Field(attribute="first_name", column_name=_("姓名或单位"), widget=TextWidget())
+    email = fields.Field(attribute="email", column_name=_("电子邮箱"), widget=TextWidget())
+    phone = fields.Field(attribute="phone", column_name=str(User._meta.get_field("phone").verbose_name), widget=TextWidget())
+    region = fields.Field(attribute="region", column_name=str(User._meta.get_field("region").verbose_name), widget=RegionWidget())
+    role = RoleField(attribute="_imported_role", column_name=_("角色"))
+
+    class Meta:
+        model = User
+        fields = ("username", "name", "email", "phone", "region", "role")
+        import_id_fields = ("username",)
+
+    def __init__(self, *, enqueue=None, **kwargs):
+        super().__init__(**kwargs)
+        self.enqueue = enqueue
+        self.opened = []
+
+    def get_queryset(self):
+        return User.objects.prefetch_related("groups")
+
+    def before_import_row(self, row, **kwargs):
+        if not clean_text(row.get(self.fields["username"].column_name)):
+            raise ValueError(_("“%(column)s”必填") % {"column": self.fields["username"].column_name})
+
+    def before_save_instance(self, instance, row, **kwargs):
+        instance.is_staff = True  # every user of this tracker works in the admin
+        if instance.pk is None:
+            instance.set_unusable_password()
+            self.opened.append(instance)
+
+    def after_save_instance(self, instance, row, **kwargs):
+        from ..services import user_set_role
+
+        if hasattr(instance, "_imported_role") and instance._imported_role != instance.role:
+            user_set_role(user=instance, role=instance._imported_role)
+
+    def after_import(self, dataset, result, **kwargs):
+        from ..services import accounts_opened
+
+        if not kwargs.get("dry_run") and not result.has_errors() and not result.has_validation_errors() and self.enqueue:
+            accounts_opened(self.opened, enqueue=self.enqueue)
+
+
+def _column(model, name):
+    return str(model._meta.get_field(name).verbose_name)
+
+
+class ProgrammeResource(ProvinceResource):
+    class Meta:
+        model = Programme
+        fields = ("code", "name", "name_en", "order")
+        import_id_fields = ("code",)
+
+
+class BatchResource(ProvinceResource):
+    class Meta:
+        model = Batch
+        fields = ("code", "name", "name_en", "order")
+        import_id_fields = ("code",)
+
+
+class IndustryResource(ProvinceResource):
+    parent = fields.Field(attribute="parent", column_name=_column(Industry, "parent"), widget=NamedWidget(Industry))
+
+    class Meta:
+        model = Industry
+        fields = ("name", "name_en", "parent", "category", "order")
+        import_id_fields = ("name",)
+
+
+class ClusterResource(ProvinceResource):
+    county = fields.Field(attribute="county", column_name=_column(Cluster, "county"), widget=RegionWidget())
+    industry = fields.Field(attribute="industry", column_name=_column(Cluster, "industry"), widget=NamedWidget(Industry))
+
+    class Meta:
+        model = Cluster
+        fields = ("name", "county", "industry", "description")
+        import_id_fields = ("name",)

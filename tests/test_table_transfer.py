@@ -1,0 +1,140 @@
+"""Import and export of accounts and catalogues in the admin, on django-import-export (issue 9): rights
+follow the model's permissions, the files are read by our reader, new accounts get a set-password mail once."""
+
+import io
+import re
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from openpyxl import Workbook, load_workbook
+
+from projects.importing.formats import FORMATS
+from projects.models import Batch, Region, User
+
+from .test_access import client_for
+
+USER_HEADER = ["用户名", "姓名或单位", "电子邮箱", "联系电话", "所属区划", "角色"]
+
+
+def sheet(rows, header):
+    book = Workbook()
+    book.active.append(header)
+    for line in rows:
+        book.active.append(line)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def format_index(extension):
+    return str([fmt().get_extension() for fmt in FORMATS].index(extension))
+
+
+def import_file(client, model, data, name="list.xlsx", extension="xlsx"):
+    """Upload (the preview), then confirm as the page's form does; returns (preview, result) responses."""
+    url = reverse(f"admin:projects_{model}_import")
+    preview = client.post(url, {"import_file": SimpleUploadedFile(name, data), "format": format_index(extension), "resource": "0"})
+    assert preview.status_code == 200, preview.status_code
+    confirm = preview.context.get("confirm_form")
+    if confirm is None:
+        return preview, None
+    result = client.post(reverse(f"admin:projects_{model}_process_import"), confirm.initial, follow=True)
+    return preview, result
+
+
+def test_the_province_opens_accounts_in_bulk_and_each_gets_one_set_password_mail(
+        users, mail_server, django_capture_on_commit_callbacks):
+    client = client_for(users["province_admin"])
+    data = sheet([
+        ["xt_nangong2", "南宫市发展改革局（二）", "ng2@example.org", "0319-1234567", "130581", "县级填报员"],
+        ["sjz_city2", "石家庄市发展改革委（二）", "sjz2@example.org", "", "石家庄市", "市级调度员"],
+        [users["county_editor"].username, "正定县发展改革局（新名）", users["county_editor"].email, "", "130123", "县级填报员"],
+    ], USER_HEADER)
+    with django_capture_on_commit_callbacks(execute=True):
+        preview, result = import_file(client, "user", data)
+    assert "xt_nangong2" in preview.content.decode()
+    assert result.status_code == 200
+    opened = User.objects.get(username="xt_nangong2")
+    assert (opened.region.code, opened.role.value, opened.is_staff, opened.has_usable_password()) == (
+        "130581", "county_editor", True, False)
+    assert User.objects.get(username="sjz_city2").region.name == "石家庄市"
+    users["county_editor"].refresh_from_db()
+    assert users["county_editor"].first_name == "正定县发展改革局（新名）"
+    assert users["county_editor"].has_usable_password()  # an existing account keeps its password
+    # One mail to each new account, with a link that sets the password and lets them log in.
+    assert sorted(m["To"] for m in mail_server.messages) == ["ng2@example.org", "sjz2@example.org"]
+    mail = next(m for m in mail_server.messages if m["To"] == "ng2@example.org")
+    text = mail.get_body(("plain",)).get_content()
+    assert "xt_nangong2" in text and "设置密码" in text
+    link = re.search(r"https?://\S+/accounts/reset/\S+/", text)[0]
+    anonymous = client_for(users["province_admin"])
+    anonymous.logout()
+    form_page = anonymous.get(link.split("://", 1)[1].split("/", 1)[1].join(["/", ""]), follow=True)
+    assert form_page.status_code == 200
+    set_url = form_page.redirect_chain[-1][0] if form_page.redirect_chain else link
+    answer = anonymous.post(set_url, {"new_password1": "Hebei-2026-项目", "new_password2": "Hebei-2026-项目"})
+    assert answer.status_code == 302
+    opened.refresh_from_db()
+    assert opened.check_password("Hebei-2026-项目")
+    # The same list again changes nothing and mails nobody.
+    with django_capture_on_commit_callbacks(execute=True):
+        import_file(client, "user", data)
+    assert len(mail_server.messages) == 2
+
+
+def test_a_bad_account_row_is_named_and_nothing_is_written(users):
+    client = client_for(users["province_admin"])
+    before = User.objects.count()
+    data = sheet([
+        ["ok_user", "某单位", "ok@example.org", "", "130123", "县级填报员"],
+        ["bad_user", "某单位", "bad@example.org", "", "不存在县", "县级填报员"],
+        ["bad_role", "某单位", "", "", "130123", "局长"],
+    ], USER_HEADER)
+    preview, result = import_file(client, "user", data)
+    page = preview.content.decode()
+    assert result is None  # no confirm button
+    assert "未知的区划“不存在县”" in page and "未知的角色“局长”" in page
+    assert User.objects.count() == before
+
+
+@pytest.mark.parametrize("role, may_import, may_export", [
+    ("province_admin", True, True), ("city_coordinator", False, True), ("county_editor", False, True), ("leader", False, True),
+])
+def test_catalogue_import_follows_the_models_permissions(users, role, may_import, may_export):
+    client = client_for(users[role])
+    changelist = client.get(reverse("admin:projects_batch_changelist")).content.decode()
+    assert ("/admin/projects/batch/import/" in changelist) is may_import
+    assert ("/admin/projects/batch/export/" in changelist) is may_export
+    response = client.post(reverse("admin:projects_batch_import"), {})
+    assert (response.status_code == 403) is not may_import
+
+
+def test_catalogue_export_then_import_is_unchanged_and_a_new_row_is_created(users):
+    client = client_for(users["province_admin"])
+    exported = client.post(reverse("admin:projects_batch_export"), {"format": format_index("xlsx"), "resource": "0",
+                                                                      **{f"batchresource_{f}": "on" for f in ("code", "name", "name_en", "order")}})
+    assert exported.status_code == 200, exported.content[:500]
+    book = load_workbook(io.BytesIO(exported.content))
+    rows = [list(row) for row in book.active.iter_rows(values_only=True)]
+    assert rows[0] == ["代码", "名称", "英文名称", "排序"] and len(rows) == Batch.objects.count() + 1
+    rows.append(["trial", "=试点批次", "Trial", 9])
+    buffer = io.BytesIO()
+    out = Workbook()
+    for row in rows:
+        out.active.append(row if row[1] != "=试点批次" else [row[0], "'=试点批次", row[2], row[3]])
+    out.save(buffer)
+    before = Batch.objects.count()
+    preview, result = import_file(client, "batch", buffer.getvalue())
+    assert result.status_code == 200
+    assert Batch.objects.count() == before + 1 and Batch.objects.get(code="trial").name == "=试点批次"
+
+
+def test_csv_in_gb18030_and_a_cluster_named_by_county(users):
+    client = client_for(users["province_admin"])
+    text = "名称,所属县（市、区）,所属产业,简介\n正定测试集群,正定县,,\n"
+    preview, result = import_file(client, "cluster", text.encode("gb18030"), "c.csv", "csv")
+    assert result is not None and result.status_code == 200, preview.content.decode()[:2000]
+    from projects.models import Cluster
+
+    assert Cluster.objects.get(name="正定测试集群").county == Region.objects.get(code="130123")

@@ -53,7 +53,8 @@ def test_the_province_opens_accounts_in_bulk_and_each_gets_one_set_password_mail
     ], USER_HEADER)
     with django_capture_on_commit_callbacks(execute=True):
         preview, result = import_file(client, "user", data)
-    assert "xt_nangong2" in preview.content.decode()
+    shown = preview.content.decode()
+    assert "xt_nangong2" in shown and "县级填报员" in shown and "市级调度员" in shown  # the preview shows each role
     assert result.status_code == 200
     opened = User.objects.get(username="xt_nangong2")
     assert (opened.region.code, opened.role.value, opened.is_staff, opened.has_usable_password()) == (

@@ -351,18 +351,32 @@ LIGHTS_REFRESH_CHUNK = 5000
 LIGHTS_STALE_KEY = "projects:lights-stale-since"
 
 
+def light_rules_fingerprint():
+    """What the province's settings put into every light (default thresholds, the report deadline), short:
+    stored with each light, so that a light judged under other settings is never read."""
+    import hashlib
+
+    rules = (Thresholds.default(), settings.MONTHLY_REPORT_DEADLINE_DAY, settings.MONTHLY_REPORT_DEADLINE_MODE)
+    return hashlib.sha256(repr(rules).encode()).hexdigest()[:16]
+
+
 def stored_lights_fresh(on):
     """Whether the stored lights can stand for today's evaluation: `on` is today, every project was judged
-    today (lights_refresh) and nothing all lights depend on changed since. Writes refresh the projects
-    they touch, so a project judged today is current; before the night's refresh, or for a project some
-    path forgot, lights are evaluated instead: slower, never wrong. Three index probes (projects_light_day)."""
+    today under today's settings (lights_refresh) and nothing all lights depend on changed since. Writes
+    refresh the projects they touch, so a project judged today is current; before the night's refresh,
+    after a change of settings, or for a project some path forgot, lights are evaluated instead: slower,
+    never wrong. Five index probes (projects_light_day, projects_light_rules)."""
     from django.core.cache import cache
 
     from .models import Project
 
     if on != today() or cache.get(LIGHTS_STALE_KEY) is not None:
         return False
-    stale = Q(current_light_on__isnull=True) | Q(current_light_on__lt=on) | Q(current_light_on__gt=on)
+    rules = light_rules_fingerprint()
+    stale = (
+        Q(current_light_on__isnull=True) | Q(current_light_on__lt=on) | Q(current_light_on__gt=on)
+        | Q(current_light_rules__lt=rules) | Q(current_light_rules__gt=rules)
+    )
     return not Project.objects.filter(stale).exists()
 
 
@@ -382,7 +396,7 @@ def lights_refresh(*, projects=None, on=None):
     from .models import Project
 
     on = on or today()
-    started = time.time()
+    started, rules = time.time(), light_rules_fingerprint()
     if projects is None:
         querysets = [Project.objects.all()]
     elif isinstance(projects, models.QuerySet):
@@ -399,8 +413,8 @@ def lights_refresh(*, projects=None, on=None):
     for reason, pks in by_reason.items():
         for start in range(0, len(pks), LIGHTS_REFRESH_CHUNK):
             written += Project.objects.filter(pk__in=pks[start : start + LIGHTS_REFRESH_CHUNK]).exclude(
-                current_light_reason=reason, current_light_on=on
-            ).update(current_light_reason=reason, current_light_on=on)
+                current_light_reason=reason, current_light_on=on, current_light_rules=rules
+            ).update(current_light_reason=reason, current_light_on=on, current_light_rules=rules)
     if written:
         from . import selectors
 

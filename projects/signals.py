@@ -45,24 +45,20 @@ def _links_changed(sender, action, **kwargs):
 # --- Stored lights (rules.lights_refresh): every ORM save of what a light depends on re-judges it ------
 
 
-def _refresh_lights(projects):
-    rules.lights_refresh(projects=projects)
-
-
 @receiver(post_save, sender=Project)
 def _project_saved(sender, instance, raw=False, **kwargs):
     if not raw:
-        _refresh_lights([instance.pk])
+        rules.lights_refresh(projects=[instance.pk])
 
 
 @receiver(post_save, sender=AnnualPlan)
 @receiver(post_delete, sender=AnnualPlan)
 def _plan_changed(sender, instance, raw=False, **kwargs):
     if not raw:
-        _refresh_lights([instance.project_id])
+        rules.lights_refresh(projects=[instance.project_id])
 
 
 @receiver(post_save, sender=Region)
 def _thresholds_changed(sender, instance, raw=False, **kwargs):
     if not raw and instance.is_city_level:  # a city's own yellow and red thresholds
-        _refresh_lights(Project.objects.filter(city=instance).values("pk"))
+        rules.lights_refresh(projects=Project.objects.filter(city=instance).values("pk"))

@@ -72,6 +72,24 @@ def test_lists_read_the_stored_light_only_while_every_project_was_judged_today(u
     assert_stored_lights_are_todays()
 
 
+def test_a_light_judged_under_other_settings_is_not_read(users, projects, settings):
+    assert_stored_lights_are_todays()
+    today = rules.today()
+    zhengding = projects["zhengding"]
+    Project.objects.filter(pk=zhengding.pk).update(current_light_reason=LightReason.CANCELLED)  # marks what is read
+
+    def listed():
+        return dict(Project.objects.with_progress(year=today.year, on=today).values_list("pk", "light_reason"))
+
+    assert listed()[zhengding.pk] == LightReason.CANCELLED  # read from the column
+    # The province tightens its thresholds and restarts, without running anything: lists follow at once.
+    settings.TRAFFIC_LIGHT_YELLOW_LAG, settings.TRAFFIC_LIGHT_RED_LAG = 0, 0
+    assert not rules.stored_lights_fresh(today)
+    assert listed() == evaluated() and listed()[zhengding.pk] != LightReason.CANCELLED  # evaluated, not read
+    rules.lights_refresh()  # the night's refresh (or refresh_lights) stores them again
+    assert_stored_lights_are_todays()
+
+
 def test_a_refresh_that_changes_nothing_writes_nothing(projects):
     rules.lights_refresh()
     version, before = selectors.data_version(), list(Project.objects.values_list("pk", "updated_at", "version"))

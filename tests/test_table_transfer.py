@@ -78,9 +78,15 @@ def test_the_province_opens_accounts_in_bulk_and_each_gets_one_set_password_mail
     assert answer.status_code == 302
     opened.refresh_from_db()
     assert opened.check_password("Hebei-2026-项目")
-    # The same list again changes nothing and mails nobody.
+    # The same list again changes nothing, writes nothing and mails nobody.
+    from django.contrib.admin.models import LogEntry
+
+    logged, stamps = LogEntry.objects.count(), sorted(User.objects.values_list("username", "first_name", "email", "password"))
     with django_capture_on_commit_callbacks(execute=True):
-        import_file(client, "user", data)
+        preview, _result = import_file(client, "user", data)
+    assert {row.import_type for row in preview.context["result"].rows} == {"skip"}
+    assert LogEntry.objects.count() == logged
+    assert sorted(User.objects.values_list("username", "first_name", "email", "password")) == stamps
     assert len(mail_server.messages) == 2
 
 
@@ -96,7 +102,21 @@ def test_a_bad_account_row_is_named_and_nothing_is_written(users):
     page = preview.content.decode()
     assert result is None  # no confirm button
     assert "未知的区划“不存在县”" in page and "未知的角色“局长”" in page
+    # Named by their rows in the sheet (the header is row 1), empty cells shown empty.
+    assert [row.number for row in preview.context["result"].invalid_rows] == [3, 4]
+    assert ">None<" not in page.replace(" ", "")
     assert User.objects.count() == before
+
+
+def test_a_division_name_several_cities_share_asks_for_its_code(users):
+    client = client_for(users["province_admin"])
+    data = sheet([["qx_user", "桥西区发展改革局", "qx@example.org", "", "桥西区", "县级填报员"],
+                  ["zd_user2", "正定县发展改革局（二）", "zd2@example.org", "", "正定", "县级填报员"]], USER_HEADER)
+    preview, result = import_file(client, "user", data)
+    assert "请填写区划代码" in preview.content.decode() and result is None  # 桥西区: 石家庄 and 张家口 both have one
+    data = sheet([["zd_user2", "正定县发展改革局（二）", "zd2@example.org", "", "正定", "县级填报员"]], USER_HEADER)
+    import_file(client, "user", data)
+    assert User.objects.get(username="zd_user2").region.code == "130123"  # a short form, as lists write it
 
 
 @pytest.mark.parametrize("role, may_import, may_export", [
@@ -139,3 +159,15 @@ def test_csv_in_gb18030_and_a_cluster_named_by_county(users):
     from projects.models import Cluster
 
     assert Cluster.objects.get(name="正定测试集群").county == Region.objects.get(code="130123")
+
+
+def test_an_export_holds_only_the_users_region(users):
+    from projects.models import Cluster
+
+    Cluster.objects.create(name="正定测试集群", county=Region.objects.get(code="130123"))
+    Cluster.objects.create(name="南宫测试集群", county=Region.objects.get(code="130581"))
+    data = {"format": format_index("csv"), "resource": "0", **{f"clusterresource_{f}": "on" for f in ("name", "county", "industry", "description")}}
+    text = client_for(users["county_editor"]).post(reverse("admin:projects_cluster_export"), data).content.decode("utf-8-sig")
+    assert "正定测试集群" in text and "南宫测试集群" not in text  # another county's row is not exported
+    text = client_for(users["province_admin"]).post(reverse("admin:projects_cluster_export"), data).content.decode("utf-8-sig")
+    assert "正定测试集群" in text and "南宫测试集群" in text

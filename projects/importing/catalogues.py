@@ -93,6 +93,8 @@ class Regions:
 
     def __init__(self, regions):
         self.by_code = {region.code: region for region in regions}
+        # Names above county level are unique (the province, cities, 雄安新区); counties' are not (桥西区).
+        self.by_name = {region_key(region.name): region for region in regions if region.level != RegionLevel.COUNTY}
         by_pk = {region.pk: region for region in regions}
         self.cities = {}
         self.counties = {}  # form -> [counties]
@@ -134,6 +136,20 @@ class Regions:
                 raise ValueError(_("“%(value)s”在多个市都有（%(names)s），请填写所属市") % {"value": text, "names": names})
             raise ValueError(_("“%(value)s”可能是%(names)s，请填写全称") % {"value": text, "names": names})
         return inside[0]
+
+    def division(self, text):
+        """Any division by code or name, as an account's region is written: the province, a city (or a
+        short form), else a county (a name several cities share asks for the code)."""
+        key = region_key(text)
+        region = self.by_code.get(key) or self.cities.get(key) or self.by_name.get(key)
+        if region is not None:
+            return region
+        try:
+            return self.county(text, None)
+        except ValueError:
+            if key in self.counties:
+                raise ValueError(_("有多个区划名为“%(value)s”，请填写区划代码") % {"value": text}) from None
+            raise ValueError(_("未知的区划“%(value)s”") % {"value": text}) from None
 
     def looks_like_county(self, text):
         key = region_key(text)

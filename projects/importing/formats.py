@@ -25,20 +25,25 @@ class ReadThroughOurReader:
         return "rb"
 
     def create_dataset(self, in_stream, **kwargs):
+        """The first sheet's rows under its first non-empty row; empty rows passed over. Each row's number
+        in the sheet is kept (`dataset.sheet_rows`) so that errors name the row people see."""
         if isinstance(in_stream, str):
             in_stream = in_stream.encode("utf-8")
-        rows = [cells for _number, cells in iter_rows(in_stream, f"upload.{self.extension}")]
-        rows = [cells for cells in rows if any(clean_text(cell) is not None for cell in cells)]
+        rows = [
+            (number, cells) for number, cells in iter_rows(in_stream, f"upload.{self.extension}")
+            if any(clean_text(cell) is not None for cell in cells)
+        ]
         dataset = tablib.Dataset()
+        dataset.sheet_rows = [number for number, _cells in rows[1:]]
         if not rows:
             return dataset
-        headers = [clean_text(cell) or "" for cell in rows[0]]
+        headers = [clean_text(cell) or "" for cell in rows[0][1]]
         while headers and not headers[-1]:
             headers.pop()
         dataset.headers = headers
-        for cells in rows[1:]:
-            cells = list(cells)[: len(headers)]
-            dataset.append(cells + [None] * (len(headers) - len(cells)))
+        for _number, cells in rows[1:]:
+            cells = ["" if cell is None else cell for cell in list(cells)[: len(headers)]]  # the widgets read "" as empty
+            dataset.append(cells + [""] * (len(headers) - len(cells)))
         return dataset
 
     def export_data(self, dataset, **kwargs):

@@ -2,44 +2,52 @@
 catalogues. Cells are read by this package's reader (formats.py) and parsed by these widgets; headings
 are the Chinese column names people see in the admin (verbose names)."""
 
+from functools import partial
+
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
+from import_export.results import Result
 
 from ..access import ROLE_GROUP_NAMES
 from ..choices import Role
 from ..models import Batch, Cluster, Industry, Programme, Region, User
+from .catalogues import Regions
 from .reading import clean_text
 
 
 class RegionWidget(widgets.ForeignKeyWidget):
-    """A division by its code (130123) or its name (正定县); a name two divisions share needs the code."""
+    """A division by its code (130123) or its name as people write it (正定县, 正定, 石家庄市), read by the
+    list import's own region reader (catalogues.Regions), loaded once per import."""
 
     def __init__(self, **kwargs):
         super().__init__(Region, field="code", **kwargs)
+        self.regions = None  # a resource's fields are its own copies: this lives for one import
 
     def clean(self, value, row=None, **kwargs):
         text = clean_text(value)
         if text is None:
             return None
-        found = list(Region.objects.filter(code=text)) or list(Region.objects.filter(name=text))
-        if not found:
-            raise ValueError(_("未知的区划“%(value)s”") % {"value": text})
-        if len(found) > 1:
-            raise ValueError(_("有多个区划名为“%(value)s”，请填写区划代码") % {"value": text})
-        return found[0]
+        if self.regions is None:
+            self.regions = Regions(list(Region.objects.all()))
+        return self.regions.division(text)
 
 
 class NamedWidget(widgets.ForeignKeyWidget):
-    """A catalogue row by its name, as people write it."""
+    """A catalogue row by its name, as people write it (the table loaded once per import; a name not in it
+    is looked up, since an earlier row of the file may have created it)."""
 
     def __init__(self, model, **kwargs):
         super().__init__(model, field="name", **kwargs)
+        self.by_name = None
 
     def clean(self, value, row=None, **kwargs):
         text = clean_text(value)
         if text is None:
             return None
-        found = self.model.objects.filter(name=text).first()
+        if self.by_name is None:
+            self.by_name = {item.name: item for item in self.model.objects.all()}
+        # A row of this same file may have created it (a parent industry listed before its children).
+        found = self.by_name.get(text) or self.model.objects.filter(name=text).first()
         if found is None:
             raise ValueError(_("未知的%(what)s“%(value)s”") % {"what": self.model._meta.verbose_name, "value": text})
         return found
@@ -52,14 +60,39 @@ class TextWidget(widgets.CharWidget):
         return clean_text(value) or ""
 
 
+class SheetRowsResult(Result):
+    """An import's result whose errors name the row of the sheet (as the list import's do), not the row's
+    place among the data rows."""
+
+    def __init__(self, sheet_rows=None):
+        super().__init__()
+        self.sheet_rows = sheet_rows or []
+
+    def sheet_row(self, number):
+        return self.sheet_rows[number - 1] if 0 < number <= len(self.sheet_rows) else number
+
+    def row_errors(self):
+        return [(self.sheet_row(number), errors) for number, errors in super().row_errors()]
+
+    def append_invalid_row(self, number, row, validation_error):
+        super().append_invalid_row(self.sheet_row(number), row, validation_error)
+
+
 class ProvinceResource(resources.ModelResource):
     """What every table's resource shares: Chinese headings (the fields' verbose names), unchanged rows
-    not written, all rows or none."""
+    not written, all rows or none, errors by sheet row."""
 
     class Meta:
         skip_unchanged = True
         report_skipped = True
         use_transactions = True
+
+    def import_data(self, dataset, *args, **kwargs):
+        self.sheet_rows = getattr(dataset, "sheet_rows", None)  # what our formats read (formats.py)
+        return super().import_data(dataset, *args, **kwargs)
+
+    def get_result_class(self):
+        return partial(SheetRowsResult, getattr(self, "sheet_rows", None))
 
     @classmethod
     def widget_from_django_field(cls, f, default=widgets.Widget):

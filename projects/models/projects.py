@@ -270,6 +270,14 @@ class Project(models.Model):
         blank=True,
         editable=False,
     )
+    # The rule settings the stored light was judged under (rules.light_rules_fingerprint): a light judged
+    # under other thresholds or deadlines is not read, whatever its day.
+    current_light_rules = models.CharField(
+        verbose_name=_("红黄绿灯评定规则"),
+        max_length=16,
+        blank=True,
+        editable=False,
+    )
     # Optimistic lock: every save through a form must name the version it started from (issue #2, item 9).
     version = models.PositiveIntegerField(
         verbose_name=_("版本"),
@@ -287,7 +295,7 @@ class Project(models.Model):
     history = HistoricalRecords(
         m2m_fields=[programmes, actions],
         excluded_fields=["updated_at", "version", "last_report_month", "city_code", "county_code", "current_light_reason",
-                         "current_light_on"],
+                         "current_light_on", "current_light_rules"],
     )
     objects = ProjectQuerySet.as_manager()
 
@@ -302,6 +310,7 @@ class Project(models.Model):
             models.Index(fields=["city_code", "county_code", "name", "id"], name="projects_default_order"),
             models.Index(fields=["current_light_reason", "city_code", "county_code", "name", "id"], name="projects_light_order"),
             models.Index(fields=["current_light_on"], name="projects_light_day"),
+            models.Index(fields=["current_light_rules"], name="projects_light_rules"),
         ]
         constraints = [
             models.CheckConstraint(

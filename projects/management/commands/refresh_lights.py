@@ -6,8 +6,8 @@ from projects import rules
 class Command(BaseCommand):
     help = (
         "Judge and store every project's traffic light for today (the beat task 红黄绿灯每日评定 does it each "
-        "night). Run it after an upgrade or after changing TRAFFIC_LIGHT_* or MONTHLY_REPORT_DEADLINE_* "
-        "settings; until then lists evaluate the lights instead of reading them, correct and slower."
+        "night). After an upgrade or a change of TRAFFIC_LIGHT_* or MONTHLY_REPORT_DEADLINE_* settings, lists "
+        "evaluate the lights instead of reading them (correct, slower) until it has run."
     )
 
     def handle(self, *args, **options):

@@ -21,7 +21,8 @@ def xls(rows, header=HEADER, title="河北省2023年省重点建设项目计划�
     book = xlwt.Workbook(encoding="utf-8")
     sheet = book.add_sheet("项目清单")
     month = xlwt.easyxf(num_format_str="yyyy-mm")
-    for number, line in enumerate([[title], ["单位：万元"], header, *rows]):
+    preamble = [[title], ["单位：万元"]] if title else []
+    for number, line in enumerate([*preamble, header, *rows]):
         for column, value in enumerate(line):
             if isinstance(value, datetime.date):
                 sheet.write(number, column, value, month)

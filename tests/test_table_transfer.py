@@ -171,3 +171,17 @@ def test_an_export_holds_only_the_users_region(users):
     assert "正定测试集群" in text and "南宫测试集群" not in text  # another county's row is not exported
     text = client_for(users["province_admin"]).post(reverse("admin:projects_cluster_export"), data).content.decode("utf-8-sig")
     assert "正定测试集群" in text and "南宫测试集群" in text
+
+
+def test_an_install_without_tablibs_xls_writer_still_reads_xls(users, monkeypatch):
+    """requirements.txt has xlrd but not xlwt, so tablib registers no xls format in production."""
+    from tablib.formats import registry
+
+    from .test_import_files import xls
+
+    monkeypatch.delitem(registry._formats, "xls", raising=False)
+    client = client_for(users["province_admin"])
+    assert client.get(reverse("admin:projects_user_import")).status_code == 200
+    data = xls([["xls_user", "某单位", "x@example.org", "", "130123", "县级填报员"]], header=USER_HEADER, title=None)
+    preview, result = import_file(client, "user", data, "u.xls", "xls")
+    assert result is not None and User.objects.get(username="xls_user").region.code == "130123"

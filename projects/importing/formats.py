@@ -58,9 +58,19 @@ class XLSX(ReadThroughOurReader, base_formats.XLSX):
 
 
 class XLS(ReadThroughOurReader, base_formats.XLS):
-    """Read only: legacy workbooks arrive; the app writes xlsx."""
+    """Read only: legacy workbooks arrive; the app writes xlsx. Our reader reads them (xlrd), so tablib's
+    own xls format, which it registers only when xlwt (a writer) is installed too, is never asked for."""
 
     extension = "xls"
+
+    def get_title(self):
+        return "xls"
+
+    def get_extension(self):
+        return "xls"
+
+    def can_import(self):
+        return True
 
     def can_export(self):
         return False

@@ -1,5 +1,8 @@
 from django.contrib import admin
 
+from projects.admin.transfer import TableTransferMixin
+from projects.importing.resources import ActionPlanResource, ActionResource, MeasureResource, TargetResource
+
 from .models import Action, ActionPlan, Measure, Target
 
 
@@ -23,16 +26,38 @@ class TargetInline(admin.TabularInline):
 
 
 @admin.register(ActionPlan)
-class ActionPlanAdmin(admin.ModelAdmin):
+class ActionPlanAdmin(TableTransferMixin, admin.ModelAdmin):
+    resource_classes = [ActionPlanResource]
     list_display = ["name", "code", "start_year", "end_year", "is_primary"]
     search_fields = ["name", "code"]
     inlines = [ActionInline]
 
 
 @admin.register(Action)
-class ActionAdmin(admin.ModelAdmin):
+class ActionAdmin(TableTransferMixin, admin.ModelAdmin):
+    resource_classes = [ActionResource]
     list_display = ["__str__", "plan", "name_en"]
     list_filter = ["plan"]
     list_select_related = ["plan"]
     search_fields = ["name", "name_en", "plan__name"]
     inlines = [MeasureInline, TargetInline]
+
+
+@admin.register(Measure)
+class MeasureAdmin(TableTransferMixin, admin.ModelAdmin):
+    """Measures one by one under their action; here, the whole table for import and export."""
+
+    resource_classes = [MeasureResource]
+    list_display = ["number", "title", "action"]
+    list_filter = ["action__plan"]
+    list_select_related = ["action__plan"]
+    search_fields = ["title", "text"]
+
+
+@admin.register(Target)
+class TargetAdmin(TableTransferMixin, admin.ModelAdmin):
+    resource_classes = [TargetResource]
+    list_display = ["indicator", "value", "unit", "year", "action"]
+    list_filter = ["action__plan", "year"]
+    list_select_related = ["action__plan"]
+    search_fields = ["indicator"]

@@ -31,15 +31,15 @@ def format_index(extension):
     return str([fmt().get_extension() for fmt in FORMATS].index(extension))
 
 
-def import_file(client, model, data, name="list.xlsx", extension="xlsx"):
+def import_file(client, model, data, name="list.xlsx", extension="xlsx", model_app="projects"):
     """Upload (the preview), then confirm as the page's form does; returns (preview, result) responses."""
-    url = reverse(f"admin:projects_{model}_import")
+    url = reverse(f"admin:{model_app}_{model}_import")
     preview = client.post(url, {"import_file": SimpleUploadedFile(name, data), "format": format_index(extension), "resource": "0"})
     assert preview.status_code == 200, preview.status_code
     confirm = preview.context.get("confirm_form")
     if confirm is None:
         return preview, None
-    result = client.post(reverse(f"admin:projects_{model}_process_import"), confirm.initial, follow=True)
+    result = client.post(reverse(f"admin:{model_app}_{model}_process_import"), confirm.initial, follow=True)
     return preview, result
 
 
@@ -185,3 +185,64 @@ def test_an_install_without_tablibs_xls_writer_still_reads_xls(users, monkeypatc
     data = xls([["xls_user", "某单位", "x@example.org", "", "130123", "县级填报员"]], header=USER_HEADER, title=None)
     preview, result = import_file(client, "user", data, "u.xls", "xls")
     assert result is not None and User.objects.get(username="xls_user").region.code == "130123"
+
+
+def workbook_of(response):
+    return [list(row) for row in load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True)]
+
+
+def rewrite(rows):
+    out = Workbook()
+    for row in rows:
+        out.active.append(row)
+    buffer = io.BytesIO()
+    out.save(buffer)
+    return buffer.getvalue()
+
+
+def test_a_citys_thresholds_are_imported_and_a_new_division_is_refused(users, projects):
+    from projects import rules
+
+    client = client_for(users["province_admin"])
+    exported = client.post(reverse("admin:projects_region_export"), {
+        "format": format_index("xlsx"), "resource": "0",
+        **{f"regionresource_{f}": "on" for f in ("code", "name", "level", "yellow_lag", "red_lag")}})
+    rows = workbook_of(exported)
+    assert rows[0] == ["区划代码", "名称", "级别", "黄灯阈值（百分点）", "红灯阈值（百分点）"]
+    shijiazhuang = next(row for row in rows if row[0] == "130100")
+    shijiazhuang[3], shijiazhuang[4] = 1, 2  # 石家庄 tightens its own thresholds
+    preview, result = import_file(client, "region", rewrite(rows))
+    assert result.status_code == 200
+    city = Region.objects.get(code="130100")
+    assert (city.yellow_lag, city.red_lag) == (1, 2)
+    assert rules.stored_lights_fresh(rules.today())  # its projects' lights were judged again on save
+    # A code the official list does not have: refused, named by row, nothing written.
+    preview, result = import_file(client, "region", rewrite([rows[0], ["139999", "某新区", "", 5, 9]]))
+    assert result is None and "区划代码“139999”不存在" in preview.content.decode()
+    assert not Region.objects.filter(code="139999").exists()
+    # A city sees and exports its own divisions only, and imports nothing.
+    city_client = client_for(users["city_coordinator"])
+    assert "/admin/projects/region/import/" not in city_client.get(reverse("admin:projects_region_changelist")).content.decode()
+    codes = [row[0] for row in workbook_of(city_client.post(reverse("admin:projects_region_export"), {
+        "format": format_index("xlsx"), "resource": "0", "regionresource_code": "on"}))[1:]]
+    assert "130100" in codes and "130500" not in codes and "130581" not in codes
+
+
+def test_the_action_tables_round_trip_and_take_new_rows(users):
+    from actions.models import Measure, Target
+
+    client = client_for(users["province_admin"])
+    fields = ("plan", "action", "number", "title", "title_en", "text")
+    rows = workbook_of(client.post(reverse("admin:actions_measure_export"), {
+        "format": format_index("xlsx"), "resource": "0", **{f"measureresource_{f}": "on" for f in fields}}))
+    assert rows[0] == ["行动方案", "专项行动", "序号", "举措", "英文", "内容"] and len(rows) == Measure.objects.count() + 1
+    preview, result = import_file(client, "measure", rewrite(rows), model_app="actions")
+    assert {row.import_type for row in preview.context["result"].rows} == {"skip"}  # unchanged: nothing written
+    header = ["行动方案", "专项行动", "指标", "目标值", "单位", "目标年份"]
+    preview, result = import_file(client, "target", rewrite([header, ["", "1", "规上工业增加值增速", "6.5", "%", "2025"]]),
+                                  model_app="actions")
+    assert result.status_code == 200
+    target = Target.objects.get(indicator="规上工业增加值增速")
+    assert (target.action.number, target.action.plan.is_primary, str(target.value)) == (1, True, "6.50")
+    preview, result = import_file(client, "target", rewrite([header, ["", "99", "某指标", "1", "%", "2025"]]), model_app="actions")
+    assert result is None and "未知的专项行动“99”" in preview.content.decode()

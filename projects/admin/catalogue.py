@@ -4,7 +4,7 @@
 from django.contrib import admin
 
 from ..filtersets import county_choices
-from ..importing.resources import BatchResource, ClusterResource, IndustryResource, ProgrammeResource
+from ..importing.resources import BatchResource, ClusterResource, IndustryResource, ProgrammeResource, RegionResource
 from ..models import Batch, Cluster, Industry, Programme, Region
 from .transfer import TableTransferMixin
 
@@ -12,7 +12,8 @@ from .transfer import TableTransferMixin
 
 
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(TableTransferMixin, admin.ModelAdmin):
+    resource_classes = [RegionResource]  # the thresholds; the divisions come from the official list
     list_display = ["code", "name", "level", "parent", "reporting_city", "is_reporting_unit", "layout"]
     list_filter = ["level", "is_reporting_unit", "layout"]
     search_fields = ["code", "name"]

@@ -8,6 +8,8 @@ from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 from import_export.results import Result
 
+from actions.models import Action, ActionPlan, Measure, Target
+
 from ..access import ROLE_GROUP_NAMES
 from ..choices import Role
 from ..models import Batch, Cluster, Industry, Programme, Region, User
@@ -51,6 +53,35 @@ class NamedWidget(widgets.ForeignKeyWidget):
         if found is None:
             raise ValueError(_("未知的%(what)s“%(value)s”") % {"what": self.model._meta.verbose_name, "value": text})
         return found
+
+
+class YesNoWidget(widgets.BooleanWidget):
+    """是 / 否 as people write them (and the usual 1 / 0, TRUE / FALSE)."""
+
+    TRUE_VALUES = [*widgets.BooleanWidget.TRUE_VALUES, "是"]
+    FALSE_VALUES = [*widgets.BooleanWidget.FALSE_VALUES, "否"]
+
+    def render(self, value, obj=None, **kwargs):
+        return "" if value is None else ("是" if value else "否")
+
+
+class ActionWidget(widgets.ForeignKeyWidget):
+    """An action by its number within the plan named by the row's 行动方案 column (its code), else the
+    default plan's: how the action tables refer to the eight actions."""
+
+    def __init__(self, **kwargs):
+        super().__init__(Action, field="number", **kwargs)
+
+    def clean(self, value, row=None, **kwargs):
+        text = clean_text(value)
+        if text is None:
+            return None
+        plan_code = clean_text((row or {}).get(PLAN_COLUMN))
+        plans = ActionPlan.objects.filter(code=plan_code) if plan_code else ActionPlan.objects.filter(is_primary=True)
+        action = Action.objects.filter(plan__in=plans, number=text).first() if text.isdigit() else None
+        if action is None:
+            raise ValueError(_("未知的专项行动“%(value)s”") % {"value": text})
+        return action
 
 
 class TextWidget(widgets.CharWidget):
@@ -215,3 +246,65 @@ class ClusterResource(ProvinceResource):
         model = Cluster
         fields = ("name", "county", "industry", "description")
         import_id_fields = ("name",)
+
+
+class RegionResource(ProvinceResource):
+    """The divisions' own settings (thresholds of the traffic light). The divisions themselves come from
+    the official list (load_reference_data): an import updates them, it never creates or renames one."""
+
+    name = fields.Field(attribute="name", column_name=_column(Region, "name"), readonly=True)
+    level = fields.Field(attribute="level", column_name=_column(Region, "level"), readonly=True)
+
+    class Meta:
+        model = Region
+        fields = ("code", "name", "level", "yellow_lag", "red_lag")
+        import_id_fields = ("code",)
+
+    def dehydrate_level(self, region):
+        return region.get_level_display()
+
+    def init_instance(self, row=None):
+        code = (row or {}).get(self.fields["code"].column_name)
+        raise ValueError(_("区划代码“%(value)s”不存在：导入只能修改已有区划的设置") % {"value": code})
+
+
+PLAN_COLUMN = _column(Action, "plan")
+
+
+class ActionPlanResource(ProvinceResource):
+    is_primary = fields.Field(attribute="is_primary", column_name=_column(ActionPlan, "is_primary"), widget=YesNoWidget())
+
+    class Meta:
+        model = ActionPlan
+        fields = ("code", "name", "name_en", "start_year", "end_year", "is_primary", "source")
+        import_id_fields = ("code",)
+
+
+class ActionResource(ProvinceResource):
+    plan = fields.Field(attribute="plan", column_name=PLAN_COLUMN, widget=widgets.ForeignKeyWidget(ActionPlan, field="code"))
+
+    class Meta:
+        model = Action
+        fields = ("plan", "number", "name", "name_en", "summary")
+        import_id_fields = ("plan", "number")
+
+
+class ActionPartResource(ProvinceResource):
+    """Measures and targets: their action by plan code (行动方案) and number (专项行动)."""
+
+    plan = fields.Field(attribute="action__plan__code", column_name=PLAN_COLUMN, readonly=True)
+    action = fields.Field(attribute="action", column_name=_column(Measure, "action"), widget=ActionWidget())
+
+
+class MeasureResource(ActionPartResource):
+    class Meta:
+        model = Measure
+        fields = ("plan", "action", "number", "title", "title_en", "text")
+        import_id_fields = ("action", "number")
+
+
+class TargetResource(ActionPartResource):
+    class Meta:
+        model = Target
+        fields = ("plan", "action", "indicator", "value", "unit", "year")
+        import_id_fields = ("action", "indicator", "year")

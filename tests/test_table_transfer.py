@@ -246,3 +246,23 @@ def test_the_action_tables_round_trip_and_take_new_rows(users):
     assert (target.action.number, target.action.plan.is_primary, str(target.value)) == (1, True, "6.50")
     preview, result = import_file(client, "target", rewrite([header, ["", "99", "某指标", "1", "%", "2025"]]), model_app="actions")
     assert result is None and "未知的专项行动“99”" in preview.content.decode()
+
+
+def test_plans_and_problems_export_only_the_users_region_and_import_nowhere(users, projects):
+    from projects.models import AnnualPlan, Problem
+
+    Problem.objects.create(project=projects["zhengding"], description="用地指标未落实", status="open")
+    Problem.objects.create(project=projects["nangong"], description="环评未批复", status="open")
+    data = {"format": format_index("xlsx"), "resource": "0"}
+    plan_fields = {f"annualplanresource_{f}": "on" for f in ("project_code", "project_name", "county", "year", "planned_investment")}
+    problem_fields = {f"problemresource_{f}": "on" for f in ("project_name", "county", "description", "status")}
+    county = client_for(users["county_editor"])  # 正定县: may add and change plans on the project page
+    changelist = county.get(reverse("admin:projects_annualplan_changelist")).content.decode()
+    assert "/admin/projects/annualplan/export/" in changelist and "/admin/projects/annualplan/import/" not in changelist
+    rows = workbook_of(county.post(reverse("admin:projects_annualplan_export"), {**data, **plan_fields}))
+    assert rows[0] == ["项目代码", "项目名称", "所属县（市、区）", "年度", "年度计划投资（万元）"]
+    assert {row[2] for row in rows[1:]} == {"正定县"} and len(rows) - 1 == AnnualPlan.objects.filter(project__county__code="130123").count()
+    rows = workbook_of(county.post(reverse("admin:projects_problem_export"), {**data, **problem_fields}))
+    assert rows[1:] == [[projects["zhengding"].name, "正定县", "用地指标未落实", "待协调"]]  # the status by its label
+    province = workbook_of(client_for(users["province_admin"]).post(reverse("admin:projects_problem_export"), {**data, **problem_fields}))
+    assert {row[2] for row in province[1:]} == {"用地指标未落实", "环评未批复"}

@@ -18,6 +18,7 @@ from .. import exporting, importing, reporting, rules, selectors, tasks
 from ..choices import Light, RegionLevel, ReviewAction, Status
 from ..filtersets import ProjectFilterSet
 from ..models import AnnualPlan, MonthlyReport, Problem, Project, ReportTransition
+from ..importing.resources import AnnualPlanResource, ProblemResource
 from ..paginators import CachedCountPaginator
 from ..services import StaleVersionError, progress_refresh, project_claim_version
 from .common import (
@@ -27,6 +28,7 @@ from .common import (
     filterset_list_filter,
 )
 from .imports import ImportAdminMixin, _xlsx_response
+from .transfer import TableTransferMixin
 
 
 class ProjectChildInline(admin.TabularInline):
@@ -329,7 +331,8 @@ class ProjectChildAdmin(RegionScopedAdminMixin, ScopedHistoryAdmin):
 
 
 @admin.register(AnnualPlan)
-class AnnualPlanAdmin(ProjectChildAdmin):
+class AnnualPlanAdmin(TableTransferMixin, ProjectChildAdmin):
+    resource_classes = [AnnualPlanResource]  # export only: the overview is read-only (no add or change)
     list_display = ["project", "year", "planned_investment", "completed_before_year"]
     list_filter = ["year"]
 
@@ -430,7 +433,8 @@ class MonthlyReportAdmin(ImportAdminMixin, ProjectChildAdmin):
 
 
 @admin.register(Problem)
-class ProblemAdmin(ProjectChildAdmin):
+class ProblemAdmin(TableTransferMixin, ProjectChildAdmin):
+    resource_classes = [ProblemResource]
     list_display = ["project", "category", "description", "responsible_unit", "raised_on", "status", "resolved_on"]
     list_filter = ["status", "category"]
     search_fields = ProjectChildAdmin.search_fields + ["description", "responsible_unit"]

@@ -12,7 +12,7 @@ from actions.models import Action, ActionPlan, Measure, Target
 
 from ..access import ROLE_GROUP_NAMES
 from ..choices import Role
-from ..models import Batch, Cluster, Industry, Programme, Region, User
+from ..models import AnnualPlan, Batch, Cluster, Industry, Problem, Programme, Region, User
 from .catalogues import Regions
 from .reading import clean_text
 
@@ -84,6 +84,27 @@ class ActionWidget(widgets.ForeignKeyWidget):
         return action
 
 
+class ChoiceWidget(widgets.Widget):
+    """A choice by its label as people read it (续建, 已解决) or its stored value; written as the label."""
+
+    def __init__(self, choices=(), **kwargs):
+        super().__init__(**kwargs)
+        self.choices = list(choices)
+
+    def clean(self, value, row=None, **kwargs):
+        text = clean_text(value)
+        if text is None:
+            return ""
+        for stored, label in self.choices:
+            if text in (stored, str(label)):
+                return stored
+        raise ValueError(_("“%(value)s”不是可选的值（%(labels)s）") % {
+            "value": text, "labels": "、".join(str(label) for _stored, label in self.choices)})
+
+    def render(self, value, obj=None, **kwargs):
+        return str(dict(self.choices).get(value, value or ""))
+
+
 class TextWidget(widgets.CharWidget):
     """Text trimmed, full-width made half-width, a leading ' before formula-like text dropped (our export's)."""
 
@@ -127,8 +148,16 @@ class ProvinceResource(resources.ModelResource):
 
     @classmethod
     def widget_from_django_field(cls, f, default=widgets.Widget):
+        if f.choices:
+            return ChoiceWidget
         widget = super().widget_from_django_field(f, default)
         return TextWidget if widget is widgets.CharWidget else widget  # every text cell read alike
+
+    @classmethod
+    def widget_kwargs_for_field(cls, field_name, django_field):
+        if django_field.choices:
+            return {"choices": django_field.choices}
+        return super().widget_kwargs_for_field(field_name, django_field)
 
     @classmethod
     def field_from_django_field(cls, field_name, django_field, readonly):
@@ -253,15 +282,13 @@ class RegionResource(ProvinceResource):
     the official list (load_reference_data): an import updates them, it never creates or renames one."""
 
     name = fields.Field(attribute="name", column_name=_column(Region, "name"), readonly=True)
-    level = fields.Field(attribute="level", column_name=_column(Region, "level"), readonly=True)
+    level = fields.Field(attribute="level", column_name=_column(Region, "level"), readonly=True,
+                         widget=ChoiceWidget(Region._meta.get_field("level").choices))
 
     class Meta:
         model = Region
         fields = ("code", "name", "level", "yellow_lag", "red_lag")
         import_id_fields = ("code",)
-
-    def dehydrate_level(self, region):
-        return region.get_level_display()
 
     def init_instance(self, row=None):
         code = (row or {}).get(self.fields["code"].column_name)
@@ -308,3 +335,26 @@ class TargetResource(ActionPartResource):
         model = Target
         fields = ("plan", "action", "indicator", "value", "unit", "year")
         import_id_fields = ("action", "indicator", "year")
+
+
+class ProjectPartResource(ProvinceResource):
+    """Plans and problems, exported with their project as people know it (code, name, county). They change
+    through the project page (which holds its lock) and the provincial list: the admin lists them read-only."""
+
+    project_code = fields.Field(attribute="project__code", column_name=_("项目代码"), readonly=True)
+    project_name = fields.Field(attribute="project__name", column_name=_("项目名称"), readonly=True)
+    county = fields.Field(attribute="project__county__name", column_name=_("所属县（市、区）"), readonly=True)
+
+
+class AnnualPlanResource(ProjectPartResource):
+    class Meta:
+        model = AnnualPlan
+        fields = ("project_code", "project_name", "county", "year", "planned_investment", "completed_before_year",
+                  "completed_investment")
+
+
+class ProblemResource(ProjectPartResource):
+    class Meta:
+        model = Problem
+        fields = ("project_code", "project_name", "county", "category", "description", "responsible_unit", "raised_on",
+                  "status", "resolution", "resolved_on")

@@ -297,3 +297,50 @@ def test_matching_by_code_else_by_name_and_county(db, tmp_path):
     assert uncoded.code == "2024-130123-26-03-00010A"
     assert coded.code == "2023-130123-26-03-00009Z"  # an empty cell does not take the code away
     assert Project.objects.count() == 2
+
+
+def test_history_records_link_changes_with_the_importing_user(users, db, tmp_path):
+    """Each history row written by an import carries the importing user and the programme and action
+    links the project had at that moment; a re-import that changes nothing writes no history row."""
+    code, out = run(tmp_path, workbook([row("1", "正定县链接项目", "石家庄市", "正定县", programmes="省重点", actions="1")]),
+                    "a.xlsx", "--user", "prov")
+    assert code == 0, out
+    project = Project.objects.get(name="正定县链接项目")
+    first = project.history.get()
+    assert first.history_user == users["province_admin"]
+    assert [link.programme.name for link in first.programmes.all()] == ["省重点"]
+    assert [link.action.number for link in first.actions.all()] == [1]
+
+    code, out = run(tmp_path, workbook([row("1", "正定县链接项目", "石家庄市", "正定县", programmes="省重点", actions="1、3")]),
+                    "b.xlsx", "--user", "prov")
+    assert (code, out[0]) == (0, "created 0, updated 1, unchanged 0, skipped 0, errors 0")
+    latest = project.history.latest()
+    assert latest.history_type == "~" and latest.history_user == users["province_admin"]
+    assert sorted(link.action.number for link in latest.actions.all()) == [1, 3]
+    assert [link.programme.name for link in latest.programmes.all()] == ["省重点"]  # unchanged links recorded too
+    project.refresh_from_db()
+    assert project.version == 2 and sorted(project.actions.values_list("number", flat=True)) == [1, 3]
+
+    before = snapshot()
+    code, out = run(tmp_path, workbook([row("1", "正定县链接项目", "石家庄市", "正定县", programmes="省重点", actions="3、1")]),
+                    "c.xlsx", "--user", "prov")
+    assert (code, out[0]) == (0, "created 0, updated 0, unchanged 1, skipped 0, errors 0")
+    assert snapshot() == before
+
+
+def test_the_list_is_a_django_import_export_resource(db):
+    """The import is the library's: a ModelResource whose loader, bulk steps and widgets are ours."""
+    from import_export.resources import ModelResource
+
+    from projects.importing.project_list import ProjectListLoader, ProjectListResource, sheet_dataset
+
+    resource = ProjectListResource(user=None)
+    assert isinstance(resource, ModelResource) and resource._meta.instance_loader_class is ProjectListLoader
+    header = [heading.replace("总投资（万元）", "总投资（亿元）") for heading in HEADER]
+    dataset = sheet_dataset(workbook([row("1", "正定县资源项目", "石家庄市", "正定县", total="2")], header=header), "l.xlsx")
+    result = resource.import_data(dataset, dry_run=True)
+    assert not result.has_errors() and not result.has_validation_errors()
+    assert [r.import_type for r in result.rows] == ["new"]
+    assert resource.outcome.rows[0].row == 4  # the sheet's row, under title, note and header
+    assert ("总投资（万元）", "", "20000.00") in resource.outcome.rows[0].changes  # 2 亿元 shown as converted
+    assert not Project.objects.exists()

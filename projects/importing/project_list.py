@@ -1,18 +1,28 @@
-"""The provincial project list (SPEC §5): parse rows, match them to projects, write all or nothing."""
+"""The provincial project list (SPEC §5) as a django-import-export resource.
 
-import datetime
+`import_projects` reads the file (reading.py) into a dataset of the sheet's rows as they are; the resource's
+`before_import` finds the header under title and note rows, passes over section and subtotal rows and keeps
+each row's sheet number for messages; its widgets (widgets.py) read the cells; its instance loader fetches
+the projects a window of rows names at once (by 项目代码, else 项目名称 + county); its bulk steps write
+projects, programme and action links, annual plans and history rows (with the importing user, and the links
+each history row had) a chunk at a time. An unchanged row writes nothing. Any error writes nothing: the
+import runs in one transaction, rolled back also for a dry run, so a preview reports exactly what applying
+would do — including the final check that every written project lies in the user's region.
+"""
+
 import io
 import itertools
-import re
-import unicodedata
-from dataclasses import dataclass
 from decimal import Decimal
 
+import tablib
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+from import_export import fields, resources
+from import_export.instance_loaders import BaseInstanceLoader
 from simple_history.utils import bulk_create_with_history
 
 from actions.models import Action
@@ -21,177 +31,45 @@ from .. import rules, selectors
 from ..choices import Stage
 from ..exporting import COLUMNS as EXPORT_COLUMNS
 from ..exporting import escape_formula
-from ..models import (
-    AnnualPlan,
-    Batch,
-    Programme,
-    Project,
-    normalize_project_code,
-    validate_project_code,
-)
+from ..models import AnnualPlan, Batch, Programme, Project
 from .catalogues import Catalogues
-from .headers import (
-    HEADER_SEARCH_ROWS,
-    HEADERS,
-    HeaderMap,
-    find_header,
-    is_passed_over,
-    year_from_titles,
+from .headers import HEADER_SEARCH_ROWS, HEADERS, HeaderMap, find_header, is_passed_over, year_from_titles
+from .reading import clean_text, count_rows, iter_rows
+from .resources import SheetRowsResult
+from .results import PROGRESS_EVERY, ImportFileError, ImportResult, RowError, RowResult
+from .widgets import (
+    CatalogueWidget,
+    CityWidget,
+    CodeWidget,
+    CountyWidget,
+    LinksWidget,
+    LookupWidget,
+    MoneyWidget,
+    MonthWidget,
+    PeriodWidget,
+    StageWidget,
+    TextWidget,
 )
-from .reading import (
-    clean_text,
-    count_rows,
-    iter_rows,
-    parse_date,
-    parse_money,
-    parse_period,
-)
-from .results import ImportFileError, ImportResult, RowError, RowResult
 
-MONEY_KEYS = ("total_investment", "annual_plan", "completed_before_year")
-DATE_KEYS = ("planned_start", "planned_end")
-TEXT_KEYS = ("owner", "scope", "responsible_unit", "contact", "phone", "remarks")
 REQUIRED = ("name", "city")
-LIST_SEPARATORS = re.compile(r"[、,，;；/\s]+")
-
-
-@dataclass
-class ParsedRow:
-    row: int
-    values: dict  # key -> parsed value
-
-
-def parse_rows(rows, catalogues, columns):
-    """Parse data rows; returns (parsed rows, errors, number passed over)."""
-    headers = {key: HEADERS[key][0] for key in columns}
-    parsed, errors, skipped = [], [], 0
-    for number, cells in rows:
-        raw = {key: clean_text(cells[position] if position < len(cells) else None) for key, (position, _f) in columns.items()}
-        if is_passed_over(raw):
-            skipped += 1
-            continue
-        values, row_errors = {}, []
-
-        def fail(key, message, row_errors=row_errors, number=number):
-            row_errors.append(RowError(number, headers.get(key, key), message))
-
-        for key in REQUIRED:
-            if not raw.get(key):
-                fail(key, _("必填"))
-        if row_errors:
-            errors.extend(row_errors)
-            continue
-        values["name"] = raw["name"]
-        try:
-            values["city"] = catalogues.city(raw["city"])
-        except ValueError as error:
-            fail("city", str(error))
-        values["county"] = None
-        if raw.get("county") and "city" in values:
-            try:
-                values["county"] = catalogues.county(raw["county"], values["city"])
-                if values["county"] is not None:
-                    values["city"] = values["county"].reporting_city  # 容城县 under 保定市 reports under 雄安新区
-            except ValueError as error:
-                fail("county", str(error))
-        if raw.get("code"):
-            code = normalize_project_code(unicodedata.normalize("NFKC", raw["code"]))
-            try:
-                validate_project_code(code, known_division=catalogues.regions_by_code.__contains__)
-                values["code"] = code
-            except ValidationError as error:
-                fail("code", " ".join(error.messages))
-        else:
-            values["code"] = None
-        for key, table, suffix, what in (
-            ("batch", catalogues.batches, "项目", _("五个一批类别")),
-            ("industry", catalogues.industries, "产业", _("产业")),
-        ):
-            values[key] = None
-            if raw.get(key):
-                try:
-                    values[key] = catalogues.lookup(table, raw[key], suffix, what)
-                except ValueError as error:
-                    fail(key, str(error))
-        values["stage"] = Stage.PREPARATORY
-        if raw.get("stage"):
-            try:
-                values["stage"] = catalogues.stage(raw["stage"])
-            except ValueError as error:
-                fail("stage", str(error))
-        values["programmes"] = set()
-        for item in LIST_SEPARATORS.split(raw.get("programmes") or ""):
-            if item:
-                try:
-                    values["programmes"].add(catalogues.lookup(catalogues.programmes, item, "项目", _("项目类别")).pk)
-                except ValueError as error:
-                    fail("programmes", str(error))
-        values["actions"] = set()
-        for item in LIST_SEPARATORS.split(raw.get("actions") or ""):
-            if item:
-                try:
-                    values["actions"].add(catalogues.action(item).pk)
-                except ValueError as error:
-                    fail("actions", str(error))
-        for key in MONEY_KEYS:
-            values[key] = None
-            if raw.get(key):
-                try:
-                    values[key] = parse_money(raw[key], columns[key][1])
-                except ValueError as error:
-                    fail(key, str(error))
-        for key in DATE_KEYS:
-            values[key] = None
-            cell = cells[columns[key][0]] if key in columns and columns[key][0] < len(cells) else None
-            if raw.get(key):
-                try:
-                    values[key] = parse_date(cell if isinstance(cell, datetime.date) else raw[key])
-                except ValueError as error:
-                    fail(key, str(error))
-        values["start_year"] = values["end_year"] = None
-        if raw.get("period"):
-            try:
-                values["start_year"], values["end_year"] = parse_period(raw["period"])
-            except ValueError as error:
-                fail("period", str(error))
-        for key in TEXT_KEYS:
-            values[key] = raw.get(key) or ""
-        if row_errors:
-            errors.extend(row_errors)
-        else:
-            parsed.append(ParsedRow(number, values))
-    return parsed, errors, skipped
-
-
-# --- Applying -----------------------------------------------------------------------------------------
-
+# The model's fields a row sets, compared to tell an updated row from an unchanged one.
 PROJECT_FIELDS = ("code", "name", "batch", "stage", "city", "county", "industry", "owner", "scope", "start_year",
                   "end_year", "planned_start", "planned_end", "total_investment", "responsible_unit", "contact",
                   "phone", "remarks")
 RELATIONS = ("batch", "city", "county", "industry")
+ATTNAMES = {key: f"{key}_id" if key in RELATIONS else key for key in PROJECT_FIELDS}
+LINKS = {"programmes": "programme_id", "actions": "action_id"}
+PLAN_KEYS = ("annual_plan", "completed_before_year")
 # The column a field comes from, where the names differ.
 FIELD_COLUMN = {"start_year": "period", "end_year": "period"}
-
-
-def _column(key):
-    return FIELD_COLUMN.get(key, key)
+# As many new rows as the preview lists with their values (ImportResult.to_dict's row_limit).
+PREVIEW_ROWS = 500
+# Rows whose projects the loader fetches at once, and projects written per bulk step.
+IMPORT_CHUNK_ROWS = 2000
 
 
 def _header(key):
-    return HEADERS[_column(key)][0]
-
-
-def _new_value(values, key):
-    value = values[key]
-    if key == "total_investment" and value is None:
-        return Decimal(0)
-    return value
-
-
-def _same(project, key, value):
-    if key in RELATIONS:
-        return getattr(project, f"{key}_id") == (value.pk if value is not None else None)
-    return getattr(project, key) == value
+    return HEADERS[FIELD_COLUMN.get(key, key)][0]
 
 
 def _shown(key, value):
@@ -207,223 +85,440 @@ def _names(names, keys):
     return "、".join(sorted(names.get(key, str(key)) for key in keys))
 
 
-# As many changed rows as the preview page lists (ImportResult.to_dict's row_limit).
-PREVIEW_ROWS = 500
+class PeriodField(fields.Field):
+    """建设起止年限: one column, two of the model's fields."""
+
+    def save(self, instance, row, is_m2m=False, **kwargs):
+        instance.start_year, instance.end_year = self.clean(row, **kwargs)
+
+    def export(self, instance, **kwargs):
+        return instance.period
 
 
-IMPORT_CHUNK_ROWS = 2000
+class StagedField(fields.Field):
+    """A column kept on the instance until the bulk step writes it elsewhere (links, the annual plan)."""
+
+    def save(self, instance, row, is_m2m=False, **kwargs):
+        instance._cells[self.column_name] = self.clean(row, **kwargs)
+
+
+class ProjectListLoader(BaseInstanceLoader):
+    """The project each row names, found a window of rows at a time in a fixed number of queries: by
+    项目代码, else by 项目名称 + county (a coded row matches by name only a project without a code yet);
+    with the window's projects come their links, this year's plans and which of them the user may edit."""
+
+    def __init__(self, resource, dataset=None):
+        super().__init__(resource, dataset)
+        resource.loader = self
+        self.window = None
+
+    def get_instance(self, row):
+        index = self.resource.row_index
+        if index // IMPORT_CHUNK_ROWS != self.window:
+            self.load(index // IMPORT_CHUNK_ROWS)
+        return self.matches.get(index)
+
+    def load(self, window):
+        self.window = window
+        start = window * IMPORT_CHUNK_ROWS
+        headers = self.dataset.headers
+        self.keys = {start + offset: self.resource.match_key(dict(zip(headers, cells)))
+                     for offset, cells in enumerate(self.dataset[start:start + IMPORT_CHUNK_ROWS])}
+        keys = [key for key in self.keys.values() if key is not None]
+        related = Project.objects.select_related(*RELATIONS)
+        by_code = {p.code: p for p in related.filter(code__in=[key[1] for key in keys if key[0] == "code"])}
+        names = [key[2] for key in keys if key[0] == "name" or key[1] not in by_code]
+        by_place = {}
+        for project in related.filter(name__in=names):
+            by_place.setdefault((project.name, project.county_id, project.city_id), project)
+        self.matches = {}
+        for index, key in self.keys.items():
+            if key is None:
+                continue
+            named = by_place.get(key[2:])
+            if key[0] == "code":
+                project = by_code.get(key[1]) or (named if named is not None and not named.code else None)
+            else:
+                project = named
+            if project is not None:
+                self.matches[index] = project
+        found = {project.pk for project in self.matches.values()}
+        self.links = {pk: {kind: set() for kind in LINKS} for pk in found}
+        for kind, column in LINKS.items():
+            for pk, linked in getattr(Project, kind).through.objects.filter(project_id__in=found).values_list("project_id", column):
+                self.links[pk][kind].add(linked)
+        self.plans = {plan.project_id: plan for plan in AnnualPlan.objects.filter(project__in=found, year=self.resource.year)}
+        user = self.resource.user
+        self.editable = None if user is None else set(
+            Project.objects.editable_by(user).filter(pk__in=found).values_list("pk", flat=True))
+
+
+class ProjectListResource(resources.ModelResource):
+    """A provincial list's rows as projects. Headings are found by `before_import` (the template's, their
+    English aliases, the synonyms real lists use and those the province adds); a column the file does not
+    carry leaves the field as it is."""
+
+    code = fields.Field("code", "code", widget=CodeWidget(), saves_null_values=False)  # an empty cell keeps the code
+    name = fields.Field("name", "name", widget=TextWidget())
+    programmes = StagedField("programmes", "programmes", widget=LinksWidget("programmes"))
+    batch = fields.Field("batch", "batch", widget=LookupWidget("batches", "项目", gettext_noop("五个一批类别")))
+    stage = fields.Field("stage", "stage", widget=StageWidget())
+    city = fields.Field("city", "city", widget=CityWidget())
+    county = fields.Field("county", "county", widget=CountyWidget())
+    industry = fields.Field("industry", "industry", widget=LookupWidget("industries", "产业", gettext_noop("产业")))
+    actions = StagedField("actions", "actions", widget=LinksWidget("actions"))
+    owner = fields.Field("owner", "owner", widget=TextWidget())
+    scope = fields.Field("scope", "scope", widget=TextWidget())
+    period = PeriodField("start_year", "period", widget=PeriodWidget())
+    planned_start = fields.Field("planned_start", "planned_start", widget=MonthWidget())
+    planned_end = fields.Field("planned_end", "planned_end", widget=MonthWidget())
+    total_investment = fields.Field("total_investment", "total_investment", widget=MoneyWidget(), default=Decimal(0))
+    annual_plan = StagedField("annual_plan", "annual_plan", widget=MoneyWidget())
+    completed_before_year = StagedField("completed_before_year", "completed_before_year", widget=MoneyWidget())
+    responsible_unit = fields.Field("responsible_unit", "responsible_unit", widget=TextWidget())
+    contact = fields.Field("contact", "contact", widget=TextWidget())
+    phone = fields.Field("phone", "phone", widget=TextWidget())
+    remarks = fields.Field("remarks", "remarks", widget=TextWidget())
+
+    class Meta:
+        model = Project
+        fields = ("code", "name", "programmes", "batch", "stage", "city", "county", "industry", "actions", "owner",
+                  "scope", "period", "planned_start", "planned_end", "total_investment", "annual_plan",
+                  "completed_before_year", "responsible_unit", "contact", "phone", "remarks")
+        import_id_fields = ("name",)  # rows are matched by the loader (code, else name + county)
+        instance_loader_class = ProjectListLoader
+        use_bulk = True
+        batch_size = IMPORT_CHUNK_ROWS
+        skip_diff = True  # the preview's old → new values are kept by import_instance, not by deep copies
+        report_skipped = True
+        clean_model_instances = False  # every cell is checked by its widget
+        use_transactions = True
+
+    def __init__(self, *, user, year=None, progress=None, total=0):
+        super().__init__()
+        self.user, self.year, self.progress, self.total = user, year, progress, total
+        self.outcome = ImportResult(year=year)
+        self.seen = {}  # match key -> sheet row, to refuse a project named twice
+        self.changed_fields = set()
+        self.written, self.planned = {}, set()  # project pk -> its data row; pks of projects whose plan was written
+        self.link_names = None
+
+    # --- The sheet ------------------------------------------------------------------------------------
+
+    def before_import(self, dataset, **kwargs):
+        """Find the header row under the titles and notes; keep the known columns of the data rows that
+        are not section headings, subtotals or blank, each with its sheet row number."""
+        numbers = dataset.sheet_rows
+        head = list(zip(numbers[:HEADER_SEARCH_ROWS], dataset[:HEADER_SEARCH_ROWS]))
+        if not any(any(clean_text(cell) is not None for cell in cells) for _number, cells in head):
+            raise ImportFileError(_("文件中没有数据。"))
+        columns = find_header(head, HeaderMap.for_project_list())
+        missing = [HEADERS[key][0] for key in REQUIRED if key not in columns]
+        if missing:
+            raise ImportFileError(_("缺少必需的列：%(columns)s") % {"columns": "、".join(missing)})
+        self.year = self.year or year_from_titles(head[: columns.index]) or rules.today().year
+        self.outcome = ImportResult(year=self.year, unrecognized=columns.headings)
+        self.catalogues = Catalogues(year=self.year)
+        for field in self.fields.values():
+            if isinstance(field.widget, CatalogueWidget):
+                field.widget.catalogues = self.catalogues
+            if isinstance(field.widget, MoneyWidget):
+                field.widget.unit = columns[field.column_name][1] if field.column_name in columns else 1
+        keys = [key for key in columns if key in self.fields or key == "seq"]
+        positions = [columns[key][0] for key in keys]
+        kept, kept_numbers = [], []
+        for number, cells in zip(numbers[columns.index + 1 :], dataset[columns.index + 1 :]):
+            values = [cells[position] for position in positions]
+            if is_passed_over({key: clean_text(value) for key, value in zip(keys, values)}):
+                self.outcome.skipped += 1
+                continue
+            kept.append(values)
+            kept_numbers.append(number)
+        if "county" not in columns:
+            self._refuse_an_unnamed_county_column(columns, dataset[columns.index + 1 :])
+        dataset.wipe()
+        dataset.headers = keys
+        dataset.extend(kept)
+        numbers[:] = kept_numbers  # the list the result maps data rows to sheet rows with
+        self.link_names = {"programmes": dict(Programme.objects.values_list("pk", "name")),
+                           "actions": dict(Action.objects.values_list("pk", "name"))}
+
+    def _refuse_an_unnamed_county_column(self, columns, rows):
+        """A list whose county column was not recognised must not import as city-level projects: if a
+        column the importer does not know holds county names, say which and stop."""
+        for position, heading in columns.unrecognized:
+            for cells in rows:
+                value = clean_text(cells[position])
+                if value and self.catalogues.regions.looks_like_county(value):
+                    raise ImportFileError(
+                        _("没有找到“所属县（市、区）”列，但“%(heading)s”列中是县（市、区）名称（如“%(value)s”）。"
+                          "请将该列的标题改为“所属县（市、区）”，或在管理后台的“表头同义词”中添加“%(heading)s”。")
+                        % {"heading": heading, "value": value}
+                    )
+
+    def handle_import_error(self, result, error, raise_errors=False):
+        raise error  # a file that cannot be read, or a failed write: the whole import stops, nothing kept
+
+    def get_result_class(self):
+        return lambda: SheetRowsResult(self.sheet_rows)
+
+    def import_data(self, dataset, *args, **kwargs):
+        self.sheet_rows = dataset.sheet_rows
+        return super().import_data(dataset, *args, rollback_on_validation_errors=True, **kwargs)
+
+    # --- A row ----------------------------------------------------------------------------------------
+
+    def match_key(self, row):
+        """How a row names its project: ("code", code) or ("name", name, county pk, city pk); None when the
+        cells that say it are wrong (their errors are reported by import_instance)."""
+        try:
+            code = self.fields["code"].clean(row) if "code" in row else None
+            name = clean_text(row.get("name"))
+            city = self.fields["city"].clean(row)
+            county = self.fields["county"].clean(row) if "county" in row else None
+        except ValueError:
+            return None
+        if name is None or city is None:
+            return None
+        if county is not None:
+            city = county.reporting_city  # 容城县 under 保定市 reports under 雄安新区
+        place = (name, county.pk if county else None, city.pk)
+        return ("code", code, *place) if code else ("name", None, *place)
+
+    def before_import_row(self, row, **kwargs):
+        self.row_index = kwargs["row_number"] - 1
+        if self.progress and self.row_index % PROGRESS_EVERY == 0:
+            self.progress(self.sheet_rows[self.row_index], self.total)
+
+    def get_instance(self, instance_loader, row):
+        return instance_loader.get_instance(row)
+
+    def after_init_instance(self, instance, new, row, **kwargs):
+        instance._new, instance._cells, instance._changes = new, {}, None
+        instance._row_number = self.row_index + 1
+        self.instance = instance
+
+    def import_instance(self, instance, row, **kwargs):
+        """Set the row's cells on the project and keep what changed (old → new, as the preview shows it);
+        a wrong cell, a project named twice or one the user may not edit is an error of its row."""
+        missing = [key for key in REQUIRED if clean_text(row.get(key)) is None]
+        if missing:
+            self._fail({key: _("必填") for key in missing})
+        new, number = instance._new, self.sheet_rows[self.row_index]
+        detailed = not new or self.outcome.detailed_new_rows < PREVIEW_ROWS
+        before = {key: getattr(instance, attname) for key, attname in ATTNAMES.items()}
+        shown_before = {key: getattr(instance, key) for key in PROJECT_FIELDS} if detailed and not new else {}
+        errors = {}
+        for field in self.get_import_fields():
+            if field.column_name in row:
+                try:
+                    field.save(instance, row, **kwargs)
+                except ValueError as error:
+                    errors[field.column_name] = str(error)
+        if errors:
+            self._fail(errors)
+        if "county" in row and instance.county is not None:
+            instance.city = instance.county.reporting_city  # 容城县 under 保定市 reports under 雄安新区
+        key = self.loader.keys[self.row_index]
+        match = key[:2] if key[0] == "code" else key
+        if match in self.seen:
+            self._fail({key[0]: _("与第 %(other)d 行重复") % {"other": self.seen[match]}})
+        self.seen[match] = number
+        if not new and self.loader.editable is not None and instance.pk not in self.loader.editable:
+            self._fail({"code": _("该项目属于其他地区或您无权修改")})
+
+        changes = []
+        for name, attname in ATTNAMES.items():
+            if getattr(instance, attname) != before[name]:
+                self.changed_fields.add(name)
+                if detailed:
+                    changes.append((_header(name), _shown(name, shown_before.get(name)), _shown(name, getattr(instance, name))))
+        current = self.loader.links.get(instance.pk) if not new else None
+        instance._links = {}
+        for kind in LINKS:
+            had = current[kind] if current else set()
+            wanted = instance._cells.get(kind, had)
+            if wanted != had:
+                instance._links[kind] = wanted
+                if detailed:
+                    changes.append((HEADERS[kind][0], _names(self.link_names[kind], had), _names(self.link_names[kind], wanted)))
+        instance._all_links = {kind: instance._links.get(kind, current[kind] if current else set()) for kind in LINKS}
+        instance._plan = self._plan_change(instance, changes if detailed else None)
+        if new and detailed:
+            self.outcome.detailed_new_rows += 1
+        instance._changes = changes
+        if not new and (changes or instance._links or instance._plan):
+            instance.version += 1
+
+    def _plan_change(self, instance, changes):
+        """The annual plan the row asks for, when it differs from the stored one: (plan or None, planned, before)."""
+        if not any(key in instance._cells for key in PLAN_KEYS):
+            return None
+        plan = None if instance._new else self.loader.plans.get(instance.pk)
+        planned = instance._cells.get("annual_plan", plan.planned_investment if plan else None)
+        before = instance._cells.get("completed_before_year", plan.completed_before_year if plan else None)
+        if planned is None and before is None:
+            return None
+        planned, before = planned or Decimal(0), before or Decimal(0)
+        if plan is not None and (plan.planned_investment, plan.completed_before_year) == (planned, before):
+            return None
+        if changes is not None:
+            for key, old, new in (("annual_plan", plan.planned_investment if plan else None, planned),
+                                  ("completed_before_year", plan.completed_before_year if plan else None, before)):
+                if old != new:
+                    changes.append((HEADERS[key][0], _shown(key, old), _shown(key, new)))
+        return plan, planned, before
+
+    def _fail(self, errors):
+        raise ValidationError({key: [message] for key, message in errors.items()})
+
+    def skip_row(self, instance, original, row, import_validation_errors=None):
+        if import_validation_errors:
+            return False
+        return not instance._new and not instance._changes and not instance._links and not instance._plan
+
+    def after_import_row(self, row, row_result, **kwargs):
+        status = {"new": "created", "update": "updated"}.get(row_result.import_type, "unchanged")
+        changes = self.instance._changes if status != "unchanged" else []
+        self.outcome.rows.append(RowResult(self.sheet_rows[self.row_index], status, self.instance.name, changes))
+
+    # --- Writing in bulk ------------------------------------------------------------------------------
+
+    def bulk_create(self, using_transactions, dry_run, raise_errors, batch_size=None, result=None):
+        creates, self.create_instances = self.create_instances, []
+        if creates:
+            self._write(creates, created=True, result=result)
+
+    def bulk_update(self, using_transactions, dry_run, raise_errors, batch_size=None, result=None):
+        updates, self.update_instances = self.update_instances, []
+        if updates:
+            self._write(updates, created=False, result=result)
+
+    def _write(self, projects, *, created, result):
+        """Write a chunk: projects, links, history, plans; then NetBox's re-check, whatever the file said:
+        every project written must be one the user may edit. (Rows after an error are written too, to
+        report every row's errors; the transaction is rolled back.)"""
+        for project in projects:
+            project.set_sort_keys()  # the regions are the catalogue's objects: no query
+        if created:
+            Project.objects.bulk_create(projects, batch_size=1000)
+            if projects[0].pk is None:  # a database without RETURNING: read the keys back
+                keys = dict(Project.objects.filter(key__in=[p.key for p in projects]).values_list("key", "pk"))
+                for project in projects:
+                    project.pk = project.id = keys[project.key]
+        else:
+            # An upsert on the primary key writes at insert speed; Django's bulk_update builds a CASE per
+            # column per row and is as slow as saving one by one.
+            changed = self.changed_fields | ({"city_code", "county_code"} if {"city", "county"} & self.changed_fields else set())
+            Project.objects.bulk_create(projects, update_conflicts=True, unique_fields=["id"],
+                                        update_fields=sorted(changed | {"version", "updated_at"}), batch_size=1000)
+        links = self._write_links(projects)
+        history = Project.history.bulk_history_create(projects, update=not created, default_user=self.user, batch_size=1000)
+        self._write_link_history(projects, history, links)
+        self._write_plans(projects)
+        self.written.update((project.pk, project._row_number) for project in projects)
+        if self.user is not None:
+            pks = [project.pk for project in projects]
+            allowed = set(Project.objects.editable_by(self.user).filter(pk__in=pks).values_list("pk", flat=True))
+            for project in projects:
+                if project.pk not in allowed:
+                    result.append_invalid_row(project._row_number, {}, ValidationError({"county": [_("不在您的管辖区域内")]}))
+
+    def _write_links(self, projects):
+        """The programme and action links the rows changed; returns every link of the projects, as rows of
+        the through tables (what the history rows record)."""
+        links = {}
+        for kind, column in LINKS.items():
+            through = getattr(Project, kind).through
+            changed = [project for project in projects if kind in project._links]
+            through.objects.filter(project_id__in=[project.pk for project in changed if not project._new]).delete()
+            created = through.objects.bulk_create(
+                [through(project_id=project.pk, **{column: pk}) for project in changed for pk in project._links[kind]],
+                batch_size=5000,
+            )
+            kept = [project.pk for project in projects if kind not in project._links and project._all_links[kind]]
+            links[kind] = created + list(through.objects.filter(project_id__in=kept))
+        return links
+
+    def _write_link_history(self, projects, history, links):
+        """What simple_history records on each save of a project with m2m_fields: its links at that moment."""
+        by_project = {record.id: record for record in history}
+        for kind, column in LINKS.items():
+            model = apps.get_model("projects", f"HistoricalProject_{kind}")
+            model.objects.bulk_create(
+                [model(history=by_project[link.project_id], id=link.id, project_id=link.project_id,
+                       **{column: getattr(link, column)}) for link in links[kind]],
+                batch_size=5000,
+            )
+
+    def _write_plans(self, projects):
+        new_plans, changed_plans = [], []
+        for project in projects:
+            if project._plan is None:
+                continue
+            plan, planned, before = project._plan
+            self.planned.add(project.pk)
+            if plan is None:
+                new_plans.append(AnnualPlan(project_id=project.pk, year=self.year, planned_investment=planned,
+                                            completed_before_year=before))
+            else:
+                plan.planned_investment, plan.completed_before_year = planned, before
+                changed_plans.append(plan)
+        if new_plans:
+            bulk_create_with_history(new_plans, AnnualPlan, default_user=self.user, batch_size=1000)
+        if changed_plans:
+            AnnualPlan.objects.bulk_create(changed_plans, update_conflicts=True, unique_fields=["id"],
+                                           update_fields=["planned_investment", "completed_before_year"], batch_size=1000)
+            AnnualPlan.history.bulk_history_create(changed_plans, update=True, default_user=self.user, batch_size=1000)
+
+    def after_import(self, dataset, result, **kwargs):
+        if not result.has_validation_errors() and self.written:
+            rules.lights_refresh(projects=set(self.written) | self.planned)  # stages, starts and plans move lights
+
+
+# --- The import -----------------------------------------------------------------------------------------
+
+
+def sheet_dataset(data, filename):
+    """The first sheet's rows as they are (titles, notes, header, data), each with its sheet row number
+    (`dataset.sheet_rows`): what ProjectListResource.before_import reads. Cells beyond the widest of the
+    first rows (where the header is) have no heading and are not kept."""
+    rows = iter_rows(data, filename)
+    head = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
+    width = max((len(cells) for _number, cells in head), default=0)
+    dataset, numbers = tablib.Dataset(), []
+    for number, cells in itertools.chain(head, rows):
+        if number > settings.IMPORT_MAX_ROWS:
+            raise ImportFileError(_("文件超过 %(limit)d 行的上限。") % {"limit": settings.IMPORT_MAX_ROWS})
+        cells = list(cells[:width])
+        dataset.append(cells + [None] * (width - len(cells)))
+        numbers.append(number)
+    dataset.sheet_rows = numbers
+    return dataset
 
 
 def import_projects(data, filename, *, user, year=None, dry_run=False, progress=None):
-    """Import a project list. Returns an ImportResult; nothing is written when it has errors or dry_run.
-
-    Rows are read, checked and written a chunk at a time inside one transaction, so memory stays
-    bounded however long the list; the first error stops the writing (parsing goes on, to report every
-    error) and the transaction is rolled back at the end.
-    """
+    """Import a project list through ProjectListResource. Returns an ImportResult (what commands print and
+    previews show); nothing is written when it has errors or for a dry run."""
     if user is not None and not user.has_perm("projects.add_project"):
         raise ImportFileError(_("您的角色不能导入项目。"))
     total = count_rows(data, filename) if progress else 0
-    rows = iter_rows(data, filename)
-    head = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
-    if not head:
+    dataset = sheet_dataset(data, filename)
+    if not len(dataset):
         raise ImportFileError(_("文件中没有数据。"))
-    columns = find_header(head, HeaderMap.for_project_list())
-    missing = [HEADERS[key][0] for key in REQUIRED if key not in columns]
-    if missing:
-        raise ImportFileError(_("缺少必需的列：%(columns)s") % {"columns": "、".join(missing)})
-    year = year or year_from_titles(head[: columns.index]) or rules.today().year
-    result = ImportResult(year=year, unrecognized=columns.headings)
-    catalogues, seen = Catalogues(year=year), {}
-    if "county" not in columns:
-        _refuse_an_unnamed_county_column(head[columns.index + 1 :], columns, catalogues)
-    data_rows = itertools.chain(head[columns.index + 1 :], rows)
-    with transaction.atomic():
-        while chunk := list(itertools.islice(data_rows, IMPORT_CHUNK_ROWS)):
-            if chunk[-1][0] > settings.IMPORT_MAX_ROWS:
-                raise ImportFileError(_("文件超过 %(limit)d 行的上限。") % {"limit": settings.IMPORT_MAX_ROWS})
-            if progress:
-                progress(chunk[0][0], total)
-            parsed, errors, skipped = parse_rows(chunk, catalogues, columns)
-            result.errors.extend(errors)
-            result.skipped += skipped
-            _check_duplicates(parsed, result.errors, seen)
-            if not result.errors:
-                _apply(parsed, result, user=user, year=year, columns=columns)
-        if result.errors or dry_run:
-            transaction.set_rollback(True)
-            if result.errors:
-                result.rows.clear()  # nothing is written: no row counts as created or updated
-        else:
-            selectors.data_changed()
+    resource = ProjectListResource(user=user, year=year, progress=progress, total=total)
+    library_result = resource.import_data(dataset, dry_run=dry_run, use_transactions=True)
+    result = resource.outcome
+    for invalid in library_result.invalid_rows:
+        for key, messages in invalid.error_dict.items():
+            result.errors.extend(RowError(invalid.number, HEADERS[key][0] if key in HEADERS else key, message)
+                                 for message in messages)
+    result.errors.sort(key=lambda error: error.row)
+    if result.errors:
+        result.rows.clear()  # nothing is written: no row counts as created or updated
+    elif not dry_run:
+        selectors.data_changed()
     return result
-
-
-def _refuse_an_unnamed_county_column(rows, columns, catalogues):
-    """A list whose county column was not recognised must not import as city-level projects: if a
-    column the importer does not know holds county names, say which and stop."""
-    for position, heading in columns.unrecognized:
-        for _number, cells in rows:
-            value = clean_text(cells[position] if position < len(cells) else None)
-            if value and catalogues.regions.looks_like_county(value):
-                raise ImportFileError(
-                    _("没有找到“所属县（市、区）”列，但“%(heading)s”列中是县（市、区）名称（如“%(value)s”）。"
-                      "请将该列的标题改为“所属县（市、区）”，或在管理后台的“表头同义词”中添加“%(heading)s”。")
-                    % {"heading": heading, "value": value}
-                )
-
-
-def _match_key(values):
-    return ("code", values["code"]) if values["code"] else ("name", values["name"], values["county"].pk if values["county"] else None, values["city"].pk)
-
-
-def _check_duplicates(parsed, errors, seen):
-    for row in parsed:
-        key = _match_key(row.values)
-        if key in seen:
-            column = HEADERS["code" if key[0] == "code" else "name"][0]
-            errors.append(RowError(row.row, column, _("与第 %(other)d 行重复") % {"other": seen[key]}))
-        seen.setdefault(key, row.row)
-
-
-def _apply(parsed, result, *, user, year, columns):
-    codes = [row.values["code"] for row in parsed if row.values["code"]]
-    by_code, by_name = {}, {}
-    related = ("batch", "city", "county", "industry")
-    for project in Project.objects.filter(code__in=codes).select_related(*related).prefetch_related("programmes", "actions"):
-        by_code[project.code] = project
-    # Only rows that no code found are looked up by name (most lists carry codes).
-    names = [row.values["name"] for row in parsed if row.values["code"] not in by_code]
-    for project in Project.objects.filter(name__in=names).select_related(*related).prefetch_related("programmes", "actions"):
-        by_name.setdefault((project.name, project.county_id, project.city_id), project)
-
-    def match(values):
-        """By 项目代码; else by 项目名称 + county — for a coded row only a project that has no code yet."""
-        place = (values["name"], values["county"].pk if values["county"] else None, values["city"].pk)
-        if values["code"]:
-            project = by_code.get(values["code"])
-            named = by_name.get(place)
-            return project or (named if named is not None and not named.code else None)
-        return by_name.get(place)
-
-    existing = {id(row): match(row.values) for row in parsed}
-    existing = {key: project for key, project in existing.items() if project is not None}
-    plans = {plan.project_id: plan for plan in AnnualPlan.objects.filter(project__in=[p.pk for p in existing.values()], year=year)}
-    editable = set(Project.objects.editable_by(user).filter(pk__in=[p.pk for p in existing.values()]).values_list("pk", flat=True)) if user else None
-
-    link_names = {
-        "programmes": dict(Programme.objects.values_list("pk", "name")),
-        "actions": dict(Action.objects.values_list("pk", "name")),
-    }
-    creates, updates, changed_fields, links, plan_rows, row_of = [], [], set(), {}, [], {}
-    for row in parsed:
-        values = row.values
-        project = existing.get(id(row))
-        if project is not None and editable is not None and project.pk not in editable:
-            result.errors.append(RowError(row.row, HEADERS["code"][0], _("该项目属于其他地区或您无权修改")))
-            continue
-        changes = []
-        if project is None:
-            project = Project()
-            status = "created"
-        else:
-            status = "updated"
-        # What the preview shows: old → new of an updated row; the values of a new row (money as converted
-        # to 万元, so the clerk can check the unit) for as many rows as the preview lists.
-        detailed = status == "updated" or result.detailed_new_rows < PREVIEW_ROWS
-        for key in PROJECT_FIELDS:
-            if _column(key) not in columns and key != "city":
-                continue  # a column the file does not carry leaves the field as it is
-            if key == "code" and values["code"] is None:
-                continue  # an empty code cell never takes a project's national code away
-            new = _new_value(values, key)
-            if not _same(project, key, new):
-                if detailed:
-                    old = getattr(project, key) if status == "updated" else None
-                    changes.append((_header(key), _shown(key, old), _shown(key, new)))
-                setattr(project, key, new)
-                changed_fields.add(key)
-        for key in ("programmes", "actions"):
-            if key in columns:
-                current = {item.pk for item in getattr(project, key).all()} if project.pk else set()
-                if current != values[key]:
-                    if detailed:
-                        changes.append((HEADERS[key][0], _names(link_names[key], current), _names(link_names[key], values[key])))
-                    links.setdefault(key, []).append((project, values[key]))
-        plan = plans.get(project.pk) if project.pk else None
-        if "annual_plan" in columns or "completed_before_year" in columns:
-            planned = values.get("annual_plan") if "annual_plan" in columns else (plan.planned_investment if plan else None)
-            before = values.get("completed_before_year") if "completed_before_year" in columns else (plan.completed_before_year if plan else None)
-            if planned is not None or before is not None:
-                planned, before = planned or Decimal(0), before or Decimal(0)
-                if plan is None or (plan.planned_investment, plan.completed_before_year) != (planned, before):
-                    if detailed:
-                        for key, old, new in (("annual_plan", plan.planned_investment if plan else None, planned),
-                                              ("completed_before_year", plan.completed_before_year if plan else None, before)):
-                            if old != new:
-                                changes.append((HEADERS[key][0], _shown(key, old), _shown(key, new)))
-                    plan_rows.append((project, plan, planned, before))
-        if status == "created" and detailed:
-            result.detailed_new_rows += 1
-        if status == "updated" and not changes:
-            status = "unchanged"  # (a created row always counts as created)
-        elif status == "updated":
-            project.version += 1
-            updates.append(project)
-        else:
-            creates.append(project)
-        row_of[id(project)] = row.row
-        result.rows.append(RowResult(row.row, status, values["name"], changes))
-
-    for project in creates + updates:
-        project.set_sort_keys()  # the regions are the catalogue's objects: no query
-    if {"city", "county"} & changed_fields:
-        changed_fields |= {"city_code", "county_code"}
-    if creates:
-        bulk_create_with_history(creates, Project, default_user=user, batch_size=1000)
-        if creates[0].pk is None:  # a database without RETURNING: read the keys back
-            keys = dict(Project.objects.filter(key__in=[p.key for p in creates]).values_list("key", "pk"))
-            for project in creates:
-                project.pk = project.id = keys[project.key]
-    if updates:
-        # An upsert on the primary key writes at insert speed; Django's bulk_update builds a CASE per column
-        # per row and is as slow as saving one by one. History rows are written in bulk alongside.
-        fields = sorted(changed_fields | {"version", "updated_at"})
-        Project.objects.bulk_create(updates, update_conflicts=True, unique_fields=["id"], update_fields=fields, batch_size=1000)
-        Project.history.bulk_history_create(updates, update=True, default_user=user, batch_size=1000)
-    for key, pairs in links.items():
-        through = getattr(Project, key).through
-        column = "programme_id" if key == "programmes" else "action_id"
-        through.objects.filter(project_id__in=[project.pk for project, _ids in pairs]).delete()
-        through.objects.bulk_create(
-            [through(project_id=project.pk, **{column: pk}) for project, ids in pairs for pk in ids], batch_size=5000
-        )
-    new_plans, changed_plans = [], []
-    for project, plan, planned, before in plan_rows:
-        if plan is None:
-            new_plans.append(AnnualPlan(project_id=project.pk, year=year, planned_investment=planned, completed_before_year=before))
-        else:
-            plan.planned_investment, plan.completed_before_year = planned, before
-            changed_plans.append(plan)
-    if new_plans:
-        bulk_create_with_history(new_plans, AnnualPlan, default_user=user, batch_size=1000)
-    if changed_plans:
-        AnnualPlan.objects.bulk_create(
-            changed_plans, update_conflicts=True, unique_fields=["id"],
-            update_fields=["planned_investment", "completed_before_year"], batch_size=1000,
-        )
-        AnnualPlan.history.bulk_history_create(changed_plans, update=True, default_user=user, batch_size=1000)
-
-    # Stages, statuses, starts and plans move lights.
-    rules.lights_refresh(projects={project.pk for project in creates + updates} | {project.pk for project, *_rest in plan_rows})
-
-    # NetBox's re-check: whatever the file said, every project written must be one the user may edit.
-    written = [project.pk for project in creates + updates]
-    if user is not None and written:
-        allowed = set(Project.objects.editable_by(user).filter(pk__in=written).values_list("pk", flat=True))
-        for project in creates + updates:
-            if project.pk not in allowed:
-                result.errors.append(RowError(row_of[id(project)], HEADERS["county"][0], _("不在您的管辖区域内")))
 
 
 # --- The downloadable template ------------------------------------------------------------------------

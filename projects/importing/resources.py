@@ -15,6 +15,7 @@ from ..choices import Role
 from ..models import AnnualPlan, Batch, Cluster, Industry, Problem, Programme, Region, User
 from .catalogues import Regions
 from .reading import clean_text
+from .widgets import TextWidget
 
 
 class RegionWidget(widgets.ForeignKeyWidget):
@@ -103,13 +104,6 @@ class ChoiceWidget(widgets.Widget):
 
     def render(self, value, obj=None, **kwargs):
         return str(dict(self.choices).get(value, value or ""))
-
-
-class TextWidget(widgets.CharWidget):
-    """Text trimmed, full-width made half-width, a leading ' before formula-like text dropped (our export's)."""
-
-    def clean(self, value, row=None, **kwargs):
-        return clean_text(value) or ""
 
 
 class SheetRowsResult(Result):

@@ -3,21 +3,22 @@
 import io
 import unicodedata
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext as _
+from import_export import fields, resources
+from import_export.instance_loaders import BaseInstanceLoader
 
 from .. import reporting
 from ..choices import Stage
 from ..exporting import escape_formula
-from ..models import (
-    PROJECT_ORDER,
-    Project,
-    normalize_project_code,
-)
-from .headers import HeaderMap, find_header, is_passed_over
+from ..models import PROJECT_ORDER, MonthlyReport, Project, normalize_project_code
+from .headers import HEADER_SEARCH_ROWS, HeaderMap, find_header, is_passed_over
 from .project_list import _shown
-from .reading import clean_text, parse_money, read_rows
+from .reading import clean_text
+from .resources import SheetRowsResult, sheet_dataset
 from .results import PROGRESS_EVERY, ImportFileError, ImportResult, RowError, RowResult
+from .widgets import MoneyWidget, TextWidget
 
 # --- Monthly progress workbooks -----------------------------------------------------------------------
 
@@ -40,81 +41,179 @@ PROGRESS_SYNONYMS = {
 }
 
 
+class ProgressLoader(BaseInstanceLoader):
+    """The projects the file names (by 项目代码, else 项目名称 + 县) among those the user may report for, and
+    their reports of the month, loaded at once."""
+
+    def __init__(self, resource, dataset=None):
+        super().__init__(resource, dataset)
+        resource.loader = self
+        rows = [dict(zip(dataset.headers, cells)) for cells in dataset]
+        codes = {normalize_project_code(unicodedata.normalize("NFKC", clean_text(row.get("code")) or "")) for row in rows} - {""}
+        names = {clean_text(row.get("name")) for row in rows} - {None}
+        user = resource.user
+        projects = Project.objects.editable_by(user) if user is not None else Project.objects.all()
+        self.by_code, self.by_name = {}, {}
+        for project in projects.filter(Q(code__in=codes) | Q(name__in=names)).select_related("county"):
+            if project.code:
+                self.by_code[project.code] = project
+            if project.name in names:
+                self.by_name.setdefault((project.name, project.county.name if project.county else None), project)
+                self.by_name.setdefault((project.name, None), project)
+        found = {project.pk for project in [*self.by_code.values(), *self.by_name.values()]}
+        self.reports = {report.project_id: report for report in MonthlyReport.objects.filter(project__in=found, month=resource.month)}
+
+    def project(self, row):
+        code = normalize_project_code(unicodedata.normalize("NFKC", clean_text(row.get("code")) or ""))
+        if code:
+            return self.by_code.get(code), "code"
+        return self.by_name.get((clean_text(row.get("name")), clean_text(row.get("county")))), "name"
+
+    def get_instance(self, row):
+        project, _column = self.project(row)
+        return self.reports.get(project.pk) if project is not None else None
+
+
+class ProgressResource(resources.ModelResource):
+    """A progress workbook's rows as the month's reports. Rows are checked and read here; what is saved,
+    and every check on the figures, is reporting.reports_submit's (as on the report page), in bulk once the
+    rows are read."""
+
+    code = fields.Field(column_name="code", widget=TextWidget())
+    name = fields.Field(column_name="name", widget=TextWidget())
+    county = fields.Field(column_name="county", widget=TextWidget())
+    completed = fields.Field("completed_investment", "completed", widget=MoneyWidget())
+    progress = fields.Field("image_progress", "progress", widget=TextWidget())
+    problem = fields.Field(column_name="problem", widget=TextWidget())
+    note = fields.Field(column_name="note", widget=TextWidget())
+
+    class Meta:
+        model = MonthlyReport
+        fields = ("code", "name", "county", "completed", "progress", "problem", "note")
+        import_id_fields = ("name",)  # rows are matched by the loader
+        instance_loader_class = ProgressLoader
+        use_bulk = True
+        skip_diff = True
+        report_skipped = True
+        clean_model_instances = False
+        use_transactions = True
+
+    def __init__(self, *, user, month, progress=None):
+        super().__init__()
+        self.user, self.month, self.progress = user, month, progress
+        self.outcome = ImportResult(year=month.year)
+        self.entries, self.seen = [], {}
+
+    def import_data(self, dataset, *args, **kwargs):
+        self.sheet_rows = dataset.sheet_rows
+        return super().import_data(dataset, *args, rollback_on_validation_errors=True, **kwargs)
+
+    def get_result_class(self):
+        return lambda: SheetRowsResult(self.sheet_rows)
+
+    def handle_import_error(self, result, error, raise_errors=False):
+        raise error
+
+    def before_import(self, dataset, **kwargs):
+        """The header under the title; the rows that report something (a prefilled project left empty is
+        not reported this time), each with its sheet row number."""
+        numbers = dataset.sheet_rows
+        columns = find_header(list(zip(numbers, dataset[:HEADER_SEARCH_ROWS])), HeaderMap(PROGRESS_HEADERS, PROGRESS_SYNONYMS))
+        missing = [PROGRESS_HEADERS[key][0] for key in ("name", "completed") if key not in columns]
+        if missing:
+            raise ImportFileError(_("缺少必需的列：%(columns)s") % {"columns": "、".join(missing)})
+        self.outcome.unrecognized = columns.headings
+        self.fields["completed"].widget.unit = columns["completed"][1]
+        keys = list(columns)
+        kept, kept_numbers = [], []
+        for number, cells in zip(numbers[columns.index + 1 :], dataset[columns.index + 1 :]):
+            values = [cells[columns[key][0]] for key in keys]
+            raw = {key: clean_text(value) for key, value in zip(keys, values)}
+            if is_passed_over(raw) or not any(raw.get(key) for key in ("completed", "progress", "problem")):
+                self.outcome.skipped += 1
+                continue
+            kept.append(values)
+            kept_numbers.append(number)
+        dataset.wipe()
+        dataset.headers = keys
+        dataset.extend(kept)
+        numbers[:] = kept_numbers
+
+    def before_import_row(self, row, **kwargs):
+        self.row_index = kwargs["row_number"] - 1
+        if self.progress and self.row_index % PROGRESS_EVERY == 0:
+            self.progress(self.row_index, len(self.sheet_rows))
+
+    def get_instance(self, instance_loader, row):
+        return instance_loader.get_instance(row)
+
+    def init_instance(self, row=None):
+        return MonthlyReport(month=self.month)
+
+    def import_instance(self, instance, row, **kwargs):
+        """The row as a ReportEntry for the service: its project (one the user may report for, named once),
+        its figure (required) and texts."""
+        number = self.sheet_rows[self.row_index]
+        project, by = self.loader.project(row)
+        if project is None:
+            raise ValidationError({by: [_("找不到该项目，或不在您的管辖区域内")]})
+        if project.pk in self.seen:
+            raise ValidationError({by: [_("与第 %(other)d 行是同一项目") % {"other": self.seen[project.pk]}]})
+        self.seen[project.pk] = number
+        if clean_text(row.get("completed")) is None:
+            raise ValidationError({"completed": [_("必填")]})
+        try:
+            amount = self.fields["completed"].clean(row)
+        except ValueError as error:
+            raise ValidationError({"completed": [str(error)]}) from None
+        text = {key: self.fields[key].clean(row) if key in row else "" for key in ("progress", "problem", "note")}
+        instance._entry = reporting.ReportEntry(
+            project=project, month=self.month, completed_investment=amount, image_progress=text["progress"],
+            problem=text["problem"], note=text["note"],
+        )
+
+    def save_instance(self, instance, is_create, row, **kwargs):
+        self.entries.append((self.row_index + 1, instance._entry))  # saved by reports_submit, all at once
+
+    def after_import(self, dataset, result, **kwargs):
+        """Submit the month's entries through the report service; a row it refuses, or whose figure a check
+        questions without a 说明, is an error of its row (and nothing is kept)."""
+        if result.has_validation_errors() or not self.entries:
+            return
+        outcomes = reporting.reports_submit(user=self.user, entries=[entry for _number, entry in self.entries])
+        for (number, _entry), outcome in zip(self.entries, outcomes):
+            if outcome.status == reporting.EntryStatus.REFUSED:
+                result.append_invalid_row(number, {}, ValidationError({"completed": [outcome.message]}))
+            elif outcome.status == reporting.EntryStatus.NEEDS_NOTE:
+                reasons = "；".join(warning.message for warning in outcome.warnings)
+                message = _("%(reasons)s。如确认无误，请在“说明”列填写说明") % {"reasons": reasons}
+                result.append_invalid_row(number, {}, ValidationError({"completed": [message]}))
+            else:
+                report, header = outcome.report, PROGRESS_HEADERS["completed"][0]
+                old = _shown("completed", report.completed_investment) if report else ""
+                changes = [] if outcome.status == "unchanged" else [(header, old, _shown("completed", outcome.entry.completed_investment))]
+                self.outcome.rows.append(RowResult(self.sheet_rows[number - 1], outcome.status, outcome.entry.project.name, changes))
+
+
 def import_progress(data, filename, *, user, month, dry_run=False, progress=None):
     """Record a month's reports from a progress workbook (项目代码 or 项目名称 + 县, 本月完成投资, 形象进度,
     存在问题, 说明) and open the problems named, through the same service and checks as the report page:
     every row, or nothing when any row is wrong. A check that fires is an error for the row unless its
     说明 cell confirms the figure; unchanged rows are reported unchanged and not written."""
-    rows = read_rows(data, filename)
-    if not rows:
-        raise ImportFileError(_("文件中没有数据。"))
-    columns = find_header(rows, HeaderMap(PROGRESS_HEADERS, PROGRESS_SYNONYMS))
-    header_index = columns.index
-    missing = [PROGRESS_HEADERS[key][0] for key in ("name", "completed") if key not in columns]
-    if missing:
-        raise ImportFileError(_("缺少必需的列：%(columns)s") % {"columns": "、".join(missing)})
     if user is not None and not user.has_perm("projects.add_monthlyreport"):
         raise ImportFileError(_("您的角色不能填报月度调度。"))
-    month = month.replace(day=1)
-    result = ImportResult(year=month.year, unrecognized=columns.headings)
-    projects = Project.objects.editable_by(user) if user is not None else Project.objects.all()
-    by_code = {p.code: p for p in projects.filter(code__isnull=False)}
-    by_name = {}
-    for project in projects.select_related("county"):
-        by_name.setdefault((project.name, project.county.name if project.county else None), project)
-        by_name.setdefault((project.name, None), project)
-    header = {key: PROGRESS_HEADERS[key][0] for key in columns}
-    entries, numbers, seen = [], [], {}
-    data_rows = rows[header_index + 1 :]
-    for done, (number, cells) in enumerate(data_rows):
-        if progress and done % PROGRESS_EVERY == 0:
-            progress(done, len(data_rows))
-        raw = {key: clean_text(cells[position] if position < len(cells) else None) for key, (position, _f) in columns.items()}
-        if is_passed_over(raw) or not any(raw.get(key) for key in ("completed", "progress", "problem")):
-            result.skipped += 1  # also a prefilled project left empty: not reported this time
-            continue
-        code = normalize_project_code(unicodedata.normalize("NFKC", raw.get("code") or ""))
-        project = by_code.get(code) if code else by_name.get((raw.get("name"), raw.get("county")))
-        column = header.get("code", header["name"]) if code else header["name"]
-        if project is None:
-            result.errors.append(RowError(number, column, _("找不到该项目，或不在您的管辖区域内")))
-            continue
-        if project.pk in seen:
-            result.errors.append(RowError(number, column, _("与第 %(other)d 行是同一项目") % {"other": seen[project.pk]}))
-            continue
-        seen[project.pk] = number
-        if not raw.get("completed"):
-            result.errors.append(RowError(number, header["completed"], _("必填")))
-            continue
-        try:
-            amount = parse_money(raw["completed"], columns["completed"][1])
-        except ValueError as error:
-            result.errors.append(RowError(number, header["completed"], str(error)))
-            continue
-        entries.append(reporting.ReportEntry(
-            project=project, month=month, completed_investment=amount, image_progress=raw.get("progress") or "",
-            problem=raw.get("problem") or "", note=raw.get("note") or "",
-        ))
-        numbers.append(number)
-    if result.errors or not entries:
-        return result
-    with transaction.atomic():
-        outcomes = reporting.reports_submit(user=user, entries=entries)
-        for number, outcome in zip(numbers, outcomes):
-            report = outcome.report
-            if outcome.status == reporting.EntryStatus.REFUSED:
-                result.errors.append(RowError(number, header["completed"], outcome.message))
-            elif outcome.status == reporting.EntryStatus.NEEDS_NOTE:
-                reasons = "；".join(warning.message for warning in outcome.warnings)
-                result.errors.append(RowError(number, header["completed"], _("%(reasons)s。如确认无误，请在“说明”列填写说明") % {"reasons": reasons}))
-            else:
-                old = _shown("completed", report.completed_investment) if report else ""
-                changes = [] if outcome.status == "unchanged" else [(header["completed"], old, _shown("completed", outcome.entry.completed_investment))]
-                result.rows.append(RowResult(number, outcome.status, outcome.entry.project.name, changes))
-        if result.errors:
-            result.rows.clear()  # nothing is written: no row counts as created or updated
-        if result.errors or dry_run:
-            transaction.set_rollback(True)
+    dataset = sheet_dataset(data, filename)
+    if not len(dataset):
+        raise ImportFileError(_("文件中没有数据。"))
+    resource = ProgressResource(user=user, month=month.replace(day=1), progress=progress)
+    library_result = resource.import_data(dataset, dry_run=dry_run, use_transactions=True)
+    result = resource.outcome
+    for invalid in library_result.invalid_rows:
+        for key, messages in invalid.error_dict.items():
+            result.errors.extend(RowError(invalid.number, PROGRESS_HEADERS[key][0], message) for message in messages)
+    result.errors.sort(key=lambda error: error.row)
+    if result.errors:
+        result.rows.clear()  # nothing is written: no row counts as created or updated
     return result
 
 

@@ -11,10 +11,8 @@ would do — including the final check that every written project lies in the us
 """
 
 import io
-import itertools
 from decimal import Decimal
 
-import tablib
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -34,8 +32,8 @@ from ..exporting import escape_formula
 from ..models import AnnualPlan, Batch, Programme, Project
 from .catalogues import Catalogues
 from .headers import HEADER_SEARCH_ROWS, HEADERS, HeaderMap, find_header, is_passed_over, year_from_titles
-from .reading import clean_text, count_rows, iter_rows
-from .resources import SheetRowsResult
+from .reading import clean_text, count_rows
+from .resources import SheetRowsResult, sheet_dataset
 from .results import PROGRESS_EVERY, ImportFileError, ImportResult, RowError, RowResult
 from .widgets import (
     CatalogueWidget,
@@ -477,24 +475,6 @@ class ProjectListResource(resources.ModelResource):
 
 
 # --- The import -----------------------------------------------------------------------------------------
-
-
-def sheet_dataset(data, filename):
-    """The first sheet's rows as they are (titles, notes, header, data), each with its sheet row number
-    (`dataset.sheet_rows`): what ProjectListResource.before_import reads. Cells beyond the widest of the
-    first rows (where the header is) have no heading and are not kept."""
-    rows = iter_rows(data, filename)
-    head = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
-    width = max((len(cells) for _number, cells in head), default=0)
-    dataset, numbers = tablib.Dataset(), []
-    for number, cells in itertools.chain(head, rows):
-        if number > settings.IMPORT_MAX_ROWS:
-            raise ImportFileError(_("文件超过 %(limit)d 行的上限。") % {"limit": settings.IMPORT_MAX_ROWS})
-        cells = list(cells[:width])
-        dataset.append(cells + [None] * (width - len(cells)))
-        numbers.append(number)
-    dataset.sheet_rows = numbers
-    return dataset
 
 
 def import_projects(data, filename, *, user, year=None, dry_run=False, progress=None):

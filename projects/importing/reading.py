@@ -21,11 +21,6 @@ PERIOD_RE = re.compile(r"^(\d{4})\s*年?\s*(?:[-—–~至到]+\s*(\d{4})\s*年?
 # --- Reading files ------------------------------------------------------------------------------------
 
 
-def read_rows(data, filename):
-    """The file's rows as a list (small files: monthly progress workbooks)."""
-    return list(iter_rows(data, filename))
-
-
 def iter_rows(data, filename):
     """The file's rows, one at a time, as (sheet row number, list of cell values)."""
     if not data:

@@ -2,7 +2,11 @@
 catalogues. Cells are read by this package's reader (formats.py) and parsed by these widgets; headings
 are the Chinese column names people see in the admin (verbose names)."""
 
+import itertools
 from functools import partial
+
+import tablib
+from django.conf import settings
 
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
@@ -14,7 +18,9 @@ from ..access import ROLE_GROUP_NAMES
 from ..choices import Role
 from ..models import AnnualPlan, Batch, Cluster, Industry, Problem, Programme, Region, User
 from .catalogues import Regions
-from .reading import clean_text
+from .headers import HEADER_SEARCH_ROWS
+from .reading import clean_text, iter_rows
+from .results import ImportFileError
 from .widgets import TextWidget
 
 
@@ -122,6 +128,24 @@ class SheetRowsResult(Result):
 
     def append_invalid_row(self, number, row, validation_error):
         super().append_invalid_row(self.sheet_row(number), row, validation_error)
+
+
+def sheet_dataset(data, filename):
+    """The first sheet's rows as they are (titles, notes, header, data), each with its sheet row number
+    (`dataset.sheet_rows`): what ProjectListResource.before_import reads. Cells beyond the widest of the
+    first rows (where the header is) have no heading and are not kept."""
+    rows = iter_rows(data, filename)
+    head = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
+    width = max((len(cells) for _number, cells in head), default=0)
+    dataset, numbers = tablib.Dataset(), []
+    for number, cells in itertools.chain(head, rows):
+        if number > settings.IMPORT_MAX_ROWS:
+            raise ImportFileError(_("文件超过 %(limit)d 行的上限。") % {"limit": settings.IMPORT_MAX_ROWS})
+        cells = list(cells[:width])
+        dataset.append(cells + [None] * (width - len(cells)))
+        numbers.append(number)
+    dataset.sheet_rows = numbers
+    return dataset
 
 
 class ProvinceResource(resources.ModelResource):

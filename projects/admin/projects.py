@@ -18,7 +18,7 @@ from .. import exporting, importing, reporting, rules, selectors, tasks
 from ..choices import Light, RegionLevel, ReviewAction, Status
 from ..filtersets import ProjectFilterSet
 from ..models import AnnualPlan, MonthlyReport, Problem, Project, ReportTransition
-from ..importing.resources import AnnualPlanResource, ProblemResource
+from ..importing.resources import AnnualPlanResource, MonthlyReportResource, ProblemResource
 from ..paginators import CachedCountPaginator
 from ..services import StaleVersionError, progress_refresh, project_claim_version
 from .common import (
@@ -28,7 +28,7 @@ from .common import (
     filterset_list_filter,
 )
 from .imports import ImportAdminMixin, _xlsx_response
-from .transfer import TableTransferMixin
+from .transfer import TableExportMixin
 
 
 class ProjectChildInline(admin.TabularInline):
@@ -331,7 +331,7 @@ class ProjectChildAdmin(RegionScopedAdminMixin, ScopedHistoryAdmin):
 
 
 @admin.register(AnnualPlan)
-class AnnualPlanAdmin(TableTransferMixin, ProjectChildAdmin):
+class AnnualPlanAdmin(TableExportMixin, ProjectChildAdmin):
     resource_classes = [AnnualPlanResource]  # export only: the overview is read-only (no add or change)
     list_display = ["project", "year", "planned_investment", "completed_before_year"]
     list_filter = ["year"]
@@ -354,11 +354,12 @@ class ReportTransitionInline(admin.TabularInline):
 
 
 @admin.register(MonthlyReport)
-class MonthlyReportAdmin(ImportAdminMixin, ProjectChildAdmin):
+class MonthlyReportAdmin(ImportAdminMixin, TableExportMixin, ProjectChildAdmin):
+    resource_classes = [MonthlyReportResource]
     import_kind = "progress"
     import_title = _("导入月度调度")
     import_permission = "projects.add_monthlyreport"
-    change_list_template = "admin/projects/monthlyreport/change_list.html"
+    import_export_change_list_template = "admin/projects/monthlyreport/change_list.html"  # the export button, then ours
 
     def import_params(self, request):
         try:
@@ -433,7 +434,7 @@ class MonthlyReportAdmin(ImportAdminMixin, ProjectChildAdmin):
 
 
 @admin.register(Problem)
-class ProblemAdmin(TableTransferMixin, ProjectChildAdmin):
+class ProblemAdmin(TableExportMixin, ProjectChildAdmin):
     resource_classes = [ProblemResource]
     list_display = ["project", "category", "description", "responsible_unit", "raised_on", "status", "resolved_on"]
     list_filter = ["status", "category"]

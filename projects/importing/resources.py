@@ -16,7 +16,7 @@ from actions.models import Action, ActionPlan, Measure, Target
 
 from ..access import ROLE_GROUP_NAMES
 from ..choices import Role
-from ..models import AnnualPlan, Batch, Cluster, Industry, Problem, Programme, Region, User
+from ..models import AnnualPlan, Batch, Cluster, Industry, MonthlyReport, Problem, Programme, Region, User
 from .catalogues import Regions
 from .headers import HEADER_SEARCH_ROWS
 from .reading import clean_text, iter_rows
@@ -369,6 +369,16 @@ class AnnualPlanResource(ProjectPartResource):
         model = AnnualPlan
         fields = ("project_code", "project_name", "county", "year", "planned_investment", "completed_before_year",
                   "completed_investment")
+
+
+class MonthlyReportResource(ProjectPartResource):
+    """Export only: reports are imported as the progress workbook (progress.ProgressResource), through the
+    report service and its checks."""
+
+    class Meta:
+        model = MonthlyReport
+        fields = ("project_code", "project_name", "county", "month", "completed_investment", "image_progress", "note",
+                  "review_status", "reported_at")
 
 
 class ProblemResource(ProjectPartResource):

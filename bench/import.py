@@ -59,7 +59,7 @@ def write_list(path, rows, *, bump=0):
     sheet = book.create_sheet("项目清单")
     sheet.append(["河北省2026年重点项目清单"])
     sheet.append(["单位：万元"])
-    sheet.append(["序号"] + [header for header, _alias, _get in COLUMNS])
+    sheet.append(["序号"] + [header for header, _alias in COLUMNS])
     for number in range(1, rows + 1):
         county = counties[number % len(counties)]
         values = {
@@ -81,7 +81,7 @@ def write_list(path, rows, *, bump=0):
             "annual_plan": 3000,
             "completed_before_year": 0,
         }
-        sheet.append([number] + [values.get(alias, "") for _header, alias, _get in COLUMNS])
+        sheet.append([number] + [values.get(alias, "") for _header, alias in COLUMNS])
     book.save(path)
 
 
@@ -93,7 +93,7 @@ def floor(path):
 
     started = time.perf_counter()
     book = load_workbook(path, read_only=True, data_only=True)
-    at = {alias: index + 1 for index, (_header, alias, _get) in enumerate(COLUMNS)}  # after the 序号 column
+    at = {alias: index + 1 for index, (_header, alias) in enumerate(COLUMNS)}  # after the 序号 column
     regions = {r.name: r for r in Region.objects.all()}
     programmes = {p.name: p.pk for p in Programme.objects.all()}
     actions = {a.number: a.pk for a in Action.objects.filter(plan__is_primary=True)}
@@ -186,11 +186,15 @@ def measured(step, path):
 
 def clear():
     """An empty list: no projects, plans or history rows (the first import's starting point)."""
-    from projects.models import AnnualPlan
-
-    Project.objects.all().delete()
-    Project.history.all().delete()
-    AnnualPlan.history.all().delete()
+    tables = ["projects_project", "projects_historicalproject", "projects_historicalproject_programmes",
+              "projects_historicalproject_actions", "projects_historicalannualplan"]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # the tables that refer to projects (plans, links ...) go too
+            cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+        else:
+            Project.objects.all().delete()  # SQLite: its cascades (a small database)
+            for table in tables[1:]:
+                cursor.execute(f"DELETE FROM {table}")
 
 
 def main():

@@ -17,30 +17,31 @@ from actions.models import Action
 from .models import Programme
 from .rules import today
 
-# (canonical header, English alias, how to read the value from an annotated project)
+# The provincial template's columns: (canonical header, English alias). What each holds is the list
+# resource's (importing.project_list.ProjectListResource: its widgets read a column, its dehydrate methods
+# write it), so that an export imports back unchanged.
 COLUMNS = [
-    ("项目代码", "code", lambda p: p.code or ""),
-    ("项目名称", "name", lambda p: p.name),
-    ("项目类别", "programmes", lambda p: "、".join(x.name for x in p.programmes.all())),
-    ("五个一批", "batch", lambda p: p.batch.name if p.batch else ""),
-    ("建设阶段", "stage", lambda p: p.get_stage_display()),
-    ("所属市", "city", lambda p: p.city.name),
-    ("所属县（市、区）", "county", lambda p: p.county.name if p.county else ""),
-    ("所属产业", "industry", lambda p: p.industry.name if p.industry else ""),
-    # The default plan's actions by number (as lists write them), any other plan's by name.
-    ("八项行动", "actions", lambda p: "、".join(str(a.number) if a.plan.is_primary else a.name for a in p.actions.all())),
-    ("项目单位", "owner", lambda p: p.owner),
-    ("建设规模及主要内容", "scope", lambda p: p.scope),
-    ("建设起止年限", "period", lambda p: p.period),
-    ("计划开工", "planned_start", lambda p: p.planned_start.strftime("%Y-%m") if p.planned_start else ""),
-    ("计划竣工", "planned_end", lambda p: p.planned_end.strftime("%Y-%m") if p.planned_end else ""),
-    ("总投资（万元）", "total_investment", lambda p: p.total_investment),
-    ("年度计划投资（万元）", "annual_plan", lambda p: p.plan_investment),
-    ("截至上年底累计完成投资（万元）", "completed_before_year", lambda p: p.completed_before_year),
-    ("责任单位", "responsible_unit", lambda p: p.responsible_unit),
-    ("联系人", "contact", lambda p: p.contact),
-    ("联系电话", "phone", lambda p: p.phone),
-    ("备注", "remarks", lambda p: p.remarks),
+    ("项目代码", "code"),
+    ("项目名称", "name"),
+    ("项目类别", "programmes"),
+    ("五个一批", "batch"),
+    ("建设阶段", "stage"),
+    ("所属市", "city"),
+    ("所属县（市、区）", "county"),
+    ("所属产业", "industry"),
+    ("八项行动", "actions"),
+    ("项目单位", "owner"),
+    ("建设规模及主要内容", "scope"),
+    ("建设起止年限", "period"),
+    ("计划开工", "planned_start"),
+    ("计划竣工", "planned_end"),
+    ("总投资（万元）", "total_investment"),
+    ("年度计划投资（万元）", "annual_plan"),
+    ("截至上年底累计完成投资（万元）", "completed_before_year"),
+    ("责任单位", "responsible_unit"),
+    ("联系人", "contact"),
+    ("联系电话", "phone"),
+    ("备注", "remarks"),
 ]
 FORMATS = ("xlsx", "csv", "json")
 CONTENT_TYPES = {
@@ -67,9 +68,14 @@ def export_queryset(projects):
 
 
 def rows(projects, *, chunk_size=2000):
-    """Template rows for `projects` (annotated with_progress for the export's year), lazily."""
+    """Template rows for `projects` (annotated with_progress for the export's year), lazily, as the list
+    resource exports each project."""
+    from .importing.project_list import ProjectListResource
+
+    resource = ProjectListResource(user=None)
+    fields = resource.get_export_fields()
     for project in export_queryset(projects).iterator(chunk_size=chunk_size):
-        yield [getter(project) for _header, _alias, getter in COLUMNS]
+        yield [resource.export_field(field, project) for field in fields]
 
 
 def _text(value):
@@ -84,7 +90,7 @@ def write_csv(projects, handle):
     """UTF-8 with BOM, which Excel opens as UTF-8."""
     handle.write("\ufeff")
     writer = csv.writer(handle)
-    writer.writerow(["序号"] + [header for header, _alias, _get in COLUMNS])
+    writer.writerow(["序号"] + [header for header, _alias in COLUMNS])
     for number, row in enumerate(rows(projects), start=1):
         writer.writerow([number] + [escape_formula(_text(value)) for value in row])
 
@@ -92,7 +98,7 @@ def write_csv(projects, handle):
 def write_json(projects, handle):
     handle.write("[")
     for number, row in enumerate(rows(projects)):
-        record = {alias: (_text(value) if isinstance(value, Decimal) else value) for (_h, alias, _g), value in zip(COLUMNS, row)}
+        record = {alias: (_text(value) if isinstance(value, Decimal) else value) for (_header, alias), value in zip(COLUMNS, row)}
         handle.write(("," if number else "") + "\n" + json.dumps(record, ensure_ascii=False))
     handle.write("\n]\n")
 
@@ -104,7 +110,7 @@ def write_xlsx(projects, handle, *, title):
     sheet = workbook.create_sheet("项目清单")
     sheet.append([title])
     sheet.append(["单位：万元"])
-    sheet.append(["序号"] + [header for header, _alias, _get in COLUMNS])
+    sheet.append(["序号"] + [header for header, _alias in COLUMNS])
     for number, row in enumerate(rows(projects), start=1):
         sheet.append([number] + [escape_formula(value) if isinstance(value, str) else value for value in row])
     workbook.save(handle)

@@ -5,9 +5,12 @@ The import runs inside one transaction and is rolled back for a dry run, so a pr
 what applying would do — including the final check that every written project lies in the importing
 user's region (the same `editable_by` rule as everywhere else).
 
-One module per step: reading files and cells (reading), finding the header and the columns (headers),
-the lookup tables (catalogues), the project list (project_list), monthly progress workbooks (progress),
-uploaded batches checked and applied here or on a worker (batches), what an import reports (results).
+Everything is imported on django-import-export. One module per step: reading files and cells (reading),
+the library's file formats read through it (formats), finding the header and the columns (headers), the
+lookup tables (catalogues), the widgets that read the list's cells (widgets), the resources of the
+province's other tables (resources), the project list's resource (project_list), the monthly progress
+workbook's (progress), uploaded batches checked and applied here or on a worker (batches), what an import
+reports (results). Nothing else in the project parses a cell.
 """
 
 from .batches import (

@@ -15,7 +15,7 @@ HEADER_SEARCH_ROWS = 30
 YEAR_IN_TITLE_RE = re.compile(r"(20\d{2})\s*年")
 
 
-HEADERS = {"seq": ("序号", "no")} | {alias: (header, alias) for header, alias, _get in EXPORT_COLUMNS}
+HEADERS = {"seq": ("序号", "no")} | {alias: (header, alias) for header, alias in EXPORT_COLUMNS}
 
 # Headings real lists use for the template's columns (集中开工 and 招商引资 lists of cities and counties),
 # compared as `heading_text` reduces them: no spaces, half-width, lower case, no bracketed part. The

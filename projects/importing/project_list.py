@@ -201,6 +201,54 @@ class ProjectListResource(resources.ModelResource):
         self.written, self.planned = {}, set()  # project pk -> its data row; pks of projects whose plan was written
         self.link_names = None
 
+    # --- Export: each column as the import reads it back ----------------------------------------------
+
+    def get_export_order(self):
+        return [alias for _header, alias in EXPORT_COLUMNS]
+
+    def dehydrate_code(self, project):
+        return project.code or ""
+
+    def dehydrate_programmes(self, project):
+        return "、".join(programme.name for programme in project.programmes.all())
+
+    def dehydrate_batch(self, project):
+        return project.batch.name if project.batch else ""
+
+    def dehydrate_stage(self, project):
+        return project.get_stage_display()
+
+    def dehydrate_city(self, project):
+        return project.city.name
+
+    def dehydrate_county(self, project):
+        return project.county.name if project.county else ""
+
+    def dehydrate_industry(self, project):
+        return project.industry.name if project.industry else ""
+
+    def dehydrate_actions(self, project):
+        """The default plan's actions by number (as lists write them), any other plan's by name."""
+        return "、".join(str(a.number) if a.plan.is_primary else a.name for a in project.actions.all())
+
+    def dehydrate_period(self, project):
+        return project.period
+
+    def dehydrate_planned_start(self, project):
+        return project.planned_start.strftime("%Y-%m") if project.planned_start else ""
+
+    def dehydrate_planned_end(self, project):
+        return project.planned_end.strftime("%Y-%m") if project.planned_end else ""
+
+    def dehydrate_total_investment(self, project):
+        return project.total_investment  # a number in the workbook, not text
+
+    def dehydrate_annual_plan(self, project):
+        return project.plan_investment  # annotated for the export's year (with_progress)
+
+    def dehydrate_completed_before_year(self, project):
+        return project.completed_before_year
+
     # --- The sheet ------------------------------------------------------------------------------------
 
     def before_import(self, dataset, **kwargs):
@@ -516,7 +564,7 @@ def template_workbook(*, year):
     sheet.append([f"河北省{year}年重点项目清单"])
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.append(["单位：万元。项目类别、八项行动可填多个，用“、”分隔；日期可写 2023-03、2023年3月 或 2023/3/15。"])
-    headers = ["序号"] + [header for header, _alias, _get in EXPORT_COLUMNS]
+    headers = ["序号"] + [header for header, _alias in EXPORT_COLUMNS]
     sheet.append(headers)
     for cell in sheet[3]:
         cell.font = Font(bold=True)

@@ -269,6 +269,15 @@ REPORT_CHECK_MONTH_MIN = env.float("REPORT_CHECK_MONTH_MIN", default=1000.0)
 # A project under construction reporting nothing for this many months in a row:
 REPORT_CHECK_IDLE_MONTHS = env.int("REPORT_CHECK_IDLE_MONTHS", default=3)
 
+# --- Supervision (督办, issue 13) ---------------------------------------------------------------------
+# An item must be handled within this many working days, else it goes one level up (county → city →
+# province → the project's 包联 leader) with as many days again.
+SUPERVISION_TIME_LIMIT_WORKDAYS = env.int("SUPERVISION_TIME_LIMIT_WORKDAYS", default=5)
+# A problem still not resolved this many days after it was raised opens an item.
+SUPERVISION_PROBLEM_DAYS = env.int("SUPERVISION_PROBLEM_DAYS", default=30)
+# A monthly report still missing this many working days after its deadline opens an item.
+SUPERVISION_REPORT_OVERDUE_WORKDAYS = env.int("SUPERVISION_REPORT_OVERDUE_WORKDAYS", default=5)
+
 # --- Digests (issue #3) ------------------------------------------------------------------------------
 # Problems open longer than this many days are listed in the digest.
 DIGEST_PROBLEM_AGE_DAYS = env.int("DIGEST_PROBLEM_AGE_DAYS", default=30)

@@ -2,13 +2,17 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from projects import views
+from projects import views, views_supervision
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("projects/", views.project_list, name="project_list"),
     path("projects/export/", views.project_export, name="project_export"),
     path("projects/<int:pk>/", views.project_detail, name="project_detail"),
+    path("projects/<int:pk>/milestones/", views.project_milestones, name="project_milestones"),
+    path("projects/<int:pk>/supervise/", views_supervision.supervision_open, name="supervision_open"),
+    path("supervision/", views_supervision.supervision_page, name="supervision"),
+    path("supervision/<int:pk>/", views_supervision.supervision_item, name="supervision_item"),
     path("reports/", views.monthly_report, name="monthly_report"),
     path("reports/review/", views.report_review, name="report_review"),
     path("actions/", views.action_plan, name="action_plan"),

@@ -21,10 +21,12 @@ ROLE_GROUP_NAMES = {
     Role.LEADER: "领导（只读）",
 }
 
-_PROJECT_WORK = ["project", "annualplan", "monthlyreport", "problem"]
+_PROJECT_WORK = ["project", "annualplan", "monthlyreport", "problem", "milestone"]
+# Supervision items change only through projects.supervision (pages), never through admin forms.
+_SUPERVISION = ["supervisionitem", "supervisionstep"]
 # The working-day calendar and the import's heading synonyms are reference data too: the province keeps
 # them, everyone reads them.
-_REFERENCE = ["region", "industry", "programme", "batch", "cluster", "workdayoverride", "headersynonym"]
+_REFERENCE = ["region", "industry", "programme", "batch", "cluster", "workdayoverride", "headersynonym", "milestonekind"]
 _ACTIONS = ["actionplan", "action", "measure", "target"]
 
 
@@ -37,7 +39,7 @@ ROLE_PERMISSIONS = {
     Role.PROVINCE_ADMIN: (
         _perms("projects", _PROJECT_WORK + _REFERENCE + ["user", "digestsubscription", "apitoken"], ["view", "add", "change", "delete"])
         + _perms("actions", _ACTIONS, ["view", "add", "change", "delete"])
-        + _perms("projects", ["digestdelivery", "importbatch", "reporttransition"], ["view"])
+        + _perms("projects", ["digestdelivery", "importbatch", "reporttransition"] + _SUPERVISION, ["view"])
         + ["projects.review_monthlyreport", "auth.view_group"]
         # The digest and reminder schedules (周期性任务) are the province's to see and change.
         + _perms("django_celery_beat", ["periodictask", "crontabschedule", "intervalschedule"], ["view", "change"])
@@ -48,19 +50,19 @@ ROLE_PERMISSIONS = {
         + ["projects.review_monthlyreport"]
         + _perms("projects", _REFERENCE, ["view"])
         + _perms("projects", ["digestsubscription"], ["view", "add", "change", "delete"])
-        + _perms("projects", ["digestdelivery", "importbatch", "reporttransition"], ["view"])
+        + _perms("projects", ["digestdelivery", "importbatch", "reporttransition"] + _SUPERVISION, ["view"])
         + _perms("actions", _ACTIONS, ["view"])
     ),
     Role.COUNTY_EDITOR: (
         _perms("projects", ["project", "annualplan"], ["view", "add", "change"])
-        + _perms("projects", ["monthlyreport", "problem"], ["view", "add", "change", "delete"])
+        + _perms("projects", ["monthlyreport", "problem", "milestone"], ["view", "add", "change", "delete"])
         + _perms("projects", _REFERENCE, ["view"])
         + _perms("projects", ["digestsubscription"], ["view", "add", "change", "delete"])
-        + _perms("projects", ["digestdelivery", "importbatch", "reporttransition"], ["view"])
+        + _perms("projects", ["digestdelivery", "importbatch", "reporttransition"] + _SUPERVISION, ["view"])
         + _perms("actions", _ACTIONS, ["view"])
     ),
     Role.LEADER: (
-        _perms("projects", _PROJECT_WORK + _REFERENCE + ["reporttransition"], ["view"])
+        _perms("projects", _PROJECT_WORK + _REFERENCE + _SUPERVISION + ["reporttransition"], ["view"])
         + _perms("projects", ["digestsubscription"], ["view", "add", "change", "delete"])
         + _perms("projects", ["digestdelivery"], ["view"])
         + _perms("actions", _ACTIONS, ["view"])
@@ -69,7 +71,14 @@ ROLE_PERMISSIONS = {
 
 
 def user_role(user):
-    """The user's role, read from their groups (a superuser counts as province administrator)."""
+    """The user's role, read from their groups (a superuser counts as province administrator); read once
+    per user object (a request's), since every scope asks."""
+    if not hasattr(user, "_role"):
+        user._role = _role_from_groups(user)
+    return user._role
+
+
+def _role_from_groups(user):
     if user.is_superuser:
         return Role.PROVINCE_ADMIN
     names = {group.name for group in user.groups.all()}
@@ -86,18 +95,26 @@ def is_province_wide(user):
 
 
 def project_scope_q(user, prefix=""):
-    """Q selecting the projects (at `prefix`, e.g. "project__") inside the user's region."""
+    """Q selecting the projects (at `prefix`, e.g. "project__") inside the user's region; for a leader
+    also the projects they contract (包联), wherever those are."""
     if not (user.is_authenticated and user.is_active):
         return NOTHING
     if is_province_wide(user):
         return Q()
+    leader = is_leader(user)
+    contracted = Q(**{f"{prefix}contracting_leader_id": user.pk})
     if user.region_id is None:
-        return NOTHING
+        return contracted if leader else NOTHING
     # A city-level unit owns the projects it reports, a county its own. One column each, so that an index
     # serves the scope: a county's projects always carry the unit it reports to as their city (Project.clean
     # and the import set it), so a city-level unit (定州 and 辛集 too) needs only city_id.
     field = "city_id" if user.region.is_city_level else "county_id"
-    return Q(**{f"{prefix}{field}": user.region_id})
+    own = Q(**{f"{prefix}{field}": user.region_id})
+    return own | contracted if leader else own
+
+
+def is_leader(user):
+    return user_role(user) == Role.LEADER
 
 
 def scope_key(user):
@@ -107,6 +124,8 @@ def scope_key(user):
         return "none"
     if is_province_wide(user):
         return "all"
+    if is_leader(user):
+        return f"leader-{user.pk}"  # their region's projects and those they contract
     return f"region-{user.region_id}" if user.region_id else "none"
 
 

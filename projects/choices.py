@@ -104,6 +104,7 @@ class MailKind(models.TextChoices):
     REPORT_MISSING = "report_missing", _("逾期未报县（市、区）清单")
     REPORT_RETURNED = "report_returned", _("月报被退回")
     ACCOUNT_OPENED = "account_opened", _("账号开通：设置密码")
+    SUPERVISION_ESCALATED = "supervision", _("督办事项升级")
 
 
 class ReviewStatus(models.TextChoices):
@@ -123,3 +124,33 @@ class ReviewAction(models.TextChoices):
     APPROVE = "approve", _("审核通过")
     RETURN = "return", _("退回")
     REOPEN = "reopen", _("撤销审核")
+
+
+class SupervisionCause(models.TextChoices):
+    """Why a supervision item (督办事项) was opened."""
+
+    RED_LIGHT = "red_light", _("项目亮红灯")
+    OLD_PROBLEM = "old_problem", _("问题久拖未决")
+    OVERDUE_REPORT = "overdue_report", _("月报逾期未报")
+    MANUAL = "manual", _("人工督办")
+
+
+class SupervisionLevel(models.TextChoices):
+    """Who must act on an item, in the order it escalates."""
+
+    COUNTY = "county", _("县级")
+    CITY = "city", _("市级")
+    PROVINCE = "province", _("省级")
+    LEADER = "leader", _("包联领导")
+
+
+class SupervisionStatus(models.TextChoices):
+    OPEN = "open", _("办理中")
+    CLOSED = "closed", _("已办结")
+
+
+class SupervisionStepKind(models.TextChoices):
+    OPENED = "opened", _("督办")
+    RESPONSE = "response", _("办理情况")
+    ESCALATED = "escalated", _("升级督办")
+    CLOSED = "closed", _("办结")

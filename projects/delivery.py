@@ -44,12 +44,14 @@ class Outcome:
 def _renderer(kind):
     """The function that turns a delivery of `kind` into (subject, text, html), or None when there is
     nothing to send any more."""
-    from . import digests, reporting, services
+    from . import digests, reporting, services, supervision
 
     if kind in (MailKind.WEEKLY, MailKind.MONTHLY):
         return digests.delivery_render
     if kind == MailKind.ACCOUNT_OPENED:
         return services.account_opened_render
+    if kind == MailKind.SUPERVISION_ESCALATED:
+        return supervision.escalation_render
     return reporting.delivery_render
 
 

@@ -20,7 +20,7 @@ from django.utils.http import urlencode
 from . import delivery, rules, selectors, workdays
 from .access import scope_key
 from .choices import DigestFrequency, Light, ProblemStatus, Stage, Status
-from .models import PROJECT_ORDER, DeliveryStatus, DigestDelivery, DigestSubscription, Problem, Project
+from .models import PROJECT_ORDER, DeliveryStatus, DigestDelivery, DigestSubscription, Problem, Project, SupervisionItem
 
 DIGEST_TITLES = {DigestFrequency.WEEKLY: "周报", DigestFrequency.MONTHLY: "月报"}
 
@@ -143,6 +143,16 @@ def digest_context(subscription, period, *, since=None):
 
     cycle_month = period.start if period.frequency == DigestFrequency.MONTHLY else rules.reporting_month(period.end)
     events = base.select_related("city", "county").order_by(*PROJECT_ORDER)
+
+    # Supervision (督办): the scope's open items, the overdue ones listed; projects whose nodes are late;
+    # and, for a 包联 leader, the projects they contract, wherever those are.
+    items = SupervisionItem.objects.open().filter(project__in=base.values("pk"))
+    supervision = selectors.supervision_counts(base, on=on)
+    overdue_items = list(items.filter(due_on__lt=on).select_related("project__city", "project__county").order_by("due_on", "pk")[:limit])
+    for item in overdue_items:
+        item.url = settings.SITE_URL + reverse("supervision_item", args=[item.pk])
+    late_nodes = [_event_row(p) for p in events.filter(rules.nodes_late_exists(on))[:limit]]
+    contracted = [_project_row(p, year, on) for p in listed.filter(contracting_leader=user)[:limit]]
     return {
         "subscription": subscription,
         "user": user,
@@ -173,6 +183,11 @@ def digest_context(subscription, period, *, since=None):
         ],
         "old_problems": old_problems,
         "problem_age": problem_age,
+        "supervision": supervision,
+        "overdue_items": overdue_items,
+        "supervision_url": settings.SITE_URL + reverse("supervision"),
+        "late_nodes": late_nodes,
+        "contracted_projects": contracted,
         "list_limit": limit,
         "site_url": settings.SITE_URL,
     }
@@ -211,6 +226,8 @@ def digest_render(subscription, period, *, since=None, shared=True):
     key = "projects:digest:" + hashlib.sha256(repr((
         selectors.data_version(),
         scope_key(subscription.user),
+        # A 包联 leader's digest has a section of their own projects: theirs alone.
+        subscription.user.pk if subscription.user.contracted_projects.exists() else None,
         sorted(programme.pk for programme in subscription.programmes.all()),
         sorted(action.pk for action in subscription.actions.all()),
         period, since,

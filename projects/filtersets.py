@@ -9,10 +9,11 @@ from django.utils.translation import gettext_lazy as _
 
 from actions.models import Action
 
-from .choices import Light, ReviewStatus, Stage, Status
+from .choices import Light, ReviewStatus, Stage, Status, SupervisionCause, SupervisionLevel, SupervisionStatus
 from .fields import ActionChoiceField
-from .models import Batch, Cluster, Industry, Programme, Project, Region
-from .rules import light_q, report_status_q, reporting_month, today
+from . import rules
+from .models import Batch, Cluster, Industry, Programme, Project, Region, SupervisionItem
+from .rules import light_q, nodes_late_exists, report_status_q, reporting_month, today
 
 REPORT_STATUS_CHOICES = ReviewStatus.choices + [("missing", _("未报（含退回）"))]
 
@@ -132,6 +133,17 @@ class ProjectFilterSet(django_filters.FilterSet):
         method="filter_report_month",
         help_text=_("YYYY-MM，与“月度调度”一起使用"),
     )
+    nodes_late = django_filters.BooleanFilter(
+        label=_("项目节点滞后"),
+        method="filter_nodes_late",
+        widget=yes_no_all(),
+        help_text=_("有节点过了计划日期仍未完成"),
+    )
+    contracted = django_filters.BooleanFilter(
+        label=_("我包联的项目"),
+        method="filter_contracted",
+        widget=yes_no_all(),
+    )
     investment_min = django_filters.NumberFilter(
         label=_("总投资不低于（万元）"),
         field_name="total_investment",
@@ -194,6 +206,15 @@ class ProjectFilterSet(django_filters.FilterSet):
     def filter_light(self, queryset, name, value):
         return queryset.filter(light_q(value))
 
+    def filter_nodes_late(self, queryset, name, value):
+        late = nodes_late_exists(rules.today())
+        return queryset.filter(late) if value else queryset.exclude(late)
+
+    def filter_contracted(self, queryset, name, value):
+        user = getattr(self.request, "user", None)
+        mine = Q(contracting_leader_id=user.pk if user is not None else None)
+        return queryset.filter(mine) if value else queryset.exclude(mine)
+
     def filter_reported_month(self, queryset, name, value):
         try:
             month = datetime.date.fromisoformat(f"{value.strip()}-01")
@@ -223,3 +244,65 @@ class ProjectFilterSet(django_filters.FilterSet):
         # The year's plan is joined by with_progress(): a plan row exists exactly when its (required)
         # planned investment is not null.
         return queryset.filter(plan_investment__isnull=not value)
+
+
+AGE_CHOICES = [("0-5", "0–5"), ("6-10", "6–10"), ("11-20", "11–20"), ("21-", ">20")]
+
+
+class SupervisionItemFilterSet(django_filters.FilterSet):
+    """The supervision page's and the admin's filters: every figure on the page links to these."""
+
+    status = django_filters.ChoiceFilter(
+        label=_("状态"),
+        choices=SupervisionStatus.choices,
+        empty_label=_("全部"),
+    )
+    level = django_filters.ChoiceFilter(
+        label=_("办理层级"),
+        choices=SupervisionLevel.choices,
+    )
+    cause = django_filters.ChoiceFilter(
+        label=_("督办原因"),
+        choices=SupervisionCause.choices,
+    )
+    overdue = django_filters.BooleanFilter(
+        label=_("已逾期"),
+        method="filter_overdue",
+        widget=yes_no_all(),
+    )
+    city = django_filters.ModelChoiceFilter(
+        label=_("所属市"),
+        field_name="project__city",
+        queryset=city_choices,
+    )
+    county = django_filters.ModelChoiceFilter(
+        label=_("所属县（市、区）"),
+        field_name="project__county",
+        queryset=county_choices,
+    )
+    age = django_filters.ChoiceFilter(
+        label=_("已督办工作日"),
+        choices=AGE_CHOICES,
+        method="filter_age",
+    )
+    project = django_filters.NumberFilter(
+        label=_("项目"),
+        field_name="project_id",
+    )
+
+    class Meta:
+        model = SupervisionItem
+        fields = []
+
+    def filter_overdue(self, queryset, name, value):
+        overdue = Q(status=SupervisionStatus.OPEN, due_on__lt=rules.today())
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
+
+    def filter_age(self, queryset, name, value):
+        """Open for N working days: opened between the working days N and M before today."""
+        from .workdays import workdays_before
+
+        low, _dash, high = value.partition("-")
+        on = rules.today()
+        queryset = queryset.filter(opened_on__lte=workdays_before(on, int(low)))
+        return queryset.filter(opened_on__gt=workdays_before(on, int(high) + 1)) if high else queryset

@@ -446,3 +446,28 @@ def describe_light(*, reason, project, year, on):
             "rate": f"{Decimal(rate):.1f}",
         }
     return str(label)
+
+
+# --- Milestones (项目节点): the second light -------------------------------------------------------------
+
+
+def milestone_is_late(*, planned_on, actual_on, on):
+    """A node is late from the day after its planned date while it has no actual date."""
+    return planned_on is not None and actual_on is None and planned_on < on
+
+
+def late_milestones_q(on, prefix=""):
+    """The same rule in SQL, for Milestone rows (at `prefix`, e.g. "milestones__")."""
+    return Q(**{f"{prefix}planned_on__lt": on, f"{prefix}actual_on__isnull": True})
+
+
+def nodes_late_exists(on):
+    """An expression for a project queryset: whether any of the project's nodes is late on `on`."""
+    from .models import Milestone
+
+    return models.Exists(Milestone.objects.filter(late_milestones_q(on), project=models.OuterRef("pk")))
+
+
+def project_nodes_late(milestones, *, on):
+    """Python's answer for one project's nodes (held to agree with nodes_late_exists by a test)."""
+    return any(milestone_is_late(planned_on=m.planned_on, actual_on=m.actual_on, on=on) for m in milestones)

@@ -8,7 +8,7 @@ import hashlib
 from decimal import Decimal
 
 from django.core.cache import cache
-from django.db.models import Count, F, Sum, Value
+from django.db.models import Count, F, Q, Sum, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -170,12 +170,22 @@ def dashboard_summary(projects, *, user, year, on, plan, params):
                                     order_field="programmes__order", progress=progress),
             "trend": monthly_trend(projects, year=year),
             "cycle": report_cycle(projects, month=rules.reporting_month(on)),
+            "nodes_late": projects.filter(rules.nodes_late_exists(on)).count(),
+            "supervision": supervision_counts(projects, on=on),
         }
 
     return cached_summary(
         ("dashboard", scope_key(user), sorted(params.items()), on, plan.pk if plan else None, translation.get_language()),
         summarise,
     )
+
+
+def supervision_counts(projects, *, on):
+    """Open and overdue supervision items of `projects` (a project queryset, scoped and filtered)."""
+    from .models import SupervisionItem
+
+    return SupervisionItem.objects.open().filter(project__in=projects.values("pk")).aggregate(
+        open=Count("pk"), overdue=Count("pk", filter=Q(due_on__lt=on)))
 
 
 # --- Cached summaries --------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F, Max, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, ExtractYear
@@ -21,6 +22,7 @@ from .models import (
     Batch,
     Cluster,
     Industry,
+    MilestoneKind,
     MonthlyReport,
     Programme,
     Project,
@@ -54,11 +56,15 @@ def reference_data_load(*, fixtures_dir=FIXTURES_DIR):
     _load_industries(reference["industries"])
     _load_clusters(reference["clusters"])
     _load_action_plans(reference["action_plans"])
+    if not MilestoneKind.objects.exists():  # the standard nodes, once: afterwards the province's to change
+        MilestoneKind.objects.bulk_create(
+            [MilestoneKind(order=order, **row) for order, row in enumerate(reference["milestone_kinds"], start=1)])
     roles_sync()
     beat_schedules_ensure()
     return {
         model._meta.verbose_name: model.objects.count()
-        for model in (Region, Programme, Batch, Industry, Cluster, ActionPlan, Action, Measure, Target, Group, PeriodicTask)
+        for model in (Region, Programme, Batch, Industry, Cluster, ActionPlan, Action, Measure, Target, MilestoneKind, Group,
+                      PeriodicTask)
     }
 
 
@@ -175,6 +181,8 @@ BEAT_SCHEDULES = {
     "简报补发检查（每15分钟）": ("projects.tasks.catch_up_digests", {}, {"minute": "*/15"}),
     # Time progress moves at midnight; the lights are evaluated until this has judged them for the day.
     "红黄绿灯每日评定（00:10）": ("projects.tasks.refresh_lights", {}, {"minute": "10", "hour": "0"}),
+    # After the lights: open, close and escalate supervision items (escalating only on working days).
+    "督办每日处理（00:40）": ("projects.tasks.run_supervision", {}, {"minute": "40", "hour": "0"}),
 }
 # Schedules replaced since: an installation that still has the old one gets the new one instead.
 RENAMED_SCHEDULES = {
@@ -220,6 +228,7 @@ def user_set_role(*, user, role):
     user.groups.remove(*role_groups)
     if role:
         user.groups.add(Group.objects.get(name=ROLE_GROUP_NAMES[Role(role)]))
+    user.__dict__.pop("_role", None)  # access.user_role reads the groups again
 
 
 def accounts_opened(users, *, enqueue):
@@ -314,3 +323,31 @@ def progress_refresh(*, projects=None):
     scoped(Project.objects.all(), "pk").update(last_report_month=Subquery(last_month))
     rules.lights_refresh(projects=projects)  # reports move lights
     selectors.data_changed()  # the updates above bypass the save signals
+
+
+def milestones_save(*, user, project, dates):
+    """Set a project's node dates ({kind: (planned_on, actual_on)}) as `user`: only the nodes whose
+    dates changed are written (with a history row); a node with neither date is not kept."""
+    from .models import Milestone
+
+    if not Project.objects.editable_by(user).filter(pk=project.pk).exists():
+        raise PermissionDenied
+    current = {milestone.kind_id: milestone for milestone in Milestone.objects.filter(project=project)}
+    changed = 0
+    with transaction.atomic():
+        for kind, (planned_on, actual_on) in dates.items():
+            milestone = current.get(kind.pk)
+            if milestone is None:
+                if planned_on is None and actual_on is None:
+                    continue
+                milestone = Milestone(project=project, kind=kind)
+            elif (milestone.planned_on, milestone.actual_on) == (planned_on, actual_on):
+                continue
+            milestone.planned_on, milestone.actual_on = planned_on, actual_on
+            milestone._history_user = user
+            if planned_on is None and actual_on is None:
+                milestone.delete()
+            else:
+                milestone.save()
+            changed += 1
+    return changed

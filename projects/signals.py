@@ -11,12 +11,26 @@ from django.dispatch import receiver
 from actions.models import Action, ActionPlan
 
 from . import rules, selectors, tasks, workdays
-from .models import AnnualPlan, Batch, Cluster, Industry, MonthlyReport, Problem, Programme, Project, Region, WorkdayOverride
+from .models import (
+    AnnualPlan,
+    Batch,
+    Cluster,
+    Industry,
+    Milestone,
+    MilestoneKind,
+    MonthlyReport,
+    Problem,
+    Programme,
+    Project,
+    Region,
+    SupervisionItem,
+    WorkdayOverride,
+)
 
 # The calendar decides which reports are overdue, so it is summary data too; the catalogues name the
 # groups of summaries and the choices of cached filter lists.
 WATCHED = (Project, AnnualPlan, MonthlyReport, Problem, Region, WorkdayOverride,
-           Industry, Programme, Batch, Cluster, ActionPlan, Action)
+           Industry, Programme, Batch, Cluster, ActionPlan, Action, Milestone, MilestoneKind, SupervisionItem)
 
 
 @receiver(post_save)

@@ -137,3 +137,11 @@ def run_import_batch(self, batch_id, apply):
 
 
 enqueue_import = _safely(run_import_batch.delay)
+
+
+@shared_task
+def run_supervision():
+    """Beat's entry point after the lights (督办每日处理): open, close and escalate supervision items."""
+    from . import supervision
+
+    return str(supervision.supervision_run(enqueue=enqueue_delivery))

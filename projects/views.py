@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -21,16 +21,18 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
 from actions.models import Action, ActionPlan
 
-from . import digests, exporting, importing, reporting, rules, selectors, tasks
+from . import digests, exporting, importing, reporting, rules, selectors, services, supervision, tasks
 from .access import review_scope_q, scope_key
 from .choices import Light, ReviewAction, ReviewStatus, Stage, Status
 from .filtersets import REPORT_STATUS_CHOICES, ProjectFilterSet, county_choices
 from .forms import SubscriptionForm
-from .models import PROJECT_ORDER, DigestDelivery, MonthlyReport, Project
+from .models import PROJECT_ORDER, DigestDelivery, MilestoneKind, MonthlyReport, Project
 from .paginators import CachedCountPaginator
+from .views_supervision import OpenForm
 
 LIST_PAGE_SIZE = 50
 REPORT_PAGE_SIZE = 50
@@ -150,6 +152,10 @@ def dashboard(request):
         "stages": stages,
         "trend": trend,
         "red_projects": red,
+        "nodes_late": summary["nodes_late"],
+        "nodes_late_link": list_link(params, nodes_late="true"),
+        "supervision": summary["supervision"],
+        "supervision_query": urlencode({key: value for key, value in params.items() if key in ("city", "county")}),
         "cycle": cycle,
         "cycle_month": cycle_month,
         "cycle_deadline": rules.report_deadline(cycle_month),
@@ -171,6 +177,8 @@ def project_list(request):
         projects = projects.order_by(*projects.query.order_by, "pk")  # ties in any order would move between pages
     else:
         projects = projects.order_by(*PROJECT_ORDER)
+    # The second light (项目节点) for the page's rows only: the count leaves the annotation out.
+    projects = projects.annotate(nodes_late=rules.nodes_late_exists(rules.today()))
     page = CachedCountPaginator(projects, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     params = active_params(filterset)
     return render(request, "projects/project_list.html", {
@@ -245,6 +253,13 @@ def project_detail(request, pk):
     )
     light = rules.light_of(project.light_reason)
     history = project_history(project)
+    can_edit = Project.objects.editable_by(request.user).filter(pk=project.pk).exists()
+    dated = {milestone.kind_id: milestone for milestone in project.milestones.all()}
+    nodes = [{"kind": kind, "milestone": dated.get(kind.pk),
+              "late": kind.pk in dated and rules.milestone_is_late(planned_on=dated[kind.pk].planned_on,
+                                                                    actual_on=dated[kind.pk].actual_on, on=on)}
+             for kind in MilestoneKind.objects.filter(Q(is_active=True) | Q(pk__in=dated))]
+    open_levels = supervision.openable_levels(request.user, project)
     return render(request, "projects/project_detail.html", {
         "project": project,
         "year": year,
@@ -255,8 +270,37 @@ def project_detail(request, pk):
         "reports": project.reports.select_related("reported_by").order_by("-month"),
         "problems": project.problems.order_by("-raised_on"),
         "history": history[:20],
-        "can_edit": Project.objects.editable_by(request.user).filter(pk=project.pk).exists(),
+        "can_edit": can_edit,
+        "nodes": nodes,
+        "nodes_late": any(node["late"] for node in nodes),
+        "items": project.supervision_items.order_by("-opened_on", "-pk")[:20],
+        "open_form": OpenForm(levels=open_levels) if open_levels else None,
     })
+
+
+@login_required
+@require_POST
+def project_milestones(request, pk):
+    """Save the node dates typed on the project's page (those who may edit the project)."""
+    project = get_object_or_404(Project.objects.editable_by(request.user), pk=pk)
+    dates, errors = {}, []
+    for kind in MilestoneKind.objects.all():
+        values = []
+        for field in ("planned", "actual"):
+            text = (request.POST.get(f"node-{kind.pk}-{field}") or "").strip()
+            try:
+                values.append(datetime.date.fromisoformat(text) if text else None)
+            except ValueError:
+                errors.append(_("%(node)s：“%(value)s”不是有效日期（YYYY-MM-DD）") % {"node": kind.name, "value": text})
+        if f"node-{kind.pk}-planned" in request.POST:
+            dates[kind] = tuple(values)
+    if errors:
+        for error in errors:
+            messages.error(request, error)
+    else:
+        changed = services.milestones_save(user=request.user, project=project, dates=dates)
+        messages.success(request, _("已保存 %(count)d 个项目节点。") % {"count": changed})
+    return redirect(reverse("project_detail", args=[project.pk]) + "#nodes")
 
 
 HISTORY_LIMIT = 20

@@ -117,3 +117,23 @@ def workdays_before(day, n):
         if is_workday(day):
             n -= 1
     return day
+
+
+def workdays_after(day, n):
+    """The date n working days after `day` (not counting `day`): a time limit of n working days."""
+    if n < 0:
+        raise ValueError(f"n must not be negative, not {n}")
+    while n:
+        day += ONE_DAY
+        if is_workday(day):
+            n -= 1
+    return day
+
+
+def workdays_between(start, end):
+    """Working days after `start` up to and including `end` (0 when `end` is not after `start`)."""
+    count, day = 0, start
+    while day < end:
+        day += ONE_DAY
+        count += is_workday(day)
+    return count

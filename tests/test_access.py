@@ -125,7 +125,7 @@ def change_form_data(project, **overrides):
         "total_investment": str(project.total_investment),
         "version": project.version,
     }
-    for prefix in ("plans", "reports", "problems"):
+    for prefix in ("plans", "milestones", "reports", "problems"):
         data.update({f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0, f"{prefix}-MIN_NUM_FORMS": 0, f"{prefix}-MAX_NUM_FORMS": 1000})
     data.update(overrides)
     return data

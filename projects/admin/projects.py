@@ -17,7 +17,7 @@ from simple_history.utils import bulk_update_with_history
 from .. import exporting, importing, reporting, rules, selectors, tasks
 from ..choices import Light, RegionLevel, ReviewAction, Status
 from ..filtersets import ProjectFilterSet
-from ..models import AnnualPlan, MonthlyReport, Problem, Project, ReportTransition
+from ..models import AnnualPlan, Milestone, MilestoneKind, MonthlyReport, Problem, Project, ReportTransition
 from ..importing.resources import AnnualPlanResource, MonthlyReportResource, ProblemResource
 from ..paginators import CachedCountPaginator
 from ..services import StaleVersionError, progress_refresh, project_claim_version
@@ -132,6 +132,18 @@ class ProblemInline(ProjectChildInline):
     fields = ["category", "description", "responsible_unit", "raised_on", "status", "resolution", "resolved_on"]
 
 
+class MilestoneInline(ProjectChildInline):
+    """The project's nodes (项目节点), typed in place; late ones are flagged on the list and the page."""
+
+    model = Milestone
+    fields = ["kind", "planned_on", "actual_on"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "kind":
+            kwargs["queryset"] = MilestoneKind.objects.filter(is_active=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
 # --- Project -----------------------------------------------------------------------------------------
 
 
@@ -186,14 +198,15 @@ class ProjectAdmin(ImportAdminMixin, RegionScopedAdminMixin, ScopedHistoryAdmin)
     paginator = CachedCountPaginator
     autocomplete_fields = ["city", "county", "cluster", "programmes", "actions", "industry"]
     readonly_fields = ["key", "created_at", "updated_at"]
-    inlines = [AnnualPlanInline, MonthlyReportInline, ProblemInline]
+    inlines = [AnnualPlanInline, MilestoneInline, MonthlyReportInline, ProblemInline]
     actions = ["mark_stalled", "mark_normal"]
     fieldsets = [
         (None, {"fields": ["key", "code", "name", "programmes", "batch", "actions", "industry", "cluster"]}),
         (_("区划"), {"fields": ["city", "county", "latitude", "longitude"]}),
         (_("建设"), {"fields": ["stage", "status", "owner", "scope", "start_year", "end_year",
                               "planned_start", "planned_end", "actual_start", "actual_end", "total_investment"]}),
-        (_("责任与联系"), {"fields": ["responsible_unit", "contact", "phone", "remarks"]}),
+        (_("责任与联系"), {"fields": ["responsible_unit", "contracting_leader", "contracting_leader_name", "contact", "phone",
+                                 "remarks"]}),
         (None, {"fields": ["version", "created_at", "updated_at"]}),
     ]
 

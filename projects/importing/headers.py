@@ -87,6 +87,13 @@ class HeaderMap:
             synonyms.setdefault(column, []).append(text)
         return cls(HEADERS, synonyms)
 
+    def add(self, headers, synonyms=None):
+        """More columns (the province's project nodes): their headings and synonyms, after the template's."""
+        self.headers = {**self.headers, **headers}
+        for key, (chinese, alias) in headers.items():
+            for text in [chinese, alias, *(synonyms or {}).get(key, [])]:
+                self.keys.setdefault(heading_text(text), key)
+
     def key(self, value):
         return self.keys.get(heading_text(value))
 

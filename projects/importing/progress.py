@@ -16,7 +16,7 @@ from ..models import PROJECT_ORDER, MonthlyReport, Project, normalize_project_co
 from .headers import HEADER_SEARCH_ROWS, HeaderMap, find_header, is_passed_over
 from .project_list import _shown
 from .reading import clean_text
-from .resources import SheetRowsResult, sheet_dataset
+from .resources import CountedRowsResult, sheet_dataset
 from .results import PROGRESS_EVERY, ImportFileError, ImportResult, RowError, RowResult
 from .widgets import MoneyWidget, TextWidget
 
@@ -109,7 +109,7 @@ class ProgressResource(resources.ModelResource):
         return super().import_data(dataset, *args, rollback_on_validation_errors=True, **kwargs)
 
     def get_result_class(self):
-        return lambda: SheetRowsResult(self.sheet_rows)
+        return lambda: CountedRowsResult(self.sheet_rows)
 
     def handle_import_error(self, result, error, raise_errors=False):
         raise error
@@ -192,7 +192,7 @@ class ProgressResource(resources.ModelResource):
                 report, header = outcome.report, PROGRESS_HEADERS["completed"][0]
                 old = _shown("completed", report.completed_investment) if report else ""
                 changes = [] if outcome.status == "unchanged" else [(header, old, _shown("completed", outcome.entry.completed_investment))]
-                self.outcome.rows.append(RowResult(self.sheet_rows[number - 1], outcome.status, outcome.entry.project.name, changes))
+                self.outcome.add_row(RowResult(self.sheet_rows[number - 1], outcome.status, outcome.entry.project.name, changes))
 
 
 def import_progress(data, filename, *, user, month, dry_run=False, progress=None):
@@ -213,7 +213,7 @@ def import_progress(data, filename, *, user, month, dry_run=False, progress=None
             result.errors.extend(RowError(invalid.number, PROGRESS_HEADERS[key][0], message) for message in messages)
     result.errors.sort(key=lambda error: error.row)
     if result.errors:
-        result.rows.clear()  # nothing is written: no row counts as created or updated
+        result.clear_rows()
     return result
 
 

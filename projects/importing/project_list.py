@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from import_export import fields, resources
 from import_export.instance_loaders import BaseInstanceLoader
-from simple_history.utils import bulk_create_with_history
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from actions.models import Action
 
@@ -29,12 +29,12 @@ from .. import rules, selectors
 from ..choices import Stage
 from ..exporting import COLUMNS as EXPORT_COLUMNS
 from ..exporting import escape_formula
-from ..models import AnnualPlan, Batch, Programme, Project
+from ..models import AnnualPlan, Batch, Milestone, MilestoneKind, Programme, Project
 from .catalogues import Catalogues
 from .headers import HEADER_SEARCH_ROWS, HEADERS, HeaderMap, find_header, is_passed_over, year_from_titles
 from .reading import clean_text, count_rows
-from .resources import SheetRowsResult, sheet_dataset
-from .results import PROGRESS_EVERY, ImportFileError, ImportResult, RowError, RowResult
+from .resources import CountedRowsResult, sheet_dataset
+from .results import KEPT_ROWS, PROGRESS_EVERY, ImportFileError, ImportResult, RowError, RowResult
 from .widgets import (
     CatalogueWidget,
     CityWidget,
@@ -60,8 +60,6 @@ LINKS = {"programmes": "programme_id", "actions": "action_id"}
 PLAN_KEYS = ("annual_plan", "completed_before_year")
 # The column a field comes from, where the names differ.
 FIELD_COLUMN = {"start_year": "period", "end_year": "period"}
-# As many new rows as the preview lists with their values (ImportResult.to_dict's row_limit).
-PREVIEW_ROWS = 500
 # Rows whose projects the loader fetches at once, and projects written per bulk step.
 IMPORT_CHUNK_ROWS = 2000
 
@@ -146,6 +144,10 @@ class ProjectListLoader(BaseInstanceLoader):
             for pk, linked in getattr(Project, kind).through.objects.filter(project_id__in=found).values_list("project_id", column):
                 self.links[pk][kind].add(linked)
         self.plans = {plan.project_id: plan for plan in AnnualPlan.objects.filter(project__in=found, year=self.resource.year)}
+        self.nodes = {}
+        if self.resource.node_kinds:
+            for milestone in Milestone.objects.filter(project__in=found):
+                self.nodes.setdefault(milestone.project_id, {})[milestone.kind_id] = milestone
         user = self.resource.user
         self.editable = None if user is None else set(
             Project.objects.editable_by(user).filter(pk__in=found).values_list("pk", flat=True))
@@ -196,6 +198,7 @@ class ProjectListResource(resources.ModelResource):
         super().__init__()
         self.user, self.year, self.progress, self.total = user, year, progress, total
         self.outcome = ImportResult(year=year)
+        self.node_kinds, self.headings = [], {}
         self.seen = {}  # match key -> sheet row, to refuse a project named twice
         self.changed_fields = set()
         self.written, self.planned = {}, set()  # project pk -> its data row; pks of projects whose plan was written
@@ -258,7 +261,16 @@ class ProjectListResource(resources.ModelResource):
         head = list(zip(numbers[:HEADER_SEARCH_ROWS], dataset[:HEADER_SEARCH_ROWS]))
         if not any(any(clean_text(cell) is not None for cell in cells) for _number, cells in head):
             raise ImportFileError(_("文件中没有数据。"))
-        columns = find_header(head, HeaderMap.for_project_list())
+        # Optional columns: a planned date per project node (用地计划日期, 开工计划日期 ...).
+        self.node_kinds = list(MilestoneKind.objects.filter(is_active=True))
+        node_headers = {f"node_{kind.pk}": (f"{kind.name}计划日期", f"node_{kind.pk}") for kind in self.node_kinds}
+        for key in node_headers:
+            self.fields[key] = StagedField(key, key, widget=MonthWidget())
+        self.headings = {key: chinese for key, (chinese, _alias) in (HEADERS | node_headers).items()}
+        header_map = HeaderMap.for_project_list()
+        header_map.add(node_headers, {key: [f"{kind.name}计划时间", f"计划{kind.name}日期", f"计划{kind.name}时间"]
+                                      for key, kind in zip(node_headers, self.node_kinds)})
+        columns = find_header(head, header_map)
         missing = [HEADERS[key][0] for key in REQUIRED if key not in columns]
         if missing:
             raise ImportFileError(_("缺少必需的列：%(columns)s") % {"columns": "、".join(missing)})
@@ -306,7 +318,7 @@ class ProjectListResource(resources.ModelResource):
         raise error  # a file that cannot be read, or a failed write: the whole import stops, nothing kept
 
     def get_result_class(self):
-        return lambda: SheetRowsResult(self.sheet_rows)
+        return lambda: CountedRowsResult(self.sheet_rows)
 
     def import_data(self, dataset, *args, **kwargs):
         self.sheet_rows = dataset.sheet_rows
@@ -351,7 +363,9 @@ class ProjectListResource(resources.ModelResource):
         if missing:
             self._fail({key: _("必填") for key in missing})
         new, number = instance._new, self.sheet_rows[self.row_index]
-        detailed = not new or self.outcome.detailed_new_rows < PREVIEW_ROWS
+        # The preview lists the first KEPT_ROWS created or updated rows with their values (old → new);
+        # the others are counted, not kept, so memory stays flat with the list's length.
+        detailed = len(self.outcome.rows) < KEPT_ROWS
         before = {key: getattr(instance, attname) for key, attname in ATTNAMES.items()}
         shown_before = {key: getattr(instance, key) for key in PROJECT_FIELDS} if detailed and not new else {}
         errors = {}
@@ -373,10 +387,11 @@ class ProjectListResource(resources.ModelResource):
         if not new and self.loader.editable is not None and instance.pk not in self.loader.editable:
             self._fail({"code": _("该项目属于其他地区或您无权修改")})
 
-        changes = []
+        changes, changed = [], False
         for name, attname in ATTNAMES.items():
             if getattr(instance, attname) != before[name]:
                 self.changed_fields.add(name)
+                changed = True
                 if detailed:
                     changes.append((_header(name), _shown(name, shown_before.get(name)), _shown(name, getattr(instance, name))))
         current = self.loader.links.get(instance.pk) if not new else None
@@ -390,10 +405,10 @@ class ProjectListResource(resources.ModelResource):
                     changes.append((HEADERS[kind][0], _names(self.link_names[kind], had), _names(self.link_names[kind], wanted)))
         instance._all_links = {kind: instance._links.get(kind, current[kind] if current else set()) for kind in LINKS}
         instance._plan = self._plan_change(instance, changes if detailed else None)
-        if new and detailed:
-            self.outcome.detailed_new_rows += 1
+        instance._nodes = self._node_changes(instance, changes if detailed else None)
+        instance._changed = new or changed or bool(instance._links or instance._plan or instance._nodes)
         instance._changes = changes
-        if not new and (changes or instance._links or instance._plan):
+        if instance._changed and not new:
             instance.version += 1
 
     def _plan_change(self, instance, changes):
@@ -415,18 +430,34 @@ class ProjectListResource(resources.ModelResource):
                     changes.append((HEADERS[key][0], _shown(key, old), _shown(key, new)))
         return plan, planned, before
 
+    def _node_changes(self, instance, changes):
+        """The node dates the row's optional columns change: [(kind, stored milestone or None, planned date)]."""
+        current = {} if instance._new else self.loader.nodes.get(instance.pk, {})
+        changed = []
+        for kind in self.node_kinds:
+            key = f"node_{kind.pk}"
+            if key not in instance._cells:
+                continue
+            milestone, planned = current.get(kind.pk), instance._cells[key]
+            old = milestone.planned_on if milestone else None
+            if planned != old:
+                changed.append((kind, milestone, planned))
+                if changes is not None:
+                    changes.append((self.headings[key], _shown(key, old), _shown(key, planned)))
+        return changed
+
     def _fail(self, errors):
         raise ValidationError({key: [message] for key, message in errors.items()})
 
     def skip_row(self, instance, original, row, import_validation_errors=None):
         if import_validation_errors:
             return False
-        return not instance._new and not instance._changes and not instance._links and not instance._plan
+        return not instance._changed
 
     def after_import_row(self, row, row_result, **kwargs):
         status = {"new": "created", "update": "updated"}.get(row_result.import_type, "unchanged")
         changes = self.instance._changes if status != "unchanged" else []
-        self.outcome.rows.append(RowResult(self.sheet_rows[self.row_index], status, self.instance.name, changes))
+        self.outcome.add_row(RowResult(self.sheet_rows[self.row_index], status, self.instance.name, changes))
 
     # --- Writing in bulk ------------------------------------------------------------------------------
 
@@ -462,6 +493,7 @@ class ProjectListResource(resources.ModelResource):
         history = Project.history.bulk_history_create(projects, update=not created, default_user=self.user, batch_size=1000)
         self._write_link_history(projects, history, links)
         self._write_plans(projects)
+        self._write_nodes(projects)
         self.written.update((project.pk, project._row_number) for project in projects)
         if self.user is not None:
             pks = [project.pk for project in projects]
@@ -517,6 +549,20 @@ class ProjectListResource(resources.ModelResource):
                                            update_fields=["planned_investment", "completed_before_year"], batch_size=1000)
             AnnualPlan.history.bulk_history_create(changed_plans, update=True, default_user=self.user, batch_size=1000)
 
+    def _write_nodes(self, projects):
+        new_nodes, changed_nodes = [], []
+        for project in projects:
+            for kind, milestone, planned in project._nodes:
+                if milestone is None:
+                    new_nodes.append(Milestone(project_id=project.pk, kind=kind, planned_on=planned))
+                else:
+                    milestone.planned_on = planned
+                    changed_nodes.append(milestone)
+        if new_nodes:
+            bulk_create_with_history(new_nodes, Milestone, default_user=self.user, batch_size=1000)
+        if changed_nodes:
+            bulk_update_with_history(changed_nodes, Milestone, ["planned_on"], default_user=self.user, batch_size=1000)
+
     def after_import(self, dataset, result, **kwargs):
         if not result.has_validation_errors() and self.written:
             rules.lights_refresh(projects=set(self.written) | self.planned)  # stages, starts and plans move lights
@@ -539,11 +585,11 @@ def import_projects(data, filename, *, user, year=None, dry_run=False, progress=
     result = resource.outcome
     for invalid in library_result.invalid_rows:
         for key, messages in invalid.error_dict.items():
-            result.errors.extend(RowError(invalid.number, HEADERS[key][0] if key in HEADERS else key, message)
+            result.errors.extend(RowError(invalid.number, resource.headings.get(key, key), message)
                                  for message in messages)
     result.errors.sort(key=lambda error: error.row)
     if result.errors:
-        result.rows.clear()  # nothing is written: no row counts as created or updated
+        result.clear_rows()
     elif not dry_run:
         selectors.data_changed()
     return result
@@ -564,7 +610,9 @@ def template_workbook(*, year):
     sheet.append([f"河北省{year}年重点项目清单"])
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.append(["单位：万元。项目类别、八项行动可填多个，用“、”分隔；日期可写 2023-03、2023年3月 或 2023/3/15。"])
-    headers = ["序号"] + [header for header, _alias in EXPORT_COLUMNS]
+    # The province's project nodes are optional columns: a planned date each.
+    nodes = [f"{kind.name}计划日期" for kind in MilestoneKind.objects.filter(is_active=True)]
+    headers = ["序号"] + [header for header, _alias in EXPORT_COLUMNS] + nodes
     sheet.append(headers)
     for cell in sheet[3]:
         cell.font = Font(bold=True)

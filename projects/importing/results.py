@@ -1,5 +1,6 @@
 """What an import reports: rows created, updated, unchanged, passed over, and errors by row and column."""
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
@@ -27,19 +28,34 @@ class RowResult:
     changes: list = field(default_factory=list)  # (column header, old, new)
 
 
+# Changed rows an import keeps with their values: what a preview lists (to_dict's row_limit). The rest
+# are counted only, so that a 50,000-row list costs no more memory than this many.
+KEPT_ROWS = 500
+
+
 @dataclass
 class ImportResult:
     year: int
-    rows: list = field(default_factory=list)
+    rows: list = field(default_factory=list)  # the first KEPT_ROWS created or updated rows
+    tally: Counter = field(default_factory=Counter)  # rows by status
     errors: list = field(default_factory=list)
     skipped: int = 0
     unrecognized: list = field(default_factory=list)  # headings of the columns not imported
-    detailed_new_rows: int = 0  # new rows whose values are kept for the preview (the first 500)
+
+    def add_row(self, row):
+        self.tally[row.status] += 1
+        if row.status != "unchanged" and len(self.rows) < KEPT_ROWS:
+            self.rows.append(row)
+
+    def clear_rows(self):
+        """Nothing was written: no row counts as created or updated."""
+        self.rows.clear()
+        self.tally.clear()
 
     def count(self, status):
-        return sum(1 for row in self.rows if row.status == status)
+        return self.tally[status]
 
-    def to_dict(self, *, row_limit=500):
+    def to_dict(self, *, row_limit=KEPT_ROWS):
         """What a preview or result page shows, to keep on the import batch (errors all, changed rows capped)."""
         return {
             "year": self.year,

@@ -17,11 +17,13 @@ from .projects import (
     validate_project_code,
 )
 from .reporting import MonthlyReport, MonthlyReportQuerySet, Problem, ReportTransition
+from .supervision import Milestone, MilestoneKind, SupervisionItem, SupervisionItemQuerySet, SupervisionStep
 from .users import PersonScopedQuerySet, User
 
 __all__ = [
     "AnnualPlan", "ApiToken", "Batch", "Cluster", "ClusterQuerySet", "DeliveryStatus", "DigestDelivery",
-    "DigestSubscription", "HeaderSynonym", "ImportBatch", "Industry", "MONEY", "MonthlyReport", "MonthlyReportQuerySet",
+    "DigestSubscription", "HeaderSynonym", "Milestone", "MilestoneKind", "SupervisionItem",
+    "SupervisionItemQuerySet", "SupervisionStep", "ImportBatch", "Industry", "MONEY", "MonthlyReport", "MonthlyReportQuerySet",
     "PROJECT_CODE_RE", "PROJECT_ORDER", "PersonScopedQuerySet", "Problem", "Programme", "Project", "ProjectChildQuerySet",
     "ProjectQuerySet", "Region", "RegionQuerySet", "ReportTransition", "User", "WorkdayOverride",
     "money_field", "new_project_key", "normalize_project_code", "validate_project_code",

@@ -205,6 +205,23 @@ class Project(models.Model):
         max_length=200,
         blank=True,
     )
+    # 包联领导: the leader who "contracts" the project sees it, its supervision items and a digest section,
+    # whatever their region; or, for a leader without an account, a name and title to show.
+    contracting_leader = models.ForeignKey(
+        "projects.User",
+        verbose_name=_("包联领导"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="contracted_projects",
+        limit_choices_to={"groups__name": "领导（只读）"},
+    )
+    contracting_leader_name = models.CharField(
+        verbose_name=_("包联领导（姓名、职务）"),
+        max_length=100,
+        blank=True,
+        help_text=_("包联领导没有账号时填写，如“张三 副市长”。"),
+    )
     contact = models.CharField(
         verbose_name=_("联系人"),
         max_length=50,

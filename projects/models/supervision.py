@@ -1,0 +1,231 @@
+"""What happens when a project falls behind: supervision items (督办事项) that go to whoever must act and
+escalate when not handled, and the project's milestones (项目节点), whose lateness warns early."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from ..choices import SupervisionCause, SupervisionLevel, SupervisionStatus, SupervisionStepKind
+from .projects import Project, ProjectChildQuerySet
+from .reporting import Problem
+from .users import User
+
+
+class MilestoneKind(models.Model):
+    """A standard node of a project's life (立项/备案, 用地 ... 投产): catalogue data the province keeps."""
+
+    name = models.CharField(
+        verbose_name=_("名称"),
+        max_length=30,
+        unique=True,
+    )
+    name_en = models.CharField(
+        verbose_name=_("英文名称"),
+        max_length=60,
+        blank=True,
+    )
+    order = models.PositiveSmallIntegerField(
+        verbose_name=_("顺序"),
+        default=0,
+    )
+    is_active = models.BooleanField(
+        verbose_name=_("启用"),
+        default=True,
+        help_text=_("停用的节点不再出现在表单和导入模板中，已填的日期保留。"),
+    )
+
+    class Meta:
+        verbose_name = _("项目节点类型")
+        verbose_name_plural = _("项目节点类型")
+        ordering = ["order", "pk"]
+
+    def __str__(self):
+        return self.name
+
+
+class Milestone(models.Model):
+    """One node of one project: when it is planned and when it was done. Late: past its planned date
+    without an actual date (rules.milestone_is_late)."""
+
+    project = models.ForeignKey(
+        Project,
+        verbose_name=_("项目"),
+        on_delete=models.CASCADE,
+        related_name="milestones",
+    )
+    kind = models.ForeignKey(
+        MilestoneKind,
+        verbose_name=_("节点"),
+        on_delete=models.PROTECT,
+        related_name="milestones",
+    )
+    planned_on = models.DateField(
+        verbose_name=_("计划日期"),
+        null=True,
+        blank=True,
+    )
+    actual_on = models.DateField(
+        verbose_name=_("实际日期"),
+        null=True,
+        blank=True,
+    )
+
+    history = HistoricalRecords()
+    objects = ProjectChildQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("项目节点")
+        verbose_name_plural = _("项目节点")
+        ordering = ["project", "kind__order"]
+        constraints = [models.UniqueConstraint(fields=["project", "kind"], name="milestone_once_per_project")]
+        indexes = [models.Index(fields=["planned_on"], condition=models.Q(actual_on__isnull=True), name="milestone_pending")]
+
+    def __str__(self):
+        return f"{self.project} · {self.kind}"
+
+
+class SupervisionItemQuerySet(ProjectChildQuerySet):
+    def open(self):
+        return self.filter(status=SupervisionStatus.OPEN)
+
+    def overdue(self, on):
+        return self.open().filter(due_on__lt=on)
+
+
+class SupervisionItem(models.Model):
+    """A supervision item (督办事项): a project's cause for action, the level that must act, and by when.
+
+    Opened by the daily run (a red light, a problem open too long, a report overdue) or by hand; handled
+    by that level's responses; escalated a level when its time limit (in working days) passes; closed
+    with a result. Written only through projects.supervision."""
+
+    project = models.ForeignKey(
+        Project,
+        verbose_name=_("项目"),
+        on_delete=models.CASCADE,
+        related_name="supervision_items",
+    )
+    cause = models.CharField(
+        verbose_name=_("督办原因"),
+        max_length=20,
+        choices=SupervisionCause.choices,
+    )
+    problem = models.ForeignKey(
+        Problem,
+        verbose_name=_("问题"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="supervision_items",
+    )
+    report_month = models.DateField(
+        verbose_name=_("逾期月份"),
+        null=True,
+        blank=True,
+    )
+    description = models.TextField(
+        verbose_name=_("督办事项"),
+    )
+    level = models.CharField(
+        verbose_name=_("办理层级"),
+        max_length=10,
+        choices=SupervisionLevel.choices,
+    )
+    status = models.CharField(
+        verbose_name=_("状态"),
+        max_length=10,
+        choices=SupervisionStatus.choices,
+        default=SupervisionStatus.OPEN,
+    )
+    opened_on = models.DateField(
+        verbose_name=_("督办日期"),
+    )
+    due_on = models.DateField(
+        verbose_name=_("办理时限"),
+    )
+    escalated_on = models.DateField(
+        verbose_name=_("最近升级日期"),
+        null=True,
+        blank=True,
+    )
+    opened_by = models.ForeignKey(
+        User,
+        verbose_name=_("督办人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    closed_on = models.DateField(
+        verbose_name=_("办结日期"),
+        null=True,
+        blank=True,
+    )
+    result = models.TextField(
+        verbose_name=_("办结情况"),
+        blank=True,
+    )
+
+    history = HistoricalRecords()
+    objects = SupervisionItemQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("督办事项")
+        verbose_name_plural = _("督办事项")
+        ordering = ["due_on", "pk"]
+        indexes = [
+            models.Index(fields=["status", "due_on"], name="supervision_open_due"),
+            models.Index(fields=["project", "cause", "status"], name="supervision_project_cause"),
+        ]
+
+    def __str__(self):
+        return f"{self.project} · {self.get_cause_display()}"
+
+    @property
+    def is_open(self):
+        return self.status == SupervisionStatus.OPEN
+
+
+class SupervisionStep(models.Model):
+    """One step of an item's timeline, kept for good: opened, a response (办理情况), escalated, closed."""
+
+    item = models.ForeignKey(
+        SupervisionItem,
+        verbose_name=_("督办事项"),
+        on_delete=models.CASCADE,
+        related_name="steps",
+    )
+    kind = models.CharField(
+        verbose_name=_("类型"),
+        max_length=10,
+        choices=SupervisionStepKind.choices,
+    )
+    level = models.CharField(
+        verbose_name=_("层级"),
+        max_length=10,
+        choices=SupervisionLevel.choices,
+    )
+    at = models.DateTimeField(
+        verbose_name=_("时间"),
+        auto_now_add=True,
+    )
+    user = models.ForeignKey(
+        User,
+        verbose_name=_("办理人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    text = models.TextField(
+        verbose_name=_("内容"),
+        blank=True,
+    )
+
+    class Meta:
+        verbose_name = _("督办过程")
+        verbose_name_plural = _("督办过程")
+        ordering = ["at", "pk"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.at:%Y-%m-%d %H:%M}"

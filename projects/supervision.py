@@ -1,0 +1,345 @@
+"""Supervision (督办): what changes supervision items. When a project falls behind the daily run opens an
+item at the level that must act; an item not handled within its time limit (working days, China's
+calendar) escalates one level — county → city → province → the project's 包联 leader — and the new level's
+people get one mail; a project back on pace closes its automatic item with a note. Cities and the
+province also open items by hand; the acting level answers (办理情况) and closes with a result.
+
+Every run works in a fixed number of queries however many items: bulk writes, history rows in bulk.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from . import rules, selectors, workdays
+from .access import is_province_wide, user_role
+from .choices import (
+    Light,
+    MailKind,
+    ProblemStatus,
+    Role,
+    SupervisionCause,
+    SupervisionLevel,
+    SupervisionStatus,
+    SupervisionStepKind,
+)
+from .models import Problem, Project, SupervisionItem, SupervisionStep, User
+
+ESCALATION = [SupervisionLevel.COUNTY, SupervisionLevel.CITY, SupervisionLevel.PROVINCE, SupervisionLevel.LEADER]
+
+
+# --- Levels: who must act -----------------------------------------------------------------------------
+
+
+def first_level(project):
+    """A county's project starts with the county; a city's own (or 定州's, 辛集's: their county is their
+    city) with the city."""
+    if project.county_id and project.county_id != project.city_id:
+        return SupervisionLevel.COUNTY
+    return SupervisionLevel.CITY
+
+
+def next_level(level, project):
+    """The level above, or None at the top: the province, or the 包联 leader when the project has one."""
+    index = ESCALATION.index(level) + 1
+    if index == len(ESCALATION) - 1 and project.contracting_leader_id is None:
+        return None
+    return ESCALATION[index] if index < len(ESCALATION) else None
+
+
+def acting_levels(user, project):
+    """The levels at which `user` acts for `project`: its county's editors, its city's coordinators, the
+    province's administrators, its 包联 leader."""
+    if not (user.is_authenticated and user.is_active):
+        return set()
+    role, levels = user_role(user), set()
+    if project.contracting_leader_id == user.pk:
+        levels.add(SupervisionLevel.LEADER)
+    if role == Role.PROVINCE_ADMIN and is_province_wide(user):
+        levels.add(SupervisionLevel.PROVINCE)
+    if role == Role.CITY_COORDINATOR and user.region_id == project.city_id:
+        levels.add(SupervisionLevel.CITY)
+    if role == Role.COUNTY_EDITOR and user.region_id == project.county_id:
+        levels.add(SupervisionLevel.COUNTY)
+    return levels
+
+
+def level_users(level, project):
+    """The active users who act at `level` for `project` (a query)."""
+    active = User.objects.filter(is_active=True)
+    if level == SupervisionLevel.LEADER:
+        return active.filter(pk=project.contracting_leader_id)
+    from .access import ROLE_GROUP_NAMES
+
+    role, region = {
+        SupervisionLevel.COUNTY: (Role.COUNTY_EDITOR, Q(region_id=project.county_id)),
+        SupervisionLevel.CITY: (Role.CITY_COORDINATOR, Q(region_id=project.city_id)),
+        SupervisionLevel.PROVINCE: (Role.PROVINCE_ADMIN, Q(region__level="province")),
+    }[level]
+    return active.filter(region, groups__name=ROLE_GROUP_NAMES[role])
+
+
+def openable_levels(user, project):
+    """The levels `user` may open an item at by hand: the province any (the leader when the project has
+    one), a city-level coordinator its own level or below, for a project in their scope."""
+    role = user_role(user)
+    if not Project.objects.visible_to(user).filter(pk=project.pk).exists():
+        return []
+    if role == Role.PROVINCE_ADMIN and is_province_wide(user):
+        return [level for level in ESCALATION[ESCALATION.index(first_level(project)):]
+                if level != SupervisionLevel.LEADER or project.contracting_leader_id]
+    if role == Role.CITY_COORDINATOR and user.region_id == project.city_id:
+        return [level for level in (SupervisionLevel.COUNTY, SupervisionLevel.CITY)
+                if ESCALATION.index(level) >= ESCALATION.index(first_level(project))]
+    return []
+
+
+def time_limit(on):
+    return workdays.workdays_after(on, settings.SUPERVISION_TIME_LIMIT_WORKDAYS)
+
+
+# --- The daily run --------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunOutcome:
+    opened: int = 0
+    closed: int = 0
+    escalated: int = 0
+    mails: int = 0
+
+    def __str__(self):
+        return f"opened {self.opened}, closed {self.closed}, escalated {self.escalated}, mails {self.mails}"
+
+
+def _open_item_q(cause, **extra):
+    return Exists(SupervisionItem.objects.filter(project=OuterRef("pk"), cause=cause, status=SupervisionStatus.OPEN, **extra))
+
+
+def red_projects(on):
+    """Projects whose stored light (judged for `on`) is red."""
+    return Project.objects.filter(current_light_reason__in=rules.reasons_for(Light.RED))
+
+
+def overdue_report_month(on):
+    """The month a report counts as overdue for on day `on`: due more than the setting's working days ago."""
+    return rules.latest_due_month(on=workdays.workdays_before(on, settings.SUPERVISION_REPORT_OVERDUE_WORKDAYS))
+
+
+def report_overdue_projects(on):
+    month = overdue_report_month(on)
+    unreported = Q(last_report_month__isnull=True) | Q(last_report_month__lt=month)
+    return Project.objects.filter(rules.owes_report_q(month) & unreported), month
+
+
+def old_problems(on):
+    oldest = on - datetime.timedelta(days=settings.SUPERVISION_PROBLEM_DAYS)
+    return Problem.objects.exclude(status=ProblemStatus.RESOLVED).filter(raised_on__lte=oldest)
+
+
+def supervision_run(*, on=None, enqueue):
+    """The daily run (beat 督办每日处理): open what fell behind, close what recovered, escalate what was not
+    handled in time and mail the new level once. Running it again the same day changes nothing."""
+    on = on or rules.today()
+    if not rules.stored_lights_fresh(on):
+        rules.lights_refresh(on=on)
+    outcome = RunOutcome()
+    with transaction.atomic():
+        outcome.closed = _close_recovered(on)
+        outcome.opened = _open_fallen_behind(on)
+        escalated = _escalate(on)
+        outcome.escalated = len(escalated)
+        outcome.mails = _mail_escalations(escalated, on=on, enqueue=enqueue)
+        if outcome.opened or outcome.closed or outcome.escalated:
+            selectors.data_changed()  # bulk writes send no signals; the dashboard's counts move
+    return outcome
+
+
+def _open_fallen_behind(on):
+    columns = ("pk", "county_id", "city_id", "contracting_leader_id", "name")
+    wanted = []  # (project values, cause, extra fields, description)
+    for values in red_projects(on).exclude(_open_item_q(SupervisionCause.RED_LIGHT)).values_list(*columns):
+        wanted.append((values, SupervisionCause.RED_LIGHT, {}, _("项目亮红灯：投资进度严重滞后或未按期开工、报送")))
+    projects, month = report_overdue_projects(on)
+    for values in projects.exclude(_open_item_q(SupervisionCause.OVERDUE_REPORT)).values_list(*columns):
+        wanted.append((values, SupervisionCause.OVERDUE_REPORT, {"report_month": month},
+                       _("%(month)s 月度调度逾期未报") % {"month": f"{month:%Y-%m}"}))
+    open_problem_items = SupervisionItem.objects.filter(problem=OuterRef("pk"), status=SupervisionStatus.OPEN)
+    for problem_id, description, *values in (
+        old_problems(on).exclude(Exists(open_problem_items))
+        .values_list("pk", "description", *(f"project__{column}" for column in columns))
+    ):
+        wanted.append((values, SupervisionCause.OLD_PROBLEM, {"problem_id": problem_id},
+                       _("问题超过 %(days)d 天未解决：%(problem)s") % {"days": settings.SUPERVISION_PROBLEM_DAYS, "problem": description}))
+    due = time_limit(on)
+    items = []
+    for (pk, county_id, city_id, leader_id, _name), cause, extra, description in wanted:
+        project = Project(pk=pk, county_id=county_id, city_id=city_id, contracting_leader_id=leader_id)
+        items.append(SupervisionItem(project_id=pk, cause=cause, description=description, level=first_level(project),
+                                     opened_on=on, due_on=due, **extra))
+    _create_items(items)
+    return len(items)
+
+
+def _create_items(items, *, user=None):
+    if not items:
+        return
+    created = bulk_create_with_history(items, SupervisionItem, default_user=user, batch_size=1000)
+    if created and created[0].pk is None:  # a database without RETURNING
+        created = list(SupervisionItem.objects.filter(opened_on=items[0].opened_on).order_by("-pk")[: len(items)])[::-1]
+    SupervisionStep.objects.bulk_create(
+        [SupervisionStep(item=item, kind=SupervisionStepKind.OPENED, level=item.level, user=user, text=item.description)
+         for item in created],
+        batch_size=1000,
+    )
+
+
+def _close_recovered(on):
+    """Close the automatic items whose cause is gone: the light no longer red, the problem resolved, the
+    report in (or no longer owed)."""
+    red = red_projects(on).filter(pk=OuterRef("project_id"))
+    overdue, _month = report_overdue_projects(on)
+    open_items = SupervisionItem.objects.open()
+    recovered = [
+        (open_items.filter(cause=SupervisionCause.RED_LIGHT).exclude(Exists(red)), _("项目已恢复正常进度，自动办结。")),
+        (open_items.filter(cause=SupervisionCause.OLD_PROBLEM, problem__status=ProblemStatus.RESOLVED), _("问题已解决，自动办结。")),
+        (open_items.filter(cause=SupervisionCause.OVERDUE_REPORT).exclude(Exists(overdue.filter(pk=OuterRef("project_id")))),
+         _("月报已报送，自动办结。")),
+    ]
+    closed = []
+    for items, note in recovered:
+        for item in items:
+            item.status, item.closed_on, item.result = SupervisionStatus.CLOSED, on, note
+            closed.append(item)
+    if closed:
+        bulk_update_with_history(closed, SupervisionItem, ["status", "closed_on", "result"], batch_size=1000)
+        SupervisionStep.objects.bulk_create(
+            [SupervisionStep(item=item, kind=SupervisionStepKind.CLOSED, level=item.level, text=item.result) for item in closed],
+            batch_size=1000,
+        )
+    return len(closed)
+
+
+def _escalate(on):
+    """Items past their time limit go one level up with a new limit; at the top they stay (and show as
+    overdue). Only on working days: a limit is counted in working days."""
+    if not workdays.is_workday(on):
+        return []
+    escalated = []
+    for item in SupervisionItem.objects.overdue(on).select_related("project"):
+        level = next_level(item.level, item.project)
+        if level is None:
+            continue
+        item.level, item.due_on, item.escalated_on = level, time_limit(on), on
+        escalated.append(item)
+    if escalated:
+        bulk_update_with_history(escalated, SupervisionItem, ["level", "due_on", "escalated_on"], batch_size=1000)
+        SupervisionStep.objects.bulk_create(
+            [SupervisionStep(item=item, kind=SupervisionStepKind.ESCALATED, level=item.level,
+                             text=_("逾期未办结，升级至%(level)s督办") % {"level": item.get_level_display()}) for item in escalated],
+            batch_size=1000,
+        )
+    return escalated
+
+
+def _mail_escalations(escalated, *, on, enqueue):
+    """One mail per person of a new level per day, listing what reached them (delivery.py: recorded once,
+    so a second run the same day sends nothing more)."""
+    from . import delivery
+
+    recipients, people = {}, {}
+    for item in escalated:
+        project = item.project
+        # The people of a level depend only on the level and the project's county, city or leader.
+        key = (item.level, {SupervisionLevel.COUNTY: project.county_id, SupervisionLevel.CITY: project.city_id,
+                            SupervisionLevel.LEADER: project.contracting_leader_id}.get(item.level))
+        if key not in people:
+            people[key] = list(level_users(item.level, project))
+        for user in people[key]:
+            recipients.setdefault(user.pk, user)
+    rows = [{"user": user, "kind": MailKind.SUPERVISION_ESCALATED, "period_start": on, "period_end": on, "key": "supervision"}
+            for user in recipients.values() if user.email]
+    return delivery.deliveries_record(rows, enqueue=enqueue)
+
+
+def escalation_render(record):
+    """(subject, text, html) of the mail to one person: the items that reached their level that day."""
+    from django.template.loader import render_to_string
+
+    day = record.period_start
+    escalated = (SupervisionItem.objects.open().visible_to(record.user).filter(escalated_on=day)
+                 .select_related("project__county", "project__city").order_by("due_on", "pk"))
+    items = [item for item in escalated if item.level in acting_levels(record.user, item.project)]
+    if not items:
+        return None
+    context = {"user": record.user, "items": items, "day": day, "site_url": settings.SITE_URL}
+    subject = _("督办事项升级：%(count)d 项待您办理") % {"count": len(items)}
+    return (subject, render_to_string("projects/mail/supervision_escalated.txt", context),
+            render_to_string("projects/mail/supervision_escalated.html", context))
+
+
+# --- By hand ------------------------------------------------------------------------------------------
+
+
+def item_open(*, user, project, description, level):
+    """A city or the province opens an item by hand, at a level it may."""
+    if level not in openable_levels(user, project):
+        raise PermissionDenied(_("您不能在该层级督办此项目。"))
+    description = (description or "").strip()
+    if not description:
+        raise ValidationError({"description": _("请填写督办事项。")})
+    on = rules.today()
+    item = SupervisionItem(project=project, cause=SupervisionCause.MANUAL, description=description, level=level,
+                           opened_on=on, due_on=time_limit(on), opened_by=user)
+    with transaction.atomic():
+        _create_items([item], user=user)
+    return SupervisionItem.objects.filter(project=project, opened_by=user).latest("pk")
+
+
+def _acting(user, item):
+    if not item.is_open:
+        raise ValidationError(_("该督办事项已办结。"))
+    if item.level not in acting_levels(user, item.project):
+        raise PermissionDenied(_("该督办事项由%(level)s办理。") % {"level": item.get_level_display()})
+
+
+def item_respond(*, user, item, text):
+    """The acting level records what it did (办理情况). No text, no step."""
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": _("请填写办理情况。")})
+    with transaction.atomic():
+        item = SupervisionItem.objects.select_for_update().select_related("project").get(pk=item.pk)
+        _acting(user, item)
+        return SupervisionStep.objects.create(item=item, kind=SupervisionStepKind.RESPONSE, level=item.level, user=user, text=text)
+
+
+def item_close(*, user, item, result):
+    """The acting level closes the item with its result."""
+    result = (result or "").strip()
+    if not result:
+        raise ValidationError({"result": _("请填写办结情况。")})
+    with transaction.atomic():
+        item = SupervisionItem.objects.select_for_update().select_related("project").get(pk=item.pk)
+        _acting(user, item)
+        item.status, item.closed_on, item.result = SupervisionStatus.CLOSED, rules.today(), result
+        item._history_user = user
+        item.save(update_fields=["status", "closed_on", "result"])
+        SupervisionStep.objects.create(item=item, kind=SupervisionStepKind.CLOSED, level=item.level, user=user, text=result)
+    return item
+
+
+AGEING_BUCKETS = [(5, "0–5"), (10, "6–10"), (20, "11–20"), (None, ">20")]
+
+
+def ageing_label(working_days):
+    """The page's ageing group of an item open for this many working days."""
+    for limit, label in AGEING_BUCKETS:
+        if limit is None or working_days <= limit:
+            return label

@@ -13,7 +13,7 @@ from django.db import transaction
 
 from actions.models import Action, ActionPlan
 
-from . import rules
+from . import rules, supervision
 from .choices import DigestFrequency, ProblemCategory, ProblemStatus, ReviewStatus, Role, Stage, Status
 from .models import (
     AnnualPlan,
@@ -21,6 +21,8 @@ from .models import (
     Cluster,
     DigestSubscription,
     Industry,
+    Milestone,
+    MilestoneKind,
     MonthlyReport,
     Problem,
     Programme,
@@ -102,6 +104,9 @@ def demo_seed(*, projects, seed=1, password, on=None):
     primary_actions = list(Action.objects.filter(plan__is_primary=True))
     other_actions = list(Action.objects.filter(plan__in=ActionPlan.objects.filter(is_primary=False)))
 
+    names = _seed_users(password)  # first: the demo leader contracts some projects
+    leader = User.objects.get(username="leader")
+    kinds = list(MilestoneKind.objects.filter(is_active=True))
     totals = {"projects": 0, "plans": 0, "reports": 0, "problems": 0}
     serial = 0
     used_names = set()  # (county or city, name): a county never has two projects of one name
@@ -116,8 +121,11 @@ def demo_seed(*, projects, seed=1, password, on=None):
             project.set_sort_keys()
         Project.objects.bulk_create([project for project, _extra in built])
 
-        programme_links, action_links, plans, reports, problems = [], [], [], [], []
+        programme_links, action_links, plans, reports, problems, nodes = [], [], [], [], [], []
         for project, extra in built:
+            nodes.extend(_build_milestones(rng, project, kinds, on))
+            if rng.random() < 0.01:
+                project.contracting_leader = leader
             for code in extra["programmes"]:
                 programme_links.append(Project.programmes.through(project_id=project.pk, programme_id=programmes[code].pk))
             # Every action in turn first, then maybe a second one at random.
@@ -137,13 +145,18 @@ def demo_seed(*, projects, seed=1, password, on=None):
         AnnualPlan.objects.bulk_create(plans)
         MonthlyReport.objects.bulk_create(reports, batch_size=5000)
         Problem.objects.bulk_create(problems)
+        Milestone.objects.bulk_create(nodes, batch_size=5000)
+        Project.objects.bulk_update([project for project, _extra in built if project.contracting_leader_id],
+                                    ["contracting_leader"])
         totals["projects"] += size
         totals["plans"] += len(plans)
         totals["reports"] += len(reports)
         totals["problems"] += len(problems)
 
     progress_refresh(projects=Project.objects.filter(key__startswith=DEMO_KEY_PREFIX))
-    totals["users"] = _seed_users(password)
+    totals["users"] = names
+    # The morning's supervision run: items for the red projects, old problems and overdue reports.
+    totals["supervision"] = supervision.supervision_run(on=on, enqueue=lambda _pk: None).opened
     return totals
 
 
@@ -279,6 +292,31 @@ def _build_reports(rng, project, extra, plan, on):
     if project.actual_end and reports and reports[-1].month == rules.month_start(project.actual_end):
         reports[-1].image_progress = "竣工验收，投产运行"
     return reports
+
+
+# Each node's planned date, in days from the planned start (the first five) or the planned end (the rest).
+NODE_OFFSETS = {"立项/备案": -150, "用地": -100, "规划许可": -70, "环评": -60, "施工许可": -20, "开工": 0,
+                "主体完工": -120, "竣工验收": 0, "投产": 30}
+
+
+def _build_milestones(rng, project, kinds, on):
+    """The nodes of a project with planned dates: done on time mostly, some late, the future ones open."""
+    if project.planned_start is None or project.planned_end is None:
+        return []
+    nodes = []
+    for kind in kinds:
+        offset = NODE_OFFSETS.get(kind.name)
+        if offset is None:
+            continue
+        base = project.planned_start if kind.name in ("立项/备案", "用地", "规划许可", "环评", "施工许可", "开工") else project.planned_end
+        planned = base + datetime.timedelta(days=offset)
+        actual = None
+        if kind.name == "开工":
+            actual = project.actual_start
+        elif planned < on and rng.random() < 0.93:
+            actual = planned + datetime.timedelta(days=rng.randint(-10, 20))
+        nodes.append(Milestone(project=project, kind=kind, planned_on=planned, actual_on=min(actual, on) if actual else None))
+    return nodes
 
 
 def _build_problems(rng, project, on):

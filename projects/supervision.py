@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_create_with_history
 
 from . import rules, selectors, workdays
 from .access import is_province_wide, user_role
@@ -68,21 +68,6 @@ def acting_levels(user, project):
     if role == Role.COUNTY_EDITOR and user.region_id == project.county_id:
         levels.add(SupervisionLevel.COUNTY)
     return levels
-
-
-def level_users(level, project):
-    """The active users who act at `level` for `project` (a query)."""
-    active = User.objects.filter(is_active=True)
-    if level == SupervisionLevel.LEADER:
-        return active.filter(pk=project.contracting_leader_id)
-    from .access import ROLE_GROUP_NAMES
-
-    role, region = {
-        SupervisionLevel.COUNTY: (Role.COUNTY_EDITOR, Q(region_id=project.county_id)),
-        SupervisionLevel.CITY: (Role.CITY_COORDINATOR, Q(region_id=project.city_id)),
-        SupervisionLevel.PROVINCE: (Role.PROVINCE_ADMIN, Q(region__level="province")),
-    }[level]
-    return active.filter(region, groups__name=ROLE_GROUP_NAMES[role])
 
 
 def openable_levels(user, project):
@@ -190,14 +175,37 @@ def _open_fallen_behind(on):
 def _create_items(items, *, user=None):
     if not items:
         return
-    created = bulk_create_with_history(items, SupervisionItem, default_user=user, batch_size=1000)
-    if created and created[0].pk is None:  # a database without RETURNING
-        created = list(SupervisionItem.objects.filter(opened_on=items[0].opened_on).order_by("-pk")[: len(items)])[::-1]
+    created = bulk_create_with_history(items, SupervisionItem, default_user=user, batch_size=WRITE_BATCH)
     SupervisionStep.objects.bulk_create(
         [SupervisionStep(item=item, kind=SupervisionStepKind.OPENED, level=item.level, user=user, text=item.description)
          for item in created],
-        batch_size=1000,
+        batch_size=WRITE_BATCH,
     )
+
+
+# Rows per INSERT of history rows and steps: below PostgreSQL's 65,535 parameters a statement.
+WRITE_BATCH = 2000
+
+
+def _changed_in_bulk(updates, *, on, step_kind, step_text, field):
+    """Apply `updates` — [(queryset, values)], each one UPDATE — and record what they changed: a timeline
+    step and a history row per item. Queries grow with the batches written, not per item. `field` is the
+    date field the updates set to `on`, by which the changed items are read back."""
+    ids = set()
+    for queryset, values in updates:
+        group = list(queryset.values_list("pk", flat=True))
+        if group:
+            queryset.update(**values)
+            ids.update(group)
+    if not ids:
+        return []
+    changed = [item for item in SupervisionItem.objects.filter(**{field: on}).select_related("project") if item.pk in ids]
+    SupervisionItem.history.bulk_history_create(changed, update=True, batch_size=WRITE_BATCH)
+    SupervisionStep.objects.bulk_create(
+        [SupervisionStep(item=item, kind=step_kind, level=item.level, text=step_text(item)) for item in changed],
+        batch_size=WRITE_BATCH,
+    )
+    return changed
 
 
 def _close_recovered(on):
@@ -206,62 +214,68 @@ def _close_recovered(on):
     red = red_projects(on).filter(pk=OuterRef("project_id"))
     overdue, _month = report_overdue_projects(on)
     open_items = SupervisionItem.objects.open()
-    recovered = [
-        (open_items.filter(cause=SupervisionCause.RED_LIGHT).exclude(Exists(red)), _("项目已恢复正常进度，自动办结。")),
-        (open_items.filter(cause=SupervisionCause.OLD_PROBLEM, problem__status=ProblemStatus.RESOLVED), _("问题已解决，自动办结。")),
+    closing = {"status": SupervisionStatus.CLOSED, "closed_on": on}
+    updates = [
+        (open_items.filter(cause=SupervisionCause.RED_LIGHT).exclude(Exists(red)),
+         {**closing, "result": _("项目已恢复正常进度，自动办结。")}),
+        (open_items.filter(cause=SupervisionCause.OLD_PROBLEM, problem__status=ProblemStatus.RESOLVED),
+         {**closing, "result": _("问题已解决，自动办结。")}),
         (open_items.filter(cause=SupervisionCause.OVERDUE_REPORT).exclude(Exists(overdue.filter(pk=OuterRef("project_id")))),
-         _("月报已报送，自动办结。")),
+         {**closing, "result": _("月报已报送，自动办结。")}),
     ]
-    closed = []
-    for items, note in recovered:
-        for item in items:
-            item.status, item.closed_on, item.result = SupervisionStatus.CLOSED, on, note
-            closed.append(item)
-    if closed:
-        bulk_update_with_history(closed, SupervisionItem, ["status", "closed_on", "result"], batch_size=1000)
-        SupervisionStep.objects.bulk_create(
-            [SupervisionStep(item=item, kind=SupervisionStepKind.CLOSED, level=item.level, text=item.result) for item in closed],
-            batch_size=1000,
-        )
+    closed = _changed_in_bulk(updates, on=on, step_kind=SupervisionStepKind.CLOSED, step_text=lambda item: item.result,
+                              field="closed_on")
     return len(closed)
 
 
 def _escalate(on):
     """Items past their time limit go one level up with a new limit; at the top they stay (and show as
-    overdue). Only on working days: a limit is counted in working days."""
+    overdue). Only on working days: a limit is counted in working days. One UPDATE per level, the top
+    first, so that an item climbs one level a day."""
     if not workdays.is_workday(on):
         return []
-    escalated = []
-    for item in SupervisionItem.objects.overdue(on).select_related("project"):
-        level = next_level(item.level, item.project)
-        if level is None:
-            continue
-        item.level, item.due_on, item.escalated_on = level, time_limit(on), on
-        escalated.append(item)
-    if escalated:
-        bulk_update_with_history(escalated, SupervisionItem, ["level", "due_on", "escalated_on"], batch_size=1000)
-        SupervisionStep.objects.bulk_create(
-            [SupervisionStep(item=item, kind=SupervisionStepKind.ESCALATED, level=item.level,
-                             text=_("逾期未办结，升级至%(level)s督办") % {"level": item.get_level_display()}) for item in escalated],
-            batch_size=1000,
-        )
-    return escalated
+    overdue = SupervisionItem.objects.overdue(on)
+    moves = [(SupervisionLevel.PROVINCE, SupervisionLevel.LEADER, Q(project__contracting_leader__isnull=False)),
+             (SupervisionLevel.CITY, SupervisionLevel.PROVINCE, Q()),
+             (SupervisionLevel.COUNTY, SupervisionLevel.CITY, Q())]
+    limit = time_limit(on)
+    updates = [(overdue.filter(extra, level=old), {"level": new, "due_on": limit, "escalated_on": on}) for old, new, extra in moves]
+    return _changed_in_bulk(
+        updates, on=on, step_kind=SupervisionStepKind.ESCALATED, field="escalated_on",
+        step_text=lambda item: _("逾期未办结，升级至%(level)s督办") % {"level": item.get_level_display()},
+    )
 
 
 def _mail_escalations(escalated, *, on, enqueue):
     """One mail per person of a new level per day, listing what reached them (delivery.py: recorded once,
-    so a second run the same day sends nothing more)."""
+    so a second run the same day sends nothing more). The people of every level are read at once."""
     from . import delivery
+    from .access import ROLE_GROUP_NAMES
 
-    recipients, people = {}, {}
+    if not escalated:
+        return 0
+    levels = {SupervisionLevel.COUNTY: Role.COUNTY_EDITOR, SupervisionLevel.CITY: Role.CITY_COORDINATOR,
+              SupervisionLevel.PROVINCE: Role.PROVINCE_ADMIN}
+    leaders = {item.project.contracting_leader_id for item in escalated if item.level == SupervisionLevel.LEADER}
+    people = {}  # (level, region or leader pk) -> users
+    candidates = User.objects.filter(is_active=True).filter(
+        Q(groups__name__in=[ROLE_GROUP_NAMES[role] for role in levels.values()]) | Q(pk__in=leaders)
+    ).select_related("region").prefetch_related("groups").distinct()
+    for user in candidates:
+        names = {group.name for group in user.groups.all()}
+        if user.pk in leaders:
+            people.setdefault((SupervisionLevel.LEADER, user.pk), []).append(user)
+        for level, role in levels.items():
+            if ROLE_GROUP_NAMES[role] in names:
+                region = None if level == SupervisionLevel.PROVINCE else user.region_id
+                if level != SupervisionLevel.PROVINCE or (user.region and user.region.level == "province"):
+                    people.setdefault((level, region), []).append(user)
+    recipients = {}
     for item in escalated:
         project = item.project
-        # The people of a level depend only on the level and the project's county, city or leader.
         key = (item.level, {SupervisionLevel.COUNTY: project.county_id, SupervisionLevel.CITY: project.city_id,
                             SupervisionLevel.LEADER: project.contracting_leader_id}.get(item.level))
-        if key not in people:
-            people[key] = list(level_users(item.level, project))
-        for user in people[key]:
+        for user in people.get(key, []):
             recipients.setdefault(user.pk, user)
     rows = [{"user": user, "kind": MailKind.SUPERVISION_ESCALATED, "period_start": on, "period_end": on, "key": "supervision"}
             for user in recipients.values() if user.email]

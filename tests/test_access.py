@@ -296,3 +296,44 @@ def test_annual_plan_overview_is_scoped(role, setup):
     response = client.get(reverse("admin:projects_annualplan_changelist"))
     shown = {plan.project.name for plan in response.context["cl"].result_list}
     assert shown == {projects[key].name for key in VISIBLE[role]}
+
+
+# --- Supervision and milestones: the new surfaces, every role on its own region and another's --------------
+
+CAN_OPEN_ITEMS = {"province_admin", "city_coordinator"}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_supervision_pages_answer_another_region_as_missing(role, setup):
+    from projects import supervision
+    from projects.choices import SupervisionLevel
+    from projects.models import MilestoneKind, SupervisionItem
+
+    users, projects = setup
+    items = {key: supervision.item_open(user=users["province_admin"], project=project, description=f"{project.name}督办",
+                                        level=SupervisionLevel.PROVINCE) for key, project in projects.items()}
+    client = client_for(users[role])
+    missing = answer(client.get(reverse("supervision_item", args=[MISSING_PK])))
+    admin_missing = answer(client.get(reverse("admin:projects_supervisionitem_change", args=[MISSING_PK])))
+    page = changelist_names(client, reverse("supervision"))
+    admin_page = changelist_names(client, reverse("admin:projects_supervisionitem_changelist"))
+    for key, item in items.items():
+        own = key in VISIBLE[role]
+        url = reverse("supervision_item", args=[item.pk])
+        assert (answer(client.get(url)) == missing) != own, (role, key)
+        assert client.get(url).status_code == (200 if own else 404)
+        admin_url = reverse("admin:projects_supervisionitem_change", args=[item.pk])
+        assert (answer(client.get(admin_url)) == admin_missing) != own, (role, key)
+        assert (item.project.name in page) == own and (item.project.name in admin_page) == own, (role, key)
+    kind = MilestoneKind.objects.first()
+    for key, project in projects.items():
+        own = key in VISIBLE[role]
+        opened = client.post(reverse("supervision_open", args=[project.pk]),
+                             {"level": SupervisionLevel.CITY, "description": "请说明"}).status_code
+        assert opened == (404 if not own else 302 if role in CAN_OPEN_ITEMS else 403), (role, key, opened)
+        saved = client.post(reverse("project_milestones", args=[project.pk]),
+                            {f"node-{kind.pk}-planned": "2026-05-01", f"node-{kind.pk}-actual": ""}).status_code
+        assert saved == (302 if own and role in CAN_CHANGE else 404), (role, key, saved)
+        assert project.milestones.exists() == (own and role in CAN_CHANGE)
+    opened_here = SupervisionItem.objects.filter(level=SupervisionLevel.CITY, opened_by=users[role]).count()
+    assert opened_here == (len(VISIBLE[role]) if role in CAN_OPEN_ITEMS else 0)

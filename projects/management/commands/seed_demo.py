@@ -27,8 +27,8 @@ class Command(BaseCommand):
         totals = demo_seed(projects=projects, seed=seed, password=password)
         self.stdout.write(
             f"created {totals['projects']} projects, {totals['plans']} annual plans, "
-            f"{totals['reports']} monthly reports, {totals['problems']} problems "
-            f"in {time.monotonic() - started:.1f}s"
+            f"{totals['reports']} monthly reports, {totals['problems']} problems, "
+            f"{totals['supervision']} supervision items in {time.monotonic() - started:.1f}s"
         )
         self.stdout.write("demo users (password: %s):" % password)
         for username, role, display in totals["users"]:

@@ -11,9 +11,7 @@ admin adds on top.
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -27,7 +25,7 @@ from django.conf import settings  # noqa: E402
 
 settings.DEBUG = False  # before any query: the database wrappers log every query while DEBUG is on
 
-from common import keep_one_connection, prepare_database  # noqa: E402
+from common import keep_one_connection, median_ms, prepare_database  # noqa: E402
 
 from django.db import connection, reset_queries  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -43,15 +41,6 @@ PAGES = {
     "search": {"q": "产业园"},
     "page 5": {"p": "5"},
 }
-
-
-def measure(callable_, repeat):
-    timings = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        callable_()
-        timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
 
 
 def main():
@@ -74,7 +63,7 @@ def main():
         def floor():
             list(Project.objects.visible_to(user).with_progress(year=today.year, on=today).select_related("city", "county")[:50])
 
-        floor_ms = measure(floor, args.repeat)
+        floor_ms = median_ms(floor, args.repeat)
         for label, params in PAGES.items():
             response = client.get("/admin/projects/project/", params)
             assert response.status_code == 200, (label, response.status_code)
@@ -82,7 +71,7 @@ def main():
             with CaptureQueriesContext(connection) as captured:
                 client.get("/admin/projects/project/", params)
             queries = len(captured.captured_queries)  # now: the next request empties the query log
-            median = measure(lambda: client.get("/admin/projects/project/", params), args.repeat)
+            median = median_ms(lambda: client.get("/admin/projects/project/", params), args.repeat)
             print(
                 f"{username:<10} {label:<16} {visible:>7} {queries:>8} "
                 f"{median:>10.1f} {floor_ms:>9.1f} {median / floor_ms:>6.1f}"

@@ -1,6 +1,7 @@
 """What the benchmarks share: a seeded database and one connection kept across requests."""
 
 import os
+import statistics
 import time
 
 from django.core.management import call_command
@@ -36,3 +37,13 @@ def keep_one_connection():
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     request_started.disconnect(reset_queries)
+
+
+def median_ms(callable_, repeat):
+    """The median of `repeat` timed calls, in milliseconds."""
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        callable_()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)

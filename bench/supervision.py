@@ -13,7 +13,6 @@ their own and should not grow with the items.
 import argparse
 import datetime
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -29,7 +28,7 @@ from django.conf import settings  # noqa: E402
 
 settings.DEBUG = False  # before any query: the database wrappers log every query while DEBUG is on
 
-from common import keep_one_connection, prepare_database  # noqa: E402
+from common import keep_one_connection, median_ms, prepare_database  # noqa: E402
 
 from django.db import connection, reset_queries, transaction  # noqa: E402
 from django.db.models import F  # noqa: E402
@@ -81,15 +80,6 @@ def run_floor(on):
     SupervisionItem.objects.filter(pk__in=ids).update(level=SupervisionLevel.CITY, due_on=supervision.time_limit(on), escalated_on=on)
     SupervisionStep.objects.bulk_create(
         [SupervisionStep(item_id=pk, kind=SupervisionStepKind.ESCALATED, level=SupervisionLevel.CITY) for pk in ids], batch_size=5000)
-
-
-def median_ms(callable_, repeat):
-    timings = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        callable_()
-        timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
 
 
 def main():

@@ -128,3 +128,19 @@ class RegionScopedAdminMixin:
         elif db_field.related_model is Project:
             kwargs["queryset"] = Project.objects.editable_by(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """A record kept for good (a report's review steps, a supervision item's timeline): shown, never edited."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -22,6 +22,7 @@ from ..importing.resources import AnnualPlanResource, MonthlyReportResource, Pro
 from ..paginators import CachedCountPaginator
 from ..services import StaleVersionError, progress_refresh, project_claim_version
 from .common import (
+    ReadOnlyInline,
     RegionScopedAdminMixin,
     ScopedHistoryAdmin,
     YearListFilter,
@@ -350,20 +351,11 @@ class AnnualPlanAdmin(TableExportMixin, ProjectChildAdmin):
     list_filter = ["year"]
 
 
-class ReportTransitionInline(admin.TabularInline):
+class ReportTransitionInline(ReadOnlyInline):
     """A report's review steps, read-only: who, when, what and why."""
 
     model = ReportTransition
     fields = ["at", "action", "from_status", "to_status", "user", "reason"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(MonthlyReport)

@@ -5,7 +5,7 @@ projects.supervision, so that each step is the acting level's and escalation kee
 from django.contrib import admin
 
 from ..models import MilestoneKind, SupervisionItem, SupervisionStep
-from .common import RegionScopedAdminMixin, ScopedHistoryAdmin
+from .common import ReadOnlyInline, RegionScopedAdminMixin, ScopedHistoryAdmin
 
 
 @admin.register(MilestoneKind)
@@ -15,18 +15,9 @@ class MilestoneKindAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
 
-class SupervisionStepInline(admin.TabularInline):
+class SupervisionStepInline(ReadOnlyInline):
     model = SupervisionStep
     fields = ["at", "kind", "level", "user", "text"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(SupervisionItem)

@@ -67,12 +67,14 @@ def supervision_page(request):
         items.filter(status=SupervisionStatus.OPEN).order_by().values(region_field, "level")
         .annotate(open=Count("pk"), overdue=Count("pk", filter=Q(due_on__lt=on)))
     )
-    names = dict(Region.objects.filter(pk__in={row[region_field] for row in counts}).values_list("pk", "name"))
+    regions = {region.pk: region for region in Region.objects.filter(pk__in={row[region_field] for row in counts})}
     levels = list(SupervisionLevel)
     table = {}
     for row in counts:
         region = row[region_field]
-        line = table.setdefault(region, {"label": names.get(region, _("本级")), "cells": {level: None for level in levels}})
+        line = table.setdefault(region, {"label": regions[region].name if region in regions else _("本级"),
+                                         "code": regions[region].code if region in regions else "",
+                                         "cells": {level: None for level in levels}})
         key = "county" if by_county else "city"
         base = {**params, key: region} if region else params
         line["cells"][row["level"]] = {
@@ -80,7 +82,7 @@ def supervision_page(request):
             "open_href": _link(base, level=row["level"], status=SupervisionStatus.OPEN),
             "overdue_href": _link(base, level=row["level"], status=SupervisionStatus.OPEN, overdue="true"),
         }
-    rows = sorted(table.values(), key=lambda line: line["label"])
+    rows = sorted(table.values(), key=lambda line: line["code"])  # by division code, as every list
     ageing = []
     open_items = items.filter(status=SupervisionStatus.OPEN)
     for value, label in AGE_CHOICES:

@@ -9,12 +9,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from . import rules, supervision
+from . import rules, selectors, supervision
+from .access import scope_key
 from .choices import RegionLevel, SupervisionLevel, SupervisionStatus
 from .filtersets import AGE_CHOICES, SupervisionItemFilterSet
 from .models import Project, Region, SupervisionItem
@@ -58,47 +60,54 @@ def supervision_page(request):
     params = {key: value for key, value in filterset.form.cleaned_data.items() if value not in (None, "")}
     params = {key: getattr(value, "pk", value) for key, value in params.items()}
     params = {key: ("true" if value is True else "false" if value is False else value) for key, value in params.items()}
-    items = filterset.qs.filter(status=SupervisionStatus.OPEN) if "status" not in params else filterset.qs
 
-    # Rows by the region one level below the user's (cities for the province, counties for a city).
+    # The table and the ageing sum every open item of the scope: cached under the data version (which
+    # every item write moves), the scope, the filters and the day, as the dashboard's figures are.
     by_county = request.user.region_id is not None and request.user.region.level != RegionLevel.PROVINCE
+    summary = selectors.cached_summary(
+        ("supervision", scope_key(request.user), sorted(params.items()), on, translation.get_language()),
+        lambda: _summary(filterset.qs.filter(status=SupervisionStatus.OPEN), filterset, params, on=on, by_county=by_county),
+    )
+    listed = filterset.qs.select_related("project__city", "project__county").order_by("due_on", "pk")
+    page = CachedCountPaginator(listed, ITEMS_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "projects/supervision.html", {
+        "filterset": filterset,
+        "levels": list(SupervisionLevel),
+        "rows": summary["rows"],
+        "ageing": summary["ageing"],
+        "page": page,
+        "on": on,
+        "query": urlencode({key: value for key, value in request.GET.items() if key != "page"}),
+    })
+
+
+def _summary(open_items, filterset, params, *, on, by_county):
+    """Open and overdue items by region (one level below the user's) and level, and their ageing in working
+    days; each figure with the link to its items."""
     region_field = "project__county" if by_county else "project__city"
     counts = (
-        items.filter(status=SupervisionStatus.OPEN).order_by().values(region_field, "level")
+        open_items.order_by().values(region_field, "level")
         .annotate(open=Count("pk"), overdue=Count("pk", filter=Q(due_on__lt=on)))
     )
     regions = {region.pk: region for region in Region.objects.filter(pk__in={row[region_field] for row in counts})}
-    levels = list(SupervisionLevel)
     table = {}
     for row in counts:
         region = row[region_field]
         line = table.setdefault(region, {"label": regions[region].name if region in regions else _("本级"),
                                          "code": regions[region].code if region in regions else "",
-                                         "cells": {level: None for level in levels}})
-        key = "county" if by_county else "city"
-        base = {**params, key: region} if region else params
+                                         "cells": {level: None for level in SupervisionLevel}})
+        base = {**params, "county" if by_county else "city": region} if region else params
         line["cells"][row["level"]] = {
             "open": row["open"], "overdue": row["overdue"],
             "open_href": _link(base, level=row["level"], status=SupervisionStatus.OPEN),
             "overdue_href": _link(base, level=row["level"], status=SupervisionStatus.OPEN, overdue="true"),
         }
-    rows = sorted(table.values(), key=lambda line: line["code"])  # by division code, as every list
-    ageing = []
-    open_items = items.filter(status=SupervisionStatus.OPEN)
-    for value, label in AGE_CHOICES:
-        count = filterset.filter_age(open_items, "age", value).count() if "age" not in params else None
-        ageing.append({"label": label, "count": count, "href": _link(params, age=value, status=SupervisionStatus.OPEN)})
-    listed = filterset.qs.select_related("project__city", "project__county").order_by("due_on", "pk")
-    page = CachedCountPaginator(listed, ITEMS_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "projects/supervision.html", {
-        "filterset": filterset,
-        "levels": levels,
-        "rows": rows,
-        "ageing": ageing,
-        "page": page,
-        "on": on,
-        "query": urlencode({key: value for key, value in request.GET.items() if key != "page"}),
-    })
+    ageing = [
+        {"label": label, "count": filterset.filter_age(open_items, "age", value).count() if "age" not in params else None,
+         "href": _link(params, age=value, status=SupervisionStatus.OPEN)}
+        for value, label in AGE_CHOICES
+    ]
+    return {"rows": sorted(table.values(), key=lambda line: line["code"]), "ageing": ageing}
 
 
 @login_required

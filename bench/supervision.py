@@ -45,13 +45,13 @@ class Rollback(Exception):
 
 
 def seed_items(overdue, on):
-    """The morning's open items as the daily run leaves them (every automatic cause opened), `overdue` of the
-    county-level ones opened 20 days ago and past their limit: the run to measure then only escalates."""
+    """The morning's open items as the daily run leaves them (every automatic cause opened), `overdue` of those
+    ones opened 20 days ago and past their limit: the run to measure then only escalates."""
     SupervisionStep.objects.all().delete()
     SupervisionItem.history.all().delete()
     SupervisionItem.objects.all().delete()
     supervision.supervision_run(on=on, enqueue=lambda pk: None)
-    late = list(SupervisionItem.objects.filter(level=SupervisionLevel.COUNTY).values_list("pk", flat=True)[:overdue])
+    late = list(SupervisionItem.objects.order_by("pk").values_list("pk", flat=True)[:overdue])
     SupervisionItem.objects.filter(pk__in=late).update(opened_on=on - datetime.timedelta(days=20), due_on=on - datetime.timedelta(days=1))
     return SupervisionItem.objects.open().count(), len(late)
 

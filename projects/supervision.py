@@ -4,7 +4,8 @@ calendar) escalates one level — county → city → province → the project's
 people get one mail; a project back on pace closes its automatic item with a note. Cities and the
 province also open items by hand; the acting level answers (办理情况) and closes with a result.
 
-Every run works in a fixed number of queries however many items: bulk writes, history rows in bulk.
+A run reads in a fixed number of queries and updates with one statement per level or cause, however many
+items; only its INSERTs of history rows and timeline steps come in batches (WRITE_BATCH rows each).
 """
 
 import datetime
@@ -32,6 +33,8 @@ from .choices import (
 from .models import Problem, Project, SupervisionItem, SupervisionStep, User
 
 ESCALATION = [SupervisionLevel.COUNTY, SupervisionLevel.CITY, SupervisionLevel.PROVINCE, SupervisionLevel.LEADER]
+# Rows per INSERT of history rows and steps: below PostgreSQL's 65,535 parameters a statement.
+WRITE_BATCH = 2000
 
 
 # --- Levels: who must act -----------------------------------------------------------------------------
@@ -103,8 +106,8 @@ class RunOutcome:
         return f"opened {self.opened}, closed {self.closed}, escalated {self.escalated}, mails {self.mails}"
 
 
-def _open_item_q(cause, **extra):
-    return Exists(SupervisionItem.objects.filter(project=OuterRef("pk"), cause=cause, status=SupervisionStatus.OPEN, **extra))
+def _open_item_q(cause):
+    return Exists(SupervisionItem.objects.filter(project=OuterRef("pk"), cause=cause, status=SupervisionStatus.OPEN))
 
 
 def red_projects(on):
@@ -147,7 +150,7 @@ def supervision_run(*, on=None, enqueue):
 
 
 def _open_fallen_behind(on):
-    columns = ("pk", "county_id", "city_id", "contracting_leader_id", "name")
+    columns = ("pk", "county_id", "city_id", "contracting_leader_id")
     wanted = []  # (project values, cause, extra fields, description)
     for values in red_projects(on).exclude(_open_item_q(SupervisionCause.RED_LIGHT)).values_list(*columns):
         wanted.append((values, SupervisionCause.RED_LIGHT, {}, _("项目亮红灯：投资进度严重滞后或未按期开工、报送")))
@@ -164,7 +167,7 @@ def _open_fallen_behind(on):
                        _("问题超过 %(days)d 天未解决：%(problem)s") % {"days": settings.SUPERVISION_PROBLEM_DAYS, "problem": description}))
     due = time_limit(on)
     items = []
-    for (pk, county_id, city_id, leader_id, _name), cause, extra, description in wanted:
+    for (pk, county_id, city_id, leader_id), cause, extra, description in wanted:
         project = Project(pk=pk, county_id=county_id, city_id=city_id, contracting_leader_id=leader_id)
         items.append(SupervisionItem(project_id=pk, cause=cause, description=description, level=first_level(project),
                                      opened_on=on, due_on=due, **extra))
@@ -181,10 +184,6 @@ def _create_items(items, *, user=None):
          for item in created],
         batch_size=WRITE_BATCH,
     )
-
-
-# Rows per INSERT of history rows and steps: below PostgreSQL's 65,535 parameters a statement.
-WRITE_BATCH = 2000
 
 
 def _changed_in_bulk(updates, *, on, step_kind, step_text, field):

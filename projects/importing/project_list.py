@@ -14,7 +14,6 @@ import io
 from decimal import Decimal
 
 from django.apps import apps
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import translation
 from django.utils.translation import gettext as _

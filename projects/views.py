@@ -26,7 +26,7 @@ from django.views.decorators.http import require_POST
 from actions.models import Action, ActionPlan
 
 from . import digests, exporting, importing, reporting, rules, selectors, services, supervision, tasks
-from .access import review_scope_q, scope_key
+from .access import is_leader, review_scope_q, scope_key
 from .choices import Light, ReviewAction, ReviewStatus, Stage, Status
 from .filtersets import REPORT_STATUS_CHOICES, ProjectFilterSet, county_choices
 from .forms import SubscriptionForm
@@ -181,6 +181,8 @@ def project_list(request):
     projects = projects.annotate(nodes_late=rules.nodes_late_exists(rules.today()))
     page = CachedCountPaginator(projects, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     params = active_params(filterset)
+    if not is_leader(request.user):
+        filterset.form.fields.pop("contracted", None)  # only a 包联 leader has projects of their own to pick
     return render(request, "projects/project_list.html", {
         "filterset": filterset,
         "page": page,
@@ -241,13 +243,15 @@ def project_export(request):
 
 
 @login_required
-def project_detail(request, pk):
+def project_detail(request, pk, *, node_input=None, node_errors=(), status=200):
+    """A project's page. After a refused save of its nodes, the typed dates are shown again with the errors
+    (node_input: the posted form)."""
     year = ProjectFilterSet.selected_year(request.GET)
     on = rules.today()
     project = get_object_or_404(
         Project.objects.visible_to(request.user)
         .with_progress(year=year, on=on)
-        .select_related("city", "county", "batch", "industry", "cluster")
+        .select_related("city", "county", "batch", "industry", "cluster", "contracting_leader")
         .prefetch_related("programmes", Prefetch("actions", queryset=Action.objects.select_related("plan"))),
         pk=pk,
     )
@@ -255,10 +259,17 @@ def project_detail(request, pk):
     history = project_history(project)
     can_edit = Project.objects.editable_by(request.user).filter(pk=project.pk).exists()
     dated = {milestone.kind_id: milestone for milestone in project.milestones.all()}
-    nodes = [{"kind": kind, "milestone": dated.get(kind.pk),
-              "late": kind.pk in dated and rules.milestone_is_late(planned_on=dated[kind.pk].planned_on,
-                                                                    actual_on=dated[kind.pk].actual_on, on=on)}
-             for kind in MilestoneKind.objects.filter(Q(is_active=True) | Q(pk__in=dated))]
+    nodes = []
+    for kind in MilestoneKind.objects.filter(Q(is_active=True) | Q(pk__in=dated)):
+        milestone = dated.get(kind.pk)
+        planned, actual = (milestone.planned_on, milestone.actual_on) if milestone else (None, None)
+        typed = {field: (node_input or {}).get(f"node-{kind.pk}-{field}") for field in ("planned", "actual")}
+        nodes.append({
+            "kind": kind, "milestone": milestone,
+            "planned": typed["planned"] if node_input is not None else (planned.isoformat() if planned else ""),
+            "actual": typed["actual"] if node_input is not None else (actual.isoformat() if actual else ""),
+            "late": rules.milestone_is_late(planned_on=planned, actual_on=actual, on=on),
+        })
     open_levels = supervision.openable_levels(request.user, project)
     return render(request, "projects/project_detail.html", {
         "project": project,
@@ -273,33 +284,39 @@ def project_detail(request, pk):
         "can_edit": can_edit,
         "nodes": nodes,
         "nodes_late": any(node["late"] for node in nodes),
+        "node_errors": node_errors,
         "items": project.supervision_items.order_by("-opened_on", "-pk")[:20],
         "open_form": OpenForm(levels=open_levels) if open_levels else None,
-    })
+    }, status=status)
 
 
 @login_required
 @require_POST
 def project_milestones(request, pk):
-    """Save the node dates typed on the project's page (those who may edit the project)."""
+    """Save the node dates typed on the project's page (those who may edit the project): all of them, or
+    none when any is wrong — then the page comes back with what was typed and what is wrong."""
     project = get_object_or_404(Project.objects.editable_by(request.user), pk=pk)
+    today = rules.today()
     dates, errors = {}, []
     for kind in MilestoneKind.objects.all():
-        values = []
-        for field in ("planned", "actual"):
+        if f"node-{kind.pk}-planned" not in request.POST:
+            continue
+        values = {}
+        for field, label in (("planned", _("计划日期")), ("actual", _("实际日期"))):
             text = (request.POST.get(f"node-{kind.pk}-{field}") or "").strip()
             try:
-                values.append(datetime.date.fromisoformat(text) if text else None)
+                values[field] = datetime.date.fromisoformat(text) if text else None
             except ValueError:
-                errors.append(_("%(node)s：“%(value)s”不是有效日期（YYYY-MM-DD）") % {"node": kind.name, "value": text})
-        if f"node-{kind.pk}-planned" in request.POST:
-            dates[kind] = tuple(values)
+                errors.append(_("%(node)s %(field)s：“%(value)s”不是有效日期（YYYY-MM-DD）") % {
+                    "node": kind, "field": label, "value": text})
+        if values.get("actual") and values["actual"] > today:
+            errors.append(_("%(node)s：实际日期 %(date)s 晚于今天，尚未发生的节点请只填计划日期") % {
+                "node": kind, "date": values["actual"].isoformat()})
+        dates[kind] = (values.get("planned"), values.get("actual"))
     if errors:
-        for error in errors:
-            messages.error(request, error)
-    else:
-        changed = services.milestones_save(user=request.user, project=project, dates=dates)
-        messages.success(request, _("已保存 %(count)d 个项目节点。") % {"count": changed})
+        return project_detail(request, pk, node_input=request.POST, node_errors=errors, status=400)
+    changed = services.milestones_save(user=request.user, project=project, dates=dates)
+    messages.success(request, _("已保存 %(count)d 个项目节点。") % {"count": changed})
     return redirect(reverse("project_detail", args=[project.pk]) + "#nodes")
 
 

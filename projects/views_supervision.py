@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from . import rules, selectors, supervision
@@ -21,6 +21,7 @@ from .choices import RegionLevel, SupervisionLevel, SupervisionStatus
 from .filtersets import AGE_CHOICES, SupervisionItemFilterSet
 from .models import Project, Region, SupervisionItem
 from .paginators import CachedCountPaginator
+from .templatetags.tracker import colon
 
 ITEMS_PAGE_SIZE = 50
 
@@ -35,7 +36,8 @@ class CloseForm(forms.Form):
 
 class OpenForm(forms.Form):
     level = forms.ChoiceField(label=gettext_lazy("办理层级"))
-    description = forms.CharField(label=gettext_lazy("督办事项"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    description = forms.CharField(label=pgettext_lazy("what the item asks", "督办事项"), max_length=2000,
+                                  widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
 
     def __init__(self, *args, levels=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -93,7 +95,7 @@ def _summary(open_items, filterset, params, *, on, by_county):
     table = {}
     for row in counts:
         region = row[region_field]
-        line = table.setdefault(region, {"label": regions[region].name if region in regions else _("本级"),
+        line = table.setdefault(region, {"label": str(regions[region]) if region in regions else _("本级"),
                                          "code": regions[region].code if region in regions else "",
                                          "cells": {level: None for level in SupervisionLevel}})
         base = {**params, "county" if by_county else "city": region} if region else params
@@ -155,9 +157,9 @@ def supervision_open(request, pk):
         raise PermissionDenied
     form = OpenForm(request.POST, levels=levels)
     if not form.is_valid():
-        for errors in form.errors.values():
-            messages.error(request, " ".join(errors))
-        return redirect("project_detail", pk=project.pk)
+        for name, errors in form.errors.items():
+            messages.error(request, f"{form.fields[name].label}{colon()}{' '.join(errors)}")
+        return redirect(reverse("project_detail", args=[project.pk]) + "#supervision")
     item = supervision.item_open(user=request.user, project=project, description=form.cleaned_data["description"],
                                  level=form.cleaned_data["level"])
     messages.success(request, _("已督办。"))

@@ -336,8 +336,16 @@ def test_nodes_are_edited_on_the_project_page_and_light_the_list(users, projects
     assert late.context["page"].object_list[0].nodes_late
     dashboard = county.get(reverse("dashboard"))
     assert dashboard.context["nodes_late"] == 1
-    assert county.post(url, {**data, f"node-{land.pk}-planned": "2026-13-01"}).status_code == 302
-    assert Milestone.objects.get(project=project, kind=land).planned_on == D(2026, 5, 1)  # refused, not written
+    # A wrong date, or an actual date still to come: nothing is written, and the page comes back with what
+    # was typed and what is wrong.
+    typed = {**data, f"node-{land.pk}-planned": "2026-13-01", f"node-{start.pk}-actual": "2026-12-05"}
+    refused = county.post(url, typed)
+    page = refused.content.decode()
+    assert refused.status_code == 400
+    assert "“2026-13-01”不是有效日期" in page and "实际日期 2026-12-05 晚于今天" in page
+    assert 'value="2026-13-01"' in page and 'value="2026-12-05"' in page
+    assert Milestone.objects.get(project=project, kind=land).planned_on == D(2026, 5, 1)
+    assert Milestone.objects.get(project=project, kind=start).actual_on is None and Milestone.history.count() == 2
 
 
 def test_node_dates_import_as_optional_columns_of_the_list(users, tmp_path):

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from ..choices import SupervisionCause, SupervisionLevel, SupervisionStatus, SupervisionStepKind
+from .catalogue import local_name
 from .projects import Project, ProjectChildQuerySet
 from .reporting import Problem
 from .users import User
@@ -40,7 +41,7 @@ class MilestoneKind(models.Model):
         ordering = ["order", "pk"]
 
     def __str__(self):
-        return self.name
+        return local_name(self)
 
 
 class Milestone(models.Model):

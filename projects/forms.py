@@ -1,9 +1,10 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from actions.models import Action
 
-from .choices import DigestFrequency
+from .choices import DigestFrequency, SupervisionLevel
 from .fields import ActionMultipleChoiceField
 from .models import Programme
 
@@ -30,3 +31,25 @@ class SubscriptionForm(forms.Form):
         required=False,
         help_text=_("不选即全部。"),
     )
+
+
+# --- Supervision (督办): what the acting level and the opener type ---------------------------------------
+
+
+class ResponseForm(forms.Form):
+    text = forms.CharField(label=_("办理情况"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+class CloseForm(forms.Form):
+    result = forms.CharField(label=_("办结情况"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+class OpenForm(forms.Form):
+    level = forms.ChoiceField(label=_("办理层级"))
+    description = forms.CharField(label=pgettext_lazy("what the item asks", "督办事项"), max_length=2000,
+                                  widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+
+    def __init__(self, *args, levels=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        labels = dict(SupervisionLevel.choices)
+        self.fields["level"].choices = [(level, labels[level]) for level in levels]

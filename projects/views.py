@@ -29,10 +29,9 @@ from . import digests, exporting, importing, reporting, rules, selectors, servic
 from .access import is_leader, review_scope_q, scope_key
 from .choices import Light, ReviewAction, ReviewStatus, Stage, Status
 from .filtersets import REPORT_STATUS_CHOICES, ProjectFilterSet, county_choices
-from .forms import SubscriptionForm
+from .forms import OpenForm, SubscriptionForm
 from .models import PROJECT_ORDER, DigestDelivery, MilestoneKind, MonthlyReport, Project
 from .paginators import CachedCountPaginator
-from .views_supervision import OpenForm
 
 LIST_PAGE_SIZE = 50
 REPORT_PAGE_SIZE = 50

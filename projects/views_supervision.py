@@ -2,7 +2,6 @@
 link to its items; an item's page with its timeline, where the acting level answers and closes; opening
 an item by hand from a project's page. Items are read through SupervisionItem.objects.visible_to(user)."""
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,37 +11,18 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from . import rules, selectors, supervision
 from .access import scope_key
 from .choices import RegionLevel, SupervisionLevel, SupervisionStatus
 from .filtersets import AGE_CHOICES, SupervisionItemFilterSet
+from .forms import CloseForm, OpenForm, ResponseForm
 from .models import Project, Region, SupervisionItem
 from .paginators import CachedCountPaginator
 from .templatetags.tracker import colon
 
 ITEMS_PAGE_SIZE = 50
-
-
-class ResponseForm(forms.Form):
-    text = forms.CharField(label=gettext_lazy("办理情况"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
-
-
-class CloseForm(forms.Form):
-    result = forms.CharField(label=gettext_lazy("办结情况"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
-
-
-class OpenForm(forms.Form):
-    level = forms.ChoiceField(label=gettext_lazy("办理层级"))
-    description = forms.CharField(label=pgettext_lazy("what the item asks", "督办事项"), max_length=2000,
-                                  widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
-
-    def __init__(self, *args, levels=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        labels = dict(SupervisionLevel.choices)
-        self.fields["level"].choices = [(level, labels[level]) for level in levels]
 
 
 def _link(params, **extra):

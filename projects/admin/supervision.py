@@ -5,7 +5,8 @@ projects.supervision, so that each step is the acting level's and escalation kee
 from django.contrib import admin
 
 from ..models import MilestoneKind, SupervisionItem, SupervisionStep
-from .common import ReadOnlyInline, RegionScopedAdminMixin, ScopedHistoryAdmin
+from .common import ReadOnlyInline
+from .projects import ProjectChildAdmin
 
 
 @admin.register(MilestoneKind)
@@ -21,22 +22,11 @@ class SupervisionStepInline(ReadOnlyInline):
 
 
 @admin.register(SupervisionItem)
-class SupervisionItemAdmin(RegionScopedAdminMixin, ScopedHistoryAdmin):
+class SupervisionItemAdmin(ProjectChildAdmin):
     list_display = ["project", "cause", "level", "opened_on", "due_on", "status", "closed_on"]
     list_filter = ["status", "level", "cause"]
-    list_select_related = ["project"]
-    search_fields = ["project__name", "project__code", "description"]
+    search_fields = ProjectChildAdmin.search_fields + ["description"]
     date_hierarchy = "opened_on"
     inlines = [SupervisionStepInline]
-    readonly_fields = ["project", "cause", "problem", "report_month", "description", "level", "status", "opened_on",
-                       "due_on", "opened_by", "closed_on", "result"]
-    fields = readonly_fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    fields = ["project", "cause", "problem", "report_month", "description", "level", "status", "opened_on", "due_on",
+              "escalated_on", "opened_by", "closed_on", "result"]

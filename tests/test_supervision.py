@@ -336,6 +336,9 @@ def test_nodes_are_edited_on_the_project_page_and_light_the_list(users, projects
     assert late.context["page"].object_list[0].nodes_late
     dashboard = county.get(reverse("dashboard"))
     assert dashboard.context["nodes_late"] == 1
+    admin_list = county.get(reverse("admin:projects_project_changelist"), {"nodes_late": "true"})
+    assert [p.pk for p in admin_list.context["cl"].result_list] == [project.pk]
+    assert "项目节点滞后" in admin_list.content.decode()  # the sidebar's filter
     # A wrong date, or an actual date still to come: nothing is written, and the page comes back with what
     # was typed and what is wrong.
     typed = {**data, f"node-{land.pk}-planned": "2026-13-01", f"node-{start.pk}-actual": "2026-12-05"}

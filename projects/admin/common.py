@@ -29,7 +29,8 @@ class FilterSetListFilter(admin.SimpleListFilter):
         def choices():
             field = self._unbound_form(request).fields[self.parameter_name]
             flat = []
-            for value, label in field.choices:  # a sidebar lists groups (actions by plan) one after the other
+            # A yes/no filter keeps its choices on its widget (全部 / 是 / 否).
+            for value, label in getattr(field, "choices", None) or field.widget.choices:  # groups one after the other
                 flat.extend(label if isinstance(label, (list, tuple)) else [(value, label)])
             return [(str(value), str(label)) for value, label in flat if value != ""]
 

@@ -191,6 +191,7 @@ class ProjectAdmin(ImportAdminMixin, RegionScopedAdminMixin, ScopedHistoryAdmin)
         filterset_list_filter("action"),
         filterset_list_filter("industry"),
         filterset_list_filter("light"),
+        filterset_list_filter("nodes_late"),
         YearListFilter,
     ]
     search_fields = list(ProjectFilterSet.SEARCH_FIELDS)

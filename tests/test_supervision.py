@@ -388,3 +388,28 @@ def test_the_digest_has_the_supervision_section_and_the_leaders_own(users, monke
     county = DigestSubscription.objects.create(user=users["county_editor"], frequency=DigestFrequency.WEEKLY)
     _subject, text, _html = digests.digest_render(county, period, shared=False)
     assert "督办事项（办理中 1 项" in text and "我包联的项目" not in text
+
+
+def test_the_api_lists_items_as_the_page_filters_them(users, monkeypatch):
+    from django.test import Client
+
+    from .test_api import API, issue_token
+
+    stalled("正定县停建项目", contracting_leader=users["leader"])
+    stalled("南宫市停建项目", NANGONG)
+    run_on(monkeypatch, D(2026, 9, 24))
+    run_on(monkeypatch, D(2026, 10, 10))  # both past their limit: now at the city level
+    county = Client(HTTP_AUTHORIZATION=f"Token {issue_token(users['county_editor'])}")
+    listed = county.get(API + "supervision-items/").json()["results"]
+    assert [item["description"][:6] for item in listed] == ["项目亮红灯："]
+    mine = listed[0]
+    assert (mine["level"], mine["level_display"], mine["due_on"]) == ("city", "市级", "2026-10-16")
+    assert [step["kind"] for step in mine["steps"]] == ["opened", "escalated"]
+    other = SupervisionItem.objects.get(project__name="南宫市停建项目")
+    assert county.get(f"{API}supervision-items/{other.pk}/").status_code == 404
+    assert county.post(API + "supervision-items/", {}).status_code == 403  # read-only: the pages act
+    assert SupervisionItem.objects.count() == 2
+    province = Client(HTTP_AUTHORIZATION=f"Token {issue_token(users['province_admin'])}")
+    assert len(province.get(API + "supervision-items/", {"level": "city"}).json()["results"]) == 2
+    assert province.get(API + "supervision-items/", {"level": "county"}).json()["results"] == []
+    assert province.get(API + "supervision-items/", {"level": "nowhere"}).status_code == 400

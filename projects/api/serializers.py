@@ -14,7 +14,19 @@ from rest_framework import serializers
 from actions.models import Action, ActionPlan, Measure, Target
 
 from .. import rules
-from ..models import AnnualPlan, Batch, Cluster, Industry, MonthlyReport, Problem, Programme, Project, Region
+from ..models import (
+    AnnualPlan,
+    Batch,
+    Cluster,
+    Industry,
+    MonthlyReport,
+    Problem,
+    Programme,
+    Project,
+    Region,
+    SupervisionItem,
+    SupervisionStep,
+)
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 
@@ -251,3 +263,28 @@ class ActionPlanSerializer(serializers.ModelSerializer):
     class Meta:
         model = ActionPlan
         fields = ["id", "code", "name", "name_en", "start_year", "end_year", "is_primary", "actions"]
+
+
+class SupervisionStepSerializer(serializers.ModelSerializer):
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    user = serializers.StringRelatedField(allow_null=True, help_text=_("办理人；自动步骤为空"))
+
+    class Meta:
+        model = SupervisionStep
+        fields = ["kind", "kind_display", "level", "at", "user", "text"]
+
+
+class SupervisionItemSerializer(serializers.ModelSerializer):
+    """A supervision item (督办事项) with its timeline; items are opened, answered and closed on the pages."""
+
+    cause_display = serializers.CharField(source="get_cause_display", read_only=True)
+    level_display = serializers.CharField(source="get_level_display", read_only=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    steps = SupervisionStepSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = SupervisionItem
+        fields = [
+            "id", "project", "cause", "cause_display", "problem", "report_month", "description", "level", "level_display",
+            "status", "status_display", "opened_on", "due_on", "escalated_on", "closed_on", "result", "steps",
+        ]

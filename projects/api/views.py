@@ -17,8 +17,20 @@ from rest_framework.views import APIView
 from actions.models import Action, ActionPlan
 
 from .. import reporting, rules, selectors
-from ..filtersets import ProjectFilterSet
-from ..models import AnnualPlan, Batch, Cluster, Industry, MonthlyReport, Problem, Programme, Project, Region
+from ..filtersets import ProjectFilterSet, SupervisionItemFilterSet
+from ..models import (
+    AnnualPlan,
+    Batch,
+    Cluster,
+    Industry,
+    MonthlyReport,
+    Problem,
+    Programme,
+    Project,
+    Region,
+    SupervisionItem,
+    SupervisionStep,
+)
 from . import serializers as api
 from .permissions import ReadOnlyAuthenticated
 
@@ -204,6 +216,23 @@ class ProblemViewSet(viewsets.ModelViewSet):
 
 
 # --- Catalogues --------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="督办事项", description="与督办页面相同的筛选参数（SupervisionItemFilterSet）；默认全部状态；按 id 游标分页。"),
+    retrieve=extend_schema(summary="督办事项详情", description="含督办过程（督办、办理情况、升级、办结）。"),
+)
+class SupervisionItemViewSet(viewsets.ReadOnlyModelViewSet):
+    """Read-only: items are opened, answered and closed on the supervision pages, by the acting level."""
+
+    queryset = SupervisionItem.objects.none()
+    serializer_class = api.SupervisionItemSerializer
+    pagination_class = StablePages
+    filterset_class = SupervisionItemFilterSet
+
+    def get_queryset(self):
+        steps = Prefetch("steps", queryset=SupervisionStep.objects.select_related("user"))
+        return SupervisionItem.objects.visible_to(_user(self.request)).prefetch_related(steps)
 
 
 class RegionViewSet(viewsets.ReadOnlyModelViewSet):

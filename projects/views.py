@@ -295,7 +295,6 @@ def project_milestones(request, pk):
     """Save the node dates typed on the project's page (those who may edit the project): all of them, or
     none when any is wrong — then the page comes back with what was typed and what is wrong."""
     project = get_object_or_404(Project.objects.editable_by(request.user), pk=pk)
-    today = rules.today()
     dates, errors = {}, []
     for kind in MilestoneKind.objects.all():
         if f"node-{kind.pk}-planned" not in request.POST:
@@ -308,10 +307,8 @@ def project_milestones(request, pk):
             except ValueError:
                 errors.append(_("%(node)s %(field)s：“%(value)s”不是有效日期（YYYY-MM-DD）") % {
                     "node": kind, "field": label, "value": text})
-        if values.get("actual") and values["actual"] > today:
-            errors.append(_("%(node)s：实际日期 %(date)s 晚于今天，尚未发生的节点请只填计划日期") % {
-                "node": kind, "date": values["actual"].isoformat()})
         dates[kind] = (values.get("planned"), values.get("actual"))
+    errors += services.milestones_changes(project, dates)[1]  # every wrong node at once, typed or not
     if errors:
         return project_detail(request, pk, node_input=request.POST, node_errors=errors, status=400)
     changed = services.milestones_save(user=request.user, project=project, dates=dates)

@@ -413,3 +413,20 @@ def test_the_api_lists_items_as_the_page_filters_them(users, monkeypatch):
     assert len(province.get(API + "supervision-items/", {"level": "city"}).json()["results"]) == 2
     assert province.get(API + "supervision-items/", {"level": "county"}).json()["results"] == []
     assert province.get(API + "supervision-items/", {"level": "nowhere"}).status_code == 400
+
+
+def test_the_admin_inline_refuses_an_actual_date_still_to_come(users, projects, monkeypatch):
+    from .test_access import change_form_data
+
+    monkeypatch.setattr(rules, "today", lambda: D(2026, 11, 30))
+    project = projects["zhengding"]
+    start = MilestoneKind.objects.get(name="开工")
+    inline = {"milestones-TOTAL_FORMS": 1, "milestones-0-kind": start.pk, "milestones-0-planned_on": "2026-11-01",
+              "milestones-0-actual_on": "2026-12-05"}
+    url = reverse("admin:projects_project_change", args=[project.pk])
+    client = client_for(users["county_editor"])
+    refused = client.post(url, change_form_data(project, **inline))
+    assert refused.status_code == 200 and "晚于今天" in refused.content.decode()
+    assert not Milestone.objects.exists()
+    assert client.post(url, change_form_data(project, **{**inline, "milestones-0-actual_on": "2026-11-03"})).status_code == 302
+    assert Milestone.objects.get(project=project).actual_on == D(2026, 11, 3)

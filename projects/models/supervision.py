@@ -1,10 +1,12 @@
 """What happens when a project falls behind: supervision items (督办事项) that go to whoever must act and
 escalate when not handled, and the project's milestones (项目节点), whose lateness warns early."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from .. import rules
 from ..choices import SupervisionCause, SupervisionLevel, SupervisionStatus, SupervisionStepKind
 from .catalogue import local_name
 from .projects import Project, ProjectChildQuerySet
@@ -83,6 +85,13 @@ class Milestone(models.Model):
 
     def __str__(self):
         return f"{self.project} · {self.kind}"
+
+    def clean(self):
+        # A node is done when it happened: a date still to come is a plan (the admin's inline, the project
+        # page and services.milestones_save all come through here).
+        if self.actual_on and self.actual_on > rules.today():
+            raise ValidationError({"actual_on": _("实际日期 %(date)s 晚于今天，尚未发生的节点请只填计划日期") % {
+                "date": self.actual_on.isoformat()}})
 
 
 class SupervisionItemQuerySet(ProjectChildQuerySet):

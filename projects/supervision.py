@@ -56,21 +56,31 @@ def next_level(level, project):
     return ESCALATION[index] if index < len(ESCALATION) else None
 
 
-def acting_levels(user, project):
-    """The levels at which `user` acts for `project`: its county's editors, its city's coordinators, the
-    province's administrators, its 包联 leader."""
+def acting_keys(user):
+    """Where `user` acts, as (level, what a project must have there): a county's editors act at the county
+    level for that county's projects, a city's coordinators at the city level for the city's, the
+    province's administrators at the province level for all, a leader for the projects they contract."""
     if not (user.is_authenticated and user.is_active):
         return set()
-    role, levels = user_role(user), set()
-    if project.contracting_leader_id == user.pk:
-        levels.add(SupervisionLevel.LEADER)
+    role, keys = user_role(user), {(SupervisionLevel.LEADER, user.pk)}
     if role == Role.PROVINCE_ADMIN and is_province_wide(user):
-        levels.add(SupervisionLevel.PROVINCE)
-    if role == Role.CITY_COORDINATOR and user.region_id == project.city_id:
-        levels.add(SupervisionLevel.CITY)
-    if role == Role.COUNTY_EDITOR and user.region_id == project.county_id:
-        levels.add(SupervisionLevel.COUNTY)
-    return levels
+        keys.add((SupervisionLevel.PROVINCE, None))
+    if role == Role.CITY_COORDINATOR and user.region_id:
+        keys.add((SupervisionLevel.CITY, user.region_id))
+    if role == Role.COUNTY_EDITOR and user.region_id:
+        keys.add((SupervisionLevel.COUNTY, user.region_id))
+    return keys
+
+
+def project_key(level, project):
+    """What a project has at `level`, matched against acting_keys: its county, its city, its leader."""
+    return {SupervisionLevel.COUNTY: project.county_id, SupervisionLevel.CITY: project.city_id,
+            SupervisionLevel.PROVINCE: None, SupervisionLevel.LEADER: project.contracting_leader_id}[level]
+
+
+def acting_levels(user, project):
+    """The levels at which `user` acts for `project`."""
+    return {level for level, key in acting_keys(user) if project_key(level, project) == key}
 
 
 def openable_levels(user, project):
@@ -247,34 +257,24 @@ def _escalate(on):
 
 def _mail_escalations(escalated, *, on, enqueue):
     """One mail per person of a new level per day, listing what reached them (delivery.py: recorded once,
-    so a second run the same day sends nothing more). The people of every level are read at once."""
+    so a second run the same day sends nothing more). The people who may act are read at once and matched
+    by acting_keys, the rule the item page checks."""
     from . import delivery
     from .access import ROLE_GROUP_NAMES
 
     if not escalated:
         return 0
-    levels = {SupervisionLevel.COUNTY: Role.COUNTY_EDITOR, SupervisionLevel.CITY: Role.CITY_COORDINATOR,
-              SupervisionLevel.PROVINCE: Role.PROVINCE_ADMIN}
     leaders = {item.project.contracting_leader_id for item in escalated if item.level == SupervisionLevel.LEADER}
-    people = {}  # (level, region or leader pk) -> users
-    candidates = User.objects.filter(is_active=True).filter(
-        Q(groups__name__in=[ROLE_GROUP_NAMES[role] for role in levels.values()]) | Q(pk__in=leaders)
-    ).select_related("region").prefetch_related("groups").distinct()
+    roles = [ROLE_GROUP_NAMES[role] for role in (Role.COUNTY_EDITOR, Role.CITY_COORDINATOR, Role.PROVINCE_ADMIN)]
+    candidates = (User.objects.filter(is_active=True).filter(Q(groups__name__in=roles) | Q(pk__in=leaders))
+                  .select_related("region").prefetch_related("groups").distinct())
+    people = {}  # (level, the project's county, city or leader) -> users
     for user in candidates:
-        names = {group.name for group in user.groups.all()}
-        if user.pk in leaders:
-            people.setdefault((SupervisionLevel.LEADER, user.pk), []).append(user)
-        for level, role in levels.items():
-            if ROLE_GROUP_NAMES[role] in names:
-                region = None if level == SupervisionLevel.PROVINCE else user.region_id
-                if level != SupervisionLevel.PROVINCE or (user.region and user.region.level == "province"):
-                    people.setdefault((level, region), []).append(user)
+        for key in acting_keys(user):
+            people.setdefault(key, []).append(user)
     recipients = {}
     for item in escalated:
-        project = item.project
-        key = (item.level, {SupervisionLevel.COUNTY: project.county_id, SupervisionLevel.CITY: project.city_id,
-                            SupervisionLevel.LEADER: project.contracting_leader_id}.get(item.level))
-        for user in people.get(key, []):
+        for user in people.get((item.level, project_key(item.level, item.project)), []):
             recipients.setdefault(user.pk, user)
     rows = [{"user": user, "kind": MailKind.SUPERVISION_ESCALATED, "period_start": on, "period_end": on, "key": "supervision"}
             for user in recipients.values() if user.email]

@@ -48,14 +48,6 @@ def first_level(project):
     return SupervisionLevel.CITY
 
 
-def next_level(level, project):
-    """The level above, or None at the top: the province, or the 包联 leader when the project has one."""
-    index = ESCALATION.index(level) + 1
-    if index == len(ESCALATION) - 1 and project.contracting_leader_id is None:
-        return None
-    return ESCALATION[index] if index < len(ESCALATION) else None
-
-
 def acting_keys(user):
     """Where `user` acts, as (level, what a project must have there): a county's editors act at the county
     level for that county's projects, a city's coordinators at the city level for the city's, the
@@ -244,11 +236,12 @@ def _escalate(on):
     if not workdays.is_workday(on):
         return []
     overdue = SupervisionItem.objects.overdue(on)
-    moves = [(SupervisionLevel.PROVINCE, SupervisionLevel.LEADER, Q(project__contracting_leader__isnull=False)),
-             (SupervisionLevel.CITY, SupervisionLevel.PROVINCE, Q()),
-             (SupervisionLevel.COUNTY, SupervisionLevel.CITY, Q())]
     limit = time_limit(on)
-    updates = [(overdue.filter(extra, level=old), {"level": new, "due_on": limit, "escalated_on": on}) for old, new, extra in moves]
+    updates = []
+    for old, new in reversed(list(zip(ESCALATION, ESCALATION[1:]))):
+        # The 包联 leader is the top only for a project that has one; the province is, for the others.
+        climbs = Q(project__contracting_leader__isnull=False) if new == SupervisionLevel.LEADER else Q()
+        updates.append((overdue.filter(climbs, level=old), {"level": new, "due_on": limit, "escalated_on": on}))
     return _changed_in_bulk(
         updates, on=on, step_kind=SupervisionStepKind.ESCALATED, field="escalated_on",
         step_text=lambda item: _("逾期未办结，升级至%(level)s督办") % {"level": item.get_level_display()},
@@ -346,13 +339,3 @@ def item_close(*, user, item, result):
         item.save(update_fields=["status", "closed_on", "result"])
         SupervisionStep.objects.create(item=item, kind=SupervisionStepKind.CLOSED, level=item.level, user=user, text=result)
     return item
-
-
-AGEING_BUCKETS = [(5, "0–5"), (10, "6–10"), (20, "11–20"), (None, ">20")]
-
-
-def ageing_label(working_days):
-    """The page's ageing group of an item open for this many working days."""
-    for limit, label in AGEING_BUCKETS:
-        if limit is None or working_days <= limit:
-            return label

@@ -128,12 +128,3 @@ def workdays_after(day, n):
         if is_workday(day):
             n -= 1
     return day
-
-
-def workdays_between(start, end):
-    """Working days after `start` up to and including `end` (0 when `end` is not after `start`)."""
-    count, day = 0, start
-    while day < end:
-        day += ONE_DAY
-        count += is_workday(day)
-    return count

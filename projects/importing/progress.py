@@ -6,7 +6,7 @@ import unicodedata
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext as _
-from import_export import fields, resources
+from import_export import fields
 from import_export.instance_loaders import BaseInstanceLoader
 
 from .. import reporting
@@ -16,7 +16,7 @@ from ..models import PROJECT_ORDER, MonthlyReport, Project, normalize_project_co
 from .headers import HEADER_SEARCH_ROWS, HeaderMap, find_header, is_passed_over
 from .project_list import _shown
 from .reading import clean_text
-from .resources import CountedRowsResult, sheet_dataset
+from .resources import WorkbookResource, sheet_dataset
 from .results import PROGRESS_EVERY, ImportFileError, ImportResult, RowError, RowResult
 from .widgets import MoneyWidget, TextWidget
 
@@ -74,7 +74,7 @@ class ProgressLoader(BaseInstanceLoader):
         return self.reports.get(project.pk) if project is not None else None
 
 
-class ProgressResource(resources.ModelResource):
+class ProgressResource(WorkbookResource):
     """A progress workbook's rows as the month's reports. Rows are checked and read here; what is saved,
     and every check on the figures, is reporting.reports_submit's (as on the report page), in bulk once the
     rows are read."""
@@ -103,16 +103,6 @@ class ProgressResource(resources.ModelResource):
         self.user, self.month, self.progress = user, month, progress
         self.outcome = ImportResult(year=month.year)
         self.entries, self.seen = [], {}
-
-    def import_data(self, dataset, *args, **kwargs):
-        self.sheet_rows = dataset.sheet_rows
-        return super().import_data(dataset, *args, rollback_on_validation_errors=True, **kwargs)
-
-    def get_result_class(self):
-        return lambda: CountedRowsResult(self.sheet_rows)
-
-    def handle_import_error(self, result, error, raise_errors=False):
-        raise error
 
     def before_import(self, dataset, **kwargs):
         """The header under the title; the rows that report something (a prefilled project left empty is

@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
-from import_export import fields, resources
+from import_export import fields
 from import_export.instance_loaders import BaseInstanceLoader
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
@@ -32,7 +32,7 @@ from ..models import AnnualPlan, Batch, Milestone, MilestoneKind, Programme, Pro
 from .catalogues import Catalogues
 from .headers import HEADER_SEARCH_ROWS, HEADERS, HeaderMap, find_header, is_passed_over, year_from_titles
 from .reading import clean_text, count_rows
-from .resources import CountedRowsResult, sheet_dataset
+from .resources import WorkbookResource, sheet_dataset
 from .results import KEPT_ROWS, PROGRESS_EVERY, ImportFileError, ImportResult, RowError, RowResult
 from .widgets import (
     CatalogueWidget,
@@ -152,7 +152,7 @@ class ProjectListLoader(BaseInstanceLoader):
             Project.objects.editable_by(user).filter(pk__in=found).values_list("pk", flat=True))
 
 
-class ProjectListResource(resources.ModelResource):
+class ProjectListResource(WorkbookResource):
     """A provincial list's rows as projects. Headings are found by `before_import` (the template's, their
     English aliases, the synonyms real lists use and those the province adds); a column the file does not
     carry leaves the field as it is."""
@@ -312,16 +312,6 @@ class ProjectListResource(resources.ModelResource):
                           "请将该列的标题改为“所属县（市、区）”，或在管理后台的“表头同义词”中添加“%(heading)s”。")
                         % {"heading": heading, "value": value}
                     )
-
-    def handle_import_error(self, result, error, raise_errors=False):
-        raise error  # a file that cannot be read, or a failed write: the whole import stops, nothing kept
-
-    def get_result_class(self):
-        return lambda: CountedRowsResult(self.sheet_rows)
-
-    def import_data(self, dataset, *args, **kwargs):
-        self.sheet_rows = dataset.sheet_rows
-        return super().import_data(dataset, *args, rollback_on_validation_errors=True, **kwargs)
 
     # --- A row ----------------------------------------------------------------------------------------
 

@@ -156,6 +156,22 @@ class CountedRowsResult(SheetRowsResult):
         pass
 
 
+class WorkbookResource(resources.ModelResource):
+    """What the provincial list's and the progress workbook's resources share: errors by sheet row, rows
+    counted rather than kept, all or nothing (validation errors roll back too), and a file-level error or
+    a failed write stops the whole import instead of becoming a line of the result."""
+
+    def import_data(self, dataset, *args, **kwargs):
+        self.sheet_rows = dataset.sheet_rows  # what sheet_dataset read; before_import narrows it to data rows
+        return super().import_data(dataset, *args, rollback_on_validation_errors=True, **kwargs)
+
+    def get_result_class(self):
+        return lambda: CountedRowsResult(self.sheet_rows)
+
+    def handle_import_error(self, result, error, raise_errors=False):
+        raise error
+
+
 class ProvinceResource(resources.ModelResource):
     """What every table's resource shares: Chinese headings (the fields' verbose names), unchanged rows
     not written, all rows or none, errors by sheet row."""

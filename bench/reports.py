@@ -365,11 +365,14 @@ def bench_review(args, client_kwargs, editor):
 
     def service(action, reason=""):
         def prepare(subset):
-            return reset(subset), User.objects.get(pk=coordinator.pk)  # fresh: permissions loaded inside, as in a request
+            subset = reset(subset)
+            # The versions the reviewer's page showed, read before the clock starts.
+            seen = dict(MonthlyReport.objects.filter(pk__in=subset).values_list("pk", "version"))
+            return subset, seen, User.objects.get(pk=coordinator.pk)  # fresh: permissions loaded inside, as in a request
 
         def run(arg):
-            subset, user = arg
-            return reporting.reports_review(user=user, report_ids=subset, action=action, reason=reason, enqueue=lambda pk: None)
+            _subset, seen, user = arg
+            return reporting.reports_review(user=user, versions=seen, action=action, reason=reason, enqueue=lambda pk: None)
 
         def after(arg, result):
             assert len(result.done) == len(arg[0]) and not result.skipped, (len(result.done), result.skipped[:3])

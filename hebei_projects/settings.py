@@ -268,6 +268,10 @@ REPORT_CHECK_MONTH_MULTIPLE = env.float("REPORT_CHECK_MONTH_MULTIPLE", default=3
 REPORT_CHECK_MONTH_MIN = env.float("REPORT_CHECK_MONTH_MIN", default=1000.0)
 # A project under construction reporting nothing for this many months in a row:
 REPORT_CHECK_IDLE_MONTHS = env.int("REPORT_CHECK_IDLE_MONTHS", default=3)
+# Plausibility beyond the columns' limit: a total investment above this (万元; 5,000 亿元 is more than any
+# Hebei project has had) is a unit mistake and refused; a single month above the project's total
+# investment is a check that wants a note (month_over_total).
+FIGURE_MAX_TOTAL_INVESTMENT = env.float("FIGURE_MAX_TOTAL_INVESTMENT", default=50_000_000.0)
 
 # --- Supervision (督办, issue 13) ---------------------------------------------------------------------
 # An item must be handled within this many working days, else it goes one level up (county → city →

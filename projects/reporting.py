@@ -22,8 +22,9 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from . import delivery, rules, selectors, workdays
+from . import delivery, locks, rules, selectors, workdays
 from .choices import UNDER_CONSTRUCTION, MailKind, ProblemStatus, ReviewAction, ReviewStatus
+from .figures import CheckWarning, money_text
 from .models import PROJECT_ORDER, AnnualPlan, MonthlyReport, Problem, Project, ReportTransition, User
 from .services import progress_refresh
 
@@ -46,15 +47,24 @@ class ReportEntry:
     # The stored report's version the user saw (0: there was none); None: not checked (an import, whose
     # preview and confirm are compared as a whole instead).
     expected_version: int | None = None
+    # The keys of the warnings the user was shown for this figure and confirms by resubmitting (the report
+    # page and the API hand them back).
+    confirmed: frozenset = frozenset()
 
-
-@dataclass(frozen=True)
-class CheckWarning:
-    code: str
-    message: str
-
-    def as_dict(self):
-        return {"code": self.code, "message": self.message}
+    def confirms(self, warnings, report):
+        """The warnings not confirmed by a note written for them: a note typed with the figure (not the
+        stored one, written for another figure) confirms that figure's warnings; a resubmission confirms
+        those it was shown (`confirmed`); the stored report keeps the keys its note confirmed, so a warning
+        stays confirmed while its figure does, and a changed figure asks again."""
+        note = self.note.strip()
+        if not note:
+            return list(warnings)
+        confirmed = set(self.confirmed)
+        if report is not None:
+            confirmed |= {CheckWarning.from_stored(kept).key for kept in report.warnings}
+        if report is None or note != report.note:
+            confirmed |= {warning.key for warning in warnings}
+        return [warning for warning in warnings if warning.key not in confirmed]
 
 
 class EntryStatus:
@@ -84,10 +94,6 @@ class EntryOutcome:
         return self.saves_report or (self.new_problem and self.status == EntryStatus.UNCHANGED)
 
 
-def _money(value):
-    return f"{value:,.2f}"
-
-
 class _CheckContext:
     """What the checks need about a batch of entries, loaded in a fixed number of queries: the year's
     plans, and the counted reports of each project from two months before the earliest year's start."""
@@ -115,34 +121,38 @@ class _CheckContext:
 
 
 def report_checks(entry, context):
-    """The checks (数据校验) a figure passes before it counts; each that fires is a warning with its reason."""
+    """The checks (数据校验) a figure passes before it counts; each that fires is a warning, kept as its code,
+    its parameters and the figure it fired on (figures.CheckWarning)."""
     project, month, amount = entry.project, entry.month, entry.completed_investment
     warnings = []
+
+    def warn(code, **params):
+        warnings.append(CheckWarning(code, {name: str(value) for name, value in params.items()}, str(amount)))
+
     others = context.other_months_of_year(project.pk, month)
     year_total = sum(others, ZERO) + amount
     plan = context.plans.get((project.pk, month.year))
     before_year = plan.completed_before_year if plan else ZERO
     if project.total_investment and before_year + year_total > project.total_investment:
-        warnings.append(CheckWarning("over_total", _("累计完成投资 %(cumulative)s 万元，超过总投资 %(total)s 万元") % {
-            "cumulative": _money(before_year + year_total), "total": _money(project.total_investment)}))
+        warn("over_total", cumulative=before_year + year_total, total=project.total_investment)
+    if project.total_investment and amount > project.total_investment:
+        # Beyond the column's limit, the plausibility limit: one month above the whole project.
+        warn("month_over_total", amount=amount, total=project.total_investment)
     ratio = Decimal(str(settings.REPORT_CHECK_PLAN_RATIO))
     if plan and plan.planned_investment > 0 and year_total > plan.planned_investment * ratio:
-        warnings.append(CheckWarning("over_plan", _("本年累计完成 %(year)s 万元，超过年度计划 %(plan)s 万元的 %(ratio)s%%") % {
-            "year": _money(year_total), "plan": _money(plan.planned_investment), "ratio": f"{ratio * 100:.0f}"}))
+        warn("over_plan", year=year_total, plan=plan.planned_investment, ratio=f"{ratio * 100:.0f}")
     multiple = Decimal(str(settings.REPORT_CHECK_MONTH_MULTIPLE))
     if others:
         average = sum(others, ZERO) / len(others)
         if amount > multiple * average and amount > Decimal(str(settings.REPORT_CHECK_MONTH_MIN)):
-            warnings.append(CheckWarning("spike", _("本月 %(amount)s 万元，超过本年已报月份月均 %(average)s 万元的 %(multiple)s 倍") % {
-                "amount": _money(amount), "average": _money(average), "multiple": f"{multiple:g}"}))
+            warn("spike", amount=amount, average=average.quantize(Decimal("0.01")), multiple=f"{multiple:g}")
     if project.actual_end and month > rules.month_start(project.actual_end) and amount > 0:
-        warnings.append(CheckWarning("after_completion", _("项目已于 %(date)s 竣工投产，仍填报完成投资") % {
-            "date": project.actual_end.isoformat()}))
+        warn("after_completion", date=project.actual_end.isoformat())
     idle = settings.REPORT_CHECK_IDLE_MONTHS
     if project.stage in UNDER_CONSTRUCTION and amount == 0:
         previous = [context.amounts.get((project.pk, rules.add_months(month, -back))) for back in range(1, idle)]
         if all(value is not None and value == 0 for value in previous):
-            warnings.append(CheckWarning("idle", _("在建项目已连续 %(months)d 个月未完成投资") % {"months": idle}))
+            warn("idle", months=idle)
     return warnings
 
 
@@ -163,8 +173,10 @@ def reports_prepare(*, user, entries, lock=False):
     editable = set(Project.objects.editable_by(user).filter(pk__in=project_ids).values_list("pk", flat=True)) if user else project_ids
     stored_reports = MonthlyReport.objects.filter(project_id__in=project_ids, month__in={entry.month for entry in entries})
     if lock:
-        # Rows locked in one order (by id) so that two savers of overlapping pages cannot deadlock.
-        stored_reports = stored_reports.order_by("pk").select_for_update(of=("self",))
+        # The projects first, then their reports (locks.py: one order for every writer): two first reports
+        # of one project at once are decided one after the other, the second finding the first.
+        locks.projects_lock(project_ids)
+        stored_reports = locks.reports_lock(stored_reports)
     stored = {(report.project_id, report.month): report for report in stored_reports}
     open_problems = set(
         Problem.objects.filter(project_id__in=project_ids).exclude(status=ProblemStatus.RESOLVED).values_list("project_id", "description")
@@ -181,8 +193,8 @@ def reports_prepare(*, user, entries, lock=False):
 
         if entry.project.pk not in editable:
             outcome(EntryStatus.REFUSED, _("无权填报该项目。"), code="forbidden")
-        elif entry.month > this_month:
-            outcome(EntryStatus.REFUSED, _("不能填报未来月份。"), code="future")
+        elif entry.month >= this_month:
+            outcome(EntryStatus.REFUSED, _("只能填报已结束的月份。"), code="future")
         elif report is not None and _same(report, entry):
             outcome(EntryStatus.UNCHANGED)  # whatever version the page had: nothing to write, nothing to lose
         elif entry.expected_version is not None and (report.version if report else 0) != entry.expected_version:
@@ -193,7 +205,7 @@ def reports_prepare(*, user, entries, lock=False):
             outcome(EntryStatus.REFUSED, _("该月报已审核，已锁定；如需修改，请审核人撤销审核。"), code="locked")
         else:
             warnings = report_checks(entry, context)
-            if warnings and not entry.note.strip():
+            if entry.confirms(warnings, report):
                 outcome(EntryStatus.NEEDS_NOTE, _("请核对；如确认无误，请填写说明后再次提交。"), warnings)
             else:
                 outcome(EntryStatus.UPDATED if report else EntryStatus.CREATED, warnings=warnings)
@@ -257,6 +269,7 @@ def reports_submit(*, user, entries):
 def reports_delete(*, user, reports):
     """Delete reports the user may edit that are not locked (the admin's inline); returns those deleted."""
     editable = set(Project.objects.editable_by(user).values_list("pk", flat=True).filter(pk__in={r.project_id for r in reports}))
+    locks.projects_lock({report.project_id for report in reports})
     deleted = [report for report in reports if report.project_id in editable and not report.is_locked]
     for report in deleted:
         report._history_user = user
@@ -283,20 +296,24 @@ class ReviewResult:
 
 
 @transaction.atomic
-def reports_review(*, user, report_ids, action, reason="", enqueue=None):
-    """Approve, return (with a reason) or reopen the given reports, as their reviewer. Reports outside
-    the user's review scope, or not in a state the action starts from, are skipped with the reason;
-    every step is kept (ReportTransition, and the report's history). A return counts the report as not
-    reported, and its editor is mailed through `enqueue(delivery_id)` (a Celery task's delay)."""
+def reports_review(*, user, versions, action, reason="", enqueue=None):
+    """Approve, return (with a reason) or reopen the given reports, as their reviewer: `versions` maps each
+    report's id to the version the reviewer saw, and a report changed since (re-saved, reviewed by
+    someone else) is skipped, so what is approved is what was seen. Reports outside the user's review
+    scope, or not in a state the action starts from, are skipped with the reason too; every step is kept
+    (ReportTransition, and the report's history). A return counts the report as not reported, and its
+    editor is mailed through `enqueue(delivery_id)` (a Celery task's delay)."""
     sources, target, needs_reason = TRANSITIONS[action]
     reason = reason.strip()
     if needs_reason and not reason:
         raise ValidationError(_("请填写原因。"))
-    report_ids = list(dict.fromkeys(int(pk) for pk in report_ids))
+    versions = {int(pk): int(version) for pk, version in versions.items()}
+    report_ids = list(versions)
+    locks.reports_with_projects_lock(report_ids)
     reports = {
         report.pk: report
-        for report in MonthlyReport.objects.reviewable_by(user).filter(pk__in=report_ids)
-        .select_related("project", "reported_by").order_by("pk").select_for_update(of=("self",))
+        for report in locks.reports_lock(
+            MonthlyReport.objects.reviewable_by(user).filter(pk__in=report_ids).select_related("project", "reported_by"))
     }
     now = timezone.now()
     done, skipped = [], []
@@ -304,6 +321,10 @@ def reports_review(*, user, report_ids, action, reason="", enqueue=None):
         report = reports.get(pk)
         if report is None:
             skipped.append((None, pk, _("不在您的审核范围内。")))
+        elif report.version != versions[pk]:
+            skipped.append((report, pk, _("打开页面后已被修改（现为 %(amount)s 万元，%(status)s），未%(action)s；请核对后重新审核。") % {
+                "amount": money_text(report.completed_investment), "status": report.get_review_status_display(),
+                "action": ReviewAction(action).label}))
         elif report.review_status not in sources:
             skipped.append((report, pk, _("当前状态为“%(status)s”，不能%(action)s。") % {
                 "status": report.get_review_status_display(), "action": ReviewAction(action).label}))
@@ -340,12 +361,19 @@ def reports_review(*, user, report_ids, action, reason="", enqueue=None):
 
 
 def _report_editors(reports):
-    """Who hears of a returned report: whoever reported it, else the editors of the project's region."""
+    """Who hears of a returned report: whoever reported it while they may still edit the project (an
+    account moved to another region since cannot open it), else the editors of the project's region."""
     recipients = {}
     orphans = []
+    reporters = {report.reported_by for report in reports if report.reported_by is not None}
+    can_edit = {
+        reporter.pk: set(Project.objects.editable_by(reporter).filter(pk__in={r.project_id for r in reports})
+                         .values_list("pk", flat=True))
+        for reporter in reporters if reporter.is_active and reporter.email
+    }
     for report in reports:
         reporter = report.reported_by
-        if reporter is not None and reporter.is_active and reporter.email:
+        if reporter is not None and report.project_id in can_edit.get(reporter.pk, ()):
             recipients[report.pk] = [reporter]
         else:
             orphans.append(report)

@@ -383,16 +383,21 @@ def _display(field, value, names):
 # --- monthly report form and review (月度调度, 审核) -------------------------------------------------------
 
 
+def _last_ended_month():
+    return rules.add_months(rules.month_start(rules.today()), -1)
+
+
 def _parse_month(value, default):
+    """The month asked for; reports are only for months that have ended."""
     try:
         month = datetime.date.fromisoformat(f"{value}-01") if value else default
     except ValueError:
         return default
-    return min(month, rules.month_start(rules.today()))
+    return min(month, _last_ended_month())
 
 
 def _report_months(today):
-    return [rules.add_months(rules.month_start(today), -offset) for offset in range(0, 13)]
+    return [rules.add_months(rules.month_start(today), -offset) for offset in range(1, 14)]
 
 
 @login_required
@@ -441,9 +446,12 @@ def monthly_report(request):
                 errors[project.pk] = error
                 continue
             version = request.POST.get(f"{prefix}-version", "")
+            # The warnings this row showed (their keys): resubmitting with a note confirms those, not others.
+            confirmed = frozenset(filter(None, request.POST.get(f"{prefix}-confirm", "").split(",")))
             entries.append(reporting.ReportEntry(
                 project=project, month=month, completed_investment=amount, image_progress=raw["progress"],
                 problem=raw["problem"], note=raw["note"], expected_version=int(version) if version.isdigit() else 0,
+                confirmed=confirmed,
             ))
         outcomes = reporting.reports_submit(user=user, entries=entries)
         saved = sum(1 for outcome in outcomes if outcome.saves_anything)
@@ -484,6 +492,7 @@ def monthly_report(request):
             "version": report.version if report else 0,
             "error": note if isinstance(note, str) else (note.message if note else None),
             "warnings": note.warnings if note and not isinstance(note, str) else [],
+            "confirm": ",".join(warning.key for warning in note.warnings) if note and not isinstance(note, str) else "",
             "needs_note": bool(note and not isinstance(note, str) and note.status == reporting.EntryStatus.NEEDS_NOTE),
             "locked": report is not None and report.is_locked,
         })
@@ -541,11 +550,14 @@ def report_review(request):
             ids, reason = [pk], request.POST.get(f"reason-{pk}", "")
         else:
             action, ids, reason = request.POST.get("action", ""), request.POST.getlist("selected"), request.POST.get("reason", "")
-        if action not in reporting.TRANSITIONS or not all(pk.isdigit() for pk in ids) or not ids:
+        versions = {pk: request.POST.get(f"version-{pk}", "") for pk in ids}
+        if action not in reporting.TRANSITIONS or not ids or not all(
+                pk.isdigit() and version.isdigit() for pk, version in versions.items()):
             messages.error(request, _("请选择要审核的月报和操作。"))
             return redirect(request.get_full_path())
         try:
-            result = reporting.reports_review(user=user, report_ids=ids, action=action, reason=reason, enqueue=tasks.enqueue_delivery)
+            result = reporting.reports_review(user=user, versions=versions, action=action, reason=reason,
+                                              enqueue=tasks.enqueue_delivery)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return redirect(request.get_full_path())

@@ -42,6 +42,18 @@ def row(project, completed, progress="", note="", problem="", version=None):
     return data
 
 
+def seen(*reports):
+    """The version the review pages hand out with each report (a hidden input beside it): as stored now."""
+    return {f"version-{report.pk}": str(MonthlyReport.objects.get(pk=report.pk).version) for report in reports}
+
+
+def confirm_keys(response):
+    """The warnings each row showed, as the page hands them back when the row is submitted again."""
+    import re
+
+    return {f"p{pk}-confirm": keys for pk, keys in re.findall(r'name="p(\d+)-confirm" value="([^"]*)"', response.content.decode())}
+
+
 def page_versions(response):
     """{project pk: version} as the page hands them out (the hidden inputs)."""
     import re
@@ -161,7 +173,7 @@ def test_review_cycle_return_resubmit_approve_and_lock(users, projects, mail_ser
     page = coordinator.get(review).content.decode()
     assert zhengding.name in page and "含设备购置" in page  # the figure with its checks and note
     with django_capture_on_commit_callbacks(execute=True):  # the mail is queued once the return is committed
-        coordinator.post(review, {"one": f"return:{report.pk}", f"reason-{report.pk}": "金额疑似多录一位"})
+        coordinator.post(review, {"one": f"return:{report.pk}", f"reason-{report.pk}": "金额疑似多录一位", **seen(report)})
     report.refresh_from_db()
     assert (report.review_status, report.review_reason, report.reviewed_by) == (
         ReviewStatus.RETURNED, "金额疑似多录一位", users["city_coordinator"])
@@ -177,11 +189,15 @@ def test_review_cycle_return_resubmit_approve_and_lock(users, projects, mail_ser
     # ... and sees the reason on the form.
     form = editor.get(form_url())
     assert "退回原因：金额疑似多录一位" in form.content.decode()
-    editor.post(form_url(), row(zhengding, "1200", "主体施工", note="含设备购置", version=page_versions(form)[zhengding.pk]))
+    corrected = row(zhengding, "1200", "主体施工", note="含设备购置", version=page_versions(form)[zhengding.pk])
+    # The old note was written for 12,000: the new figure's own warning (a spike over January) asks again.
+    asked = editor.post(form_url(), corrected)
+    assert asked.status_code == 400 and "月均" in asked.content.decode()
+    editor.post(form_url(), {**corrected, **confirm_keys(asked)})
     report.refresh_from_db()
     assert (report.review_status, report.completed_investment) == (ReviewStatus.SUBMITTED, 1200)
 
-    coordinator.post(review, {"action": "approve", "selected": [report.pk]})
+    coordinator.post(review, {"action": "approve", "selected": [report.pk], **seen(report)})
     report.refresh_from_db()
     assert report.review_status == ReviewStatus.APPROVED
     # Locked for the county: the inputs are disabled and a forged post is refused.
@@ -191,7 +207,7 @@ def test_review_cycle_return_resubmit_approve_and_lock(users, projects, mail_ser
     assert "已锁定" in response.content.decode()
     assert MonthlyReport.objects.get(pk=report.pk).completed_investment == 1200
     # The reviewer reopens it (with a reason); the county may change it again.
-    coordinator.post(review + "&status=approved", {"one": f"reopen:{report.pk}", f"reason-{report.pk}": "补充形象进度"})
+    coordinator.post(review + "&status=approved", {"one": f"reopen:{report.pk}", f"reason-{report.pk}": "补充形象进度", **seen(report)})
     report.refresh_from_db()
     assert report.review_status == ReviewStatus.SUBMITTED
     steps = list(ReportTransition.objects.filter(report=report).values_list("action", "user__username", "reason"))
@@ -208,10 +224,10 @@ def test_return_needs_a_reason_and_bulk_review_skips_what_is_not_in_scope(users,
     coordinator = client_for(users["city_coordinator"])
     reports = [MonthlyReport.objects.create(project=p, month=this_month(), completed_investment=Decimal(10)) for p in projects.values()]
     review = reverse("report_review") + f"?month={this_month():%Y-%m}"
-    response = coordinator.post(review, {"action": "return", "selected": [r.pk for r in reports]}, follow=True)
+    response = coordinator.post(review, {"action": "return", "selected": [r.pk for r in reports], **seen(*reports)}, follow=True)
     assert "请填写原因" in response.content.decode()
     assert not MonthlyReport.objects.exclude(review_status=ReviewStatus.SUBMITTED).exists()
-    coordinator.post(review, {"action": "approve", "selected": [r.pk for r in reports]})
+    coordinator.post(review, {"action": "approve", "selected": [r.pk for r in reports], **seen(*reports)})
     statuses = {r.project.name: MonthlyReport.objects.get(pk=r.pk).review_status for r in reports}
     assert statuses == {
         projects["zhengding"].name: ReviewStatus.APPROVED,
@@ -245,14 +261,14 @@ def test_review_permission_matrix_over_http(role, users, projects):
         assert client.get(review + f"&county={projects['nangong'].county_id}").status_code == (
             200 if role == "province_admin" else 404)
     for key, report in reports.items():
-        answer = client.post(review, {"one": f"approve:{report.pk}"})
+        answer = client.post(review, {"one": f"approve:{report.pk}", **seen(report)})
         assert answer.status_code == (302 if may_open else 403)
         approved = MonthlyReport.objects.get(pk=report.pk).review_status == ReviewStatus.APPROVED
         assert approved == (key in reviews), key
     # The admin's action obeys the same rule.
     changelist = reverse("admin:projects_monthlyreport_changelist")
     admin_answer = client.post(changelist, {"action": "return_reports", "apply": "1", "reason": "不对",
-                                            "_selected_action": [r.pk for r in reports.values()]})
+                                            "_selected_action": [r.pk for r in reports.values()], **seen(*reports.values())})
     returned = {key for key, r in reports.items() if MonthlyReport.objects.get(pk=r.pk).review_status == ReviewStatus.RETURNED}
     assert returned == set()  # approved ones cannot be returned; the others are not theirs
     assert admin_answer.status_code in (200, 302, 403)
@@ -262,9 +278,9 @@ def test_the_province_reviews_city_wide_projects_and_dingzhou(users, projects):
     city_wide = make_project("石家庄市本级项目", city_code="130100")
     dingzhou = make_project("定州市项目", "130682")
     reports = [MonthlyReport.objects.create(project=p, month=this_month(), completed_investment=Decimal(5)) for p in (city_wide, dingzhou)]
-    province = reporting.reports_review(user=users["province_admin"], report_ids=[r.pk for r in reports], action=ReviewAction.APPROVE)
+    province = reporting.reports_review(user=users["province_admin"], versions={r.pk: r.version for r in reports}, action=ReviewAction.APPROVE)
     assert {r.project.name for r in province.done} == {"石家庄市本级项目", "定州市项目"}
-    city = reporting.reports_review(user=users["city_coordinator"], report_ids=[reports[0].pk], action=ReviewAction.REOPEN, reason="x")
+    city = reporting.reports_review(user=users["city_coordinator"], versions={reports[0].pk: reports[0].version}, action=ReviewAction.REOPEN, reason="x")
     assert not city.done
 
 
@@ -272,7 +288,7 @@ def test_dashboard_and_digest_count_the_cycle_and_each_figure_links_to_its_proje
     zhengding, qiaoxi = projects["zhengding"], projects["qiaoxi"]
     submitted = MonthlyReport.objects.create(project=zhengding, month=this_month(), completed_investment=Decimal(5))
     returned = MonthlyReport.objects.create(project=qiaoxi, month=this_month(), completed_investment=Decimal(5))
-    reporting.reports_review(user=users["city_coordinator"], report_ids=[returned.pk], action=ReviewAction.RETURN, reason="重报")
+    reporting.reports_review(user=users["city_coordinator"], versions={returned.pk: returned.version}, action=ReviewAction.RETURN, reason="重报")
     client = client_for(users["city_coordinator"])
     page = client.get(reverse("dashboard"))
     cycle = {item["key"]: item for item in page.context["cycle"]}
@@ -483,7 +499,7 @@ def test_reminders_go_once_to_editors_with_missing_reports(users, projects, octo
 
     # A returned report is missing again; after the deadline the city coordinator gets the counties.
     qiaoxi = MonthlyReport.objects.get(project=projects["qiaoxi"], month=october)
-    reporting.reports_review(user=users["city_coordinator"], report_ids=[qiaoxi.pk], action=ReviewAction.RETURN, reason="补充")
+    reporting.reports_review(user=users["city_coordinator"], versions={qiaoxi.pk: qiaoxi.version}, action=ReviewAction.RETURN, reason="补充")
     reminders_on("2026-11-06")
     [missing] = mail_server.messages[2:]
     assert missing["To"] == "sjz@example.org"
@@ -569,7 +585,7 @@ def test_the_admin_inline_respects_the_lock_the_checks_and_writes_only_changes(u
     assert client.post(url, inline("5000", note="设备一次性到货")).status_code == 302
     january.refresh_from_db()
     assert (january.completed_investment, january.note, january.version) == (5000, "设备一次性到货", 2)
-    reporting.reports_review(user=users["city_coordinator"], report_ids=[january.pk], action=ReviewAction.APPROVE)
+    reporting.reports_review(user=users["city_coordinator"], versions={january.pk: january.version}, action=ReviewAction.APPROVE)
     response = client.post(url, inline("6000", note="设备一次性到货"))
     assert response.status_code == 200 and "已锁定" in response.content.decode()
     january.refresh_from_db()

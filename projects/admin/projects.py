@@ -80,9 +80,14 @@ class MonthlyReportFormSet(forms.BaseInlineFormSet):
             stored = form.instance
             if stored.pk and "month" in form.changed_data:
                 form.add_error("month", _("已填报的月份不能修改；请删除该行后新增。"))
-        for form in self.deleted_forms:
-            if form.instance.pk and form.instance.is_locked:
-                form.add_error(None, _("该月报已审核，已锁定，不能删除。"))
+        # Django passes over the errors of a form marked for deletion: a locked report's refusal is the
+        # formset's, so nothing of the change is saved and the page says why.
+        locked = [form.instance for form in self.deleted_forms if form.instance.pk and form.instance.is_locked]
+        if locked:
+            raise forms.ValidationError(
+                _("%(months)s 的月报已审核，已锁定，不能删除；如需修改，请审核人撤销审核。") % {
+                    "months": "、".join(f"{report.month:%Y-%m}" for report in locked)},
+                code="locked")
         if self.instance.pk is None:
             return  # a new project: its reports are checked when saved
         pairs = self.changed_entries()
@@ -91,7 +96,8 @@ class MonthlyReportFormSet(forms.BaseInlineFormSet):
             if outcome.status == reporting.EntryStatus.REFUSED:
                 form.add_error(None, outcome.message)
             elif outcome.status == reporting.EntryStatus.NEEDS_NOTE:
-                form.add_error("note", "；".join(warning.message for warning in outcome.warnings) + "。" + outcome.message)
+                form.add_error("note", "；".join(warning.message for warning in outcome.warnings) + "。" +
+                               _("请核对；如确认无误，请填写（或更新）说明后再次保存。"))
 
 
 class MonthField(forms.DateField):
@@ -384,7 +390,7 @@ class MonthlyReportAdmin(ImportAdminMixin, TableExportMixin, ProjectChildAdmin):
         data = importing.progress_template_workbook(user=request.user, month=month)
         return _xlsx_response(data, f"progress-{month:%Y-%m}.xlsx")
 
-    list_display = ["project", "month", "completed_investment", "review_status", "warnings_display", "reported_by",
+    list_display = ["project", "month", "amount_display", "review_status", "warnings_display", "reported_by",
                     "reported_at", "late_display"]
     list_filter = ["review_status", "month"]
     list_select_related = ProjectChildAdmin.list_select_related + ["reported_by"]
@@ -396,9 +402,14 @@ class MonthlyReportAdmin(ImportAdminMixin, TableExportMixin, ProjectChildAdmin):
     def late_display(self, obj):
         return obj.is_late
 
+    @admin.display(description=_("本月完成投资（万元）"), ordering="completed_investment")
+    def amount_display(self, obj):
+        # The version the reviewer sees, posted with an action: a report changed since is not reviewed.
+        return format_html('{} <input type="hidden" name="version-{}" value="{}">', obj.completed_investment, obj.pk, obj.version)
+
     @admin.display(description=_("校验提示与说明"))
     def warnings_display(self, obj):
-        shown = [warning["message"] for warning in obj.warnings] + ([_("说明：") + obj.note] if obj.note else [])
+        shown = [warning.message for warning in obj.check_warnings] + ([_("说明：") + obj.note] if obj.note else [])
         return "；".join(shown) or "—"
 
     def has_review_permission(self, request):
@@ -414,9 +425,13 @@ class MonthlyReportAdmin(ImportAdminMixin, TableExportMixin, ProjectChildAdmin):
                 "action": request.POST.get("action"), "action_label": ReviewAction(action).label,
                 "title": _("%(action)s月度调度") % {"action": ReviewAction(action).label},
             })
+        seen = {pk: request.POST.get(f"version-{pk}", "") for pk in queryset.values_list("pk", flat=True)}
+        versions = {pk: int(version) for pk, version in seen.items() if version.isdigit()}
+        for pk in seen.keys() - versions.keys():
+            self.message_user(request, _("月报 %(pk)s：页面未带版本，未审核；请刷新后重试。") % {"pk": pk}, messages.WARNING)
         try:
-            result = reporting.reports_review(user=request.user, report_ids=list(queryset.values_list("pk", flat=True)),
-                                              action=action, reason=reason, enqueue=tasks.enqueue_delivery)
+            result = reporting.reports_review(user=request.user, versions=versions, action=action, reason=reason,
+                                              enqueue=tasks.enqueue_delivery)
         except ValidationError as error:
             self.message_user(request, " ".join(error.messages), messages.ERROR)
             return None

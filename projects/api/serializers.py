@@ -14,6 +14,7 @@ from rest_framework import serializers
 from actions.models import Action, ActionPlan, Measure, Target
 
 from .. import rules
+from ..figures import MONEY_MAX_DIGITS, money_validator
 from ..models import (
     AnnualPlan,
     Batch,
@@ -96,8 +97,19 @@ class AnnualPlanSerializer(serializers.ModelSerializer):
         fields = ["id", "project", "year", "planned_investment", "completed_before_year", "completed_investment"]
 
 
+class CheckWarningSerializer(serializers.Serializer):
+    """A check that fired (数据校验): its code, its key (code and the figure it fired on: what a note
+    confirms), its parameters and its words in the reader's language."""
+
+    code = serializers.CharField()
+    key = serializers.CharField()
+    params = serializers.DictField(child=serializers.CharField())
+    message = serializers.CharField()
+
+
 class MonthlyReportSerializer(serializers.ModelSerializer):
     review_status_display = serializers.CharField(source="get_review_status_display", read_only=True)
+    warnings = serializers.SerializerMethodField()
     reported_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     is_late = serializers.BooleanField(read_only=True)
@@ -109,6 +121,10 @@ class MonthlyReportSerializer(serializers.ModelSerializer):
             "reported_at", "is_late", "review_status", "review_status_display", "reviewed_by", "reviewed_at",
             "review_reason", "version",
         ]
+
+    @extend_schema_field(CheckWarningSerializer(many=True))
+    def get_warnings(self, report):
+        return [warning.as_api() for warning in report.check_warnings]
 
 
 class ProjectDetailSerializer(ProjectSerializer):
@@ -135,13 +151,17 @@ class MonthlyReportWriteSerializer(serializers.Serializer):
 
     project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.none())
     month = serializers.DateField(help_text=_("该月任一天，按月份保存。"))
-    completed_investment = serializers.DecimalField(max_digits=16, decimal_places=2, min_value=0)
+    completed_investment = serializers.DecimalField(max_digits=MONEY_MAX_DIGITS + 4, decimal_places=None,
+                                                    validators=[money_validator])
     image_progress = serializers.CharField(allow_blank=True, required=False, default="")
     problem = serializers.CharField(allow_blank=True, required=False, default="", write_only=True,
                                     help_text=_("新提出的问题（问题协调）。"))
     note = serializers.CharField(allow_blank=True, required=False, default="",
                                  help_text=_("对数据校验提示的说明；校验提示出现时必填。"))
     version = serializers.IntegerField(min_value=0, help_text=_("所依据的月报版本；新月报为 0。"))
+    confirmed_warnings = serializers.ListField(
+        child=serializers.CharField(max_length=200), required=False, default=list, max_length=20,
+        help_text=_("再次提交时确认的校验提示（400 响应中各提示的 key）；与已存说明不同的新说明也确认本次数值的提示。"))
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -150,8 +170,8 @@ class MonthlyReportWriteSerializer(serializers.Serializer):
 
     def validate_month(self, month):
         month = month.replace(day=1)
-        if month > rules.month_start(rules.today()):
-            raise serializers.ValidationError(_("不能填报未来月份。"))
+        if month >= rules.month_start(rules.today()):
+            raise serializers.ValidationError(_("只能填报已结束的月份。"))
         return month
 
 

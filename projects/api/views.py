@@ -150,12 +150,13 @@ class MonthlyReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
             project=values["project"], month=values["month"], completed_investment=values["completed_investment"],
             image_progress=values["image_progress"], problem=values["problem"], note=values["note"],
             expected_version=values["version"],
+            confirmed=frozenset(values["confirmed_warnings"]),
         )
         [outcome] = reporting.reports_submit(user=request.user, entries=[entry])
         if outcome.status == reporting.EntryStatus.NEEDS_NOTE:
             raise ValidationError({
                 "note": [outcome.message],
-                "warnings": [warning.message for warning in outcome.warnings],
+                "warnings": [warning.as_api() for warning in outcome.warnings],
             })
         if outcome.status == reporting.EntryStatus.REFUSED:
             if outcome.code in ("stale", "locked"):
@@ -165,7 +166,7 @@ class MonthlyReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
             project=entry.project, month=entry.month
         ) if outcome.status != reporting.EntryStatus.UNCHANGED or outcome.report else None
         body = {**api.MonthlyReportSerializer(saved).data, "outcome": outcome.status,
-                "check_warnings": [warning.message for warning in outcome.warnings]}
+                "check_warnings": [warning.as_api() for warning in outcome.warnings]}
         created = outcome.status == reporting.EntryStatus.CREATED
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 

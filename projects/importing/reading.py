@@ -9,9 +9,11 @@ import zipfile
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from ..exporting import FORMULA_STARTS
+from ..figures import money_validator, validation_text
 from .results import ImportFileError
 
 DATE_RE = re.compile(r"^(\d{4})\s*[-./年]\s*(\d{1,2})\s*(?:月)?\s*(?:[-./]?\s*(\d{1,2})\s*日?)?$")
@@ -177,17 +179,22 @@ def clean_text(value):
     return text or None
 
 
-def parse_money(text, factor):
+def parse_money(text, factor, validators=()):
+    """An amount as typed (or in a cell), times the column's unit, under the one rule for amounts
+    (figures.money_validator) and the column's own `validators`; ValueError says what is wrong."""
     try:
         amount = Decimal(unicodedata.normalize("NFKC", text).replace(",", "").replace(" ", "")) * factor
     except InvalidOperation:
         raise ValueError(_("“%(value)s”不是数字") % {"value": text}) from None
     if not amount.is_finite():
         raise ValueError(_("“%(value)s”不是数字") % {"value": text})
-    if amount < 0:
-        raise ValueError(_("金额不能为负数"))
-    if amount != amount.quantize(Decimal("0.01")):
-        raise ValueError(_("“%(value)s”换算为万元后超过两位小数") % {"value": text})
+    try:
+        for validate in (money_validator, *validators):
+            validate(amount)
+    except ValidationError as error:
+        if error.code == "places":
+            raise ValueError(_("“%(value)s”换算为万元后超过两位小数") % {"value": text}) from None
+        raise ValueError(validation_text(error)) from None
     return amount.quantize(Decimal("0.01"))
 
 

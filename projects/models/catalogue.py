@@ -1,13 +1,13 @@
 """Reference data: regions by division code, and the catalogues lists name (industries, programmes,
 five batches, county clusters)."""
 
-from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from ..choices import IndustryCategory, RegionLevel, SpatialLayout
+from ..figures import MONEY_MAX_DIGITS, MONEY_PLACES, money_validator
 
-MONEY = {"max_digits": 16, "decimal_places": 2}
+MONEY = {"max_digits": MONEY_MAX_DIGITS, "decimal_places": MONEY_PLACES}
 
 
 def local_name(obj):
@@ -19,11 +19,11 @@ def local_name(obj):
     return english if english and (translation.get_language() or "").startswith("en") else obj.name
 
 
-def money_field(verbose_name, **kwargs):
-    """An amount in 万元, held exactly (SPEC §2: store exact decimals)."""
+def money_field(verbose_name, *, validators=(), **kwargs):
+    """An amount in 万元, held exactly (SPEC §2: store exact decimals), under the one rule for amounts."""
     return models.DecimalField(
         verbose_name=verbose_name,
-        validators=[MinValueValidator(0)],
+        validators=[money_validator, *validators],
         **MONEY,
         **kwargs,
     )

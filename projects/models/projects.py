@@ -10,6 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from .. import rules
 from ..choices import RegionLevel, Stage, Status
+from ..figures import total_investment_validator
 from .catalogue import Batch, Cluster, Industry, Programme, Region, money_field
 
 PROJECT_CODE_RE = re.compile(r"^(?P<year>\d{4})-(?P<division>\d{6})-(?P<dept>\d{2})-(?P<type>\d{2})-(?P<serial>[0-9A-Z]{6})$")
@@ -198,6 +199,7 @@ class Project(models.Model):
     )
     total_investment = money_field(
         _("总投资（万元）"),
+        validators=[total_investment_validator],
         default=0,
     )
     responsible_unit = models.CharField(

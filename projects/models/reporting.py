@@ -10,6 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from .. import rules
 from ..choices import ProblemCategory, ProblemStatus, ReviewAction, ReviewStatus
+from ..figures import CheckWarning
 from .catalogue import money_field
 from .projects import Project, ProjectChildQuerySet
 from .users import User
@@ -59,7 +60,8 @@ class MonthlyReport(models.Model):
         help_text=_("填报人对数据校验提示的说明。"),
     )
     # The checks that fired when the figure was saved and the editor confirmed with a note: a list of
-    # {"code": ..., "message": ...}, shown to reviewers beside the figure.
+    # {"code", "params", "figure"} (figures.CheckWarning), worded in the reader's language when shown; the
+    # note confirms exactly these (a changed figure asks again).
     warnings = models.JSONField(
         verbose_name=_("校验提示"),
         default=list,
@@ -116,6 +118,11 @@ class MonthlyReport(models.Model):
 
     history = HistoricalRecords(excluded_fields=["version"])
     objects = MonthlyReportQuerySet.as_manager()
+
+    @property
+    def check_warnings(self):
+        """The stored warnings, each worded in the reader's language."""
+        return [CheckWarning.from_stored(stored) for stored in self.warnings or ()]
 
     class Meta:
         verbose_name = _("月度调度")

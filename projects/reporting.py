@@ -127,7 +127,7 @@ def report_checks(entry, context):
     warnings = []
 
     def warn(code, **params):
-        warnings.append(CheckWarning(code, {name: str(value) for name, value in params.items()}, str(amount)))
+        warnings.append(CheckWarning(code, {name: str(value) for name, value in params.items()}, f"{amount:.2f}"))
 
     others = context.other_months_of_year(project.pk, month)
     year_total = sum(others, ZERO) + amount
@@ -145,7 +145,7 @@ def report_checks(entry, context):
     if others:
         average = sum(others, ZERO) / len(others)
         if amount > multiple * average and amount > Decimal(str(settings.REPORT_CHECK_MONTH_MIN)):
-            warn("spike", amount=amount, average=average.quantize(Decimal("0.01")), multiple=f"{multiple:g}")
+            warn("spike", amount=amount, average=average.quantize(Decimal("0.01")), multiple=f"{multiple.normalize():f}")
     if project.actual_end and month > rules.month_start(project.actual_end) and amount > 0:
         warn("after_completion", date=project.actual_end.isoformat())
     idle = settings.REPORT_CHECK_IDLE_MONTHS

@@ -95,6 +95,14 @@ class ScopedHistoryAdmin(SimpleHistoryAdmin):
     def get_historical_record_context_helper(self, request, historical_record):
         return ReadableHistoryContextHelper(self.model, historical_record)
 
+    def set_history_delta_changes(self, request, historical_records, *args, **kwargs):
+        """Also: a record saved without a reason shows “—” in 修改原因, not the template's literal None
+        (the records of the page are for display only)."""
+        super().set_history_delta_changes(request, historical_records, *args, **kwargs)
+        for record in historical_records:
+            if not record.history_change_reason:
+                record.history_change_reason = "—"
+
     def history_view(self, request, object_id, extra_context=None):
         self._ensure_visible(request, object_id)
         return super().history_view(request, object_id, extra_context)

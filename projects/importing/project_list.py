@@ -28,6 +28,7 @@ from .. import rules, selectors
 from ..choices import Stage
 from ..exporting import COLUMNS as EXPORT_COLUMNS
 from ..exporting import escape_formula
+from ..figures import total_investment_validator
 from ..models import AnnualPlan, Batch, Milestone, MilestoneKind, Programme, Project
 from .catalogues import Catalogues
 from .headers import HEADER_SEARCH_ROWS, HEADERS, HeaderMap, find_header, is_passed_over, year_from_titles
@@ -171,7 +172,8 @@ class ProjectListResource(WorkbookResource):
     period = PeriodField("start_year", "period", widget=PeriodWidget())
     planned_start = fields.Field("planned_start", "planned_start", widget=MonthWidget())
     planned_end = fields.Field("planned_end", "planned_end", widget=MonthWidget())
-    total_investment = fields.Field("total_investment", "total_investment", widget=MoneyWidget(), default=Decimal(0))
+    total_investment = fields.Field("total_investment", "total_investment", default=Decimal(0),
+                                    widget=MoneyWidget(validators=(total_investment_validator,)))
     annual_plan = StagedField("annual_plan", "annual_plan", widget=MoneyWidget())
     completed_before_year = StagedField("completed_before_year", "completed_before_year", widget=MoneyWidget())
     responsible_unit = fields.Field("responsible_unit", "responsible_unit", widget=TextWidget())
@@ -236,11 +238,7 @@ class ProjectListResource(WorkbookResource):
     def dehydrate_period(self, project):
         return project.period
 
-    def dehydrate_planned_start(self, project):
-        return project.planned_start.strftime("%Y-%m") if project.planned_start else ""
-
-    def dehydrate_planned_end(self, project):
-        return project.planned_end.strftime("%Y-%m") if project.planned_end else ""
+    # 计划开工 / 计划竣工 are written by their widget (MonthWidget.render): the day kept, a 1st as its month.
 
     def dehydrate_total_investment(self, project):
         return project.total_investment  # a number in the workbook, not text

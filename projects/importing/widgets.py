@@ -115,19 +115,29 @@ class MoneyWidget(widgets.Widget):
 
     unit = 1  # set by the resource for the column found
 
+    def __init__(self, *, validators=(), **kwargs):
+        super().__init__(**kwargs)
+        self.validators = validators  # the column's rules beyond every amount's (figures)
+
     def clean(self, value, row=None, **kwargs):
         text = clean_text(value)
-        return None if text is None else parse_money(text, self.unit)
+        return None if text is None else parse_money(text, self.unit, self.validators)
 
 
 class MonthWidget(widgets.Widget):
-    """A date as lists write it: a real date cell, 2023-03, 2023.03, 2023年3月, 2023/3/15."""
+    """A date as lists write it: a real date cell, 2023-03, 2023.03, 2023年3月, 2023/3/15. Written back so
+    that it reads as the same day: 2027-09-16 in full, a date on the 1st as its month (2027-09)."""
 
     def clean(self, value, row=None, **kwargs):
         if isinstance(value, datetime.date):
             return parse_date(value)
         text = clean_text(value)
         return None if text is None else parse_date(text)
+
+    def render(self, value, obj=None, **kwargs):
+        if value is None:
+            return ""
+        return f"{value:%Y-%m}" if value.day == 1 else value.isoformat()
 
 
 class PeriodWidget(widgets.Widget):

@@ -1,0 +1,130 @@
+"""Issue 20, point 5: several people at once on one report, through every writer (the report page, the
+API, the admin's inline, the review), with real concurrent requests on PostgreSQL's row locks. A loser
+gets the stale-version refusal (409 in the API, the row's message with the input kept on the page),
+never a 500, a deadlock or a duplicate. SQLite serialises whole-database writers, so these run on
+PostgreSQL (CI's second pass, where REQUIRE_DATABASE_VENDOR makes sure of it)."""
+
+import json
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from projects.choices import ReviewStatus, Role
+from projects.models import MonthlyReport, Project
+from projects.services import reference_data_load
+
+from .conftest import make_project, make_user
+from .test_access import change_form_data
+from .test_api import API, issue_token
+from .test_dispatch_cycle import form_url, row, this_month
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+ROUNDS = 4
+
+
+@pytest.fixture
+def on_postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("same-moment writers need PostgreSQL's row locks: run with DATABASE_URL=postgres://… (CI does)")
+    reference_data_load()  # a transactional test starts from an empty database
+    yield
+    reference_data_load()  # leave the reference data for the tests that follow
+
+
+def logged_in(user):
+    client = Client(raise_request_exception=False)  # a server error is an answer to count, not an exception
+    client.force_login(user)
+    return client
+
+
+def at_once(calls):
+    """Run the calls in threads released together, each on its own database connection."""
+    barrier = threading.Barrier(len(calls))
+    answers = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait(timeout=30)
+            answers[index] = call()
+        except Exception as error:  # noqa: BLE001 - reported by the assertion
+            answers[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a writer is still waiting: a lock was never released"
+    return answers
+
+
+def api_post(token, body):
+    client = Client(raise_request_exception=False, HTTP_AUTHORIZATION=f"Token {token}")
+    return lambda: client.post(API + "reports/", json.dumps(body), content_type="application/json")
+
+
+def test_same_moment_first_reports_one_wins_the_others_are_refused_with_their_input_kept(on_postgresql):
+    editors = [make_user(f"zd{index}", Role.COUNTY_EDITOR, "130123") for index in range(4)]
+    tokens = [issue_token(editor) for editor in editors[:2]]
+    pages = [logged_in(editor) for editor in editors[2:]]
+    month = this_month()
+    for round_ in range(ROUNDS):
+        project = make_project(f"正定县同时首报项目{round_}", "130123")
+        amounts = ["11", "22", "33", "44"]
+        answers = at_once([
+            api_post(tokens[0], {"project": project.pk, "month": month.isoformat(), "completed_investment": amounts[0], "version": 0}),
+            api_post(tokens[1], {"project": project.pk, "month": month.isoformat(), "completed_investment": amounts[1], "version": 0}),
+            lambda client=pages[0]: client.post(form_url(), row(project, amounts[2], version=0)),
+            lambda client=pages[1]: client.post(form_url(), row(project, amounts[3], version=0)),
+        ])
+        statuses = [getattr(answer, "status_code", answer) for answer in answers]
+        assert all(status in (201, 409) for status in statuses[:2]) and all(status in (302, 400) for status in statuses[2:]), statuses
+        winners = [index for index, status in enumerate(statuses) if status in (201, 302)]
+        assert len(winners) == 1, statuses
+        [report] = MonthlyReport.objects.filter(project=project, month=month)
+        assert report.completed_investment == Decimal(amounts[winners[0]])
+        for index in set(range(4)) - set(winners):
+            answer = answers[index]
+            if index < 2:
+                assert answer.json()["code"] == "stale" and "已被他人修改" in answer.json()["detail"]
+            else:
+                page = answer.content.decode()
+                assert "已被他人修改" in page and f'value="{amounts[index]}"' in page  # the loser's input is kept
+
+
+def test_the_admin_inline_the_page_the_api_and_the_review_at_once_never_deadlock(on_postgresql):
+    editor = make_user("zd-editor", Role.COUNTY_EDITOR, "130123")
+    admin_editor = make_user("zd-admin", Role.COUNTY_EDITOR, "130123")
+    coordinator = make_user("sjz-reviewer", Role.CITY_COORDINATOR, "130100")
+    token = issue_token(make_user("zd-machine", Role.COUNTY_EDITOR, "130123"))
+    page, admin, reviewer = logged_in(editor), logged_in(admin_editor), logged_in(coordinator)
+    month = this_month()
+    review = reverse("report_review") + f"?month={month:%Y-%m}"
+    for round_ in range(ROUNDS):
+        project = make_project(f"正定县并发项目{round_}", "130123")
+        report = MonthlyReport.objects.create(project=project, month=month, completed_investment=Decimal("10"))
+        project = Project.objects.get(pk=project.pk)
+        admin_form = change_form_data(project, contact="王工", **{
+            "reports-TOTAL_FORMS": 1, "reports-INITIAL_FORMS": 1, "reports-0-id": report.pk, "reports-0-project": project.pk,
+            "reports-0-month": month.strftime("%Y-%m"), "reports-0-completed_investment": "12",
+        })
+        answers = at_once([
+            lambda: admin.post(reverse("admin:projects_project_change", args=[project.pk]), admin_form),
+            lambda: page.post(form_url(), row(project, "13", version=report.version)),
+            api_post(token, {"project": project.pk, "month": month.isoformat(), "completed_investment": "14",
+                             "version": report.version}),
+            lambda: reviewer.post(review, {"one": f"approve:{report.pk}", f"version-{report.pk}": str(report.version)}),
+        ])
+        statuses = [getattr(answer, "status_code", answer) for answer in answers]
+        assert all(isinstance(status, int) and status < 500 for status in statuses), statuses
+        report.refresh_from_db()
+        # Whoever came first decided; an approval is only ever of the figure the reviewer saw.
+        if report.review_status == ReviewStatus.APPROVED:
+            assert report.completed_investment == Decimal("10")
+        assert report.completed_investment in {Decimal("10"), Decimal("12"), Decimal("13"), Decimal("14")}

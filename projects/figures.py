@@ -12,10 +12,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext, gettext_lazy as _
 
-# An amount in 万元: the columns hold 16 digits, two of them decimals (catalogue.MONEY).
+# An amount in 万元: the columns hold 16 digits, two of them decimals (catalogue.MONEY). One amount is
+# kept two digits below that, so that what is summed into a column (a year's reports into its plan) fits
+# it too; sums across projects and rates are read with SUM_DIGITS (28, Python's decimal precision).
 MONEY_MAX_DIGITS = 16
 MONEY_PLACES = 2
-MONEY_LIMIT = Decimal(10) ** (MONEY_MAX_DIGITS - MONEY_PLACES) - Decimal("0.01")
+MONEY_LIMIT = Decimal(10) ** (MONEY_MAX_DIGITS - MONEY_PLACES - 2) - Decimal("0.01")
+SUM_DIGITS = 28
 CENT = Decimal("0.01")
 
 
@@ -39,7 +42,7 @@ def money_validator(value):
         raise ValidationError(_("金额不能为负数"), code="negative")
     if value > MONEY_LIMIT:  # before any quantize: a huge number has more digits than the context holds
         raise ValidationError(
-            _("金额 %(value)s 万元超过可存储的上限 %(limit)s 万元"),
+            _("金额 %(value)s 万元超过上限 %(limit)s 万元"),
             code="too_large", params={"value": f"{value:,f}" if abs(value.adjusted()) < 40 else str(value),
                                       "limit": money_text(MONEY_LIMIT)},
         )

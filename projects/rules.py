@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from . import workdays
 from .choices import UNDER_CONSTRUCTION, Light, LightReason, Stage, Status
+from .figures import SUM_DIGITS
 
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
@@ -268,7 +269,7 @@ def annotate_progress(queryset, *, year, on=None, default_thresholds=None, deadl
         and stored_lights_fresh(on)
     )
     default_thresholds = default_thresholds or Thresholds.default()
-    money = models.DecimalField(max_digits=18, decimal_places=2)
+    money = models.DecimalField(max_digits=SUM_DIGITS, decimal_places=2)
     progress = time_progress(year=year, on=on)
     due = latest_due_month(on=on, deadline_day=deadline_day)
 
@@ -287,7 +288,7 @@ def annotate_progress(queryset, *, year, on=None, default_thresholds=None, deadl
         completion_rate=Case(
             When(has_plan, then=Quotient(F("completed_year") * HUNDRED, F("plan_investment"))),
             default=None,
-            output_field=models.DecimalField(max_digits=18, decimal_places=4),
+            output_field=models.DecimalField(max_digits=SUM_DIGITS, decimal_places=4),
         ),
     )
     overdue = (
@@ -311,7 +312,7 @@ def annotate_progress(queryset, *, year, on=None, default_thresholds=None, deadl
 
 def _light_reason_case(queryset, *, on, progress, overdue, default_thresholds):
     """The light's reason as one SQL Case: traffic_light()'s rules in the same order."""
-    money = models.DecimalField(max_digits=18, decimal_places=2)
+    money = models.DecimalField(max_digits=SUM_DIGITS, decimal_places=2)
     queryset = queryset.annotate(
         red_lag_points=Coalesce(F("city__red_lag"), Value(default_thresholds.red_lag), output_field=money),
         yellow_lag_points=Coalesce(F("city__yellow_lag"), Value(default_thresholds.yellow_lag), output_field=money),

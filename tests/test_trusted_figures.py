@@ -44,7 +44,7 @@ def test_an_absurd_amount_is_refused_on_the_page_naming_its_row_and_the_valid_ro
     response = client.post(form_url(), {**row(zhengding, ABSURD, note="确认无误", version=0), **row(other, "20", version=0)})
     assert response.status_code == 400
     page = response.content.decode()
-    assert "超过可存储的上限" in page and f'value="{ABSURD}"' in page  # said on its row, the input kept
+    assert "超过上限" in page and f'value="{ABSURD}"' in page  # said on its row, the input kept
     assert not MonthlyReport.objects.filter(project=zhengding, month=this_month()).exists()
     assert MonthlyReport.objects.get(project=other, month=this_month()).completed_investment == 20
     # Every page that shows the project's figures still answers.
@@ -322,3 +322,54 @@ def test_the_return_notice_goes_to_someone_who_can_open_the_report_now(users, pr
                                  action=ReviewAction.RETURN, reason="请核实", enqueue=__import__("projects.tasks").tasks.enqueue_delivery)
     assert sorted(mail["To"] for mail in mail_server.messages) == ["zd@example.org"]  # 正定县's editor, not mover
     assert ReportTransition.objects.filter(report=report, action=ReviewAction.RETURN).exists()
+
+
+# --- No accepted value makes a page answer 500 --------------------------------------------------------------
+
+
+def test_the_largest_figures_the_rules_accept_leave_every_page_answering(users, projects, settings):
+    """The worst a user can confirm: the largest plausible total, a tiny plan, and every month of the year
+    at the amount limit (each confirmed with a note). Sums, rates and every surface still answer."""
+    from projects.figures import MONEY_LIMIT
+    from projects.services import progress_refresh
+
+    project = make_project("正定县极值项目", "130123", total_investment=Decimal(str(settings.FIGURE_MAX_TOTAL_INVESTMENT)))
+    month = this_month()
+    AnnualPlan.objects.create(project=project, year=month.year, planned_investment=Decimal("0.01"),
+                              completed_before_year=MONEY_LIMIT)
+    entries = [reporting.ReportEntry(project=project, month=month.replace(month=number), completed_investment=MONEY_LIMIT,
+                                     note="确认") for number in range(1, month.month + 1)]
+    outcomes = reporting.reports_submit(user=users["county_editor"], entries=entries)
+    assert {outcome.status for outcome in outcomes} == {reporting.EntryStatus.CREATED}
+    progress_refresh()
+    too_much = reporting.ReportEntry(project=project, month=month, completed_investment=MONEY_LIMIT + Decimal("0.01"))
+    assert parse_refused(str(MONEY_LIMIT + Decimal("0.01")))
+    del too_much
+    report = MonthlyReport.objects.get(project=project, month=month)
+    for user in (users["county_editor"], users["city_coordinator"], users["province_admin"]):
+        client = client_for(user)
+        for url in (reverse("dashboard"), reverse("project_list"), reverse("project_list") + "?sort=-rate",
+                    reverse("project_detail", args=[project.pk]), form_url(), reverse("action_plan"),
+                    reverse("report_review") + f"?month={month:%Y-%m}&status=all",
+                    reverse("project_export") + "?format=xlsx", reverse("project_export") + "?format=json",
+                    reverse("admin:projects_project_changelist"), reverse("admin:projects_project_change", args=[project.pk]),
+                    reverse("admin:projects_monthlyreport_changelist"), "/api/v1/projects/", f"/api/v1/projects/{project.pk}/",
+                    "/api/v1/dashboard/", "/api/v1/reports/", f"/api/v1/reports/{report.pk}/", "/api/v1/plans/"):
+            response = client.get(url)
+            assert response.status_code in (200, 403), (user.username, url, response.status_code)
+    from projects import digests
+    from projects.models import DigestSubscription
+
+    subscription = DigestSubscription.objects.create(user=users["province_admin"], frequency="monthly")
+    period = digests.period_for("monthly", rules.today())
+    assert digests.digest_render(subscription, period)
+
+
+def parse_refused(text):
+    from projects.importing import parse_money
+
+    try:
+        parse_money(text, Decimal(1))
+    except ValueError:
+        return True
+    return False

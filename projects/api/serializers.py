@@ -14,7 +14,7 @@ from rest_framework import serializers
 from actions.models import Action, ActionPlan, Measure, Target
 
 from .. import rules
-from ..figures import MONEY_MAX_DIGITS, money_validator
+from ..figures import MONEY_MAX_DIGITS, SUM_DIGITS, money_validator
 from ..models import (
     AnnualPlan,
     Batch,
@@ -61,7 +61,7 @@ class ProjectSerializer(serializers.ModelSerializer):
     plan_investment = serializers.DecimalField(**MONEY, read_only=True, allow_null=True)
     completed_before_year = serializers.DecimalField(**MONEY, read_only=True, allow_null=True)
     completed_year = serializers.DecimalField(**MONEY, read_only=True)
-    completion_rate = serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True, allow_null=True)
+    completion_rate = serializers.DecimalField(max_digits=SUM_DIGITS, decimal_places=2, read_only=True, allow_null=True)
     light = serializers.SerializerMethodField()
     light_display = serializers.SerializerMethodField()
     light_reason = serializers.CharField(read_only=True)

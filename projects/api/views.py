@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from actions.models import Action, ActionPlan
 
 from .. import reporting, rules, selectors
+from ..figures import SUM_DIGITS
 from ..filtersets import ProjectFilterSet, SupervisionItemFilterSet
 from ..models import (
     AnnualPlan,
@@ -286,7 +287,7 @@ MEASURE_KEYS = ("count", "total_investment", "plan", "completed", "rate", "red",
 
 def _measures(**extra):
     """Fresh fields each time (a serializer class takes its fields out of the dict it is given)."""
-    money = {"max_digits": 20, "decimal_places": 2, "allow_null": True}
+    money = {"max_digits": SUM_DIGITS, "decimal_places": 2, "allow_null": True}
     return {
         "count": serializers.IntegerField(),
         "total_investment": serializers.DecimalField(**money),

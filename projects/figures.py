@@ -10,6 +10,8 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext, gettext_lazy as _
 
 # An amount in 万元: the columns hold 16 digits, two of them decimals (catalogue.MONEY). One amount is
@@ -20,6 +22,16 @@ MONEY_PLACES = 2
 MONEY_LIMIT = Decimal(10) ** (MONEY_MAX_DIGITS - MONEY_PLACES - 2) - Decimal("0.01")
 SUM_DIGITS = 28
 CENT = Decimal("0.01")
+COLUMN_LIMIT = Decimal(10) ** (MONEY_MAX_DIGITS - MONEY_PLACES) - CENT
+
+
+def money_constraints(prefix, *names):
+    """The database's own guard on amount columns (SQLite would store any number, and a value its column
+    cannot hold makes every read of the row fail): non-negative and within the column."""
+    return [
+        models.CheckConstraint(condition=Q(**{f"{name}__gte": 0, f"{name}__lte": COLUMN_LIMIT}), name=f"{prefix}_{name}_in_range")
+        for name in names
+    ]
 
 
 def money_text(value):

@@ -373,3 +373,34 @@ def parse_refused(text):
     except ValueError:
         return True
     return False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_amount_an_older_version_let_in_is_returned_for_a_new_report_and_the_database_then_refuses_one():
+    """SQLite stored any number before; such a row could not be read back and no page could repair it."""
+    from django.db import IntegrityError, connection, transaction
+    from django.db.migrations.executor import MigrationExecutor
+
+    from projects.services import reference_data_load
+
+    reference_data_load()
+    try:
+        project = make_project("正定县旧数据项目", "130123")
+        executor = MigrationExecutor(connection)
+        executor.migrate([("projects", "0014_figures")])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO projects_monthlyreport (project_id, month, completed_investment, image_progress, note, warnings,"
+                " reported_at, review_status, review_reason, version) VALUES (%s, %s, %s, '', '', '[]', %s, 'submitted', '', 1)",
+                [project.pk, datetime.date(2026, 1, 1), "99999999999999999" if connection.vendor == "sqlite" else "-5",
+                 datetime.datetime(2026, 2, 1, tzinfo=datetime.timezone.utc)])
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+        report = MonthlyReport.objects.get(project=project)
+        assert (report.completed_investment, report.review_status) == (0, ReviewStatus.RETURNED)
+        assert "请重新填报" in report.review_reason
+        with pytest.raises(IntegrityError), transaction.atomic():
+            MonthlyReport.objects.filter(pk=report.pk).update(completed_investment=Decimal("-1"))
+    finally:
+        reference_data_load()

@@ -10,7 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from .. import rules
 from ..choices import RegionLevel, Stage, Status
-from ..figures import total_investment_validator
+from ..figures import money_constraints, total_investment_validator
 from .catalogue import Batch, Cluster, Industry, Programme, Region, money_field
 
 PROJECT_CODE_RE = re.compile(r"^(?P<year>\d{4})-(?P<division>\d{6})-(?P<dept>\d{2})-(?P<type>\d{2})-(?P<serial>[0-9A-Z]{6})$")
@@ -338,6 +338,7 @@ class Project(models.Model):
                 | models.Q(start_year__lte=models.F("end_year")),
                 name="projects_period_ordered",
             ),
+            *money_constraints("projects_project", "total_investment"),
         ]
 
     def __str__(self):
@@ -432,6 +433,7 @@ class AnnualPlan(models.Model):
         ordering = ["project", "-year"]
         constraints = [
             models.UniqueConstraint(fields=["project", "year"], name="projects_plan_unique_year"),
+            *money_constraints("projects_plan", "planned_investment", "completed_before_year", "completed_investment"),
         ]
 
     def __str__(self):

@@ -10,7 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from .. import rules
 from ..choices import ProblemCategory, ProblemStatus, ReviewAction, ReviewStatus
-from ..figures import CheckWarning
+from ..figures import CheckWarning, money_constraints
 from .catalogue import money_field
 from .projects import Project, ProjectChildQuerySet
 from .users import User
@@ -130,6 +130,7 @@ class MonthlyReport(models.Model):
         ordering = ["project", "-month"]
         constraints = [
             models.UniqueConstraint(fields=["project", "month"], name="projects_report_unique_month"),
+            *money_constraints("projects_report", "completed_investment"),
         ]
         indexes = [models.Index(fields=["month", "review_status"])]
         permissions = [("review_monthlyreport", _("可以审核月度调度"))]

@@ -110,7 +110,8 @@ class MonthlyReportFilterSet(filters.FilterSet):
     create=extend_schema(
         summary="报送月度调度",
         description="与月度调度页面同一服务：只写有改动的数据；version 与当前不符返回 409；已审核（锁定）返回 409；"
-                    "数据校验提示需填写 note（说明），否则返回 400 并列出提示。",
+                    "数据校验提示需以新的 note（说明）或 confirmed_warnings（所确认提示的 key）确认，否则返回 400 并列出提示；"
+                    "只能填报已结束的月份。",
         request=api.MonthlyReportWriteSerializer,
         responses={200: api.MonthlyReportSerializer, 201: api.MonthlyReportSerializer},
     ),

@@ -111,3 +111,49 @@ def test_an_error_page_is_in_the_sites_layout_and_language(demo, live_server, br
     response = page.goto(f"{live_server.url}/projects/987654321/")
     assert response.status == 404 and "页面不存在" in page.locator("body").inner_text()
     context.close()
+
+
+def test_a_figure_that_wants_a_note_and_a_review_of_a_changed_report_in_both_languages(demo, live_server, browser,  # noqa: F811
+                                                                                     monkeypatch):
+    """Issue 20 as people see it: the row's warnings asking for a 说明 (the old note no longer enough), and
+    the reviewer told that a report changed after the page was loaded. Screenshots for people to look at."""
+    from projects.models import MonthlyReport, Project
+
+    # Playwright's sync API keeps an event loop in this thread; the test's own queries are plain sync ones.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+    out = OUTPUT / "pages"
+    out.mkdir(parents=True, exist_ok=True)
+    project = Project.objects.get(name="正定县智能装备产业园项目")
+    month = rules.add_months(rules.month_start(rules.today()), -1)
+    for language in ("zh-hans", "en"):
+        for width in (1400, 390):
+            MonthlyReport.objects.filter(project=project, month=month).delete()
+            context = browser.new_context(viewport={"width": width, "height": 900})
+            county = login(context, live_server.url, "zhengding", language)
+            county.goto(f"{live_server.url}/reports/?q={project.name}&month={month:%Y-%m}")
+            county.fill(f"input[name=p{project.pk}-completed]", "60000")
+            county.click("button.primary")
+            row = county.locator(f"tr[data-project='{project.pk}']")
+            assert row.locator("ul.warnings li").count() >= 1
+            county.screenshot(path=str(out / f"county-report-warnings-{language}-{width}.png"), full_page=True)
+            assert county.evaluate("document.documentElement.scrollWidth") <= width + 1
+            county.fill(f"input[name=p{project.pk}-note]", "设备一次性到货")
+            county.click("button.primary")
+            assert MonthlyReport.objects.get(project=project, month=month).completed_investment == 60000
+            # The city opens 审核; meanwhile the county changes the figure; the city approves what it saw.
+            reviewer_context = browser.new_context(viewport={"width": width, "height": 900})
+            city = login(reviewer_context, live_server.url, "shijiazhuang", language)
+            city.goto(f"{live_server.url}/reports/review/?month={month:%Y-%m}")
+            county.goto(f"{live_server.url}/reports/?q={project.name}&month={month:%Y-%m}")
+            county.fill(f"input[name=p{project.pk}-completed]", "6000")
+            county.fill(f"input[name=p{project.pk}-note]", "更正：多录一位")
+            county.click("button.primary")
+            report = MonthlyReport.objects.get(project=project, month=month)
+            city.locator(f"button[name=one][value='approve:{report.pk}']").click()
+            city.wait_for_load_state()
+            assert MonthlyReport.objects.get(pk=report.pk).review_status == "submitted"
+            city.screenshot(path=str(out / f"city-review-changed-{language}-{width}.png"), full_page=True)
+            assert city.evaluate("document.documentElement.scrollWidth") <= width + 1
+            reviewer_context.close()
+            context.close()

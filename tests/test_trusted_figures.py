@@ -404,3 +404,18 @@ def test_an_amount_an_older_version_let_in_is_returned_for_a_new_report_and_the_
             MonthlyReport.objects.filter(pk=report.pk).update(completed_investment=Decimal("-1"))
     finally:
         reference_data_load()
+
+
+def test_the_admin_form_refuses_an_implausible_total_and_an_absurd_plan(users, projects):
+    project = Project.objects.get(pk=projects["zhengding"].pk)
+    client = client_for(users["county_editor"])
+    url = reverse("admin:projects_project_change", args=[project.pk])
+    response = client.post(url, change_form_data(project, total_investment="80000000"))
+    assert response.status_code == 200 and "合理上限" in response.content.decode()
+    plan = project.plans.get()
+    response = client.post(url, change_form_data(project, **{
+        "plans-TOTAL_FORMS": 1, "plans-INITIAL_FORMS": 1, "plans-0-id": plan.pk, "plans-0-project": project.pk,
+        "plans-0-year": plan.year, "plans-0-planned_investment": ABSURD, "plans-0-completed_before_year": "0"}))
+    assert response.status_code == 200
+    project.refresh_from_db()
+    assert (project.total_investment, project.plans.get().planned_investment) == (Decimal("10000"), Decimal("1200"))

@@ -152,7 +152,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "河北省重点项目调度平台 API",
     "DESCRIPTION": "Projects, plans, monthly reports, problems, catalogues and the dashboard summary of the Hebei "
                    "key-project tracker, scoped to the caller's region. Amounts are decimal strings in 万元 (10,000 yuan).",
-    "VERSION": "v1",
+    "VERSION": None,  # the API's version (v1) is the schema's version: no "v1 (v1)"
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -310,3 +310,30 @@ IMPORT_BACKGROUND_ROWS = env.int("IMPORT_BACKGROUND_ROWS", default=2000)
 # A check or import that has not reported progress for this long has died (its worker was killed):
 # its page offers to start it again, and recover_background_work restarts it.
 IMPORT_HEARTBEAT_STALE_SECONDS = env.int("IMPORT_HEARTBEAT_STALE_SECONDS", default=300)
+
+# --- Two-factor login and password reset (issue 22; projects/security/) ----------------------------------
+# django-otp: TOTP devices (an authenticator app) and static devices (the single-use recovery codes).
+# projects.security's AdminConfig stands in for django.contrib.admin so that the default admin site is
+# projects.security.sites.TwoFactorAdminSite: it refuses a session that still owes its second factor.
+INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "projects.security.apps.SecurityAdminConfig"
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static", "projects.security"]
+# OTPMiddleware marks request.user as verified by a device; ours then sends a user who owes a code (or
+# must still enrol) to that page, from every site page, the admin and session calls of the API.
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                  "django_otp.middleware.OTPMiddleware")
+MIDDLEWARE.insert(MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1,
+                  "projects.security.middleware.TwoFactorMiddleware")
+# On in production, off by default on a developer's machine (DEBUG), so that the demo logins printed by
+# bin/run work without an authenticator; whoever enrolled is asked for a code either way.
+TWO_FACTOR_REQUIRED = env.bool("TWO_FACTOR_REQUIRED", default=not DEBUG)
+# The roles (projects.choices.Role values) that must enrol when it is on; a superuser counts as province_admin.
+TWO_FACTOR_REQUIRED_ROLES = env.list("TWO_FACTOR_REQUIRED_ROLES", default=["province_admin", "city_coordinator"])
+# The issuer an authenticator app shows beside the account name.
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="河北省重点项目调度平台")
+# Recovery codes stay out of the admin (django-otp's own device admins are replaced by ours).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# Self-service password reset: at most this many reset mails asked for one address, and this many
+# requests from one client address, per window (seconds); the link is valid PASSWORD_RESET_TIMEOUT seconds.
+PASSWORD_RESET_LIMIT_PER_EMAIL = env.int("PASSWORD_RESET_LIMIT_PER_EMAIL", default=3)
+PASSWORD_RESET_LIMIT_PER_IP = env.int("PASSWORD_RESET_LIMIT_PER_IP", default=20)
+PASSWORD_RESET_LIMIT_WINDOW = env.int("PASSWORD_RESET_LIMIT_WINDOW", default=3600)

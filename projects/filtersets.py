@@ -12,7 +12,7 @@ from actions.models import Action
 from .choices import Light, ReviewStatus, Stage, Status, SupervisionCause, SupervisionLevel, SupervisionStatus
 from .fields import ActionChoiceField
 from . import rules
-from .models import Batch, Cluster, Industry, Programme, Project, Region, SupervisionItem
+from .models import AnnualPlan, Batch, Cluster, Industry, MonthlyReport, Problem, Programme, Project, Region, SupervisionItem
 from .rules import light_q, nodes_late_exists, report_status_q, reporting_month, today
 
 REPORT_STATUS_CHOICES = ReviewStatus.choices + [("missing", _("未报（含退回）"))]
@@ -306,3 +306,40 @@ class SupervisionItemFilterSet(django_filters.FilterSet):
         on = rules.today()
         queryset = queryset.filter(opened_on__lte=workdays_before(on, int(low)))
         return queryset.filter(opened_on__gt=workdays_before(on, int(high) + 1)) if high else queryset
+
+
+# --- A project's plans, reports and problems (the API's lists) ----------------------------------------------
+
+
+class ProjectChildFilterSet(django_filters.FilterSet):
+    """By project id: a number, never a list of projects to choose from (which would show the caller every
+    project's name), and another region's id finds nothing exactly as a missing one does."""
+
+    project = django_filters.NumberFilter(
+        label=_("项目"),
+        field_name="project_id",
+        min_value=1,
+        max_value=2**63 - 1,
+    )
+
+
+class AnnualPlanFilterSet(ProjectChildFilterSet):
+    year = django_filters.NumberFilter(label=_("年度"), min_value=1900, max_value=2200)  # a small integer column
+
+    class Meta:
+        model = AnnualPlan
+        fields = ["project", "year"]
+
+
+class MonthlyReportFilterSet(ProjectChildFilterSet):
+    month = django_filters.DateFilter(help_text="YYYY-MM-01")
+
+    class Meta:
+        model = MonthlyReport
+        fields = ["project", "month", "review_status"]
+
+
+class ProblemFilterSet(ProjectChildFilterSet):
+    class Meta:
+        model = Problem
+        fields = ["project", "status", "category"]

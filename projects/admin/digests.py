@@ -28,6 +28,10 @@ class PersonScopedAdminMixin:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+# The days a digest can be previewed for.
+PREVIEW_FIRST_DAY, PREVIEW_LAST_DAY = datetime.date(2000, 1, 1), datetime.date(2099, 12, 31)
+
+
 @admin.register(DigestSubscription)
 class DigestSubscriptionAdmin(PersonScopedAdminMixin, admin.ModelAdmin):
     list_display = ["user", "user_region", "frequency", "is_active", "preview_link"]
@@ -64,6 +68,9 @@ class DigestSubscriptionAdmin(PersonScopedAdminMixin, admin.ModelAdmin):
             run_date = datetime.date.fromisoformat(request.GET.get("date", "")) if request.GET.get("date") else rules.today()
         except ValueError:
             return HttpResponseBadRequest(_("参数 date 应为 YYYY-MM-DD 格式的日期。"))
+        if not PREVIEW_FIRST_DAY <= run_date <= PREVIEW_LAST_DAY:  # a period's arithmetic stays within the calendar
+            return HttpResponseBadRequest(_("参数 date 应在 %(first)s 至 %(last)s 之间。") % {
+                "first": PREVIEW_FIRST_DAY.isoformat(), "last": PREVIEW_LAST_DAY.isoformat()})
         period = digests.period_for(subscription.frequency, run_date)
         subject, _text, html = digests.digest_render(subscription, period)
         banner = format_html(

@@ -19,6 +19,11 @@ from .transfer import TableTransferMixin
 # --- Users -------------------------------------------------------------------------------------------
 
 
+def superusers_hidden(users, actor, prefix=""):
+    """The accounts `actor` may see and act on: a superuser's only when `actor` is one."""
+    return users if actor.is_superuser else users.exclude(**{f"{prefix}is_superuser": True})
+
+
 class DigestSubscriptionInline(admin.TabularInline):
     model = DigestSubscription
     extra = 0
@@ -50,7 +55,9 @@ class UserAdmin(TableTransferMixin, DjangoUserAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("groups")
+        # Only a superuser acts on a superuser: for everyone else they are not there (their change,
+        # password, history and delete pages answer as a missing account; bulk actions cannot reach them).
+        return superusers_hidden(super().get_queryset(request).prefetch_related("groups"), request.user)
 
     def get_import_resource_kwargs(self, request, **kwargs):
         return {**super().get_import_resource_kwargs(request, **kwargs), "enqueue": tasks.enqueue_delivery}
@@ -124,6 +131,14 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False  # a token is issued or revoked, never edited
+
+    def get_queryset(self, request):
+        return superusers_hidden(super().get_queryset(request), request.user, prefix="user__")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            kwargs["queryset"] = superusers_hidden(User.objects.all(), request.user)  # no token to act as a superuser
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_fields(self, request, obj=None):
         return ["user", "name", "read_only", "valid_days"] if obj is None else ["user", "name", "read_only", "token_key", "created", "expiry"]

@@ -92,6 +92,8 @@ class ProjectSerializer(serializers.ModelSerializer):
 
 
 class AnnualPlanSerializer(serializers.ModelSerializer):
+    project = serializers.PrimaryKeyRelatedField(read_only=True)
+
     class Meta:
         model = AnnualPlan
         fields = ["id", "project", "year", "planned_investment", "completed_before_year", "completed_investment"]
@@ -108,6 +110,7 @@ class CheckWarningSerializer(serializers.Serializer):
 
 
 class MonthlyReportSerializer(serializers.ModelSerializer):
+    project = serializers.PrimaryKeyRelatedField(read_only=True)  # written through MonthlyReportWriteSerializer
     review_status_display = serializers.CharField(source="get_review_status_display", read_only=True)
     warnings = serializers.SerializerMethodField()
     reported_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
@@ -160,7 +163,7 @@ class MonthlyReportWriteSerializer(serializers.Serializer):
                                  help_text=_("对数据校验提示的说明；校验提示出现时必填。"))
     version = serializers.IntegerField(min_value=0, help_text=_("所依据的月报版本；新月报为 0。"))
     confirmed_warnings = serializers.ListField(
-        child=serializers.CharField(max_length=200), required=False, default=list, max_length=20,
+        child=serializers.CharField(max_length=200), required=False, default=list, max_length=20, write_only=True,
         help_text=_("再次提交时确认的校验提示（400 响应中各提示的 key）；与已存说明不同的新说明也确认本次数值的提示。"))
 
     def __init__(self, *args, user=None, **kwargs):

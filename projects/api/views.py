@@ -5,7 +5,6 @@ from collections.abc import Mapping
 
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
-from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -18,7 +17,13 @@ from actions.models import Action, ActionPlan
 
 from .. import reporting, rules, selectors
 from ..figures import SUM_DIGITS
-from ..filtersets import ProjectFilterSet, SupervisionItemFilterSet
+from ..filtersets import (
+    AnnualPlanFilterSet,
+    MonthlyReportFilterSet,
+    ProblemFilterSet,
+    ProjectFilterSet,
+    SupervisionItemFilterSet,
+)
 from ..models import (
     AnnualPlan,
     Batch,
@@ -50,6 +55,16 @@ class StablePages(CursorPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000
+
+    def decode_cursor(self, request):
+        """DRF checks a cursor's shape but not its position: a position that is no id (typed or tampered)
+        answers 400 naming the parameter, not a database error."""
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None:
+            position = str(cursor.position)
+            if not position.isdigit() or int(position) > 2**63 - 1:
+                raise ValidationError({self.cursor_query_param: [_("分页游标无效。")]})
+        return cursor
 
 
 class SmallPages(StablePages):
@@ -89,21 +104,13 @@ class AnnualPlanViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = AnnualPlan.objects.none()
     serializer_class = api.AnnualPlanSerializer
     pagination_class = StablePages
-    filterset_fields = ["project", "year"]
+    filterset_class = AnnualPlanFilterSet
 
     def get_queryset(self):
         return AnnualPlan.objects.visible_to(_user(self.request))
 
 
 # --- Monthly reports ---------------------------------------------------------------------------------
-
-
-class MonthlyReportFilterSet(filters.FilterSet):
-    month = filters.DateFilter(help_text="YYYY-MM-01")
-
-    class Meta:
-        model = MonthlyReport
-        fields = ["project", "month", "review_status"]
 
 
 @extend_schema_view(
@@ -126,6 +133,13 @@ class MonthlyReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
 
     def get_queryset(self):
         return MonthlyReport.objects.visible_to(_user(self.request)).select_related("reported_by", "reviewed_by")
+
+    def get_serializer(self, *args, **kwargs):
+        if self.request is not None and self.request.method in ("POST", "PUT", "PATCH"):
+            # What a writer sends (also the browsable API's form): only the caller's own projects to choose.
+            kwargs.setdefault("context", self.get_serializer_context())
+            return api.MonthlyReportWriteSerializer(*args, user=self.request.user, **kwargs)
+        return super().get_serializer(*args, **kwargs)
 
     def create(self, request, *args, **kwargs):
         return self._submit(request, report=None)
@@ -186,7 +200,7 @@ class ProblemViewSet(viewsets.ModelViewSet):
     queryset = Problem.objects.none()
     serializer_class = api.ProblemSerializer
     pagination_class = StablePages
-    filterset_fields = ["project", "status", "category"]
+    filterset_class = ProblemFilterSet
 
     def get_queryset(self):
         return Problem.objects.visible_to(_user(self.request))

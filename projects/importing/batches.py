@@ -140,8 +140,10 @@ def batch_run(batch, *, apply, token):
     and status on it. Returns the ImportResult; failures end in status FAILED.
 
     Applying imports exactly the stored bytes, and nothing if the outcome now differs from the
-    preview (the data changed meanwhile). The batch's final status is written in the import's own
-    transaction, and only while this attempt still holds it: applied exactly once, or not at all.
+    preview (the data changed meanwhile) or a project it writes was changed since the preview (the
+    versions the preview read, kept in `result`, are compared under the import's locks). The batch's
+    final status is written in the import's own transaction, and only while this attempt still holds
+    it: applied exactly once, or not at all.
     """
     Status = ImportBatch.Status
     write_progress, close = _progress_writer(batch.pk, token)
@@ -157,7 +159,9 @@ def batch_run(batch, *, apply, token):
             if batch.kind == "progress":
                 result = import_progress(data, batch.filename, user=batch.user, month=batch.month, dry_run=not apply, progress=report)
             else:
-                result = import_projects(data, batch.filename, user=batch.user, year=batch.year, dry_run=not apply, progress=report)
+                # A confirm compares the versions its preview read: a project changed since refuses it.
+                result = import_projects(data, batch.filename, user=batch.user, year=batch.year, dry_run=not apply, progress=report,
+                                         preview=batch.result if apply else None)
             if apply and (result.errors or result.summary != batch.preview_summary):
                 transaction.set_rollback(True)
                 raise ImportFileError(
@@ -169,6 +173,8 @@ def batch_run(batch, *, apply, token):
                 fields.update(status=Status.APPLIED, result_summary=result.summary, data=b"")
             else:
                 fields.update(status=Status.PREVIEWED, preview_summary=result.summary, year=result.year)
+                if batch.kind != "progress":
+                    fields["result"].update(result.preview_record())  # what the confirm compares
             mine = ImportBatch.objects.filter(pk=batch.pk, claim_token=token, status=batch.status)
             if not mine.update(**fields):
                 transaction.set_rollback(True)

@@ -8,13 +8,20 @@ projects, programme and action links, annual plans and history rows (with the im
 each history row had) a chunk at a time. An unchanged row writes nothing. Any error writes nothing: the
 import runs in one transaction, rolled back also for a dry run, so a preview reports exactly what applying
 would do — including the final check that every written project lies in the user's region.
+
+Before a row is matched the import takes its locks (`_lock`): the places its rows name, so that imports of
+one county run one after the other and overlapping lists never make a project twice, then the projects
+its rows match, by id, as every writer does (locks.py). A confirm compares the versions its preview read:
+a project the file writes that was changed after the preview refuses the whole file, naming it.
 """
 
 import io
+import time
 from decimal import Decimal
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -24,7 +31,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from actions.models import Action
 
-from .. import rules, selectors
+from .. import locks, rules, selectors
 from ..choices import Stage
 from ..exporting import COLUMNS as EXPORT_COLUMNS
 from ..exporting import escape_formula
@@ -62,6 +69,13 @@ PLAN_KEYS = ("annual_plan", "completed_before_year")
 FIELD_COLUMN = {"start_year": "period", "end_year": "period"}
 # Rows whose projects the loader fetches at once, and projects written per bulk step.
 IMPORT_CHUNK_ROWS = 2000
+# The imports of one place (a county, or a city for its own projects) run one after the other: each takes,
+# on PostgreSQL, a transaction-level advisory lock per place its rows name, in this key space, by region id
+# ascending, before it matches a row. Waiting longer than this for another import's places refuses the file.
+PLACE_LOCK_SPACE = 0x48424950  # "HBIP"
+PLACE_LOCK_WAIT_SECONDS = 60
+# Projects named in a changed-since-preview refusal (the rest are counted).
+STALE_NAMED = 10
 
 
 def _header(key):
@@ -118,8 +132,12 @@ class ProjectListLoader(BaseInstanceLoader):
         self.window = window
         start = window * IMPORT_CHUNK_ROWS
         headers = self.dataset.headers
-        self.keys = {start + offset: self.resource.match_key(dict(zip(headers, cells)))
-                     for offset, cells in enumerate(self.dataset[start:start + IMPORT_CHUNK_ROWS])}
+        known = self.resource.match_keys  # computed for the locks, before any row was matched
+        if known is not None:
+            self.keys = {start + offset: key for offset, key in enumerate(known[start:start + IMPORT_CHUNK_ROWS])}
+        else:
+            self.keys = {start + offset: self.resource.match_key(dict(zip(headers, cells)))
+                         for offset, cells in enumerate(self.dataset[start:start + IMPORT_CHUNK_ROWS])}
         keys = [key for key in self.keys.values() if key is not None]
         related = Project.objects.select_related(*RELATIONS)
         by_code = {p.code: p for p in related.filter(code__in=[key[1] for key in keys if key[0] == "code"])}
@@ -195,9 +213,15 @@ class ProjectListResource(WorkbookResource):
         clean_model_instances = False  # every cell is checked by its widget
         use_transactions = True
 
-    def __init__(self, *, user, year=None, progress=None, total=0):
+    def __init__(self, *, user, year=None, progress=None, total=0, preview=None):
         super().__init__()
         self.user, self.year, self.progress, self.total = user, year, progress, total
+        # A confirm's preview record (ImportResult.preview_record): the projects changed since are refused.
+        self.preview = None
+        if preview and "matched" in preview:
+            self.preview = {"matched": preview["matched"], "updating": set(preview["updating"])}
+        self.stale = []  # names of the projects changed since the preview
+        self.match_keys = None  # each data row's match key, once the places are locked
         self.outcome = ImportResult(year=year)
         self.node_kinds, self.headings = [], {}
         self.seen = {}  # match key -> sheet row, to refuse a project named twice
@@ -297,6 +321,35 @@ class ProjectListResource(WorkbookResource):
         numbers[:] = kept_numbers  # the list the result maps data rows to sheet rows with
         self.link_names = {"programmes": dict(Programme.objects.values_list("pk", "name")),
                            "actions": dict(Action.objects.values_list("pk", "name"))}
+        self._lock(dataset)
+
+    # --- Locks: before any row is matched -------------------------------------------------------------
+
+    def _lock(self, dataset):
+        """Take the import's locks before the loader matches a row, so that what it reads stays as read
+        until the import ends: the places the rows name (two imports of one county run one after the
+        other, the second matching the first's committed rows, so overlapping lists never make one
+        project twice), then the projects the rows match, by id (locks.py: one order for every writer;
+        the loader reads them afterwards, as last saved). On SQLite, whose writers take the whole
+        database, there is nothing to lock."""
+        headers = dataset.headers
+        self.match_keys = [self.match_key(dict(zip(headers, cells))) for cells in dataset]
+        if connection.vendor != "postgresql":
+            return
+        keys = [key for key in self.match_keys if key is not None]
+        places_lock({county if county is not None else city for _kind, _code, _name, county, city in keys})
+        wanted = {key[2:] for key in keys}
+        names = sorted({key[2] for key in keys})
+        codes = sorted({key[1] for key in keys if key[0] == "code"})
+        ids = set()
+        for start in range(0, len(codes), IMPORT_CHUNK_ROWS):
+            ids.update(Project.objects.filter(code__in=codes[start:start + IMPORT_CHUNK_ROWS]).values_list("pk", flat=True))
+        for start in range(0, len(names), IMPORT_CHUNK_ROWS):
+            rows = Project.objects.filter(name__in=names[start:start + IMPORT_CHUNK_ROWS]).values_list("pk", "name", "county_id", "city_id")
+            ids.update(pk for pk, *place in rows if tuple(place) in wanted)
+        ids = sorted(ids)
+        for start in range(0, len(ids), 5 * IMPORT_CHUNK_ROWS):  # ascending chunks: ascending overall
+            locks.projects_lock(ids[start:start + 5 * IMPORT_CHUNK_ROWS])
 
     def _refuse_an_unnamed_county_column(self, columns, rows):
         """A list whose county column was not recognised must not import as city-level projects: if a
@@ -395,8 +448,24 @@ class ProjectListResource(WorkbookResource):
         instance._nodes = self._node_changes(instance, changes if detailed else None)
         instance._changed = new or changed or bool(instance._links or instance._plan or instance._nodes)
         instance._changes = changes
+        if not new:
+            self._compare_with_preview(instance)
         if instance._changed and not new:
             instance.version += 1
+
+    def _compare_with_preview(self, instance):
+        """Record the matched project's version as read (locked); at a confirm, a project the preview did
+        not match, or one whose version moved since and which the preview or this run writes, was changed
+        by someone else after the preview: the confirm is refused, naming it."""
+        self.outcome.matched[instance.pk] = instance.version
+        if instance._changed:
+            self.outcome.updating.add(instance.pk)
+        if self.preview is None:
+            return
+        seen = self.preview["matched"].get(str(instance.pk))
+        writes = instance._changed or instance.pk in self.preview["updating"]
+        if seen is None or (seen != instance.version and writes):
+            self.stale.append(instance.name)
 
     def _plan_change(self, instance, changes):
         """The annual plan the row asks for, when it differs from the stored one: (plan or None, planned, before)."""
@@ -558,17 +627,81 @@ class ProjectListResource(WorkbookResource):
 # --- The import -----------------------------------------------------------------------------------------
 
 
-def import_projects(data, filename, *, user, year=None, dry_run=False, progress=None):
+def places_lock(region_ids):
+    """Take the imports' place locks (PostgreSQL advisory locks, held until the transaction ends), by
+    region id ascending; refuse the file when other imports keep them for longer than
+    PLACE_LOCK_WAIT_SECONDS in all. Only imports take them: they order imports among themselves, and
+    come before every row lock."""
+    deadline = time.monotonic() + PLACE_LOCK_WAIT_SECONDS
+    busy = ImportFileError(_("另一个导入正在写入同一地区的项目，本文件未导入任何内容。请稍后再试。"))
+    restore = None
+    with connection.cursor() as cursor:
+        try:
+            for region_id in sorted(region_ids):
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [PLACE_LOCK_SPACE, region_id])
+                if cursor.fetchone()[0]:
+                    continue
+                remaining = deadline - time.monotonic()  # another import holds it: wait, within the limit
+                if remaining <= 0:
+                    raise busy
+                if restore is None:
+                    cursor.execute("SELECT current_setting('lock_timeout')")
+                    (restore,) = cursor.fetchone()
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(remaining * 1000) + 1}ms"])
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [PLACE_LOCK_SPACE, region_id])
+        except OperationalError as error:
+            if _sqlstate(error) != "55P03":  # lock_not_available: the wait ran out
+                raise
+            raise busy from error
+        if restore is not None:
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [restore])
+
+
+def _sqlstate(error):
+    cause = error.__cause__
+    return getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+
+
+# Errors of writers meeting at once that the locks leave possible (a project code new in two lists of
+# different places, or a wait cut short): the file is refused whole, never a 500.
+CONCURRENT_SQLSTATES = {"23505", "40P01", "40001", "55P03"}  # unique, deadlock, serialization, lock timeout
+
+
+def _changed_projects_message(names):
+    quoted = _("、").join(f"“{name}”" for name in names[:STALE_NAMED])
+    if len(names) > STALE_NAMED:
+        quoted = _("%(names)s等 %(count)d 个项目") % {"names": quoted, "count": len(names)}
+    return _("预览之后，%(projects)s已被他人修改，本次未导入任何内容。请重新上传文件预览后再确认导入。") % {"projects": quoted}
+
+
+def import_projects(data, filename, *, user, year=None, dry_run=False, progress=None, preview=None):
     """Import a project list through ProjectListResource. Returns an ImportResult (what commands print and
-    previews show); nothing is written when it has errors or for a dry run."""
+    previews show); nothing is written when it has errors or for a dry run.
+
+    `preview`: a confirm's preview record (ImportResult.preview_record); if a project the file writes was
+    changed since (its version moved) or the file now matches a project the preview did not, nothing is
+    written and ImportFileError names them. Two imports of one place run one after the other (places_lock);
+    what the locks leave to chance (a code new in two places' lists at once) is refused whole."""
     if user is not None and not user.has_perm("projects.add_project"):
         raise ImportFileError(_("您的角色不能导入项目。"))
     total = count_rows(data, filename) if progress else 0
     dataset = sheet_dataset(data, filename)
     if not len(dataset):
         raise ImportFileError(_("文件中没有数据。"))
-    resource = ProjectListResource(user=user, year=year, progress=progress, total=total)
-    library_result = resource.import_data(dataset, dry_run=dry_run, use_transactions=True)
+    resource = ProjectListResource(user=user, year=year, progress=progress, total=total, preview=preview)
+    try:
+        with transaction.atomic():  # the whole import, so that a refusal below rolls back what it wrote
+            library_result = resource.import_data(dataset, dry_run=dry_run, use_transactions=True)
+            for failed in library_result.error_rows:  # not a cell's fault: a step failed; nothing is kept
+                raise failed.errors[0].error
+            if resource.stale:
+                raise ImportFileError(_changed_projects_message(resource.stale))
+    except (IntegrityError, OperationalError) as error:
+        if _sqlstate(error) not in CONCURRENT_SQLSTATES:
+            raise
+        raise ImportFileError(
+            _("其他人正在同时导入或修改本文件中的项目，本次未导入任何内容。请稍后重新上传文件预览后再确认导入。")
+        ) from error
     result = resource.outcome
     for invalid in library_result.invalid_rows:
         for key, messages in invalid.error_dict.items():

@@ -41,6 +41,10 @@ class ImportResult:
     errors: list = field(default_factory=list)
     skipped: int = 0
     unrecognized: list = field(default_factory=list)  # headings of the columns not imported
+    # The projects the list matched, each with its version as read (under the import's locks), and those of
+    # them it writes: what a preview records and its confirm compares (`preview_record`).
+    matched: dict = field(default_factory=dict)
+    updating: set = field(default_factory=set)
 
     def add_row(self, row):
         self.tally[row.status] += 1
@@ -69,6 +73,10 @@ class ImportResult:
                 if r.status != "unchanged"
             ][:row_limit],
         }
+
+    def preview_record(self):
+        """What a batch keeps of its preview for the confirm to compare (JSON: keys are text)."""
+        return {"matched": {str(pk): version for pk, version in self.matched.items()}, "updating": sorted(self.updating)}
 
     @property
     def summary(self):

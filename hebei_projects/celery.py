@@ -10,3 +10,5 @@ app = Celery("hebei_projects")
 # Every CELERY_* Django setting configures the app; see settings.py for the broker and eager mode.
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Packages inside the projects app with tasks of their own (autodiscovery looks only at apps' tasks.py).
+app.autodiscover_tasks(["projects.audit"])

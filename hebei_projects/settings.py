@@ -282,6 +282,11 @@ SUPERVISION_PROBLEM_DAYS = env.int("SUPERVISION_PROBLEM_DAYS", default=30)
 # A monthly report still missing this many working days after its deadline opens an item.
 SUPERVISION_REPORT_OVERDUE_WORKDAYS = env.int("SUPERVISION_REPORT_OVERDUE_WORKDAYS", default=5)
 
+# --- Security audit trail (issue 22; projects/audit/) ---------------------------------------------------
+# Events (logins, lockouts, password and role changes, tokens, exports, import confirms) are kept this many
+# days, then pruned by the beat task 安全审计日志清理 (or manage.py prune_audit). Level 3 asks for six months.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=180)
+
 # --- Digests (issue #3) ------------------------------------------------------------------------------
 # Problems open longer than this many days are listed in the digest.
 DIGEST_PROBLEM_AGE_DAYS = env.int("DIGEST_PROBLEM_AGE_DAYS", default=30)

@@ -17,6 +17,7 @@ urlpatterns = [
     path("reports/review/", views.report_review, name="report_review"),
     path("actions/", views.action_plan, name="action_plan"),
     path("profile/", views.profile, name="profile"),
+    path("accounts/", include("projects.security.urls")),  # two-factor login, password reset (issue 22)
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),

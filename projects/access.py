@@ -41,9 +41,13 @@ ROLE_PERMISSIONS = {
         + _perms("actions", _ACTIONS, ["view", "add", "change", "delete"])
         + _perms("projects", ["digestdelivery", "importbatch", "reporttransition"] + _SUPERVISION, ["view"])
         + ["projects.review_monthlyreport", "auth.view_group"]
+        # The security audit trail (issue 22): read and exported by the province, written only by the app.
+        + ["projects.view_auditevent"]
         # The digest and reminder schedules (周期性任务) are the province's to see and change.
         + _perms("django_celery_beat", ["periodictask", "crontabschedule", "intervalschedule"], ["view", "change"])
         + _perms("django_celery_beat", ["periodictask"], ["add", "delete"])
+        # Two-factor devices (issue 22): seen and removed (a lost phone), never added or changed by others.
+        + _perms("otp_totp", ["totpdevice"], ["view", "delete"])
     ),
     Role.CITY_COORDINATOR: (
         _perms("projects", _PROJECT_WORK, ["view", "add", "change", "delete"])
@@ -177,3 +181,38 @@ def review_scope_q(user, project_prefix="project__"):
 
 def can_edit_projects(user):
     return user.has_perm("projects.change_project")
+
+
+def may_audit(user):
+    """Whether the user reads the security audit trail: a province administrator (or a superuser) only —
+    not a leader, though province-wide, nor any city or county (issue 22)."""
+    return (
+        user.is_authenticated and user.is_active and is_province_wide(user)
+        and user_role(user) == Role.PROVINCE_ADMIN and user.has_perm("projects.view_auditevent")
+    )
+
+
+# --- Contact phone numbers (issue 22): in full only for those who may edit the project ------------------
+
+
+def may_edit_project(user, project):
+    """Whether the user may edit this project (Project.objects.editable_by: their region, an editing role)."""
+    from .models import Project
+
+    return Project.objects.editable_by(user).filter(pk=project.pk).exists()
+
+
+def phone_masked(phone):
+    """A number with its middle hidden, as Chinese sites show one: 138****5678 (the first three and the last
+    four characters kept); a number too short to keep anything of it is hidden whole."""
+    phone = (phone or "").strip()
+    if not phone:
+        return ""
+    return f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 8 else "****"
+
+
+def phone_shown(phone, *, may_edit):
+    """What a surface shows of a project's contact number: the number to people who may edit the project,
+    the mask to everyone else who sees it. Every surface (project page and history, API, export, admin)
+    goes through here."""
+    return (phone or "") if may_edit else phone_masked(phone)

@@ -9,3 +9,4 @@ class ProjectsConfig(AppConfig):
 
     def ready(self):
         from . import signals  # noqa: F401  (connects the receivers)
+        from .audit import signals as audit_signals  # noqa: F401  (the security audit trail's receivers)

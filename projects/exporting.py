@@ -67,15 +67,26 @@ def export_queryset(projects):
     )
 
 
-def rows(projects, *, chunk_size=2000):
+def rows(projects, *, chunk_size=2000, user=None):
     """Template rows for `projects` (annotated with_progress for the export's year), lazily, as the list
-    resource exports each project."""
+    resource exports each project. For a `user` (an export from the pages), the contact number is masked
+    in the rows of projects they may not edit (issue 22); an operator's command (no user) writes it whole."""
+    from django.db.models import Exists, OuterRef
+
+    from .access import phone_shown
     from .importing.project_list import ProjectListResource
+    from .models import Project
 
     resource = ProjectListResource(user=None)
     fields = resource.get_export_fields()
+    phone = next(index for index, field in enumerate(fields) if field.attribute == "phone")
+    if user is not None:
+        projects = projects.annotate(phone_editable=Exists(Project.objects.editable_by(user).filter(pk=OuterRef("pk"))))
     for project in export_queryset(projects).iterator(chunk_size=chunk_size):
-        yield [resource.export_field(field, project) for field in fields]
+        row = [resource.export_field(field, project) for field in fields]
+        if user is not None:
+            row[phone] = phone_shown(row[phone], may_edit=project.phone_editable)
+        yield row
 
 
 def _text(value):
@@ -86,24 +97,29 @@ def _text(value):
     return str(value)
 
 
-def write_csv(projects, handle):
-    """UTF-8 with BOM, which Excel opens as UTF-8."""
+def write_csv(projects, handle, *, user=None):
+    """UTF-8 with BOM, which Excel opens as UTF-8. Returns the number of rows written."""
     handle.write("\ufeff")
     writer = csv.writer(handle)
     writer.writerow(["序号"] + [header for header, _alias in COLUMNS])
-    for number, row in enumerate(rows(projects), start=1):
+    number = 0
+    for number, row in enumerate(rows(projects, user=user), start=1):
         writer.writerow([number] + [escape_formula(_text(value)) for value in row])
+    return number
 
 
-def write_json(projects, handle):
+def write_json(projects, handle, *, user=None):
     handle.write("[")
-    for number, row in enumerate(rows(projects)):
+    count = 0
+    for number, row in enumerate(rows(projects, user=user)):
         record = {alias: (_text(value) if isinstance(value, Decimal) else value) for (_header, alias), value in zip(COLUMNS, row)}
         handle.write(("," if number else "") + "\n" + json.dumps(record, ensure_ascii=False))
+        count = number + 1
     handle.write("\n]\n")
+    return count
 
 
-def write_xlsx(projects, handle, *, title):
+def write_xlsx(projects, handle, *, title, user=None):
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
@@ -111,27 +127,31 @@ def write_xlsx(projects, handle, *, title):
     sheet.append([title])
     sheet.append(["单位：万元"])
     sheet.append(["序号"] + [header for header, _alias in COLUMNS])
-    for number, row in enumerate(rows(projects), start=1):
+    number = 0
+    for number, row in enumerate(rows(projects, user=user), start=1):
         sheet.append([number] + [escape_formula(value) if isinstance(value, str) else value for value in row])
     workbook.save(handle)
+    return number
 
 
-def export(projects, *, fmt, year):
+def export(projects, *, fmt, year, user=None):
     """The export as a file object positioned at its start (a spooled temporary file: large exports go
-    to disk, not memory)."""
+    to disk, not memory), with the number of projects written as its `rows`. With a `user`, contact
+    numbers of projects they may not edit are masked (see `rows`)."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
     if "light_reason" not in projects.query.annotations:
         projects = projects.with_progress(year=year, on=today())
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 2**20)
     if fmt == "xlsx":
-        write_xlsx(projects, spool, title=f"河北省重点项目清单（{year}年）")
+        count = write_xlsx(projects, spool, title=f"河北省重点项目清单（{year}年）", user=user)
     else:
         text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
-        (write_csv if fmt == "csv" else write_json)(projects, text)
+        count = (write_csv if fmt == "csv" else write_json)(projects, text, user=user)
         text.flush()
         text.detach()
     spool.seek(0)
+    spool.rows = count
     return spool
 
 

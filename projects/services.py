@@ -183,6 +183,8 @@ BEAT_SCHEDULES = {
     "红黄绿灯每日评定（00:10）": ("projects.tasks.refresh_lights", {}, {"minute": "10", "hour": "0"}),
     # After the lights: open, close and escalate supervision items (escalating only on working days).
     "督办每日处理（00:40）": ("projects.tasks.run_supervision", {}, {"minute": "40", "hour": "0"}),
+    # The security audit trail keeps AUDIT_RETENTION_DAYS (issue 22): older events go each night.
+    "安全审计日志清理（03:20）": ("projects.audit.tasks.prune_audit", {}, {"minute": "20", "hour": "3"}),
 }
 # Schedules replaced since: an installation that still has the old one gets the new one instead.
 RENAMED_SCHEDULES = {

@@ -26,7 +26,8 @@ from django.views.decorators.http import require_POST
 from actions.models import Action, ActionPlan
 
 from . import digests, exporting, importing, reporting, rules, selectors, services, supervision, tasks
-from .access import is_leader, review_scope_q, scope_key
+from .access import is_leader, phone_shown, review_scope_q, scope_key
+from .audit.services import audit_export
 from .choices import Light, ReviewAction, ReviewStatus, Stage, Status
 from .filtersets import REPORT_STATUS_CHOICES, ProjectFilterSet, county_choices
 from .forms import OpenForm, SubscriptionForm
@@ -237,7 +238,8 @@ def project_export(request):
     filterset, year = scope_filterset(request)
     if not filterset.is_valid():
         raise Http404
-    handle = exporting.export(filterset.qs.order_by(*PROJECT_ORDER), fmt=fmt, year=year)
+    handle = exporting.export(filterset.qs.order_by(*PROJECT_ORDER), fmt=fmt, year=year, user=request.user)
+    audit_export(request, model=Project, rows=handle.rows, fmt=fmt)  # issue 22: every export is audited
     return FileResponse(handle, as_attachment=True, filename=exporting.filename(fmt, year), content_type=exporting.CONTENT_TYPES[fmt])
 
 
@@ -255,8 +257,8 @@ def project_detail(request, pk, *, node_input=None, node_errors=(), status=200):
         pk=pk,
     )
     light = rules.light_of(project.light_reason)
-    history = project_history(project)
     can_edit = Project.objects.editable_by(request.user).filter(pk=project.pk).exists()
+    history = project_history(project, phone_visible=can_edit)
     dated = {milestone.kind_id: milestone for milestone in project.milestones.all()}
     nodes = []
     for kind in MilestoneKind.objects.filter(Q(is_active=True) | Q(pk__in=dated)):
@@ -319,9 +321,10 @@ def project_milestones(request, pk):
 HISTORY_LIMIT = 20
 
 
-def project_history(project):
+def project_history(project, *, phone_visible=True):
     """The project's last changes, newest first: who, when, and each field's old → new value, read in a
-    fixed number of queries however long the history (related names are looked up together)."""
+    fixed number of queries however long the history (related names are looked up together). The contact
+    number's values are masked unless `phone_visible` (the reader may edit the project: issue 22)."""
     records = list(project.history.select_related("history_user").order_by("-history_date")[: HISTORY_LIMIT + 1])
     m2m_fields = [field.name for field in Project._meta.many_to_many]
     # simple-history diffs many-to-many fields with two queries per pair of records: read them all at once.
@@ -360,6 +363,8 @@ def project_history(project):
         rows = []
         for name, old, new in changes:
             field = Project._meta.get_field(name)
+            if name == "phone":
+                old, new = phone_shown(old, may_edit=phone_visible), phone_shown(new, may_edit=phone_visible)
             rows.append((field.verbose_name, _display(field, old, names), _display(field, new, names)))
         history.append({"record": record, "changes": rows})
     return history

@@ -157,3 +157,146 @@ def test_a_figure_that_wants_a_note_and_a_review_of_a_changed_report_in_both_lan
             assert city.evaluate("document.documentElement.scrollWidth") <= width + 1
             reviewer_context.close()
             context.close()
+
+
+# Product names the enrolment page names in Chinese mode too (the apps people install).
+TWO_FACTOR_LATIN = {"TOTP", "Microsoft", "Authenticator", "Google", "FreeOTP", "App", "MFA"}
+
+
+@pytest.fixture
+def two_factor_users(transactional_db, settings):
+    from projects.choices import Role
+
+    from .conftest import make_user
+
+    reference_data_load()  # a live-server test starts from an empty database
+    settings.TWO_FACTOR_REQUIRED = True
+    made = {}
+    for username, role, region in (("province", Role.PROVINCE_ADMIN, "130000"), ("shijiazhuang", Role.CITY_COORDINATOR, "130100")):
+        user = make_user(username, role, region)
+        user.first_name = {"province": "省发展改革委", "shijiazhuang": "石家庄市发展改革局"}[username]
+        user.set_password(PASSWORD)
+        user.save()
+        made[username] = user
+    yield made
+    reference_data_load()  # the flush after this test removed it; later tests expect it
+
+
+def test_two_factor_pages_fit_every_screen_in_both_languages(two_factor_users, live_server, browser, monkeypatch):  # noqa: F811
+    """Issue 22: the enrolment page (QR code drawn in the page), the recovery codes, the verification step
+    after the password and the password-reset request, at 1,400 and 390 px in Chinese and English."""
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # the test's own queries beside Playwright's loop
+    out = OUTPUT / "pages"
+    out.mkdir(parents=True, exist_ok=True)
+    city, province = two_factor_users["shijiazhuang"], two_factor_users["province"]
+    TOTPDevice.objects.create(user=province, name="手机", confirmed=True)
+    problems = []
+
+    def password_login(context, username, language):
+        context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
+        page = context.new_page()
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        return page
+
+    def look(page, name, language, width, allowed=frozenset()):
+        page.screenshot(path=str(out / f"{name}-{language}-{width}.png"), full_page=True)
+        where = f"{name} {language} {width}px"
+        scroll = page.evaluate("document.documentElement.scrollWidth")
+        if scroll > width + 1:
+            problems.append(f"{where}: {scroll}px wide")
+        if language == "zh-hans":
+            # The key and the recovery codes (in <code>) are letters by nature.
+            text = page.evaluate("""(() => { const main = document.querySelector('main').cloneNode(true);
+                main.querySelectorAll('code').forEach(code => code.remove()); return main.textContent; })()""")
+            words = latin_words(text) - allowed
+            if words:
+                problems.append(f"{where}: English in Chinese mode: {sorted(words)[:8]}")
+
+    for language in ("zh-hans", "en"):
+        for width in (1400, 390):
+            TOTPDevice.objects.filter(user=city).delete()
+            StaticDevice.objects.filter(user=city).delete()
+            context = browser.new_context(viewport={"width": width, "height": 900})
+            page = password_login(context, "shijiazhuang", language)
+            assert "/accounts/two-factor/" in page.url, page.url  # a city coordinator must enrol first
+            assert page.locator("figure.qr svg").is_visible()
+            look(page, "two-factor-setup", language, width, TWO_FACTOR_LATIN)
+            device = TOTPDevice.objects.get(user=city, confirmed=False)
+            page.fill("#id_code", f"{totp(device.bin_key):06d}")
+            page.click("button.primary")
+            page.wait_for_load_state()
+            assert page.locator("ol.recovery-codes li").count() == 10
+            look(page, "two-factor-codes", language, width)
+            page.goto(f"{live_server.url}/accounts/two-factor/")  # enrolled and verified: the state of it
+            assert page.locator("dl.two-factor-state").is_visible()
+            look(page, "two-factor-status", language, width)
+            context.close()
+
+            context = browser.new_context(viewport={"width": width, "height": 900})
+            page = password_login(context, "province", language)
+            assert "/accounts/two-factor/verify/" in page.url, page.url
+            look(page, "two-factor-verify", language, width)
+            page.fill("#id_code", "000000")
+            page.click("button.primary")
+            page.wait_for_load_state()
+            assert page.locator(".errorlist").count() == 1
+            look(page, "two-factor-verify-wrong", language, width)
+            context.close()
+
+            context = browser.new_context(viewport={"width": width, "height": 900})
+            context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
+            page = context.new_page()
+            page.goto(f"{live_server.url}/accounts/login/")
+            page.click("a[href='/accounts/password_reset/']")
+            page.wait_for_load_state()
+            look(page, "password-reset", language, width)
+            context.close()
+    assert not problems, "\n".join(problems)
+
+
+def test_the_audit_trail_fits_every_screen_in_both_languages(demo, live_server, browser, monkeypatch):  # noqa: F811
+    """Issue 22: the province's 安全审计日志 (the admin list with its filters) at 1,400 and 390 px in Chinese and
+    English, with one event of each kind; screenshots for people to look at."""
+    from projects.audit.services import audit_record
+    from projects.models import AuditEvent, Project, User
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # the test's own queries beside Playwright's loop
+    Code = AuditEvent.Code
+    province, county = User.objects.get(username="province"), User.objects.get(username="zhengding")
+    audit_record(code=Code.LOGIN_FAILED, username="zhengding", params={"username": "zhengding"})
+    audit_record(code=Code.LOCKED_OUT, username="zhengding", params={"username": "zhengding"})
+    audit_record(code=Code.ROLE_CHANGED, actor=province, target=county,
+                 params={"user": "zhengding", "before": "county_editor", "after": "city_coordinator"})
+    audit_record(code=Code.TOKEN_ISSUED, actor=province, target=county,
+                 params={"user": "zhengding", "name": "正定县项目管理系统", "read_only": True, "expiry": "2027-12-06 10:00"})
+    audit_record(code=Code.EXPORT, actor=county, params={"table": Project._meta.label_lower, "format": "xlsx", "rows": 42,
+                                                         "filters": {"stage": ["continuing"], "light": ["red"]}})
+    audit_record(code=Code.IMPORT_CONFIRMED, actor=county, params={
+        "table": Project._meta.label_lower, "file": "正定县2026年重点项目清单.xlsx", "counts": {"created": 3, "updated": 12, "unchanged": 40},
+        "skipped": 2, "errors": 0})
+    out = OUTPUT / "pages"
+    out.mkdir(parents=True, exist_ok=True)
+    problems = []
+    for language in ("zh-hans", "en"):
+        for width in (1400, 390):
+            context = browser.new_context(viewport={"width": width, "height": 900})
+            page = login(context, live_server.url, "province", language)
+            response = page.goto(f"{live_server.url}/admin/projects/auditevent/")
+            assert response.status == 200
+            text = page.locator("body").inner_text()
+            assert ("安全审计日志" if language == "zh-hans" else "Security audit trail") in text
+            assert ("登录失败" if language == "zh-hans" else "Failed login") in text
+            page.screenshot(path=str(out / f"province-audit-{language}-{width}.png"), full_page=True)
+            scroll = page.evaluate("document.documentElement.scrollWidth")
+            if scroll > width + 1:
+                problems.append(f"audit {language} {width}px: {scroll}px wide")
+            context.close()
+    assert not problems, "\n".join(problems)

@@ -10,7 +10,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 
 from .. import selectors
-from ..access import scope_key
+from ..access import phone_masked, scope_key
 from ..filtersets import ProjectFilterSet, city_choices, cluster_choices, county_choices
 from ..models import AnnualPlan, Project
 
@@ -76,9 +76,14 @@ class YearListFilter(FilterSetListFilter):
 
 
 class ReadableHistoryContextHelper(HistoricalRecordContextHelper):
-    """History shows 续建 → 竣工投产, not the stored codes continuing → completed."""
+    """History shows 续建 → 竣工投产, not the stored codes continuing → completed; masked fields (a
+    project's contact number for a reader who may not edit it, issue 22) show their mask."""
+
+    masked_fields = ()
 
     def prepare_delta_change_value(self, change, value):
+        if change.field in self.masked_fields:
+            return phone_masked(value)
         field = self.model._meta.get_field(change.field)
         if field.choices and value is not None:
             return dict(field.flatchoices).get(value, value)

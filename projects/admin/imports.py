@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import exporting, importing, rules, tasks
 from ..access import person_scope_q
+from ..audit.services import audit_batch_confirmed
 from ..models import HeaderSynonym, ImportBatch
 
 # --- Imports: upload, preview, confirm ----------------------------------------------------------------
@@ -104,6 +105,7 @@ class ImportAdminMixin:
             except Exception as error:  # whatever failed, the user is told it failed, never "finished"
                 self.message_user(request, _("导入失败：%(error)s") % {"error": error}, messages.ERROR)
                 return redirect(context["confirm_name"], batch.pk)
+            audit_batch_confirmed(request, batch, apply=apply, started=started)  # issue 22: every import confirm
             if started is False:
                 batch.refresh_from_db()
                 self.message_user(request, self._not_started_message(batch), messages.WARNING)

@@ -14,7 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.utils import bulk_update_with_history
 
-from .. import exporting, importing, reporting, rules, selectors, tasks
+from .. import exporting, importing, locks, reporting, rules, selectors, tasks
+from ..access import may_edit_project, phone_masked
 from ..choices import Light, RegionLevel, ReviewAction, Status
 from ..filtersets import ProjectFilterSet
 from ..models import AnnualPlan, Milestone, MilestoneKind, MonthlyReport, Problem, Project, ReportTransition
@@ -238,6 +239,34 @@ class ProjectAdmin(ImportAdminMixin, RegionScopedAdminMixin, ScopedHistoryAdmin)
         year = ProjectFilterSet.selected_year(request.GET)
         return _xlsx_response(importing.template_workbook(year=year), f"project-list-template-{year}.xlsx")
 
+    # --- The contact number in full only for those who may edit the project (issue 22) ----------------
+
+    def _phone_visible(self, request, obj):
+        cache = request.__dict__.setdefault("_phone_visible", {})
+        if obj.pk not in cache:
+            cache[obj.pk] = may_edit_project(request.user, obj)
+        return cache[obj.pk]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self._phone_visible(request, obj):
+            return fieldsets
+        return [(name, {**options, "fields": ["phone_masked" if field == "phone" else field for field in options["fields"]]})
+                for name, options in fieldsets]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "phone_masked"]
+
+    @admin.display(description=_("联系电话"))
+    def phone_masked(self, obj):
+        return phone_masked(obj.phone) or "-"
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        helper = super().get_historical_record_context_helper(request, historical_record)
+        if not self._phone_visible(request, historical_record.instance):
+            helper.masked_fields = ("phone",)
+        return helper
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
         user = request.user
@@ -309,9 +338,10 @@ class ProjectAdmin(ImportAdminMixin, RegionScopedAdminMixin, ScopedHistoryAdmin)
 
     @transaction.atomic
     def _set_status(self, request, queryset, status):
-        projects = list(
-            Project.objects.editable_by(request.user).filter(pk__in=queryset.values("pk")).order_by().select_for_update(of=("self",))
-        )
+        # Locked by id like every writer (locks.py); a project already in that status is not written.
+        chosen = Project.objects.editable_by(request.user).filter(pk__in=queryset.values("pk")).values_list("pk", flat=True)
+        locks.projects_lock(chosen)
+        projects = list(Project.objects.filter(pk__in=list(chosen)).exclude(status=status).order_by("pk"))
         for project in projects:
             project.status = status
             project.version += 1

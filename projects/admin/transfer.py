@@ -7,18 +7,31 @@ in the cache (shared by every web process through Redis in production).
 """
 
 from import_export.admin import ExportMixin, ImportExportMixin
+from import_export.results import RowResult
 from import_export.tmp_storages import CacheStorage
 
+from ..audit.services import audit_export, audit_import_confirmed
 from ..importing.formats import FORMATS
 
 
 class ExportRights:
-    """Export: our formats (written escaped), for whoever may view the list."""
+    """Export: our formats (written escaped), for whoever may view the list; every export is audited
+    (who, which table, which filter, how many rows: issue 22)."""
 
     export_formats = [fmt for fmt in FORMATS if fmt().can_export()]
 
     def has_export_permission(self, request):
         return self.has_view_permission(request)
+
+    def get_data_for_export(self, request, queryset, **kwargs):
+        data = super().get_data_for_export(request, queryset, **kwargs)
+        form = kwargs.get("export_form")
+        try:
+            fmt = self.get_export_formats()[int(form.cleaned_data["format"])]().get_extension()
+        except (AttributeError, KeyError, IndexError, TypeError, ValueError):
+            fmt = ""
+        audit_export(request, model=self.model, rows=len(data), fmt=fmt)
+        return data
 
 
 class TableExportMixin(ExportRights, ExportMixin):
@@ -31,3 +44,14 @@ class TableTransferMixin(ExportRights, ImportExportMixin):
 
     def has_import_permission(self, request):
         return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def process_result(self, result, request):
+        """After a confirmed import: audited with the file and what it did (issue 22)."""
+        totals = result.totals
+        audit_import_confirmed(
+            request, model=self.model, file=request.POST.get("original_file_name", ""),
+            counts={"created": totals.get(RowResult.IMPORT_TYPE_NEW, 0), "updated": totals.get(RowResult.IMPORT_TYPE_UPDATE, 0),
+                    "unchanged": totals.get(RowResult.IMPORT_TYPE_SKIP, 0)},
+            errors=totals.get(RowResult.IMPORT_TYPE_ERROR, 0) + totals.get(RowResult.IMPORT_TYPE_INVALID, 0),
+        )
+        return super().process_result(result, request)

@@ -136,12 +136,22 @@ class ProjectDetailSerializer(ProjectSerializer):
     period = serializers.CharField(read_only=True)
     plans = AnnualPlanSerializer(many=True, read_only=True)
     latest_report = serializers.SerializerMethodField()
+    phone = serializers.SerializerMethodField(help_text=_("联系电话；无权修改该项目的用户看到的是部分隐藏的号码（138****5678）。"))
 
     class Meta(ProjectSerializer.Meta):
         fields = ProjectSerializer.Meta.fields + [
             "scope", "period", "responsible_unit", "contact", "phone", "remarks", "latitude", "longitude", "plans",
             "latest_report",
         ]
+
+    @extend_schema_field(serializers.CharField())
+    def get_phone(self, project):
+        """In full only for those who may edit the project (issue 22)."""
+        from ..access import may_edit_project, phone_shown
+
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        return phone_shown(project.phone, may_edit=user is not None and may_edit_project(user, project))
 
     @extend_schema_field(MonthlyReportSerializer(allow_null=True))
     def get_latest_report(self, project):

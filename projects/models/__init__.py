@@ -1,6 +1,7 @@
 """The projects app's models, one module per topic; everything is importable from here."""
 
 from .api import ApiToken
+from .audit import AuditEvent
 from .calendar import WorkdayOverride
 from .catalogue import MONEY, Batch, Cluster, ClusterQuerySet, Industry, Programme, Region, RegionQuerySet, money_field
 from .digests import DeliveryStatus, DigestDelivery, DigestSubscription
@@ -21,7 +22,7 @@ from .supervision import Milestone, MilestoneKind, SupervisionItem, SupervisionI
 from .users import PersonScopedQuerySet, User
 
 __all__ = [
-    "AnnualPlan", "ApiToken", "Batch", "Cluster", "ClusterQuerySet", "DeliveryStatus", "DigestDelivery",
+    "AnnualPlan", "ApiToken", "AuditEvent", "Batch", "Cluster", "ClusterQuerySet", "DeliveryStatus", "DigestDelivery",
     "DigestSubscription", "HeaderSynonym", "Milestone", "MilestoneKind", "SupervisionItem",
     "SupervisionItemQuerySet", "SupervisionStep", "ImportBatch", "Industry", "MONEY", "MonthlyReport", "MonthlyReportQuerySet",
     "PROJECT_CODE_RE", "PROJECT_ORDER", "PersonScopedQuerySet", "Problem", "Programme", "Project", "ProjectChildQuerySet",

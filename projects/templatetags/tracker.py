@@ -76,3 +76,12 @@ def colon():
 def bracketed(value):
     """A remark in brackets: （…） in Chinese, " (…)" in English."""
     return f" ({value})" if _english() else f"（{value}）"
+
+
+@register.filter
+def phone_for(phone, may_edit):
+    """A project's contact number as this reader may see it: whole if they may edit the project, else
+    masked (access.phone_shown, issue 22)."""
+    from ..access import phone_shown
+
+    return phone_shown(phone, may_edit=bool(may_edit))

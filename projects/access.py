@@ -211,6 +211,11 @@ def phone_masked(phone):
     return f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 8 else "****"
 
 
+def phone_is_masked(text):
+    """Whether a cell holds a masked number as phone_masked writes it (an import keeps the stored number)."""
+    return "****" in (text or "")
+
+
 def phone_shown(phone, *, may_edit):
     """What a surface shows of a project's contact number: the number to people who may edit the project,
     the mask to everyone else who sees it. Every surface (project page and history, API, export, admin)

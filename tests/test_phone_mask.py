@@ -113,3 +113,28 @@ def test_the_admin_form_and_history(users, project, role):
     old = client.get(reverse("admin:projects_project_simple_history", args=[project.pk, record.history_id]))
     if old.status_code == 200:
         assert (OLD_PHONE in old.content.decode()) is (role in EDITORS)
+
+
+def test_a_masked_number_in_an_imported_list_keeps_the_stored_one(db):
+    from decimal import Decimal
+
+    from projects.importing import import_projects
+    from projects.models import Project
+
+    from .conftest import make_project
+    from .test_trusted_figures import list_file
+
+    project = make_project("正定县号码项目", "130123", total_investment=Decimal("100"), phone="13812345678")
+    data = list_file([["正定县号码项目", "省重点", "续建", "石家庄市", "正定县", "100", "10"]])
+    from openpyxl import load_workbook
+    import io
+
+    book = load_workbook(io.BytesIO(data))
+    sheet = book.active
+    sheet.cell(row=1, column=8, value="联系电话")
+    sheet.cell(row=2, column=8, value="138****5678")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    result = import_projects(buffer.getvalue(), "list.xlsx", user=None)
+    assert not result.errors
+    assert Project.objects.get(pk=project.pk).phone == "13812345678"

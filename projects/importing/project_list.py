@@ -32,6 +32,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from actions.models import Action
 
 from .. import locks, rules, selectors
+from ..access import phone_is_masked
 from ..choices import Stage
 from ..exporting import COLUMNS as EXPORT_COLUMNS
 from ..exporting import escape_formula
@@ -103,6 +104,16 @@ class PeriodField(fields.Field):
 
     def export(self, instance, **kwargs):
         return instance.period
+
+
+class PhoneField(fields.Field):
+    """A contact number. A masked one (138****5678: what an export shows those who may not edit the
+    project) never overwrites the stored number."""
+
+    def save(self, instance, row, is_m2m=False, **kwargs):
+        if phone_is_masked(clean_text(row.get(self.column_name))):
+            return
+        super().save(instance, row, is_m2m, **kwargs)
 
 
 class StagedField(fields.Field):
@@ -196,7 +207,7 @@ class ProjectListResource(WorkbookResource):
     completed_before_year = StagedField("completed_before_year", "completed_before_year", widget=MoneyWidget())
     responsible_unit = fields.Field("responsible_unit", "responsible_unit", widget=TextWidget())
     contact = fields.Field("contact", "contact", widget=TextWidget())
-    phone = fields.Field("phone", "phone", widget=TextWidget())
+    phone = PhoneField("phone", "phone", widget=TextWidget())
     remarks = fields.Field("remarks", "remarks", widget=TextWidget())
 
     class Meta:

@@ -419,3 +419,16 @@ def test_the_admin_form_refuses_an_implausible_total_and_an_absurd_plan(users, p
     assert response.status_code == 200
     project.refresh_from_db()
     assert (project.total_investment, project.plans.get().planned_investment) == (Decimal("10000"), Decimal("1200"))
+
+
+def test_a_bulk_status_action_writes_only_projects_whose_status_changes(users, projects):
+    project = Project.objects.get(pk=projects["zhengding"].pk)
+    version, history = project.version, project.history.count()
+    client = client_for(users["county_editor"])
+    changelist = reverse("admin:projects_project_changelist")
+    client.post(changelist, {"action": "mark_normal", "_selected_action": [project.pk]})  # already normal
+    project.refresh_from_db()
+    assert (project.version, project.history.count()) == (version, history)
+    client.post(changelist, {"action": "mark_stalled", "_selected_action": [project.pk]})
+    project.refresh_from_db()
+    assert (project.status, project.version, project.history.count()) == ("stalled", version + 1, history + 1)

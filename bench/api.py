@@ -35,8 +35,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hebei_projects.settings")
 os.environ["SECRET_KEY"] = "bench-" + "k" * 50
-# Production shares its cache (the throttle's request history among others) in Redis; so does the bench.
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
+# Production shares its cache (the throttle's request history among others) in Redis; so does the bench:
+# the Redis it is given (REDIS_URL), else one of its own (bench_redis), never a shared one it was not given.
+from bench_redis import for_this_run  # noqa: E402
+
+for_this_run()
 
 import django  # noqa: E402
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from hebei_projects.cache import caches_for
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -56,6 +58,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "hebei_projects.middleware.ChineseFirstLocaleMiddleware",
+    "hebei_projects.middleware.DatabaseConnectionLostMiddleware",  # issue 21: a read retried, a save's error page
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -100,13 +103,26 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery ----------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
-if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The cache is an accelerator: with Redis unreachable every call answers as an empty cache would and the
+# site computes from the database (hebei_projects/cache.py). A call waits at most CACHE_SOCKET_TIMEOUT
+# seconds; after a failure Redis is tried again only every CACHE_DOWN_RETRY_SECONDS.
+CACHES = caches_for(
+    REDIS_URL,
+    socket_timeout=env.float("CACHE_SOCKET_TIMEOUT", default=0.5),
+    down_retry_seconds=env.float("CACHE_DOWN_RETRY_SECONDS", default=10.0),
+)
+# Sessions live in the database, never in the cache alone: a Redis outage or flush logs nobody out; a save
+# whose connection was cut is done again on a fresh one (hebei_projects/sessions.py).
+SESSION_ENGINE = "hebei_projects.sessions"
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
+# With Redis down, queuing a task must fail fast (the work stays recorded in the database and the catch-up
+# queues it): the result backend's own reconnection policy (20 tries, one a second) made every enqueue of a
+# web request or a dispatch wait about 19 s before giving up. Nothing reads task results.
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "retry_policy": {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2},
+}
 # Without Redis there is no worker: tasks run in-process so the embedded default still works.
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 # In-process tasks behave as on a worker: a failure is recorded (and logged), not raised into the
@@ -293,6 +309,8 @@ DIGEST_PROBLEM_AGE_DAYS = env.int("DIGEST_PROBLEM_AGE_DAYS", default=30)
 # SMTP failures are retried with exponential backoff (60 s, 120 s, ... capped below the visibility
 # timeout) this many times before the delivery is marked failed.
 DIGEST_MAX_RETRIES = env.int("DIGEST_MAX_RETRIES", default=5)
+# The first retry's countdown (seconds); it doubles with every retry, up to DIGEST_RETRY_MAX_COUNTDOWN.
+DIGEST_RETRY_COUNTDOWN = env.int("DIGEST_RETRY_COUNTDOWN", default=60)
 DIGEST_RETRY_MAX_COUNTDOWN = 1800
 # A sending attempt holds its delivery this long (rendering plus SMTP, each connection bounded by
 # EMAIL_TIMEOUT); a claim older than this belongs to a dead attempt and is taken over.

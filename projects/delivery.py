@@ -7,17 +7,25 @@ leaves a lease that runs out; the catch-up task then queues the delivery again, 
 holding the same token, takes its own claim over at once. The one window left: the mail server accepted
 a message but its "250" never reached us; that mail may arrive twice (README, "Background work").
 
+Only the attempt that holds a delivery (its token, status 发送中) writes what became of it: an attempt
+that lost its claim, or an operator's re-run meeting a worker's scheduled retry, changes nothing. A
+transient failure (the cache, the broker or the database away, SMTP 4xx, no connection) is retried; only
+a permanent one (SMTP 5xx, an address refused) is final. Once the mail server has accepted a message,
+"sent" is written on a fresh connection if need be, and failing that by a later attempt that only records
+it: what was accepted is never sent again.
+
 What a delivery says is built when it is sent, by the renderer of its kind (digests.py, reporting.py).
 """
 
 import datetime
 import logging
 import smtplib
+import time
 import uuid
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -27,8 +35,51 @@ from .models import DeliveryStatus, DigestDelivery
 
 logger = logging.getLogger(__name__)
 
-# Errors worth trying again later: the mail server refused for now, or could not be reached.
-TRANSIENT_MAIL_ERRORS = (smtplib.SMTPException, OSError)
+# "Sent" is tried this many times, on a fresh database connection each time (pausing 0.5 s, then 1 s),
+# before the task retries only the recording.
+RECORD_ATTEMPTS = 3
+RECORD_PAUSE_SECONDS = 0.5
+
+
+def _service_errors():
+    """The errors of the services a delivery leans on besides SMTP and the database: Redis (the cache)
+    and the broker. Each means "away for now"."""
+    from kombu.exceptions import OperationalError as BrokerError
+
+    errors = [BrokerError]
+    try:
+        import redis
+    except ImportError:  # pragma: no cover - redis is in requirements.txt
+        pass
+    else:
+        errors.append(redis.exceptions.RedisError)
+    return tuple(errors)
+
+
+def is_transient(error):
+    """Whether trying again later may succeed. Transient: SMTP 4xx, the mail server gone or unreachable,
+    the cache (Redis), the broker or the database away. Permanent: SMTP 5xx (the message or an address
+    refused), a client and server that cannot agree (no STARTTLS, no login method), and anything else,
+    a bug included: retrying would give the same answer."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _message in error.recipients.values()]
+        return bool(codes) and all(400 <= code < 500 for code in codes)
+    if isinstance(error, smtplib.SMTPResponseException):
+        return not 500 <= error.smtp_code < 600
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        return True
+    if isinstance(error, smtplib.SMTPException):  # before OSError, of which it is a subclass
+        return False
+    return isinstance(error, (OSError, OperationalError, InterfaceError, *_service_errors()))
+
+
+class SentNotRecorded(Exception):
+    """The mail server accepted the message but "sent" could not be written: the caller retries only the
+    recording (deliver_digest does), never the sending."""
+
+    def __init__(self, delivery_id, *, subject, recipient, sent_at, error):
+        super().__init__(f"mail {delivery_id} was accepted by the mail server but not yet recorded as sent: {error}")
+        self.delivery_id, self.subject, self.recipient, self.sent_at = delivery_id, subject, recipient, sent_at
 
 
 class Outcome:
@@ -60,7 +111,8 @@ def _seconds_from_now(seconds):
 
 
 def deliveries_record(rows, *, enqueue):
-    """Record deliveries (dicts of user, kind, period_start, period_end and optionally key) unless
+    """Record deliveries (dicts of user, kind, period_start, period_end and optionally key, due_on or other
+    fields: a status other than pending records one not to send) unless
     recorded already, and once committed `enqueue(delivery_id)` every one of them still to send.
     Returns the number queued."""
     if not rows:
@@ -68,7 +120,7 @@ def deliveries_record(rows, *, enqueue):
     lease = _seconds_from_now(settings.DIGEST_QUEUE_GRACE_SECONDS)
     with transaction.atomic():
         DigestDelivery.objects.bulk_create(
-            [DigestDelivery(recipient=row["user"].email, lease_until=lease, **row) for row in rows],
+            [DigestDelivery(**{"recipient": row["user"].email, "lease_until": lease, **row}) for row in rows],
             ignore_conflicts=True,
         )
         wanted = {(row["user"].pk, row["kind"], row["period_start"], row.get("key", "")) for row in rows}
@@ -126,14 +178,21 @@ def deliveries_requeue(deliveries, *, enqueue):
 def delivery_claim(*, delivery, token, retry_failed=False):
     """Take the delivery for this attempt (`token`), or return the Outcome that says why not.
 
-    One conditional UPDATE, so of two attempts only one wins. Claimable: pending or retrying; sending
-    under a lease that ran out (its attempt died) or under this very token (this task was redelivered
+    One conditional UPDATE, so of two attempts only one wins. Claimable: pending; retrying under this
+    token, under none, or past its lease (its retry was lost); sending under a lease that ran out (its attempt died) or under this very token (this task was redelivered
     after its worker process was killed); failed, for an operator's re-run.
     """
     now = timezone.now()
-    retryable = [DeliveryStatus.PENDING, DeliveryStatus.RETRYING] + ([DeliveryStatus.FAILED] if retry_failed else [])
-    orphaned = Q(lease_until__lt=now) | Q(lease_until__isnull=True) | Q(claim_token=token)
-    claimable = Q(status__in=retryable) | (Q(status=DeliveryStatus.SENDING) & orphaned)
+    expired = Q(lease_until__lt=now) | Q(lease_until__isnull=True)
+    claimable = (
+        Q(status=DeliveryStatus.PENDING)
+        # A scheduled retry is its attempt's (the task keeps its id on a retry): another attempt takes
+        # it only when nobody holds it, or once its lease has run out (the retry was lost).
+        | (Q(status=DeliveryStatus.RETRYING) & (expired | Q(claim_token=token) | Q(claim_token="")))
+        | (Q(status=DeliveryStatus.SENDING) & (expired | Q(claim_token=token)))
+    )
+    if retry_failed:
+        claimable |= Q(status=DeliveryStatus.FAILED)
     claimed = DigestDelivery.objects.filter(claimable, pk=delivery.pk).update(
         status=DeliveryStatus.SENDING,
         claim_token=token,
@@ -151,12 +210,21 @@ def delivery_claim(*, delivery, token, retry_failed=False):
     }.get(delivery.status, Outcome.HELD)
 
 
-def delivery_send(*, delivery, token=None, final_attempt=True, retry_failed=False, retry_countdown=0):
+def _owned(delivery_id, token):
+    """The delivery, if this attempt (`token`) still holds it: only then does it write what came of it."""
+    return DigestDelivery.objects.filter(pk=delivery_id, claim_token=token, status=DeliveryStatus.SENDING)
+
+
+def delivery_send(*, delivery, token=None, final_attempt=True, retry_failed=False, retry_countdown=None):
     """Build and send the delivery unless it was sent; returns an Outcome.
 
-    A transient mail error leaves the delivery RETRYING, leased until `retry_countdown` seconds from now
-    plus the claim time (FAILED on the final attempt), and is raised again for the caller (the Celery
-    task) to schedule the retry. An operator's re-run (send_digests) passes retry_failed.
+    A failure is raised again for the caller, after it is written on the delivery, if this attempt still
+    holds it. A transient one (is_transient) leaves it RETRYING: an attempt that retries itself (the
+    Celery task passes `retry_countdown`, the seconds until its retry) keeps it, leased until that retry
+    plus the claim time, unless this is its final attempt (then FAILED); an attempt that cannot (an
+    operator's re-run) leaves it to any worker, and the catch-up queues it after DIGEST_RETRY_COUNTDOWN.
+    A permanent one is final: FAILED. Accepted by the mail server but not recordable as sent: raises
+    SentNotRecorded (see delivery_record_sent). An operator's re-run (send_digests) passes retry_failed.
     """
     token = token or f"call-{uuid.uuid4()}"
     outcome = delivery_claim(delivery=delivery, token=token, retry_failed=retry_failed)
@@ -166,26 +234,72 @@ def delivery_send(*, delivery, token=None, final_attempt=True, retry_failed=Fals
     try:
         content = _renderer(delivery.kind)(delivery)
         if content is None:
-            DigestDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.CANCELLED, lease_until=None)
+            _owned(delivery.pk, token).update(status=DeliveryStatus.CANCELLED, lease_until=None)
             return Outcome.CANCELLED
         subject, text, html = content
         message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [delivery.user.email])
         message.attach_alternative(html, "text/html")
         message.send(fail_silently=False)
     except Exception as error:
-        transient = isinstance(error, TRANSIENT_MAIL_ERRORS)
-        status = DeliveryStatus.RETRYING if transient and not final_attempt else DeliveryStatus.FAILED
-        lease = _seconds_from_now(retry_countdown + settings.DIGEST_CLAIM_SECONDS) if status == DeliveryStatus.RETRYING else None
-        DigestDelivery.objects.filter(pk=delivery.pk).update(
-            status=status, error=f"{type(error).__name__}: {error}", subject=subject, lease_until=lease
-        )
-        logger.warning("mail %s to %s: %s (%s)", delivery.pk, delivery.user.email, error, status)
+        _record_failure(delivery, token=token, error=error, subject=subject, final_attempt=final_attempt,
+                        retry_countdown=retry_countdown)
         raise
-    DigestDelivery.objects.filter(pk=delivery.pk).update(
-        status=DeliveryStatus.SENT, sent_at=timezone.now(), subject=subject, error="", recipient=delivery.user.email,
-        lease_until=None,
-    )
+    delivery_record_sent(delivery.pk, token=token, subject=subject, recipient=delivery.user.email, sent_at=timezone.now())
     return Outcome.SENT
+
+
+def _record_failure(delivery, *, token, error, subject, final_attempt, retry_countdown):
+    if not is_transient(error):
+        fields = {"status": DeliveryStatus.FAILED, "lease_until": None}
+    elif retry_countdown is None:  # this attempt cannot retry: any worker may, the catch-up queues it
+        fields = {"status": DeliveryStatus.RETRYING, "claim_token": "",
+                  "lease_until": _seconds_from_now(settings.DIGEST_RETRY_COUNTDOWN)}
+    elif final_attempt:
+        fields = {"status": DeliveryStatus.FAILED, "lease_until": None}
+    else:
+        fields = {"status": DeliveryStatus.RETRYING,
+                  "lease_until": _seconds_from_now(retry_countdown + settings.DIGEST_CLAIM_SECONDS)}
+    # A database error here goes up to the task, which retries: its retry holds the same token.
+    written = _owned(delivery.pk, token).update(error=f"{type(error).__name__}: {error}", subject=subject, **fields)
+    if written:
+        logger.warning("mail %s to %s: %s (%s)", delivery.pk, delivery.user.email, error, fields["status"])
+    else:
+        logger.warning("mail %s to %s: %s; this attempt no longer holds it, its state is left as it is",
+                       delivery.pk, delivery.user.email, error)
+
+
+def _fresh_connection():
+    """Drop the database connection so that the next query opens a new one (not inside a caller's
+    transaction, which this cannot replace)."""
+    if connection.in_atomic_block:
+        return
+    try:
+        connection.close()
+    except DatabaseError:
+        pass
+
+
+def delivery_record_sent(delivery_id, *, token, subject, recipient, sent_at):
+    """Record that the mail server accepted the delivery. The mail is out, so this must not be lost: the
+    write is tried RECORD_ATTEMPTS times on a fresh connection, then SentNotRecorded is raised for the
+    caller to retry the recording alone. It marks the delivery sent whoever holds it now (an attempt that
+    took it over meanwhile then writes nothing more)."""
+    fields = {"status": DeliveryStatus.SENT, "sent_at": sent_at, "subject": subject, "error": "", "lease_until": None,
+              "claim_token": token}
+    if recipient:
+        fields["recipient"] = recipient
+    last_error = None
+    for attempt in range(RECORD_ATTEMPTS):
+        if attempt:
+            _fresh_connection()
+            time.sleep(RECORD_PAUSE_SECONDS * 2 ** (attempt - 1))
+        try:
+            DigestDelivery.objects.filter(pk=delivery_id).exclude(status=DeliveryStatus.SENT).update(**fields)
+            return
+        except (OperationalError, InterfaceError) as error:
+            last_error = error
+            logger.warning("mail %s was accepted by the mail server; recording it as sent failed: %s", delivery_id, error)
+    raise SentNotRecorded(delivery_id, subject=subject, recipient=recipient, sent_at=sent_at, error=last_error) from last_error
 
 
 def one_line_subject(subject):

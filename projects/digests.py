@@ -74,6 +74,26 @@ def periods_due(frequency, on):
     return sorted((period for period in candidates if send_day(period) == on), key=lambda period: period.start)
 
 
+def periods_missed(frequency, today):
+    """The periods whose send day passed, within the last DIGEST_CATCH_UP_DAYS, with no delivery recorded
+    for them, though one was for an earlier period: their dispatch never ran (no worker, or no beat, all
+    that day). A period before the first one ever recorded is not missed: the digest was not yet sent on
+    this installation."""
+    recorded = DigestDelivery.objects.filter(kind=frequency)
+    first = recorded.order_by("period_start").values_list("period_start", flat=True).first()
+    if first is None:
+        return []
+    earliest = today - datetime.timedelta(days=settings.DIGEST_CATCH_UP_DAYS)
+    seen = set(recorded.filter(period_start__gte=earliest - datetime.timedelta(days=62))
+               .values_list("period_start", flat=True).distinct())
+    missed, period = [], period_for(frequency, today)
+    while (day := send_day(period)) >= earliest:
+        if day < today and period.start > first and period.start not in seen:
+            missed.append(period)
+        period = _period_containing(frequency, period.start - datetime.timedelta(days=1))
+    return sorted(missed, key=lambda period: period.start)
+
+
 def _period_containing(frequency, day):
     if frequency == DigestFrequency.WEEKLY:
         start = day - datetime.timedelta(days=day.weekday())
@@ -269,7 +289,9 @@ def digests_dispatch(*, frequency, period, enqueue, only_missing=False):
             DigestDelivery.objects.filter(kind=frequency, period_start=period.start).values_list("user_id", flat=True)
         )
         subscriptions = [s for s in subscriptions if s.user_id not in recorded]
-    rows = [{"user": s.user, "kind": frequency, "period_start": period.start, "period_end": period.end} for s in subscriptions]
+    due = send_day(period)
+    rows = [{"user": s.user, "kind": frequency, "period_start": period.start, "period_end": period.end, "due_on": due}
+            for s in subscriptions]
     return delivery.deliveries_record(rows, enqueue=enqueue)
 
 
@@ -297,7 +319,7 @@ def digest_deliver(*, subscription, period, token=None, retry_failed=False):
         kind=period.frequency,
         period_start=period.start,
         key="",
-        defaults={"period_end": period.end, "recipient": subscription.user.email},
+        defaults={"period_end": period.end, "recipient": subscription.user.email, "due_on": send_day(period)},
     )
     return delivery.delivery_send(delivery=record, token=token, retry_failed=retry_failed)
 

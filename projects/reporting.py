@@ -432,9 +432,10 @@ def reminders_due(on):
     return due
 
 
-def reminders_dispatch(*, on, enqueue):
+def reminders_dispatch(*, on, enqueue, **fields):
     """Record and queue the reminders due on `on`, once each (the delivery records are unique per
-    recipient, kind and month). Returns {kind: queued}."""
+    recipient, kind and month), due on that day. Returns {kind: queued}. `fields` go on the records
+    (the catch-up records a missed reminder that is out of date as not sent)."""
     queued = {}
     for kind, month in reminders_due(on):
         missing = missing_reports(month)
@@ -447,7 +448,8 @@ def reminders_dispatch(*, on, enqueue):
             users = User.objects.filter(region__in=regions, groups__permissions__codename="add_monthlyreport")
         users = users.filter(is_active=True).exclude(email="").distinct()
         deadline = rules.report_deadline(month)
-        rows = [{"user": user, "kind": kind, "period_start": month, "period_end": deadline} for user in users]
+        rows = [{"user": user, "kind": kind, "period_start": month, "period_end": deadline, "due_on": on, **fields}
+                for user in users]
         queued[kind] = delivery.deliveries_record(rows, enqueue=enqueue)
     return queued
 

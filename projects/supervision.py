@@ -6,6 +6,13 @@ province also open items by hand; the acting level answers (办理情况) and cl
 
 A run reads in a fixed number of queries and updates with one statement per level or cause, however many
 items; only its INSERTs of history rows and timeline steps come in batches (WRITE_BATCH rows each).
+
+Runs at once (two beats, beat and an operator's `supervise`, today's run and a catch-up of yesterday's) do
+what one run does: a run holds the supervision lock for its whole transaction (run_lock: a PostgreSQL
+advisory lock; SQLite's writers are serialised by BEGIN IMMEDIATE), so the second reads what the first
+committed and has nothing left to open, escalate or mail. The database holds the rest: an open automatic
+item is unique per project and cause (per problem for an old problem), and the run inserts its items with
+ON CONFLICT DO NOTHING, so no writer can ever leave two.
 """
 
 import datetime
@@ -13,8 +20,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.constants import OnConflict
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
@@ -35,6 +43,9 @@ from .models import Problem, Project, SupervisionItem, SupervisionStep, User
 ESCALATION = [SupervisionLevel.COUNTY, SupervisionLevel.CITY, SupervisionLevel.PROVINCE, SupervisionLevel.LEADER]
 # Rows per INSERT of history rows and steps: below PostgreSQL's 65,535 parameters a statement.
 WRITE_BATCH = 2000
+# The advisory lock a supervision run holds for its transaction (any 64-bit number no other lock uses:
+# "督办" in UTF-8, as an integer).
+RUN_LOCK_KEY = int.from_bytes("督办".encode(), "big")
 
 
 # --- Levels: who must act -----------------------------------------------------------------------------
@@ -141,6 +152,7 @@ def supervision_run(*, on=None, enqueue):
         rules.lights_refresh(on=on)
     outcome = RunOutcome()
     with transaction.atomic():
+        run_lock()  # a second run waits here, then reads what the first committed
         outcome.closed = _close_recovered(on)
         outcome.opened = _open_fallen_behind(on)
         escalated = _escalate(on)
@@ -149,6 +161,14 @@ def supervision_run(*, on=None, enqueue):
         if outcome.opened or outcome.closed or outcome.escalated:
             selectors.data_changed()  # bulk writes send no signals; the dashboard's counts move
     return outcome
+
+
+def run_lock():
+    """Hold the supervision lock until the current transaction ends: runs at once take turns. On SQLite a
+    transaction that writes holds the whole database already (settings: transaction_mode IMMEDIATE)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RUN_LOCK_KEY])
 
 
 def _open_fallen_behind(on):
@@ -173,19 +193,48 @@ def _open_fallen_behind(on):
         project = Project(pk=pk, county_id=county_id, city_id=city_id, contracting_leader_id=leader_id)
         items.append(SupervisionItem(project_id=pk, cause=cause, description=description, level=first_level(project),
                                      opened_on=on, due_on=due, **extra))
-    _create_items(items)
-    return len(items)
+    return len(_create_items(items, automatic=True))
 
 
-def _create_items(items, *, user=None):
+def _insert_new(items):
+    """INSERT the automatic items with ON CONFLICT DO NOTHING (PostgreSQL, SQLite): an item whose project and
+    cause (or problem) already has one open — opened meanwhile by another writer — is passed over by the
+    database itself. Returns the items inserted, with their pk (RETURNING names the key of each row)."""
+    meta = SupervisionItem._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    returning = [meta.pk, meta.get_field("project"), meta.get_field("cause"), meta.get_field("problem")]
+    by_key = {(item.project_id, item.cause, item.problem_id): item for item in items}
+    inserted = []
+    for start in range(0, len(items), WRITE_BATCH):
+        batch = items[start : start + WRITE_BATCH]
+        # What bulk_create(ignore_conflicts=True) does, but asking for the rows inserted (it asks for none).
+        rows = SupervisionItem.objects._insert(batch, fields=fields, returning_fields=returning, on_conflict=OnConflict.IGNORE)
+        for row in rows:
+            if row is None:  # a single row passed over
+                continue
+            pk, *key = row
+            item = by_key[tuple(key)]
+            item.pk, item._state.adding, item._state.db = pk, False, connection.alias
+            inserted.append(item)
+    return inserted
+
+
+def _create_items(items, *, user=None, automatic=False):
+    """Create the items with their history row and their first step; the daily run's (`automatic`) only
+    where none is open for the same cause. Returns the items created."""
     if not items:
-        return
-    created = bulk_create_with_history(items, SupervisionItem, default_user=user, batch_size=WRITE_BATCH)
+        return []
+    if automatic:
+        created = _insert_new(items)
+        SupervisionItem.history.bulk_history_create(created, default_user=user, batch_size=WRITE_BATCH)
+    else:
+        created = bulk_create_with_history(items, SupervisionItem, default_user=user, batch_size=WRITE_BATCH)
     SupervisionStep.objects.bulk_create(
         [SupervisionStep(item=item, kind=SupervisionStepKind.OPENED, level=item.level, user=user, text=item.description)
          for item in created],
         batch_size=WRITE_BATCH,
     )
+    return created
 
 
 def _changed_in_bulk(updates, *, on, step_kind, step_text, field):

@@ -16,18 +16,30 @@ def free_port():
 
 
 class RecordingHandler:
-    """Accepts mail, or refuses the next `refuse` messages with a temporary error (451), or holds the
-    next `hold` conversations at RCPT (before any message is accepted) until `release()`."""
+    """Accepts mail, or refuses the next `refuse` messages with `refuse_reply` (a temporary 451 unless
+    told otherwise; every message while `refusing` is set), or refuses recipients with `refuse_rcpt`
+    (e.g. "550 5.1.1 no such user"), or holds the next `hold` conversations at RCPT (before any message
+    is accepted) until `release()`. `before_accept(envelope)` runs once the message is in, just before
+    the "250" goes out (a fault injected at the moment the server has accepted it); `delay` seconds
+    slow every DATA down."""
 
     def __init__(self):
         self.messages = []
         self.refuse = 0
+        self.refusing = False
+        self.refuse_reply = "451 4.3.0 Mail server busy, try again later"
+        self.refuse_rcpt = ""
         self.refused = 0
         self.hold = 0
         self.held = 0
         self.released = False
+        self.before_accept = None
+        self.delay = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.refuse_rcpt:
+            self.refused += 1
+            return self.refuse_rcpt
         if self.hold:
             self.hold -= 1
             self.held += 1
@@ -40,10 +52,15 @@ class RecordingHandler:
         self.released = True
 
     async def handle_DATA(self, server, session, envelope):
-        if self.refuse:
-            self.refuse -= 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.refuse or self.refusing:
+            self.refuse = max(self.refuse - 1, 0)
             self.refused += 1
-            return "451 4.3.0 Mail server busy, try again later"
+            return self.refuse_reply
+        if self.before_accept is not None:
+            hook, self.before_accept = self.before_accept, None  # once
+            hook(envelope)
         self.messages.append(email.message_from_bytes(envelope.original_content, policy=email.policy.default))
         return "250 OK"
 

@@ -10,28 +10,32 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.db import connection
+from django.core.management.base import CommandError
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from hebei_projects.celery import app as celery_app
+from projects import digests, rules
 from projects.models import DeliveryStatus, DigestDelivery, DigestSubscription, ImportBatch, Project
 from projects.services import reference_data_load
 from projects.tasks import catch_up_digests, dispatch_digests
 
 from .conftest import make_project, make_user
-from .mailserver import MailServer
+from .mailserver import MailServer, free_port
 from .test_access import client_for
 from .test_import import row, workbook
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("CELERY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+WORKER_DATABASE_APPLICATION = "hebei-test-worker"  # how the workers' PostgreSQL sessions are told apart
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -72,16 +76,50 @@ def wait_until(condition, timeout=60, interval=0.1):
     return False
 
 
+class RedisServer:
+    """A redis-server of the test's own on a free port, to stop and restart (empty, as without
+    persistence) at will: the shared one at 6379 is never touched."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = None
+
+    def start(self):
+        import redis
+
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--daemonize", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+
+        def answers():
+            try:
+                return redis.Redis.from_url(self.url, socket_connect_timeout=1).ping()
+            except redis.RedisError:
+                return False
+
+        assert wait_until(answers, timeout=20), "redis-server did not start"
+
+    def stop(self):
+        if self.process is not None:
+            self.process.kill()  # as a crash or a restart without persistence: everything in it is gone
+            self.process.wait(timeout=20)
+            self.process = None
+
+
 class Workers:
     """Start `celery worker` subprocesses on the test database and kill them as the OOM killer would."""
 
-    def __init__(self, mail):
+    def __init__(self, mail, redis_url=REDIS_URL):
         db = connection.settings_dict
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "hebei_projects.settings",
-            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-            "REDIS_URL": REDIS_URL,
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+                            f"?application_name={WORKER_DATABASE_APPLICATION}",
+            "REDIS_URL": redis_url,
             "EMAIL_URL": mail.url,
             "SITE_URL": "https://projects.example.org",
         }
@@ -126,15 +164,13 @@ class Workers:
         self.running = []
 
 
-@pytest.fixture
-def services(settings):
+def _services(redis_url):
     """(mail server, Workers); this process enqueues to the same Redis instead of running tasks itself."""
-    require_services()
     reference_data_load()  # a transactional test starts from an empty database
     with MailServer() as mail:
-        workers = Workers(mail)
+        workers = Workers(mail, redis_url)
         previous = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager", "result_backend")}
-        use_broker(broker_url=REDIS_URL, task_always_eager=False, result_backend=REDIS_URL)
+        use_broker(broker_url=redis_url, task_always_eager=False, result_backend=redis_url)
         try:
             yield mail, workers
         finally:
@@ -142,6 +178,39 @@ def services(settings):
             workers.stop_all()
             print("\n".join(output[-5000:] for output in workers.output))
             reference_data_load()  # leave the reference data for the tests that follow
+
+
+@pytest.fixture
+def services(settings):
+    """(mail server, Workers) on the shared test Redis (REDIS_URL)."""
+    require_services()
+    yield from _services(REDIS_URL)
+
+
+@pytest.fixture
+def own_redis_services(settings):
+    """(mail server, Workers, RedisServer): a Redis of this test's own, which it may stop and restart."""
+    require_services()
+    server = RedisServer()
+    server.start()
+    try:
+        for mail, workers in _services(server.url):
+            yield mail, workers, server
+    finally:
+        server.stop()
+
+
+def route_mail_to(settings, mail):
+    """This process (an operator's command) mails through the test's SMTP server too."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", mail.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+
+
+def recent_send_day(weeks_ago=0):
+    """The weekly digest's send day of a recent week (within DIGEST_CATCH_UP_DAYS, whatever today is)."""
+    return digests.send_day(digests.period_for("weekly", rules.today() - datetime.timedelta(weeks=weeks_ago)))
 
 
 def subscribers(count):
@@ -194,7 +263,7 @@ def test_pool_process_killed_mid_smtp_every_subscriber_gets_exactly_one_digest(s
 def test_redis_emptied_after_dispatch_the_next_catch_up_sends_everything_once(services, settings):
     mail, workers = services
     emails = subscribers(3)
-    dispatch_digests("weekly", "2026-11-23")  # recorded and queued while no worker runs ...
+    dispatch_digests("weekly", recent_send_day().isoformat())  # recorded and queued while no worker runs ...
     flush_redis()  # ... and Redis loses the queue (restarted without persistence)
     workers.start()
     time.sleep(3)
@@ -272,3 +341,143 @@ def test_pool_process_killed_mid_import_the_redelivered_task_resumes_it(services
     assert batch.result_summary == f"created {count}, updated 0, unchanged 0, skipped 0, errors 0"
     assert Project.history.filter(name__startswith="正定后台项目").count() == count
     assert token, "the killed run held the batch under its task id, which the redelivered task took over"
+
+
+# --- Issue 21: the faults a delivery meets with a real worker (points 1, 2, 3 and 5) ----------------------
+
+FAST_RETRIES = {"DIGEST_RETRY_COUNTDOWN": "1", "DIGEST_CLAIM_SECONDS": "4"}  # the worker's; defaults 60 and 600
+
+
+def statuses():
+    return sorted(DigestDelivery.objects.values_list("status", flat=True))
+
+
+def catch_up_until_all_sent(timeout=90):
+    """The quarter-hourly catch-up, every two seconds here, until every delivery is sent."""
+    def caught_up():
+        if all_sent():
+            return True
+        catch_up_digests()
+        return False
+
+    return wait_until(caught_up, timeout=timeout, interval=2)
+
+
+def test_redis_restarted_while_digests_render_every_digest_is_sent_once(own_redis_services, settings):
+    """Point 1: the render reads the cache (Redis); Redis going away under it is a transient failure."""
+    mail, workers, redis_server = own_redis_services
+    workers.env.update(FAST_RETRIES)
+    settings.DIGEST_QUEUE_GRACE_SECONDS = 2
+    emails = subscribers(4)
+    dispatch_digests("weekly", recent_send_day().isoformat())  # queued while no worker runs
+    with transaction.atomic():
+        # The worker's render waits on the subscriptions: it has claimed its delivery and is rendering ...
+        with connection.cursor() as cursor:
+            cursor.execute("LOCK TABLE projects_digestsubscription IN ACCESS EXCLUSIVE MODE")
+        workers.start()
+
+        def worker_rendering():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_stat_clear_snapshot()")  # within a transaction the view is a snapshot
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND wait_event_type = 'Lock'",
+                               [WORKER_DATABASE_APPLICATION])
+                return cursor.fetchone()[0] > 0
+
+        assert wait_until(worker_rendering, timeout=60), "the worker never started rendering"
+        redis_server.stop()  # ... when Redis goes down
+    started = time.monotonic()
+    assert wait_until(lambda: DigestDelivery.objects.exclude(status__in=["pending", "sending"]).exists(), timeout=60)
+    assert statuses().count(DeliveryStatus.FAILED) == 0, "a transient failure was taken as final"
+    redis_server.start()  # back, empty: the queued tasks and the retry are gone
+    use_broker(broker_url=redis_server.url)
+    assert catch_up_until_all_sent(), statuses()
+    print(f"point 1: all {len(emails)} sent {time.monotonic() - started:.0f} s after Redis went away")
+    time.sleep(2)
+    assert sorted(message["To"] for message in mail.messages) == emails  # each once
+
+
+def test_an_operators_rerun_during_an_smtp_outage_leaves_the_workers_retries_to_send(services, settings, capsys):
+    """Point 2: the re-run does not turn the worker's scheduled retries into final failures."""
+    mail, workers = services
+    workers.env.update(DIGEST_RETRY_COUNTDOWN="2")
+    route_mail_to(settings, mail)
+    emails = subscribers(6)
+    day = recent_send_day().isoformat()
+    mail.handler.refusing = True  # 451 to everything
+    workers.start()
+    dispatch_digests("weekly", day)
+    assert wait_until(lambda: not DigestDelivery.objects.filter(attempts=0).exists(), timeout=60)
+    with pytest.raises(CommandError, match="not finished"):
+        call_command("send_digests", "--frequency", "weekly", "--date", day)  # the operator, during the outage
+    assert DeliveryStatus.FAILED not in statuses()
+    started = time.monotonic()
+    mail.handler.refusing = False
+    messages = mail.handler.wait_for(6, timeout=60)
+    assert sorted(message["To"] for message in messages) == emails
+    assert wait_until(all_sent, timeout=30), statuses()
+    print(f"point 2: 6 of 6 sent {time.monotonic() - started:.0f} s after SMTP came back")
+    time.sleep(2)
+    assert len(mail.messages) == 6
+
+
+def test_database_connection_lost_after_smtp_accepted_is_recorded_and_never_sent_again(services, settings):
+    """Point 3: the worker knows the server took the message: it records "sent" (on a fresh connection,
+    or on a later attempt that only records), and nothing sends it again."""
+    mail, workers = services
+    workers.env.update(FAST_RETRIES)
+    emails = subscribers(3)
+    db = connection.settings_dict
+    admin_dsn = f"host={db['HOST'] or '127.0.0.1'} port={db['PORT'] or 5432} user={db['USER']} dbname=postgres"
+
+    def allow(allowed):
+        import psycopg
+
+        with psycopg.connect(admin_dsn, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{db["NAME"]}" ALLOW_CONNECTIONS {"true" if allowed else "false"}')
+            if not allowed:  # and cut the worker's connection
+                # Only this test database's workers: another run's workers on the same server are not ours.
+                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s"
+                              " AND datname = %s", [WORKER_DATABASE_APPLICATION, db["NAME"]])
+
+    cut_at = []
+
+    def cut_database(envelope):  # the message is in; the "250" is about to go out
+        cut_at.append(time.monotonic())
+        allow(False)
+        threading.Timer(5, allow, args=[True]).start()  # PostgreSQL answers again after 5 s
+
+    mail.handler.before_accept = cut_database
+    try:
+        workers.start()
+        dispatch_digests("weekly", recent_send_day().isoformat())
+        messages = mail.handler.wait_for(3, timeout=90)
+        assert sorted(message["To"] for message in messages) == emails
+        assert wait_until(all_sent, timeout=60), statuses()
+        print(f"point 3: 3 of 3 recorded sent {time.monotonic() - cut_at[0]:.0f} s after the database went away for 5 s")
+    finally:
+        time.sleep(5)
+        allow(True)
+    # Every lease has run out; the catch-up and an operator's re-run find nothing to send.
+    time.sleep(4)
+    settings.DIGEST_QUEUE_GRACE_SECONDS = 0
+    catch_up_digests()
+    time.sleep(3)
+    assert len(mail.messages) == 3 and all_sent()
+
+
+def test_a_dispatch_queued_on_its_send_day_and_run_after_midnight_sends_that_days_digests(services, monkeypatch):
+    """Point 5: beat queued the dispatch on the week's first working day; the worker was down all day and
+    runs it later: it dispatches the week that was due, and the records show they went out late."""
+    mail, workers = services
+    emails = subscribers(2)
+    day = recent_send_day(weeks_ago=1)  # a week or more ago: never "today"
+    monkeypatch.setattr(rules, "today", lambda: day)  # beat's clock when it queued the task
+    dispatch_digests.apply_async(kwargs={"frequency": "weekly"})  # as beat sends it: no run date
+    monkeypatch.undo()
+    workers.start()  # the worker is back, days later
+    messages = mail.handler.wait_for(2, timeout=60)
+    assert sorted(message["To"] for message in messages) == emails
+    period = digests.period_for("weekly", day)
+    assert set(DigestDelivery.objects.values_list("period_start", "due_on")) == {(period.start, day)}
+    assert wait_until(all_sent, timeout=30)
+    print(f"point 5: 2 of 2 of the week due {day} sent as soon as a worker ran the dispatch, recorded late")

@@ -317,6 +317,9 @@ def test_dispatch_survives_a_broker_that_refuses(users, projects, mail_server, s
         dispatch_digests.apply(kwargs={"frequency": "weekly", "run_date": "2026-11-23"})  # a Monday: a sending day
     assert DigestDelivery.objects.get().status == DeliveryStatus.PENDING and not mail_server.messages
     monkeypatch.undo()
+    from projects import rules
+
+    monkeypatch.setattr(rules, "today", lambda: D(2026, 11, 23))  # that day (no later week is missed yet)
     settings.DIGEST_QUEUE_GRACE_SECONDS = 0  # the queued task's grace has passed
     DigestDelivery.objects.update(lease_until=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):

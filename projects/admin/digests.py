@@ -3,9 +3,10 @@
 import datetime
 
 from django.contrib import admin, messages
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -89,20 +90,22 @@ class UnfinishedDeliveryFilter(admin.SimpleListFilter):
     parameter_name = "attention"
 
     def lookups(self, request, model_admin):
-        return [("stuck", _("无人处理（尝试已中断）")), ("failed", _("发送失败"))]
+        return [("stuck", _("无人处理（尝试已中断）")), ("failed", _("发送失败")), ("late", _("迟发（错过发送日后补发）"))]
 
     def queryset(self, request, queryset):
         if self.value() == "stuck":
             return queryset.filter(pk__in=delivery.unfinished_deliveries().values("pk"))
         if self.value() == "failed":
             return queryset.filter(status=DeliveryStatus.FAILED)
+        if self.value() == "late":
+            return queryset.filter(due_on__isnull=False, created_at__date__gt=F("due_on"))
         return queryset
 
 
 @admin.register(DigestDelivery)
 class DigestDeliveryAdmin(PersonScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["user", "kind", "period_start", "period_end", "status", "attempts", "sent_at", "lease_until",
-                    "error_short"]
+    list_display = ["user", "kind", "period_start", "period_end", "status", "attempts", "sent_at", "late_days",
+                    "lease_until", "error_short"]
     list_filter = [UnfinishedDeliveryFilter, "status", "kind", "period_start"]
     list_select_related = ["user"]
     search_fields = ["user__username", "recipient", "subject", "error"]
@@ -118,6 +121,16 @@ class DigestDeliveryAdmin(PersonScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("错误"))
     def error_short(self, obj):
         return obj.error[:80]
+
+    @admin.display(description=_("迟发"), ordering="due_on")
+    def late_days(self, obj):
+        """Recorded after its due day: its run missed the day and the catch-up made up for it."""
+        if obj.due_on is None:
+            return "—"
+        days = (timezone.localtime(obj.created_at).date() - obj.due_on).days
+        if days <= 0:
+            return "—"
+        return _("迟发 %(days)d 天（应于 %(day)s）") % {"days": days, "day": obj.due_on.isoformat()}
 
     @admin.action(description=_("重新发送（失败的和无人处理的）"), permissions=["view"])
     def send_again(self, request, queryset):

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("projects", "0016_money_in_range"),
+        ("projects", "0018_delivery_faults"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -142,6 +142,13 @@ class DigestDelivery(models.Model):
         verbose_name=_("创建时间"),
         auto_now_add=True,
     )
+    # The day it was due to go out (a digest's send day, a reminder's day); recorded later than that day,
+    # it was sent late: a run missed its day and the catch-up made up for it (README "Background work").
+    due_on = models.DateField(
+        verbose_name=_("应发日期"),
+        null=True,
+        blank=True,
+    )
 
     objects = PersonScopedQuerySet.as_manager()
 

@@ -187,6 +187,23 @@ class SupervisionItem(models.Model):
             models.Index(fields=["status", "due_on"], name="supervision_open_due"),
             models.Index(fields=["project", "cause", "status"], name="supervision_project_cause"),
         ]
+        # The daily run opens at most one item per cause and project (per problem for an old problem) while
+        # it is open, whatever runs at once (two beats, beat and an operator's `supervise`): the database
+        # refuses a second, and the run's INSERT passes over what is already there (ON CONFLICT DO NOTHING).
+        # Items opened by hand are not limited.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "cause"],
+                condition=models.Q(status=SupervisionStatus.OPEN,
+                                   cause__in=[SupervisionCause.RED_LIGHT, SupervisionCause.OVERDUE_REPORT]),
+                name="supervision_open_once_per_cause",
+            ),
+            models.UniqueConstraint(
+                fields=["problem"],
+                condition=models.Q(status=SupervisionStatus.OPEN, cause=SupervisionCause.OLD_PROBLEM),
+                name="supervision_open_once_per_problem",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.project} · {self.get_cause_display()}"

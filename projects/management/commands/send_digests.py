@@ -46,7 +46,8 @@ class Command(BaseCommand):
             try:
                 outcome = digests.digest_deliver(subscription=subscription, period=period, token=token, retry_failed=True)
             except Exception as error:  # recorded on the delivery; the run goes on with the others
-                unfinished.append((email, f"failed: {error}"))
+                later = " (transient: left to a worker, the catch-up queues it)" if delivery.is_transient(error) else ""
+                unfinished.append((email, f"failed: {error}{later}"))
                 continue
             if outcome == delivery.Outcome.SENT:
                 counts["sent"] += 1
@@ -71,4 +72,7 @@ class Command(BaseCommand):
     def _held_reason(subscription, period):
         record = DigestDelivery.objects.get(user=subscription.user, kind=period.frequency, period_start=period.start, key="")
         until = timezone.localtime(record.lease_until).strftime("%H:%M") if record.lease_until else "?"
+        if record.status == DeliveryStatus.RETRYING:  # a worker's retry is scheduled: it is that attempt's
+            return (f"waiting for a retry by a worker (held until {until}; last error: {record.error[:120]}); "
+                    "run again after that if it is not sent")
         return f"being sent by another worker (claim held until {until}); run again after that if it is not sent"

@@ -266,3 +266,18 @@ def test_plans_and_problems_export_only_the_users_region_and_import_nowhere(user
     assert rows[1:] == [[projects["zhengding"].name, "正定县", "用地指标未落实", "待协调"]]  # the status by its label
     province = workbook_of(client_for(users["province_admin"]).post(reverse("admin:projects_problem_export"), {**data, **problem_fields}))
     assert {row[2] for row in province[1:]} == {"用地指标未落实", "环评未批复"}
+
+
+def test_an_upload_lost_from_the_cache_before_confirming_asks_for_it_again(users):
+    """Redis emptied or away between preview and confirm: a clear message, nothing imported, never a 500."""
+    from django.core.cache import cache
+
+    client = client_for(users["province_admin"])
+    data = sheet([["lost", "丢失批次", "Lost", 9]], ["代码", "名称", "英文名称", "排序"])
+    url = reverse("admin:projects_batch_import")
+    preview = client.post(url, {"import_file": SimpleUploadedFile("b.xlsx", data), "format": format_index("xlsx"), "resource": "0"})
+    confirm = preview.context["confirm_form"]
+    cache.clear()
+    result = client.post(reverse("admin:projects_batch_process_import"), confirm.initial, follow=True)
+    assert result.status_code == 200 and "请重新上传" in result.content.decode()
+    assert not Batch.objects.filter(code="lost").exists()

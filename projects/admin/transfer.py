@@ -6,6 +6,9 @@ Files are read by our reader and written escaped (importing.formats); an upload 
 in the cache (shared by every web process through Redis in production).
 """
 
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from import_export.admin import ExportMixin, ImportExportMixin
 from import_export.results import RowResult
 from import_export.tmp_storages import CacheStorage
@@ -38,9 +41,32 @@ class TableExportMixin(ExportRights, ExportMixin):
     """Export only, for a list whose import is the batch import (imports.ImportAdminMixin): monthly reports."""
 
 
+class UploadLost(Exception):
+    """The upload waiting for confirmation is gone from the cache (Redis emptied, restarted or away)."""
+
+
+class UploadStorage(CacheStorage):
+    """The cache's copy of an upload; a copy that is gone says so instead of reading as an empty file."""
+
+    def read(self):
+        data = super().read()
+        if data is None:
+            raise UploadLost
+        return data
+
+
 class TableTransferMixin(ExportRights, ImportExportMixin):
     import_formats = FORMATS
-    tmp_storage_class = CacheStorage
+    tmp_storage_class = UploadStorage
+
+    def process_import(self, request, **kwargs):
+        try:
+            return super().process_import(request, **kwargs)
+        except UploadLost:
+            self.message_user(request, _("上传的文件在确认前已失效（缓存已清空或暂不可用），未导入任何内容；请重新上传。"),
+                              messages.ERROR)
+            opts = self.model._meta
+            return redirect(f"admin:{opts.app_label}_{opts.model_name}_import")
 
     def has_import_permission(self, request):
         return self.has_add_permission(request) and self.has_change_permission(request)

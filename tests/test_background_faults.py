@@ -13,7 +13,6 @@ import os
 import shutil
 import socket
 import subprocess
-import threading
 import time
 from datetime import date as D
 
@@ -24,43 +23,15 @@ from django.test import Client
 from projects import rules, supervision
 from projects.choices import Role, Stage, Status, SupervisionCause, SupervisionLevel, SupervisionStepKind
 from projects.models import DigestDelivery, Problem, SupervisionItem, SupervisionStep
-from projects.services import reference_data_load
 
+from .concurrency import at_once, on_postgresql  # noqa: F401  (the fixture)
 from .conftest import ZHENGDING, make_project, make_user
 
 # --- Point 4: supervision run twice at once ---------------------------------------------------------------
 
 
-@pytest.fixture
-def on_postgresql():
-    if connection.vendor != "postgresql":
-        pytest.skip("two runs at the same moment need PostgreSQL's concurrency: run with DATABASE_URL=postgres://… (CI does)")
-    reference_data_load()  # a transactional test starts from an empty database
-    yield
-    reference_data_load()  # leave the reference data for the tests that follow
 
 
-def at_once(calls):
-    """Run the calls in threads released together, each on its own database connection."""
-    barrier = threading.Barrier(len(calls))
-    answers = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=30)
-            answers[index] = call()
-        except Exception as error:  # noqa: BLE001 - reported by the assertion
-            answers[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a run is still waiting: a lock was never released"
-    return answers
 
 
 def supervision_state():

@@ -5,18 +5,16 @@ never a 500, a deadlock or a duplicate. SQLite serialises whole-database writers
 PostgreSQL (CI's second pass, where REQUIRE_DATABASE_VENDOR makes sure of it)."""
 
 import json
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
 from projects.choices import ReviewStatus, Role
 from projects.models import MonthlyReport, Project
-from projects.services import reference_data_load
 
+from .concurrency import at_once, on_postgresql  # noqa: F401  (the fixture)
 from .conftest import make_project, make_user
 from .test_access import change_form_data
 from .test_api import API, issue_token
@@ -26,13 +24,6 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 ROUNDS = 4
 
 
-@pytest.fixture
-def on_postgresql():
-    if connection.vendor != "postgresql":
-        pytest.skip("same-moment writers need PostgreSQL's row locks: run with DATABASE_URL=postgres://… (CI does)")
-    reference_data_load()  # a transactional test starts from an empty database
-    yield
-    reference_data_load()  # leave the reference data for the tests that follow
 
 
 def logged_in(user):
@@ -41,27 +32,6 @@ def logged_in(user):
     return client
 
 
-def at_once(calls):
-    """Run the calls in threads released together, each on its own database connection."""
-    barrier = threading.Barrier(len(calls))
-    answers = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=30)
-            answers[index] = call()
-        except Exception as error:  # noqa: BLE001 - reported by the assertion
-            answers[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a writer is still waiting: a lock was never released"
-    return answers
 
 
 def api_post(token, body):

@@ -23,6 +23,7 @@ from projects.importing import import_projects
 from projects.models import ImportBatch, MonthlyReport, Project
 from projects.services import reference_data_load
 
+from . import concurrency
 from .conftest import NANGONG, QIAOXI_SJZ, SHIJIAZHUANG, ZHENGDING, make_project, make_user
 from .test_access import change_form_data, client_for
 from .test_import import HEADER, row, snapshot, workbook
@@ -42,27 +43,11 @@ def county_list(project_names, county="正定县", city="石家庄市", total="1
 
 
 def at_once(*jobs, timeout=180):
-    """Run the jobs in threads started at the same instant, each on its own database connection (closed
-    at its end). Returns ("ok", value) or ("error", exception) per job, in order."""
-    barrier = threading.Barrier(len(jobs))
-    outcomes = [("error", TimeoutError("did not finish"))] * len(jobs)
+    """("ok", value) or ("error", exception) per job, in order (concurrency.at_once)."""
+    return [("error", answer) if isinstance(answer, BaseException) else ("ok", answer)
+            for answer in concurrency.at_once(list(jobs), timeout=timeout)]
 
-    def run(index, job):
-        try:
-            barrier.wait(timeout=30)
-            outcomes[index] = ("ok", job())
-        except BaseException as error:  # noqa: BLE001 - SystemExit too: the test reports whatever escaped
-            outcomes[index] = ("error", error)
-        finally:
-            connection.close()
 
-    threads = [threading.Thread(target=run, args=(index, job)) for index, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung (a deadlock?)"
-    return outcomes
 
 
 def duplicates():

@@ -11,7 +11,6 @@
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from datetime import date as D
@@ -25,6 +24,7 @@ from projects.choices import Role, Stage, Status, SupervisionCause, SupervisionL
 from projects.models import DigestDelivery, Problem, SupervisionItem, SupervisionStep
 
 from .concurrency import at_once, on_postgresql  # noqa: F401  (the fixture)
+from .mailserver import free_port
 from .conftest import ZHENGDING, make_project, make_user
 
 # --- Point 4: supervision run twice at once ---------------------------------------------------------------
@@ -109,12 +109,6 @@ def test_the_database_refuses_a_second_open_automatic_item_and_the_run_passes_ov
 
 
 # --- Point 6: Redis down ----------------------------------------------------------------------------------
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

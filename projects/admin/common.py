@@ -55,9 +55,25 @@ class FilterSetListFilter(admin.SimpleListFilter):
         return forms[self.filterset_class]
 
 
-def filterset_list_filter(name):
-    title = ProjectFilterSet.base_filters[name].label
-    return type(f"{name.title()}ListFilter", (FilterSetListFilter,), {"parameter_name": name, "title": title})
+def filterset_list_filter(name, filterset_class=ProjectFilterSet):
+    """The sidebar filter for `filterset_class`'s filter `name` (ProjectFilterSet's, or another model's)."""
+    title = filterset_class.base_filters[name].label
+    prefix = "" if filterset_class is ProjectFilterSet else filterset_class.__name__
+    return type(f"{prefix}{name.title()}ListFilter", (FilterSetListFilter,),
+                {"parameter_name": name, "title": title, "filterset_class": filterset_class})
+
+
+class ReadOnlyAdminMixin:
+    """A list kept for good or changed elsewhere: shown, never added, changed or deleted here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class YearListFilter(FilterSetListFilter):

@@ -23,6 +23,7 @@ from ..importing.resources import AnnualPlanResource, MonthlyReportResource, Pro
 from ..paginators import CachedCountPaginator
 from ..services import StaleVersionError, progress_refresh, project_claim_version
 from .common import (
+    ReadOnlyAdminMixin,
     ReadOnlyInline,
     RegionScopedAdminMixin,
     ScopedHistoryAdmin,
@@ -363,22 +364,13 @@ class ProjectAdmin(ImportAdminMixin, RegionScopedAdminMixin, ScopedHistoryAdmin)
         self._set_status(request, queryset, Status.NORMAL)
 
 
-class ProjectChildAdmin(RegionScopedAdminMixin, ScopedHistoryAdmin):
+class ProjectChildAdmin(ReadOnlyAdminMixin, RegionScopedAdminMixin, ScopedHistoryAdmin):
     """A read-only overview across projects; changes go through the project page, which holds the lock."""
 
     list_select_related = ["project", "project__city", "project__county"]
     search_fields = ["project__name", "project__code"]
     show_full_result_count = False
     paginator = CachedCountPaginator
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(AnnualPlan)

@@ -3,36 +3,15 @@
 import json
 
 from django.contrib import admin
-from django.contrib.admin.options import IncorrectLookupParameters
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
 
 from ..access import may_audit
+from ..admin.common import ReadOnlyAdminMixin, filterset_list_filter
 from ..admin.transfer import TableExportMixin
 from ..models import AuditEvent
 from .filtersets import AuditEventFilterSet
-
-
-class AuditFilter(admin.SimpleListFilter):
-    """A sidebar filter whose choices and meaning are AuditEventFilterSet's filter of the same name."""
-
-    def lookups(self, request, model_admin):
-        field = AuditEventFilterSet(request=request).form.fields[self.parameter_name]
-        return [(str(value), str(label)) for value, label in field.choices if str(value) != ""]
-
-    def queryset(self, request, queryset):
-        if self.value() is None:
-            return queryset
-        filterset = AuditEventFilterSet({self.parameter_name: self.value()}, queryset=queryset, request=request)
-        if not filterset.is_valid():
-            raise IncorrectLookupParameters(filterset.errors)
-        return filterset.qs
-
-
-def audit_filter(name):
-    title = AuditEventFilterSet.base_filters[name].label
-    return type(f"Audit{name.title()}Filter", (AuditFilter,), {"parameter_name": name, "title": title})
 
 
 class AuditEventResource(resources.ModelResource):
@@ -69,7 +48,7 @@ class AuditEventResource(resources.ModelResource):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(TableExportMixin, admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, TableExportMixin, admin.ModelAdmin):
     """Read-only. Seen by the province (may_audit) only; the export is the filtered rows, and is itself
     an audited export."""
 
@@ -77,7 +56,7 @@ class AuditEventAdmin(TableExportMixin, admin.ModelAdmin):
     # The login name and the target are in the sentence (and the detail, the export and the search): the list
     # keeps to what fits a phone's width.
     list_display = ["at_display", "code", "message", "actor", "ip_address"]
-    list_filter = [audit_filter("code"), audit_filter("actor"), audit_filter("period")]
+    list_filter = [filterset_list_filter(name, AuditEventFilterSet) for name in ("code", "actor", "period")]
     list_select_related = ["actor"]
     date_hierarchy = "at"
     search_fields = ["username", "ip_address", "target"]
@@ -100,11 +79,3 @@ class AuditEventAdmin(TableExportMixin, admin.ModelAdmin):
     def has_view_permission(self, request, obj=None):
         return may_audit(request.user)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -3,7 +3,7 @@ from django.contrib import admin
 from projects.admin.transfer import TableTransferMixin
 from projects.importing.resources import ActionPlanResource, ActionResource, MeasureResource, TargetResource
 
-from .models import Action, ActionPlan, Measure, Target
+from actions.models import Action, ActionPlan, Measure, Target
 
 
 class ActionInline(admin.TabularInline):

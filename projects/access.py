@@ -9,7 +9,7 @@ filters through `project_scope_q` / `region_scope_q` via the models' `visible_to
 
 from django.db.models import F, Q
 
-from .choices import RegionLevel, Role
+from projects.choices import RegionLevel, Role
 
 NOTHING = Q(pk__in=[])
 
@@ -197,7 +197,7 @@ def may_audit(user):
 
 def may_edit_project(user, project):
     """Whether the user may edit this project (Project.objects.editable_by: their region, an editing role)."""
-    from .models import Project
+    from projects.models import Project
 
     return Project.objects.editable_by(user).filter(pk=project.pk).exists()
 

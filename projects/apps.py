@@ -8,5 +8,5 @@ class ProjectsConfig(AppConfig):
     verbose_name = _("重点项目")
 
     def ready(self):
-        from . import signals  # noqa: F401  (connects the receivers)
-        from .audit import signals as audit_signals  # noqa: F401  (the security audit trail's receivers)
+        from projects import signals  # noqa: F401  (connects the receivers)
+        from projects.audit import signals as audit_signals  # noqa: F401  (the security audit trail's receivers)

@@ -29,9 +29,9 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import rules
-from .choices import MailKind
-from .models import DeliveryStatus, DigestDelivery
+from projects import rules
+from projects.choices import MailKind
+from projects.models import DeliveryStatus, DigestDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class Outcome:
 def _renderer(kind):
     """The function that turns a delivery of `kind` into (subject, text, html), or None when there is
     nothing to send any more."""
-    from . import digests, reporting, services, supervision
+    from projects import digests, reporting, services, supervision
 
     if kind in (MailKind.WEEKLY, MailKind.MONTHLY):
         return digests.delivery_render

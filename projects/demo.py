@@ -13,24 +13,10 @@ from django.db import transaction
 
 from actions.models import Action, ActionPlan
 
-from . import rules, supervision
-from .choices import DigestFrequency, ProblemCategory, ProblemStatus, ReviewStatus, Role, Stage, Status
-from .models import (
-    AnnualPlan,
-    Batch,
-    Cluster,
-    DigestSubscription,
-    Industry,
-    Milestone,
-    MilestoneKind,
-    MonthlyReport,
-    Problem,
-    Programme,
-    Project,
-    Region,
-    User,
-)
-from .services import progress_refresh, reference_data_load, user_set_role
+from projects import rules, supervision
+from projects.choices import DigestFrequency, ProblemCategory, ProblemStatus, ReviewStatus, Role, Stage, Status
+from projects.models import AnnualPlan, Batch, Cluster, DigestSubscription, Industry, Milestone, MilestoneKind, MonthlyReport, Problem, Programme, Project, Region, User
+from projects.services import progress_refresh, reference_data_load, user_set_role
 
 DEMO_KEY_PREFIX = "DM"
 BATCH_SIZE = 2000

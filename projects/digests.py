@@ -17,10 +17,10 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.http import urlencode
 
-from . import delivery, rules, selectors, workdays
-from .access import scope_key
-from .choices import DigestFrequency, Light, ProblemStatus, Stage, Status
-from .models import PROJECT_ORDER, DeliveryStatus, DigestDelivery, DigestSubscription, Problem, Project, SupervisionItem
+from projects import delivery, rules, selectors, workdays
+from projects.access import scope_key
+from projects.choices import DigestFrequency, Light, ProblemStatus, Stage, Status
+from projects.models import PROJECT_ORDER, DeliveryStatus, DigestDelivery, DigestSubscription, Problem, Project, SupervisionItem
 
 DIGEST_TITLES = {DigestFrequency.WEEKLY: "周报", DigestFrequency.MONTHLY: "月报"}
 

@@ -14,8 +14,8 @@ from django.db.models import Prefetch
 
 from actions.models import Action
 
-from .models import Programme
-from .rules import today
+from projects.models import Programme
+from projects.rules import today
 
 # The provincial template's columns: (canonical header, English alias). What each holds is the list
 # resource's (importing.project_list.ProjectListResource: its widgets read a column, its dehydrate methods
@@ -73,9 +73,9 @@ def rows(projects, *, chunk_size=2000, user=None):
     in the rows of projects they may not edit (issue 22); an operator's command (no user) writes it whole."""
     from django.db.models import Exists, OuterRef
 
-    from .access import phone_shown
-    from .importing.project_list import ProjectListResource
-    from .models import Project
+    from projects.access import phone_shown
+    from projects.importing.project_list import ProjectListResource
+    from projects.models import Project
 
     resource = ProjectListResource(user=None)
     fields = resource.get_export_fields()

@@ -6,7 +6,7 @@ from django_filters.fields import ModelChoiceField
 
 from actions.models import grouped_action_choices
 
-from .rules import today
+from projects.rules import today
 
 
 class _ActionsByPlan(BaseChoiceIterator):

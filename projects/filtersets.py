@@ -9,11 +9,11 @@ from django.utils.translation import gettext_lazy as _
 
 from actions.models import Action
 
-from .choices import Light, ReviewStatus, Stage, Status, SupervisionCause, SupervisionLevel, SupervisionStatus
-from .fields import ActionChoiceField
-from . import rules
-from .models import AnnualPlan, Batch, Cluster, Industry, MonthlyReport, Problem, Programme, Project, Region, SupervisionItem
-from .rules import light_q, nodes_late_exists, report_status_q, reporting_month, today
+from projects.choices import Light, ReviewStatus, Stage, Status, SupervisionCause, SupervisionLevel, SupervisionStatus
+from projects.fields import ActionChoiceField
+from projects import rules
+from projects.models import AnnualPlan, Batch, Cluster, Industry, MonthlyReport, Problem, Programme, Project, Region, SupervisionItem
+from projects.rules import light_q, nodes_late_exists, report_status_q, reporting_month, today
 
 REPORT_STATUS_CHOICES = ReviewStatus.choices + [("missing", _("未报（含退回）"))]
 
@@ -300,7 +300,7 @@ class SupervisionItemFilterSet(django_filters.FilterSet):
 
     def filter_age(self, queryset, name, value):
         """Open for N working days: opened between the working days N and M before today."""
-        from .workdays import workdays_before
+        from projects.workdays import workdays_before
 
         low, _dash, high = value.partition("-")
         on = rules.today()

@@ -4,9 +4,9 @@ from django.utils.translation import pgettext_lazy
 
 from actions.models import Action
 
-from .choices import DigestFrequency, SupervisionLevel
-from .fields import ActionMultipleChoiceField
-from .models import Programme
+from projects.choices import DigestFrequency, SupervisionLevel
+from projects.fields import ActionMultipleChoiceField
+from projects.models import Programme
 
 
 class SubscriptionForm(forms.Form):

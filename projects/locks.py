@@ -3,7 +3,7 @@ their reports by id. The admin (its project save locks the project row), the rep
 the API and the imports all go through here, so two writers never wait on each other crosswise and
 deadlock. On SQLite, whose writers take the whole database, these are no-ops."""
 
-from .models import MonthlyReport, Project
+from projects.models import MonthlyReport, Project
 
 
 def projects_lock(project_ids):

@@ -5,7 +5,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
-from . import selectors
+from projects import selectors
 
 # From this many rows in, a page's keys are found first and its rows fetched by key (see page()).
 DEFERRED_JOIN_FROM = 1000

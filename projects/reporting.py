@@ -22,11 +22,11 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from . import delivery, locks, rules, selectors, workdays
-from .choices import UNDER_CONSTRUCTION, MailKind, ProblemStatus, ReviewAction, ReviewStatus
-from .figures import CheckWarning, money_text
-from .models import PROJECT_ORDER, AnnualPlan, MonthlyReport, Problem, Project, ReportTransition, User
-from .services import progress_refresh
+from projects import delivery, locks, rules, selectors, workdays
+from projects.choices import UNDER_CONSTRUCTION, MailKind, ProblemStatus, ReviewAction, ReviewStatus
+from projects.figures import CheckWarning, money_text
+from projects.models import PROJECT_ORDER, AnnualPlan, MonthlyReport, Problem, Project, ReportTransition, User
+from projects.services import progress_refresh
 
 ZERO = Decimal(0)
 

@@ -23,9 +23,9 @@ from django.db.models import Case, F, FilteredRelation, Q, Value, When
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
-from . import workdays
-from .choices import UNDER_CONSTRUCTION, Light, LightReason, Stage, Status
-from .figures import SUM_DIGITS
+from projects import workdays
+from projects.choices import UNDER_CONSTRUCTION, Light, LightReason, Stage, Status
+from projects.figures import SUM_DIGITS
 
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
@@ -163,7 +163,7 @@ def owes_report_q(month, prefix=""):
 
 def report_status_of(month, prefix=""):
     """An expression for a project's report status for `month` (None: no report)."""
-    from .models import MonthlyReport
+    from projects.models import MonthlyReport
 
     return models.Subquery(
         MonthlyReport.objects.filter(project=models.OuterRef(f"{prefix}pk"), month=month).values("review_status")[:1]
@@ -173,8 +173,8 @@ def report_status_of(month, prefix=""):
 def report_status_q(status, month):
     """Q selecting projects whose report for `month` stands as `status`: submitted, approved, returned, or
     missing (owed and none that counts: none, or returned)."""
-    from .choices import COUNTED_REVIEW_STATUSES
-    from .models import MonthlyReport
+    from projects.choices import COUNTED_REVIEW_STATUSES
+    from projects.models import MonthlyReport
 
     reports = MonthlyReport.objects.filter(month=month)
     if status == "missing":
@@ -369,7 +369,7 @@ def stored_lights_fresh(on):
     never wrong. Five index probes (projects_light_day, projects_light_rules)."""
     from django.core.cache import cache
 
-    from .models import Project
+    from projects.models import Project
 
     if on != today() or cache.get(LIGHTS_STALE_KEY) is not None:
         return False
@@ -394,7 +394,7 @@ def lights_refresh(*, projects=None, on=None):
     projects it wrote (services.progress_refresh, signals, import, bulk status); the beat task
     refresh_lights calls it for all each morning, when time progress has moved. Rows whose stored
     light is already this one are not written. Returns the number of projects judged."""
-    from .models import Project
+    from projects.models import Project
 
     on = on or today()
     started, rules = time.time(), light_rules_fingerprint()
@@ -417,7 +417,7 @@ def lights_refresh(*, projects=None, on=None):
                 current_light_reason=reason, current_light_on=on, current_light_rules=rules
             ).update(current_light_reason=reason, current_light_on=on, current_light_rules=rules)
     if written:
-        from . import selectors
+        from projects import selectors
 
         selectors.data_changed()  # cached counts of lists filtered by light
     if projects is None and on == today():
@@ -464,7 +464,7 @@ def late_milestones_q(on, prefix=""):
 
 def nodes_late_exists(on):
     """An expression for a project queryset: whether any of the project's nodes is late on `on`."""
-    from .models import Milestone
+    from projects.models import Milestone
 
     return models.Exists(Milestone.objects.filter(late_milestones_q(on), project=models.OuterRef("pk")))
 

@@ -13,9 +13,9 @@ from django.db.models.functions import Coalesce, NullIf
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from . import rules
-from .choices import COUNTED_REVIEW_STATUSES, Light, RegionLevel, ReviewStatus, Stage
-from .models import MonthlyReport
+from projects import rules
+from projects.choices import COUNTED_REVIEW_STATUSES, Light, RegionLevel, ReviewStatus, Stage
+from projects.models import MonthlyReport
 
 LIGHTS = (Light.RED, Light.YELLOW, Light.GREEN, Light.NONE)
 MONEY_KEYS = ("total_investment", "plan", "completed")
@@ -154,7 +154,7 @@ def dashboard_summary(projects, *, user, year, on, plan, params):
     `params` (the filters applied to `projects`) and the user's scope name the cache entry."""
     from django.utils import translation
 
-    from .access import scope_key
+    from projects.access import scope_key
 
     progress = rules.time_progress(year=year, on=on)
 
@@ -182,7 +182,7 @@ def dashboard_summary(projects, *, user, year, on, plan, params):
 
 def supervision_counts(projects, *, on):
     """Open and overdue supervision items of `projects` (a project queryset, scoped and filtered)."""
-    from .models import SupervisionItem
+    from projects.models import SupervisionItem
 
     return SupervisionItem.objects.open().filter(project__in=projects.values("pk")).aggregate(
         open=Count("pk"), overdue=Count("pk", filter=Q(due_on__lt=on)))

@@ -14,21 +14,11 @@ from django.utils.translation import gettext as _
 
 from actions.models import Action, ActionPlan, Measure, Target
 
-from . import rules, selectors
-from .access import ROLE_GROUP_NAMES, ROLE_PERMISSIONS
-from .choices import MailKind, RegionLevel, Role
-from .models import (
-    AnnualPlan,
-    Batch,
-    Cluster,
-    Industry,
-    MilestoneKind,
-    MonthlyReport,
-    Programme,
-    Project,
-    Region,
-)
-from .names import english_name
+from projects import rules, selectors
+from projects.access import ROLE_GROUP_NAMES, ROLE_PERMISSIONS
+from projects.choices import MailKind, RegionLevel, Role
+from projects.models import AnnualPlan, Batch, Cluster, Industry, MilestoneKind, MonthlyReport, Programme, Project, Region
+from projects.names import english_name
 
 FIXTURES_DIR = Path(settings.BASE_DIR) / "fixtures"
 
@@ -236,7 +226,7 @@ def user_set_role(*, user, role):
 def accounts_opened(users, *, enqueue):
     """Tell each new user (with an email address) their account is open, with a link to set their
     password: recorded once per user, sent by the worker like every mail (delivery.py)."""
-    from . import delivery
+    from projects import delivery
 
     today = rules.today()
     rows = [
@@ -332,7 +322,7 @@ def milestones_changes(project, dates):
     with them (Milestone.clean, each message naming its node)."""
     from django.core.exceptions import ValidationError
 
-    from .models import Milestone
+    from projects.models import Milestone
 
     current = {milestone.kind_id: milestone for milestone in Milestone.objects.filter(project=project)}
     changed, errors = [], []

@@ -10,22 +10,8 @@ from django.dispatch import receiver
 
 from actions.models import Action, ActionPlan
 
-from . import rules, selectors, tasks, workdays
-from .models import (
-    AnnualPlan,
-    Batch,
-    Cluster,
-    Industry,
-    Milestone,
-    MilestoneKind,
-    MonthlyReport,
-    Problem,
-    Programme,
-    Project,
-    Region,
-    SupervisionItem,
-    WorkdayOverride,
-)
+from projects import rules, selectors, tasks, workdays
+from projects.models import AnnualPlan, Batch, Cluster, Industry, Milestone, MilestoneKind, MonthlyReport, Problem, Programme, Project, Region, SupervisionItem, WorkdayOverride
 
 # The calendar decides which reports are overdue, so it is summary data too; the catalogues name the
 # groups of summaries and the choices of cached filter lists.

@@ -26,19 +26,10 @@ from django.db.models.constants import OnConflict
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
-from . import rules, selectors, workdays
-from .access import is_province_wide, user_role
-from .choices import (
-    Light,
-    MailKind,
-    ProblemStatus,
-    Role,
-    SupervisionCause,
-    SupervisionLevel,
-    SupervisionStatus,
-    SupervisionStepKind,
-)
-from .models import Problem, Project, SupervisionItem, SupervisionStep, User
+from projects import rules, selectors, workdays
+from projects.access import is_province_wide, user_role
+from projects.choices import Light, MailKind, ProblemStatus, Role, SupervisionCause, SupervisionLevel, SupervisionStatus, SupervisionStepKind
+from projects.models import Problem, Project, SupervisionItem, SupervisionStep, User
 
 ESCALATION = [SupervisionLevel.COUNTY, SupervisionLevel.CITY, SupervisionLevel.PROVINCE, SupervisionLevel.LEADER]
 # Rows per INSERT of history rows and steps: below PostgreSQL's 65,535 parameters a statement.
@@ -301,8 +292,8 @@ def _mail_escalations(escalated, *, on, enqueue):
     """One mail per person of a new level per day, listing what reached them (delivery.py: recorded once,
     so a second run the same day sends nothing more). The people who may act are read at once and matched
     by acting_keys, the rule the item page checks."""
-    from . import delivery
-    from .access import ROLE_GROUP_NAMES
+    from projects import delivery
+    from projects.access import ROLE_GROUP_NAMES
 
     if not escalated:
         return 0

@@ -12,9 +12,9 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import delivery, digests, importing, reporting, rules
-from .choices import DigestFrequency, MailKind
-from .models import DeliveryStatus, DigestDelivery
+from projects import delivery, digests, importing, reporting, rules
+from projects.choices import DigestFrequency, MailKind
+from projects.models import DeliveryStatus, DigestDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -266,6 +266,6 @@ enqueue_import = _safely(run_import_batch.delay)
 @shared_task
 def run_supervision():
     """Beat's entry point after the lights (督办每日处理): open, close and escalate supervision items."""
-    from . import supervision
+    from projects import supervision
 
     return str(supervision.supervision_run(enqueue=enqueue_delivery))

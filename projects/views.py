@@ -25,14 +25,14 @@ from django.views.decorators.http import require_POST
 
 from actions.models import Action, ActionPlan
 
-from . import digests, exporting, importing, reporting, rules, selectors, services, supervision, tasks
-from .access import is_leader, phone_shown, review_scope_q, scope_key
-from .audit.services import audit_export
-from .choices import Light, ReviewAction, ReviewStatus, Stage, Status
-from .filtersets import REPORT_STATUS_CHOICES, ProjectFilterSet, county_choices
-from .forms import OpenForm, SubscriptionForm
-from .models import PROJECT_ORDER, DigestDelivery, MilestoneKind, MonthlyReport, Project
-from .paginators import CachedCountPaginator
+from projects import digests, exporting, importing, reporting, rules, selectors, services, supervision, tasks
+from projects.access import is_leader, phone_shown, review_scope_q, scope_key
+from projects.audit.services import audit_export
+from projects.choices import Light, ReviewAction, ReviewStatus, Stage, Status
+from projects.filtersets import REPORT_STATUS_CHOICES, ProjectFilterSet, county_choices
+from projects.forms import OpenForm, SubscriptionForm
+from projects.models import PROJECT_ORDER, DigestDelivery, MilestoneKind, MonthlyReport, Project
+from projects.paginators import CachedCountPaginator
 
 LIST_PAGE_SIZE = 50
 REPORT_PAGE_SIZE = 50

@@ -13,14 +13,14 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import rules, selectors, supervision
-from .access import scope_key
-from .choices import RegionLevel, SupervisionLevel, SupervisionStatus
-from .filtersets import AGE_CHOICES, SupervisionItemFilterSet
-from .forms import CloseForm, OpenForm, ResponseForm
-from .models import Project, Region, SupervisionItem
-from .paginators import CachedCountPaginator
-from .templatetags.tracker import colon
+from projects import rules, selectors, supervision
+from projects.access import scope_key
+from projects.choices import RegionLevel, SupervisionLevel, SupervisionStatus
+from projects.filtersets import AGE_CHOICES, SupervisionItemFilterSet
+from projects.forms import CloseForm, OpenForm, ResponseForm
+from projects.models import Project, Region, SupervisionItem
+from projects.paginators import CachedCountPaginator
+from projects.templatetags.tracker import colon
 
 ITEMS_PAGE_SIZE = 50
 

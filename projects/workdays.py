@@ -49,7 +49,7 @@ def _current_overrides():
     global _overrides
     overrides = _overrides
     if overrides is None or time.monotonic() - overrides.loaded_at > OVERRIDES_MAX_AGE_SECONDS:
-        from .models import WorkdayOverride
+        from projects.models import WorkdayOverride
 
         days = dict(WorkdayOverride.objects.values_list("date", "is_workday"))
         # Replaced whole, so a thread reading the old snapshot never sees half of the new one.

@@ -4,8 +4,8 @@ from django.contrib import admin, messages
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 
-from .. import rules, workdays
-from ..models import WorkdayOverride
+from projects import rules, workdays
+from projects.models import WorkdayOverride
 
 UNCOVERED_YEAR_WARNING = _(
     "%(year)s 年的法定节假日和调休安排尚未录入（日历组件未包含该年），截止日期暂按周末休息计算。"

@@ -3,10 +3,10 @@
 
 from django.contrib import admin
 
-from ..filtersets import county_choices
-from ..importing.resources import BatchResource, ClusterResource, IndustryResource, ProgrammeResource, RegionResource
-from ..models import Batch, Cluster, Industry, Programme, Region
-from .transfer import TableTransferMixin
+from projects.filtersets import county_choices
+from projects.importing.resources import BatchResource, ClusterResource, IndustryResource, ProgrammeResource, RegionResource
+from projects.models import Batch, Cluster, Industry, Programme, Region
+from projects.admin.transfer import TableTransferMixin
 
 # --- Reference data ----------------------------------------------------------------------------------
 

@@ -9,10 +9,10 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 
-from .. import selectors
-from ..access import phone_masked, scope_key
-from ..filtersets import ProjectFilterSet, city_choices, cluster_choices, county_choices
-from ..models import AnnualPlan, Project
+from projects import selectors
+from projects.access import phone_masked, scope_key
+from projects.filtersets import ProjectFilterSet, city_choices, cluster_choices, county_choices
+from projects.models import AnnualPlan, Project
 
 # --- List filters that delegate to ProjectFilterSet --------------------------------------------------
 

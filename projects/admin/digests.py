@@ -10,9 +10,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .. import delivery, digests, rules
-from ..access import person_scope_q
-from ..models import DeliveryStatus, DigestDelivery, DigestSubscription, User
+from projects import delivery, digests, rules
+from projects.access import person_scope_q
+from projects.models import DeliveryStatus, DigestDelivery, DigestSubscription, User
 
 # --- Digests -----------------------------------------------------------------------------------------
 
@@ -134,7 +134,7 @@ class DigestDeliveryAdmin(PersonScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("重新发送（失败的和无人处理的）"), permissions=["view"])
     def send_again(self, request, queryset):
-        from .. import tasks
+        from projects import tasks
 
         retryable = queryset.filter(
             Q(status=DeliveryStatus.FAILED) | Q(pk__in=delivery.unfinished_deliveries().values("pk"))

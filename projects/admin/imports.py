@@ -11,10 +11,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from .. import exporting, importing, rules, tasks
-from ..access import person_scope_q
-from ..audit.services import audit_batch_confirmed
-from ..models import HeaderSynonym, ImportBatch
+from projects import exporting, importing, rules, tasks
+from projects.access import person_scope_q
+from projects.audit.services import audit_batch_confirmed
+from projects.models import HeaderSynonym, ImportBatch
 
 # --- Imports: upload, preview, confirm ----------------------------------------------------------------
 

@@ -14,24 +14,17 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.utils import bulk_update_with_history
 
-from .. import exporting, importing, locks, reporting, rules, selectors, tasks
-from ..access import may_edit_project, phone_masked
-from ..choices import Light, RegionLevel, ReviewAction, Status
-from ..filtersets import ProjectFilterSet
-from ..models import AnnualPlan, Milestone, MilestoneKind, MonthlyReport, Problem, Project, ReportTransition
-from ..importing.resources import AnnualPlanResource, MonthlyReportResource, ProblemResource
-from ..paginators import CachedCountPaginator
-from ..services import StaleVersionError, progress_refresh, project_claim_version
-from .common import (
-    ReadOnlyAdminMixin,
-    ReadOnlyInline,
-    RegionScopedAdminMixin,
-    ScopedHistoryAdmin,
-    YearListFilter,
-    filterset_list_filter,
-)
-from .imports import ImportAdminMixin, _xlsx_response
-from .transfer import TableExportMixin
+from projects import exporting, importing, locks, reporting, rules, selectors, tasks
+from projects.access import may_edit_project, phone_masked
+from projects.choices import Light, RegionLevel, ReviewAction, Status
+from projects.filtersets import ProjectFilterSet
+from projects.models import AnnualPlan, Milestone, MilestoneKind, MonthlyReport, Problem, Project, ReportTransition
+from projects.importing.resources import AnnualPlanResource, MonthlyReportResource, ProblemResource
+from projects.paginators import CachedCountPaginator
+from projects.services import StaleVersionError, progress_refresh, project_claim_version
+from projects.admin.common import ReadOnlyAdminMixin, ReadOnlyInline, RegionScopedAdminMixin, ScopedHistoryAdmin, YearListFilter, filterset_list_filter
+from projects.admin.imports import ImportAdminMixin, _xlsx_response
+from projects.admin.transfer import TableExportMixin
 
 
 class ProjectChildInline(admin.TabularInline):

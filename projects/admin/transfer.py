@@ -13,8 +13,8 @@ from import_export.admin import ExportMixin, ImportExportMixin
 from import_export.results import RowResult
 from import_export.tmp_storages import CacheStorage
 
-from ..audit.services import audit_export, audit_import_confirmed
-from ..importing.formats import FORMATS
+from projects.audit.services import audit_export, audit_import_confirmed
+from projects.importing.formats import FORMATS
 
 
 class ExportRights:

@@ -4,7 +4,7 @@ with a read-only token. Which objects they reach is the visibility rule of every
 from django.utils.translation import gettext_lazy as _
 from rest_framework import permissions
 
-from ..models import ApiToken
+from projects.models import ApiToken
 
 
 class ModelPermissions(permissions.DjangoModelPermissions):

@@ -13,21 +13,9 @@ from rest_framework import serializers
 
 from actions.models import Action, ActionPlan, Measure, Target
 
-from .. import rules
-from ..figures import MONEY_MAX_DIGITS, SUM_DIGITS, money_validator
-from ..models import (
-    AnnualPlan,
-    Batch,
-    Cluster,
-    Industry,
-    MonthlyReport,
-    Problem,
-    Programme,
-    Project,
-    Region,
-    SupervisionItem,
-    SupervisionStep,
-)
+from projects import rules
+from projects.figures import MONEY_MAX_DIGITS, SUM_DIGITS, money_validator
+from projects.models import AnnualPlan, Batch, Cluster, Industry, MonthlyReport, Problem, Programme, Project, Region, SupervisionItem, SupervisionStep
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 
@@ -147,7 +135,7 @@ class ProjectDetailSerializer(ProjectSerializer):
     @extend_schema_field(serializers.CharField())
     def get_phone(self, project):
         """In full only for those who may edit the project (issue 22)."""
-        from ..access import may_edit_project, phone_shown
+        from projects.access import may_edit_project, phone_shown
 
         request = self.context.get("request")
         user = getattr(request, "user", None)

@@ -2,7 +2,7 @@
 
 from rest_framework.throttling import SimpleRateThrottle
 
-from ..models import ApiToken
+from projects.models import ApiToken
 
 
 class PerTokenRateThrottle(SimpleRateThrottle):

@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from . import views
+from projects.api import views
 
 router = DefaultRouter()
 router.register("projects", views.ProjectViewSet, basename="project")

@@ -15,30 +15,12 @@ from rest_framework.views import APIView
 
 from actions.models import Action, ActionPlan
 
-from .. import reporting, rules, selectors
-from ..figures import SUM_DIGITS
-from ..filtersets import (
-    AnnualPlanFilterSet,
-    MonthlyReportFilterSet,
-    ProblemFilterSet,
-    ProjectFilterSet,
-    SupervisionItemFilterSet,
-)
-from ..models import (
-    AnnualPlan,
-    Batch,
-    Cluster,
-    Industry,
-    MonthlyReport,
-    Problem,
-    Programme,
-    Project,
-    Region,
-    SupervisionItem,
-    SupervisionStep,
-)
-from . import serializers as api
-from .permissions import ReadOnlyAuthenticated
+from projects import reporting, rules, selectors
+from projects.figures import SUM_DIGITS
+from projects.filtersets import AnnualPlanFilterSet, MonthlyReportFilterSet, ProblemFilterSet, ProjectFilterSet, SupervisionItemFilterSet
+from projects.models import AnnualPlan, Batch, Cluster, Industry, MonthlyReport, Problem, Programme, Project, Region, SupervisionItem, SupervisionStep
+from projects.api import serializers as api
+from projects.api.permissions import ReadOnlyAuthenticated
 
 
 class Conflict(APIException):

@@ -7,11 +7,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
 
-from ..access import may_audit
-from ..admin.common import ReadOnlyAdminMixin, filterset_list_filter
-from ..admin.transfer import TableExportMixin
-from ..models import AuditEvent
-from .filtersets import AuditEventFilterSet
+from projects.access import may_audit
+from projects.admin.common import ReadOnlyAdminMixin, filterset_list_filter
+from projects.admin.transfer import TableExportMixin
+from projects.models import AuditEvent
+from projects.audit.filtersets import AuditEventFilterSet
 
 
 class AuditEventResource(resources.ModelResource):

@@ -6,7 +6,7 @@ import django_filters
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..models import AuditEvent, User
+from projects.models import AuditEvent, User
 
 PERIODS = [("1", _("今天")), ("7", _("近 7 天")), ("30", _("近 30 天")), ("180", _("近 180 天"))]
 

@@ -4,8 +4,8 @@ the figures' warnings): the stored event never holds a sentence."""
 from django.apps import apps
 from django.utils.translation import gettext as _
 
-from ..choices import Role
-from ..models import AuditEvent
+from projects.choices import Role
+from projects.models import AuditEvent
 
 Code = AuditEvent.Code
 

@@ -7,6 +7,6 @@ from celery import shared_task
 def prune_audit():
     """Daily (beat schedule 安全审计日志清理, created by load_reference_data): remove events past
     AUDIT_RETENTION_DAYS."""
-    from .services import audit_prune
+    from projects.audit.services import audit_prune
 
     return audit_prune()

@@ -13,20 +13,11 @@ workbook's (progress), uploaded batches checked and applied here or on a worker 
 reports (results). Nothing else in the project parses a cell.
 """
 
-from .batches import (
-    batch_can_reconfirm,
-    batch_is_stalled,
-    batch_run,
-    batch_run_claimed,
-    batch_start,
-    batches_restart,
-    runs_in_background,
-    stalled_batches,
-)
-from .progress import import_progress, progress_template_workbook
-from .project_list import import_projects, template_workbook
-from .reading import count_rows, parse_money
-from .results import ImportFileError, ImportResult, describe, terminal_progress
+from projects.importing.batches import batch_can_reconfirm, batch_is_stalled, batch_run, batch_run_claimed, batch_start, batches_restart, runs_in_background, stalled_batches
+from projects.importing.progress import import_progress, progress_template_workbook
+from projects.importing.project_list import import_projects, template_workbook
+from projects.importing.reading import count_rows, parse_money
+from projects.importing.results import ImportFileError, ImportResult, describe, terminal_progress
 
 __all__ = [
     "ImportFileError", "ImportResult", "batch_can_reconfirm", "batch_is_stalled", "batch_run", "batch_run_claimed",

@@ -7,14 +7,9 @@ from django.utils.translation import gettext as _
 
 from actions.models import Action
 
-from .. import rules
-from ..choices import RegionLevel, Stage
-from ..models import (
-    Batch,
-    Industry,
-    Programme,
-    Region,
-)
+from projects import rules
+from projects.choices import RegionLevel, Stage
+from projects.models import Batch, Industry, Programme, Region
 
 # --- Catalogues ---------------------------------------------------------------------------------------
 

@@ -9,8 +9,8 @@ text in a spreadsheet. Nothing else parses a cell.
 import tablib
 from import_export.formats import base_formats
 
-from ..exporting import escape_formula
-from .reading import clean_text, iter_rows
+from projects.exporting import escape_formula
+from projects.importing.reading import clean_text, iter_rows
 
 
 class ReadThroughOurReader:

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from ..exporting import COLUMNS as EXPORT_COLUMNS
-from .results import ImportFileError
+from projects.exporting import COLUMNS as EXPORT_COLUMNS
+from projects.importing.results import ImportFileError
 
 SUBTOTAL_WORDS = ("合计", "小计", "总计")
 HEADER_SEARCH_ROWS = 30
@@ -80,7 +80,7 @@ class HeaderMap:
 
     @classmethod
     def for_project_list(cls):
-        from ..models import HeaderSynonym
+        from projects.models import HeaderSynonym
 
         synonyms = {key: list(texts) for key, texts in HEADER_SYNONYMS.items()}
         for column, text in HeaderSynonym.objects.values_list("column", "text"):

@@ -9,16 +9,16 @@ from django.utils.translation import gettext as _
 from import_export import fields
 from import_export.instance_loaders import BaseInstanceLoader
 
-from .. import reporting
-from ..choices import Stage
-from ..exporting import escape_formula
-from ..models import PROJECT_ORDER, MonthlyReport, Project, normalize_project_code
-from .headers import HEADER_SEARCH_ROWS, HeaderMap, find_header, is_passed_over
-from .project_list import _shown
-from .reading import clean_text
-from .resources import WorkbookResource, sheet_dataset
-from .results import PROGRESS_EVERY, ImportFileError, ImportResult, RowError, RowResult
-from .widgets import MoneyWidget, TextWidget
+from projects import reporting
+from projects.choices import Stage
+from projects.exporting import escape_formula
+from projects.models import PROJECT_ORDER, MonthlyReport, Project, normalize_project_code
+from projects.importing.headers import HEADER_SEARCH_ROWS, HeaderMap, find_header, is_passed_over
+from projects.importing.project_list import _shown
+from projects.importing.reading import clean_text
+from projects.importing.resources import WorkbookResource, sheet_dataset
+from projects.importing.results import PROGRESS_EVERY, ImportFileError, ImportResult, RowError, RowResult
+from projects.importing.widgets import MoneyWidget, TextWidget
 
 # --- Monthly progress workbooks -----------------------------------------------------------------------
 

@@ -31,31 +31,19 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from actions.models import Action
 
-from .. import locks, rules, selectors
-from ..access import phone_is_masked
-from ..choices import Stage
-from ..exporting import COLUMNS as EXPORT_COLUMNS
-from ..exporting import escape_formula
-from ..figures import total_investment_validator
-from ..models import AnnualPlan, Batch, Milestone, MilestoneKind, Programme, Project
-from .catalogues import Catalogues
-from .headers import HEADER_SEARCH_ROWS, HEADERS, HeaderMap, find_header, is_passed_over, year_from_titles
-from .reading import clean_text, count_rows
-from .resources import WorkbookResource, sheet_dataset
-from .results import KEPT_ROWS, PROGRESS_EVERY, ImportFileError, ImportResult, RowError, RowResult
-from .widgets import (
-    CatalogueWidget,
-    CityWidget,
-    CodeWidget,
-    CountyWidget,
-    LinksWidget,
-    LookupWidget,
-    MoneyWidget,
-    MonthWidget,
-    PeriodWidget,
-    StageWidget,
-    TextWidget,
-)
+from projects import locks, rules, selectors
+from projects.access import phone_is_masked
+from projects.choices import Stage
+from projects.exporting import COLUMNS as EXPORT_COLUMNS
+from projects.exporting import escape_formula
+from projects.figures import total_investment_validator
+from projects.models import AnnualPlan, Batch, Milestone, MilestoneKind, Programme, Project
+from projects.importing.catalogues import Catalogues
+from projects.importing.headers import HEADER_SEARCH_ROWS, HEADERS, HeaderMap, find_header, is_passed_over, year_from_titles
+from projects.importing.reading import clean_text, count_rows
+from projects.importing.resources import WorkbookResource, sheet_dataset
+from projects.importing.results import KEPT_ROWS, PROGRESS_EVERY, ImportFileError, ImportResult, RowError, RowResult
+from projects.importing.widgets import CatalogueWidget, CityWidget, CodeWidget, CountyWidget, LinksWidget, LookupWidget, MoneyWidget, MonthWidget, PeriodWidget, StageWidget, TextWidget
 
 REQUIRED = ("name", "city")
 # The model's fields a row sets, compared to tell an updated row from an unchanged one.

@@ -12,9 +12,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from ..exporting import FORMULA_STARTS
-from ..figures import money_validator, validation_text
-from .results import ImportFileError
+from projects.exporting import FORMULA_STARTS
+from projects.figures import money_validator, validation_text
+from projects.importing.results import ImportFileError
 
 DATE_RE = re.compile(r"^(\d{4})\s*[-./年]\s*(\d{1,2})\s*(?:月)?\s*(?:[-./]?\s*(\d{1,2})\s*日?)?$")
 PERIOD_RE = re.compile(r"^(\d{4})\s*年?\s*(?:[-—–~至到]+\s*(\d{4})\s*年?)?$")

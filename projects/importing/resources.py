@@ -14,14 +14,14 @@ from import_export.results import Result
 
 from actions.models import Action, ActionPlan, Measure, Target
 
-from ..access import ROLE_GROUP_NAMES
-from ..choices import Role
-from ..models import AnnualPlan, Batch, Cluster, Industry, MonthlyReport, Problem, Programme, Region, User
-from .catalogues import Regions
-from .headers import HEADER_SEARCH_ROWS
-from .reading import clean_text, iter_rows
-from .results import ImportFileError
-from .widgets import TextWidget
+from projects.access import ROLE_GROUP_NAMES
+from projects.choices import Role
+from projects.models import AnnualPlan, Batch, Cluster, Industry, MonthlyReport, Problem, Programme, Region, User
+from projects.importing.catalogues import Regions
+from projects.importing.headers import HEADER_SEARCH_ROWS
+from projects.importing.reading import clean_text, iter_rows
+from projects.importing.results import ImportFileError
+from projects.importing.widgets import TextWidget
 
 
 class RegionWidget(widgets.ForeignKeyWidget):
@@ -270,13 +270,13 @@ class UserResource(ProvinceResource):
             self.opened.append(instance)
 
     def after_save_instance(self, instance, row, **kwargs):
-        from ..services import user_set_role
+        from projects.services import user_set_role
 
         if hasattr(instance, "_imported_role") and instance._imported_role != instance.role:
             user_set_role(user=instance, role=instance._imported_role)
 
     def after_import(self, dataset, result, **kwargs):
-        from ..services import accounts_opened
+        from projects.services import accounts_opened
 
         if not kwargs.get("dry_run") and not result.has_errors() and not result.has_validation_errors() and self.enqueue:
             accounts_opened(self.opened, enqueue=self.enqueue)

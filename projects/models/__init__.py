@@ -1,25 +1,15 @@
 """The projects app's models, one module per topic; everything is importable from here."""
 
-from .api import ApiToken
-from .audit import AuditEvent
-from .calendar import WorkdayOverride
-from .catalogue import MONEY, Batch, Cluster, ClusterQuerySet, Industry, Programme, Region, RegionQuerySet, money_field
-from .digests import DeliveryStatus, DigestDelivery, DigestSubscription
-from .imports import HeaderSynonym, ImportBatch
-from .projects import (
-    PROJECT_CODE_RE,
-    PROJECT_ORDER,
-    AnnualPlan,
-    Project,
-    ProjectChildQuerySet,
-    ProjectQuerySet,
-    new_project_key,
-    normalize_project_code,
-    validate_project_code,
-)
-from .reporting import MonthlyReport, MonthlyReportQuerySet, Problem, ReportTransition
-from .supervision import Milestone, MilestoneKind, SupervisionItem, SupervisionItemQuerySet, SupervisionStep
-from .users import PersonScopedQuerySet, User
+from projects.models.api import ApiToken
+from projects.models.audit import AuditEvent
+from projects.models.calendar import WorkdayOverride
+from projects.models.catalogue import MONEY, Batch, Cluster, ClusterQuerySet, Industry, Programme, Region, RegionQuerySet, money_field
+from projects.models.digests import DeliveryStatus, DigestDelivery, DigestSubscription
+from projects.models.imports import HeaderSynonym, ImportBatch
+from projects.models.projects import PROJECT_CODE_RE, PROJECT_ORDER, AnnualPlan, Project, ProjectChildQuerySet, ProjectQuerySet, new_project_key, normalize_project_code, validate_project_code
+from projects.models.reporting import MonthlyReport, MonthlyReportQuerySet, Problem, ReportTransition
+from projects.models.supervision import Milestone, MilestoneKind, SupervisionItem, SupervisionItemQuerySet, SupervisionStep
+from projects.models.users import PersonScopedQuerySet, User
 
 __all__ = [
     "AnnualPlan", "ApiToken", "AuditEvent", "Batch", "Cluster", "ClusterQuerySet", "DeliveryStatus", "DigestDelivery",

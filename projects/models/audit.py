@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from .users import User
+from projects.models.users import User
 
 
 class AuditEvent(models.Model):
@@ -93,6 +93,6 @@ class AuditEvent(models.Model):
     @property
     def message(self):
         """The event in the reader's language."""
-        from ..audit.messages import describe
+        from projects.audit.messages import describe
 
         return describe(self)

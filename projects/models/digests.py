@@ -3,9 +3,9 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from ..choices import DigestFrequency, MailKind
-from .catalogue import Programme
-from .users import PersonScopedQuerySet, User
+from projects.choices import DigestFrequency, MailKind
+from projects.models.catalogue import Programme
+from projects.models.users import PersonScopedQuerySet, User
 
 
 class DigestSubscription(models.Model):

@@ -3,7 +3,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .users import User
+from projects.models.users import User
 
 
 class ImportBatch(models.Model):
@@ -106,7 +106,7 @@ class ImportBatch(models.Model):
 
 def header_column_choices():
     """The template's columns, by their canonical headings (read when the form is built)."""
-    from ..importing.headers import HEADERS
+    from projects.importing.headers import HEADERS
 
     return [(key, chinese) for key, (chinese, _alias) in HEADERS.items()]
 

@@ -8,10 +8,10 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from .. import rules
-from ..choices import RegionLevel, Stage, Status
-from ..figures import money_constraints, total_investment_validator
-from .catalogue import Batch, Cluster, Industry, Programme, Region, money_field
+from projects import rules
+from projects.choices import RegionLevel, Stage, Status
+from projects.figures import money_constraints, total_investment_validator
+from projects.models.catalogue import Batch, Cluster, Industry, Programme, Region, money_field
 
 PROJECT_CODE_RE = re.compile(r"^(?P<year>\d{4})-(?P<division>\d{6})-(?P<dept>\d{2})-(?P<type>\d{2})-(?P<serial>[0-9A-Z]{6})$")
 
@@ -51,12 +51,12 @@ def new_project_key():
 class ProjectQuerySet(models.QuerySet):
     def visible_to(self, user):
         """The one rule for what a user may see: everything within their region (see access.py)."""
-        from ..access import project_scope_q
+        from projects.access import project_scope_q
 
         return self.filter(project_scope_q(user))
 
     def editable_by(self, user):
-        from ..access import can_edit_projects
+        from projects.access import can_edit_projects
 
         return self.visible_to(user) if can_edit_projects(user) else self.none()
 
@@ -393,7 +393,7 @@ class ProjectChildQuerySet(models.QuerySet):
     """Plans, reports and problems are visible exactly when their project is."""
 
     def visible_to(self, user):
-        from ..access import project_scope_q
+        from projects.access import project_scope_q
 
         return self.filter(project_scope_q(user, "project__"))
 

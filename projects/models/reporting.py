@@ -8,24 +8,24 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from .. import rules
-from ..choices import ProblemCategory, ProblemStatus, ReviewAction, ReviewStatus
-from ..figures import CheckWarning, money_constraints
-from .catalogue import money_field
-from .projects import Project, ProjectChildQuerySet
-from .users import User
+from projects import rules
+from projects.choices import ProblemCategory, ProblemStatus, ReviewAction, ReviewStatus
+from projects.figures import CheckWarning, money_constraints
+from projects.models.catalogue import money_field
+from projects.models.projects import Project, ProjectChildQuerySet
+from projects.models.users import User
 
 
 class MonthlyReportQuerySet(ProjectChildQuerySet):
     def reviewable_by(self, user):
         """The reports whose review falls to this user (see access.review_scope_q)."""
-        from ..access import review_scope_q
+        from projects.access import review_scope_q
 
         return self.filter(review_scope_q(user))
 
     def counted(self):
         """Reports that count: their figure is in the totals and their month counts as reported."""
-        from ..choices import COUNTED_REVIEW_STATUSES
+        from projects.choices import COUNTED_REVIEW_STATUSES
 
         return self.filter(review_status__in=COUNTED_REVIEW_STATUSES)
 
@@ -157,7 +157,7 @@ class MonthlyReport(models.Model):
 
 class ReportTransitionQuerySet(models.QuerySet):
     def visible_to(self, user):
-        from ..access import project_scope_q
+        from projects.access import project_scope_q
 
         return self.filter(project_scope_q(user, "report__project__"))
 

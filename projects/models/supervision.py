@@ -6,12 +6,12 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from .. import rules
-from ..choices import SupervisionCause, SupervisionLevel, SupervisionStatus, SupervisionStepKind
-from .catalogue import local_name
-from .projects import Project, ProjectChildQuerySet
-from .reporting import Problem
-from .users import User
+from projects import rules
+from projects.choices import SupervisionCause, SupervisionLevel, SupervisionStatus, SupervisionStepKind
+from projects.models.catalogue import local_name
+from projects.models.projects import Project, ProjectChildQuerySet
+from projects.models.reporting import Problem
+from projects.models.users import User
 
 
 class MilestoneKind(models.Model):

@@ -4,7 +4,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .catalogue import Region
+from projects.models.catalogue import Region
 
 
 class User(AbstractUser):
@@ -35,13 +35,13 @@ class User(AbstractUser):
 
     @property
     def role(self):
-        from ..access import user_role
+        from projects.access import user_role
 
         return user_role(self)
 
 
 class PersonScopedQuerySet(models.QuerySet):
     def visible_to(self, user):
-        from ..access import person_scope_q
+        from projects.access import person_scope_q
 
         return self.filter(person_scope_q(user))

@@ -9,8 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from ..access import person_scope_q
-from . import services
+from projects.access import person_scope_q
+from projects.security import services
 
 for model in (TOTPDevice, StaticDevice):
     if admin.site.is_registered(model):

@@ -43,7 +43,7 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         """Queue the mail for a worker (services.password_reset_mail_send renders and sends it); with the
         broker unreachable, send it here rather than lose it. Either way a failure is logged, never shown:
         the page answers the same for every address."""
-        from . import services, tasks
+        from projects.security import services, tasks
 
         kwargs = {"user_id": context["user"].pk, "language": translation.get_language()}
         try:

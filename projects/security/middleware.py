@@ -4,7 +4,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from . import services
+from projects.security import services
 
 # Pages a session that owes its second factor may still open: logging in and out, the language switch,
 # the password reset pages, and the verification page (the enrolment pages only while there is no

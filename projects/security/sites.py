@@ -7,7 +7,7 @@ class TwoFactorAdminSite(admin.AdminSite):
     services.verification_pending names: who enrolled, and the roles that must)."""
 
     def has_permission(self, request):
-        from . import services
+        from projects.security import services
 
         return super().has_permission(request) and services.verification_pending(request.user) is None
 

@@ -4,7 +4,7 @@ import smtplib
 
 from celery import shared_task
 
-from . import services
+from projects.security import services
 
 
 @shared_task(autoretry_for=(smtplib.SMTPException, OSError), retry_backoff=60, retry_backoff_max=1800, max_retries=5)

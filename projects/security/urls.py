@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from projects.security import views
 
 urlpatterns = [
     path("two-factor/", views.two_factor_setup, name="two_factor_setup"),

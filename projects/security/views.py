@@ -10,8 +10,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 
-from . import services
-from .forms import CodeForm, PasswordResetForm
+from projects.security import services
+from projects.security.forms import CodeForm, PasswordResetForm
 
 CODES_SESSION_KEY = "security_recovery_codes"
 

@@ -82,6 +82,6 @@ def bracketed(value):
 def phone_for(phone, may_edit):
     """A project's contact number as this reader may see it: whole if they may edit the project, else
     masked (access.phone_shown, issue 22)."""
-    from ..access import phone_shown
+    from projects.access import phone_shown
 
     return phone_shown(phone, may_edit=bool(may_edit))

@@ -1,9 +1,9 @@
 from django.contrib import admin
 
+from actions.models import Action, ActionPlan, Measure, Target
+
 from projects.admin.transfer import TableTransferMixin
 from projects.importing.resources import ActionPlanResource, ActionResource, MeasureResource, TargetResource
-
-from actions.models import Action, ActionPlan, Measure, Target
 
 
 class ActionInline(admin.TabularInline):

@@ -51,15 +51,14 @@ from django.conf import settings  # noqa: E402
 settings.DEBUG = False
 
 from common import keep_one_connection, prepare_database  # noqa: E402
-
 from django.db import connection, reset_queries  # noqa: E402
 from django.db.models import Count, Exists, OuterRef  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from projects.choices import RegionLevel, Role  # noqa: E402
+from projects.accounts.services import user_set_role
+from projects.domain.choices import RegionLevel, Role
 from projects.models import ApiToken, MonthlyReport, Project, Region, User  # noqa: E402
-from projects.services import user_set_role  # noqa: E402
 
 PREFIX = "bench-api-"
 CLIENTS = 8

@@ -8,9 +8,9 @@ from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection, reset_queries
 
-from projects import rules
-from projects.demo import DEMO_KEY_PREFIX
 from projects.models import Project
+from projects.reference.demo import DEMO_KEY_PREFIX
+from projects.shared import lights
 
 
 def prepare_database(projects):
@@ -24,7 +24,7 @@ def prepare_database(projects):
         print(f"seeded {projects} projects in {time.perf_counter() - started:.0f}s")
     # What the night's beat task has done on a live system: today's lights judged and stored.
     started = time.perf_counter()
-    judged = rules.lights_refresh()
+    judged = lights.lights_refresh()
     print(f"lights judged for {judged} projects in {time.perf_counter() - started:.1f}s")
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

@@ -32,15 +32,17 @@ from django.conf import settings  # noqa: E402
 settings.DEBUG = False  # before any query: the database wrappers log every query while DEBUG is on
 
 from common import prepare_database  # noqa: E402
-
 from django.core import mail  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from projects import digests, rules, selectors  # noqa: E402
-from projects.choices import DigestFrequency, Role  # noqa: E402
+from projects.accounts.services import user_set_role
+from projects.domain import rules
+from projects.domain.choices import DigestFrequency, Role
+from projects.mail import digests
 from projects.models import DigestDelivery, DigestSubscription, Project, Region, User  # noqa: E402
-from projects.services import user_set_role  # noqa: E402
+from projects.shared import summaries, versions
+from projects.shared.lights import annotate_progress
 
 BENCH_USER_PREFIX = "bench-subscriber-"
 
@@ -79,7 +81,7 @@ def fresh_period(period, subscription_ids):
     """The period's deliveries forgotten and the rendered digests stale (the data version moved, as a write
     moves it; nothing is emptied in a cache the bench may share): a run as on a new period."""
     DigestDelivery.objects.filter(kind=DigestFrequency.WEEKLY, period_start=period.start).delete()
-    selectors.data_changed()
+    versions.data_changed()
     mail.outbox = []
 
 
@@ -117,8 +119,8 @@ def main():
     for _round in range(args.repeat):
         started = time.perf_counter()
         for subscription in subscriptions:
-            projects = digests.subscription_projects(subscription).with_progress(year=period.end.year, on=period.end)
-            selectors.scope_totals(projects, progress=rules.time_progress(year=period.end.year, on=period.end))
+            projects = annotate_progress(digests.subscription_projects(subscription), year=period.end.year, on=period.end)
+            summaries.scope_totals(projects, progress=rules.time_progress(year=period.end.year, on=period.end))
         floors.append(time.perf_counter() - started)
     floor = min(floors)
 

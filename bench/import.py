@@ -19,11 +19,11 @@ import io
 import itertools
 import os
 import random
+import resource
+import subprocess
 import sys
 import tempfile
 import time
-import resource
-import subprocess
 from decimal import Decimal
 from pathlib import Path
 
@@ -43,8 +43,9 @@ from django.db import connection, transaction  # noqa: E402
 from openpyxl import Workbook, load_workbook  # noqa: E402
 
 from actions.models import Action  # noqa: E402
-from projects import exporting  # noqa: E402
-from projects.exporting import COLUMNS  # noqa: E402
+
+from projects.domain.template import COLUMNS
+from projects.importing import exporting
 from projects.models import Project, Region  # noqa: E402
 
 STAGES = ["前期", "新开工", "续建", "竣工投产"]

@@ -37,13 +37,12 @@ import django  # noqa: E402
 django.setup()
 
 from common import keep_one_connection, prepare_database  # noqa: E402
-
 from django.db import connection, reset_queries  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from projects import selectors  # noqa: E402
 from projects.models import Project, User  # noqa: E402
+from projects.shared import versions
 
 PORT = 8765
 CONCURRENCY = (1, 2, 8)
@@ -146,7 +145,7 @@ def main():
             for label, path in PAGES.items():
                 if username != "province" and label == "page 1,000":
                     continue  # a county has a few pages
-                selectors.data_changed()  # every cached summary and row is stale, as after a write
+                versions.data_changed()  # every cached summary and row is stale, as after a write
                 cold = load(path, cookie, 1, 1)[0]
                 for clients in CONCURRENCY:
                     latencies = best(path, cookie, clients)

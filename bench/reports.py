@@ -42,7 +42,6 @@ from django.conf import settings  # noqa: E402
 settings.DEBUG = False
 
 from common import keep_one_connection, prepare_database  # noqa: E402
-
 from django.db import connection, transaction  # noqa: E402
 from django.db.models import Count, F, Q, Sum  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -50,11 +49,13 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from projects import reporting, rules  # noqa: E402
-from projects.access import review_scope_q  # noqa: E402
-from projects.choices import ReviewAction, ReviewStatus, Role, Stage, Status  # noqa: E402
+from projects.accounts.services import user_set_role
+from projects.dispatch import reports
+from projects.domain import rules
+from projects.domain.access import review_scope_q
+from projects.domain.choices import ReviewAction, ReviewStatus, Role, Stage, Status
 from projects.models import DigestDelivery, MonthlyReport, Project, Region, ReportTransition, User  # noqa: E402
-from projects.services import progress_refresh, user_set_role  # noqa: E402
+from projects.shared.editing import progress_refresh
 
 PREFIX = "bench-reports-"
 NOTE = "bench-reports"  # every posted row carries a note (说明), so a check that fires does not hold it back
@@ -372,7 +373,7 @@ def bench_review(args, client_kwargs, editor):
 
         def run(arg):
             _subset, seen, user = arg
-            return reporting.reports_review(user=user, versions=seen, action=action, reason=reason, enqueue=lambda pk: None)
+            return reports.reports_review(user=user, versions=seen, action=action, reason=reason, enqueue=lambda pk: None)
 
         def after(arg, result):
             assert len(result.done) == len(arg[0]) and not result.skipped, (len(result.done), result.skipped[:3])

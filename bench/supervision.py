@@ -30,14 +30,15 @@ from django.conf import settings  # noqa: E402
 settings.DEBUG = False  # before any query: the database wrappers log every query while DEBUG is on
 
 from common import keep_one_connection, median_ms, prepare_database  # noqa: E402
-
 from django.db import connection, reset_queries, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from projects import rules, selectors, supervision  # noqa: E402
-from projects.choices import SupervisionLevel, SupervisionStepKind  # noqa: E402
+from projects.domain import rules
+from projects.domain.choices import SupervisionLevel, SupervisionStepKind
 from projects.models import SupervisionItem, SupervisionStep, User  # noqa: E402
+from projects.shared import versions
+from projects.supervision import services as supervision
 
 
 class Rollback(Exception):
@@ -116,7 +117,7 @@ def main():
 
             floor_ms = median_ms(page_floor, args.repeat)
             for label, params in (("page", {}), ("page, overdue at city level", {"overdue": "true", "level": "city"})):
-                selectors.data_changed()  # the first request after a write computes the figures
+                versions.data_changed()  # the first request after a write computes the figures
                 started = time.perf_counter()
                 assert client.get("/supervision/", params).status_code == 200
                 first_ms = (time.perf_counter() - started) * 1000
@@ -131,7 +132,7 @@ def main():
 
 
 def workdays_ok(on):
-    from projects import workdays
+    from projects.domain import workdays
 
     return workdays.is_workday(on)
 

@@ -141,7 +141,7 @@ def caches_for(redis_url, *, socket_timeout, down_retry_seconds):
                 "down_retry_seconds": down_retry_seconds,
                 # Writes while Redis was away could not move the data version: move it now, so that no
                 # summary cached before the outage is read as current.
-                "after_outage": "projects.selectors.data_changed",
+                "after_outage": "projects.shared.versions.data_changed",
             },
         }
     }

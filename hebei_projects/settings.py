@@ -349,7 +349,7 @@ MIDDLEWARE.insert(MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1,
 # On in production, off by default on a developer's machine (DEBUG), so that the demo logins printed by
 # bin/run work without an authenticator; whoever enrolled is asked for a code either way.
 TWO_FACTOR_REQUIRED = env.bool("TWO_FACTOR_REQUIRED", default=not DEBUG)
-# The roles (projects.choices.Role values) that must enrol when it is on; a superuser counts as province_admin.
+# The roles (projects.domain.choices.Role values) that must enrol when it is on; a superuser counts as province_admin.
 TWO_FACTOR_REQUIRED_ROLES = env.list("TWO_FACTOR_REQUIRED_ROLES", default=["province_admin", "city_coordinator"])
 # The issuer an authenticator app shows beside the account name.
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="河北省重点项目调度平台")

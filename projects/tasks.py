@@ -1,4 +1,4 @@
-"""Celery tasks: thin wrappers that call the services (digests.py, reporting.py, importing/) and enqueue their work.
+"""Celery tasks: thin wrappers that call the services (digests.py, reports.py, importing/) and enqueue their work.
 
 Services never import this module; they take an `enqueue` callable instead.
 """
@@ -12,9 +12,14 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from projects import delivery, digests, importing, reporting, rules
-from projects.choices import DigestFrequency, MailKind
+from projects import importing
+from projects.dispatch.reminders import reminders_dispatch, reminders_due
+from projects.domain import rules
+from projects.domain.choices import DigestFrequency, MailKind
+from projects.mail import delivery, digests
 from projects.models import DeliveryStatus, DigestDelivery
+from projects.shared import lights
+from projects.supervision import services as supervision
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +140,7 @@ def send_report_reminders(run_date=None):
     """Beat's entry point, every morning: the reminders (催报) due on `run_date` (the day beat queued
     it; else today)."""
     run_date = datetime.date.fromisoformat(run_date) if run_date else rules.today()
-    return {kind: count for kind, count in reporting.reminders_dispatch(on=run_date, enqueue=enqueue_delivery).items()}
+    return {kind: count for kind, count in reminders_dispatch(on=run_date, enqueue=enqueue_delivery).items()}
 
 
 def _ran_today(task):
@@ -166,7 +171,7 @@ def catch_up_digests():
             results.append(f"{frequency} {period.label}: {count} queued")
     reminders = PeriodicTask.objects.filter(task="projects.tasks.send_report_reminders", enabled=True)
     if any(_ran_today(task) for task in reminders):
-        for kind, count in reporting.reminders_dispatch(on=today, enqueue=enqueue_delivery).items():
+        for kind, count in reminders_dispatch(on=today, enqueue=enqueue_delivery).items():
             results.append(f"{kind}: {count} queued")
     results += missed_days_catch_up(today=today)
     requeued = delivery.deliveries_requeue(delivery.unfinished_deliveries(), enqueue=enqueue_delivery)
@@ -214,7 +219,7 @@ def missed_days_catch_up(*, today, dry_run=False):
                    .values_list("kind", "period_start").distinct())
     day = earliest
     while day < today:
-        for kind, month in reporting.reminders_due(day):
+        for kind, month in reminders_due(day):
             if month < first_month or (kind, month) in recorded:
                 continue
             deadline = rules.report_deadline(month)
@@ -222,12 +227,12 @@ def missed_days_catch_up(*, today, dry_run=False):
             if dry_run:
                 results.append(f"{kind} {month:%Y-%m} (due {day}): {'would be recorded as not sent' if out_of_date else 'late'}")
             elif out_of_date:
-                reporting.reminders_dispatch(on=day, enqueue=enqueue_delivery, status=DeliveryStatus.CANCELLED,
+                reminders_dispatch(on=day, enqueue=enqueue_delivery, status=DeliveryStatus.CANCELLED,
                                              lease_until=None, error=_("错过发送日 %(day)s，补发时已过时，未发送。") % {"day": day})
                 if DigestDelivery.objects.filter(kind=kind, period_start=month).exists():
                     results.append(f"{kind} {month:%Y-%m} (due {day}): missed, not sent (out of date); recorded")
             else:
-                count = reporting.reminders_dispatch(on=day, enqueue=enqueue_delivery).get(kind, 0)
+                count = reminders_dispatch(on=day, enqueue=enqueue_delivery).get(kind, 0)
                 if count:  # none: no report was missing (asked again next time)
                     results.append(f"{kind} {month:%Y-%m} (due {day}, late): {count} queued")
         day += datetime.timedelta(days=1)
@@ -242,8 +247,8 @@ def _logged(results):
 
 @shared_task
 def refresh_lights():
-    """Beat's entry point, just after midnight: judge every project's light for the new day (rules.lights_refresh)."""
-    return f"{rules.lights_refresh()} lights judged"
+    """Beat's entry point, just after midnight: judge every project's light for the new day (lights.lights_refresh)."""
+    return f"{lights.lights_refresh()} lights judged"
 
 
 enqueue_lights_refresh = _safely(refresh_lights.delay)
@@ -266,6 +271,5 @@ enqueue_import = _safely(run_import_batch.delay)
 @shared_task
 def run_supervision():
     """Beat's entry point after the lights (督办每日处理): open, close and escalate supervision items."""
-    from projects import supervision
 
     return str(supervision.supervision_run(enqueue=enqueue_delivery))

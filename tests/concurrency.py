@@ -6,7 +6,7 @@ import threading
 import pytest
 from django.db import connection
 
-from projects.services import reference_data_load
+from projects.reference.data import reference_data_load
 
 
 @pytest.fixture

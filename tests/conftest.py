@@ -4,10 +4,12 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from projects import workdays
-from projects.choices import Role, Stage
+from projects.accounts.services import user_set_role
+from projects.domain import workdays
+from projects.domain.choices import Role, Stage
 from projects.models import AnnualPlan, MonthlyReport, Programme, Project, Region, User
-from projects.services import progress_refresh, reference_data_load, user_set_role
+from projects.reference.data import reference_data_load
+from projects.shared.editing import progress_refresh
 
 
 @pytest.fixture(scope="session")

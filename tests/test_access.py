@@ -8,10 +8,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from projects.choices import Role, Status
-from projects.models import MonthlyReport, Problem, Project, Region
-
 from .conftest import NANGONG, XINGTAI, make_user
+from projects.domain.choices import Role, Status
+from projects.models import MonthlyReport, Problem, Project, Region
 
 MISSING_PK = 987654321
 
@@ -305,9 +304,9 @@ CAN_OPEN_ITEMS = {"province_admin", "city_coordinator"}
 
 @pytest.mark.parametrize("role", ROLES)
 def test_supervision_pages_answer_another_region_as_missing(role, setup):
-    from projects import supervision
-    from projects.choices import SupervisionLevel
+    from projects.domain.choices import SupervisionLevel
     from projects.models import MilestoneKind, SupervisionItem
+    from projects.supervision import services as supervision
 
     users, projects = setup
     items = {key: supervision.item_open(user=users["province_admin"], project=project, description=f"{project.name}督办",

@@ -11,14 +11,14 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from projects import reporting, rules
-from projects.api.serializers import problem_version
-from projects.api.throttling import PerTokenRateThrottle
-from projects.choices import ReviewAction, ReviewStatus
-from projects.models import AnnualPlan, ApiToken, MonthlyReport, Problem
-
 from .conftest import make_project
 from .test_access import client_for
+from projects.api.serializers import problem_version
+from projects.api.throttling import PerTokenRateThrottle
+from projects.dispatch.reports import reports_review
+from projects.domain import rules
+from projects.domain.choices import ReviewAction, ReviewStatus
+from projects.models import AnnualPlan, ApiToken, MonthlyReport, Problem
 
 API = "/api/v1/"
 
@@ -220,7 +220,7 @@ def test_a_report_through_the_api_is_checked_warned_and_reviewed_as_one_from_the
     stale = editor.patch(f"reports/{report.pk}/", {"completed_investment": "600", "note": "x", "version": report.version - 1})
     assert stale.status_code == 409 and "已被他人修改" in stale.json()["detail"]
     # Reviewed by the city: returned counts as not reported; approved is locked for the API too.
-    reporting.reports_review(user=users["city_coordinator"], versions={report.pk: report.version}, action=ReviewAction.APPROVE)
+    reports_review(user=users["city_coordinator"], versions={report.pk: report.version}, action=ReviewAction.APPROVE)
     report.refresh_from_db()
     locked = editor.patch(f"reports/{report.pk}/", {"completed_investment": "700", "note": "x", "version": report.version})
     assert locked.status_code == 409 and "已锁定" in locked.json()["detail"]

@@ -14,12 +14,13 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from projects.choices import Role
-from projects.models import ApiToken, AuditEvent, User
-from projects.services import reference_data_load, user_set_role
-
 from .test_access import client_for
 from .test_import import row, workbook
+from projects.accounts.services import user_set_role
+from projects.audit.messages import describe
+from projects.domain.choices import Role
+from projects.models import ApiToken, AuditEvent, User
+from projects.reference.data import reference_data_load
 
 
 def format_index(extension):
@@ -294,9 +295,9 @@ def test_events_read_in_the_readers_language(users):
     user_set_role(user=users["county_editor"], role=Role.CITY_COORDINATOR)
     for event in AuditEvent.objects.all():
         with translation.override("zh-hans"):
-            chinese = event.message
+            chinese = describe(event)
         with translation.override("en"):
-            english = event.message
+            english = describe(event)
         assert re.search(r"[\u4e00-\u9fff]", chinese), chinese
         assert not re.search(r"[\u4e00-\u9fff]", english.replace("zd", "")), english
     client = client_for(users["province_admin"])

@@ -19,13 +19,13 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from projects import rules, supervision
-from projects.choices import Role, Stage, Status, SupervisionCause, SupervisionLevel, SupervisionStepKind
-from projects.models import DigestDelivery, Problem, SupervisionItem, SupervisionStep
-
 from .concurrency import at_once, on_postgresql  # noqa: F401  (the fixture)
-from .mailserver import free_port
 from .conftest import ZHENGDING, make_project, make_user
+from .mailserver import free_port
+from projects.domain import rules
+from projects.domain.choices import Role, Stage, Status, SupervisionCause, SupervisionLevel, SupervisionStepKind
+from projects.models import DigestDelivery, Problem, SupervisionItem, SupervisionStep
+from projects.supervision import services as supervision
 
 # --- Point 4: supervision run twice at once ---------------------------------------------------------------
 
@@ -166,11 +166,11 @@ def test_redis_down_every_page_and_the_api_answer_uncached_and_reference_data_lo
     from django.core.management import call_command
     from django.urls import reverse
 
-    from projects import delivery, tasks
-    from projects.choices import MailKind
-    from projects.models import DeliveryStatus
-
     from .test_celery_worker import use_broker
+    from projects import tasks
+    from projects.domain.choices import MailKind
+    from projects.mail import delivery
+    from projects.models import DeliveryStatus
 
     url, process = own_redis
     production = settings_for(REDIS_URL=url, CACHE_DOWN_RETRY_SECONDS="0.2")
@@ -215,7 +215,7 @@ def test_redis_down_every_page_and_the_api_answer_uncached_and_reference_data_lo
     # Redis back (restarted empty on its port): used again, and the data version moved past the outage.
     from django.core.cache import cache
 
-    from projects import selectors
+    from projects.shared import versions
 
     restarted = subprocess.Popen(process.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -232,7 +232,7 @@ def test_redis_down_every_page_and_the_api_answer_uncached_and_reference_data_lo
             assert client.get("/").status_code == 200
         assert "cache available again: Redis answers" in [record.getMessage() for record in caplog.records]
         assert redis.Redis.from_url(url).dbsize() > 0  # the dashboard's summaries are cached again
-        assert selectors.data_version() >= 2 and cache.get(selectors.DATA_VERSION_KEY) >= 2
+        assert versions.data_version() >= 2 and cache.get(versions.DATA_VERSION_KEY) >= 2
     finally:
         restarted.kill()
         restarted.wait()
@@ -368,7 +368,7 @@ def test_connection_cut_a_read_is_retried_once_and_a_save_answers_the_site_error
 
 
 def test_only_a_lost_connection_is_read_again_not_a_querys_own_failure():
-    from django.db import InterfaceError, IntegrityError, OperationalError
+    from django.db import IntegrityError, InterfaceError, OperationalError
 
     from hebei_projects.middleware import _connection_lost
 

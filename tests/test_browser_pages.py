@@ -11,13 +11,12 @@ from decimal import Decimal
 
 import pytest
 
-from projects import rules
-from projects.demo import demo_seed
-from projects.models import AnnualPlan
-from projects.services import reference_data_load
-
 from .conftest import make_project
 from .test_browser import OUTPUT, browser  # noqa: F401  (the fixture)
+from projects.domain import rules
+from projects.models import AnnualPlan
+from projects.reference.data import reference_data_load
+from projects.reference.demo import demo_seed
 
 pytestmark = pytest.mark.browser
 
@@ -165,9 +164,8 @@ TWO_FACTOR_LATIN = {"TOTP", "Microsoft", "Authenticator", "Google", "FreeOTP", "
 
 @pytest.fixture
 def two_factor_users(transactional_db, settings):
-    from projects.choices import Role
-
     from .conftest import make_user
+    from projects.domain.choices import Role
 
     reference_data_load()  # a live-server test starts from an empty database
     settings.TWO_FACTOR_REQUIRED = True

@@ -17,16 +17,15 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import translation
 
-from projects import rules
-from projects.choices import Role
-from projects.importing import import_projects
-from projects.models import ImportBatch, MonthlyReport, Project
-from projects.services import reference_data_load
-
 from . import concurrency
 from .conftest import NANGONG, QIAOXI_SJZ, SHIJIAZHUANG, ZHENGDING, make_project, make_user
 from .test_access import change_form_data, client_for
 from .test_import import HEADER, row, snapshot, workbook
+from projects.domain import rules
+from projects.domain.choices import Role
+from projects.importing import import_projects
+from projects.models import ImportBatch, MonthlyReport, Project
+from projects.reference.data import reference_data_load
 
 postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql",
                                      reason="real concurrency needs PostgreSQL (SQLite runs one transaction at a time)")
@@ -247,7 +246,7 @@ def test_an_import_and_admin_saves_of_its_projects_at_once_never_both_win():
 def test_an_import_and_the_report_page_on_the_same_projects_do_not_deadlock():
     """An import writing a list in descending id order while the report page saves reports of the same
     projects (the report page locks projects by id ascending): both complete."""
-    from projects import reporting
+    from projects.dispatch import reports
 
     reference_data_load()
     user = make_user("sjz-r", Role.CITY_COORDINATOR, SHIJIAZHUANG)
@@ -255,17 +254,17 @@ def test_an_import_and_the_report_page_on_the_same_projects_do_not_deadlock():
     data = workbook([row(str(seq), project.name, "石家庄市", "桥西区", total="12000")
                      for seq, project in enumerate(sorted(made, key=lambda p: -p.pk), start=1)])
     month = rules.add_months(rules.month_start(rules.today()), -1)
-    entries = [reporting.ReportEntry(project=project, month=month, completed_investment=Decimal("10"),
+    entries = [reports.ReportEntry(project=project, month=month, completed_investment=Decimal("10"),
                                      image_progress="施工", expected_version=0) for project in made]
 
     for round_ in range(3):
         outcomes = at_once(lambda: import_projects(data, "list.xlsx", user=user),
-                           lambda: reporting.reports_submit(user=user, entries=entries))
+                           lambda: reports.reports_submit(user=user, entries=entries))
         assert [kind for kind, _value in outcomes] == ["ok", "ok"], outcomes
         assert not outcomes[0][1].errors
         data = workbook([row(str(seq), project.name, "石家庄市", "桥西区", total=str(13000 + round_))
                          for seq, project in enumerate(sorted(made, key=lambda p: -p.pk), start=1)])
-        entries = [reporting.ReportEntry(project=project, month=month, completed_investment=Decimal(11 + round_),
+        entries = [reports.ReportEntry(project=project, month=month, completed_investment=Decimal(11 + round_),
                                          image_progress="施工", expected_version=round_ + 1) for project in made]
     reports = MonthlyReport.objects.filter(project__in=made, month=month)
     assert sorted(set(reports.values_list("completed_investment", flat=True))) == [Decimal("12")]
@@ -320,8 +319,7 @@ def test_an_import_waiting_too_long_for_another_import_of_its_county_is_refused(
     clear message, never left hanging."""
     from django.db import transaction
 
-    from projects.importing import ImportFileError
-    from projects.importing import project_list
+    from projects.importing import ImportFileError, project_list
     from projects.models import Region
 
     reference_data_load()

@@ -16,13 +16,14 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from projects import delivery, digests, reporting, rules
-from projects.choices import DigestFrequency, MailKind
-from projects.models import DeliveryStatus, DigestDelivery, DigestSubscription
-from projects.tasks import catch_up_digests, deliver_digest, dispatch_digests
-
 from .test_access import client_for
 from .test_dispatch_cycle import october  # noqa: F401 - a fixture
+from projects.dispatch import reminders
+from projects.domain import rules
+from projects.domain.choices import DigestFrequency, MailKind
+from projects.mail import delivery, digests
+from projects.models import DeliveryStatus, DigestDelivery, DigestSubscription
+from projects.tasks import catch_up_digests, deliver_digest, dispatch_digests
 
 D = datetime.date
 WEEKLY, MONTHLY = DigestFrequency.WEEKLY, DigestFrequency.MONTHLY
@@ -314,7 +315,7 @@ def test_a_missed_reminder_day_is_caught_up_until_the_deadline(users, projects, 
     for kind in (MailKind.REPORT_REMINDER, MailKind.REPORT_DUE, MailKind.REPORT_MISSING):
         DigestDelivery.objects.create(user=users["county_editor"], kind=kind, period_start=D(2026, 9, 1),
                                       period_end=D(2026, 10, 9), status=DeliveryStatus.SENT)
-    assert reporting.reminders_due(D(2026, 11, 3)) == [(MailKind.REPORT_REMINDER, october)]
+    assert reminders.reminders_due(D(2026, 11, 3)) == [(MailKind.REPORT_REMINDER, october)]
     monkeypatch.setattr(rules, "today", lambda: D(2026, 11, 4))  # the worker was down all 11-03
     with django_capture_on_commit_callbacks(execute=True):
         result = catch_up_digests.apply().get()

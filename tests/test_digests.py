@@ -11,15 +11,22 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from projects import digests
-from projects.delivery import Outcome
-from projects.choices import DigestFrequency, ProblemStatus, Status
-from projects.models import AnnualPlan, DeliveryStatus, DigestDelivery, DigestSubscription, MonthlyReport, Problem, Programme
-from projects.services import progress_refresh
-from projects.tasks import catch_up_digests, deliver_digest, dispatch_digests
-
 from .conftest import make_project
 from .test_access import client_for
+from projects.domain.choices import DigestFrequency, ProblemStatus, Status
+from projects.mail import digests
+from projects.mail.delivery import Outcome
+from projects.models import (
+    AnnualPlan,
+    DeliveryStatus,
+    DigestDelivery,
+    DigestSubscription,
+    MonthlyReport,
+    Problem,
+    Programme,
+)
+from projects.shared.editing import progress_refresh
+from projects.tasks import catch_up_digests, deliver_digest, dispatch_digests
 
 D = datetime.date
 WEEKLY = DigestFrequency.WEEKLY
@@ -317,7 +324,7 @@ def test_dispatch_survives_a_broker_that_refuses(users, projects, mail_server, s
         dispatch_digests.apply(kwargs={"frequency": "weekly", "run_date": "2026-11-23"})  # a Monday: a sending day
     assert DigestDelivery.objects.get().status == DeliveryStatus.PENDING and not mail_server.messages
     monkeypatch.undo()
-    from projects import rules
+    from projects.domain import rules
 
     monkeypatch.setattr(rules, "today", lambda: D(2026, 11, 23))  # that day (no later week is missed yet)
     settings.DIGEST_QUEUE_GRACE_SECONDS = 0  # the queued task's grace has passed
@@ -330,7 +337,7 @@ def test_dispatch_survives_a_broker_that_refuses(users, projects, mail_server, s
 def test_dispatch_enqueues_on_commit_and_catch_up_sends_what_a_missed_run_left(
     users, projects, mail_server, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from projects import rules
+    from projects.domain import rules
 
     monkeypatch.setattr(rules, "today", lambda: D(2026, 11, 30))  # the Monday the catch-up looks at
     subscribe(users["county_editor"])

@@ -8,14 +8,16 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from projects import digests, reporting, rules
-from projects.choices import MailKind, ReviewAction, ReviewStatus, Stage
-from projects.models import AnnualPlan, DeliveryStatus, DigestDelivery, MonthlyReport, Project, ReportTransition
-from projects.services import progress_refresh
-from projects.tasks import enqueue_delivery, send_report_reminders
-
 from .conftest import make_project, make_user
 from .test_access import client_for
+from projects.dispatch.reminders import missing_reports, reminders_dispatch, reminders_due
+from projects.dispatch.reports import ReportEntry, reports_prepare, reports_review
+from projects.domain import rules
+from projects.domain.choices import MailKind, ReviewAction, ReviewStatus, Stage
+from projects.mail import digests
+from projects.models import AnnualPlan, DeliveryStatus, DigestDelivery, MonthlyReport, Project, ReportTransition
+from projects.shared.editing import progress_refresh
+from projects.tasks import enqueue_delivery, send_report_reminders
 
 D = datetime.date
 pytestmark = pytest.mark.django_db
@@ -180,7 +182,7 @@ def test_review_cycle_return_resubmit_approve_and_lock(users, projects, mail_ser
     # A returned report counts as not reported.
     zhengding.refresh_from_db()
     assert zhengding.last_report_month != this_month()
-    assert reporting.missing_reports(this_month()).filter(pk=zhengding.pk).exists()
+    assert missing_reports(this_month()).filter(pk=zhengding.pk).exists()
     # The editor gets a mail with the reason and a link to the form ...
     [mail] = mail_server.messages
     assert mail["To"] == "zd@example.org" and "退回" in mail["Subject"]
@@ -278,9 +280,9 @@ def test_the_province_reviews_city_wide_projects_and_dingzhou(users, projects):
     city_wide = make_project("石家庄市本级项目", city_code="130100")
     dingzhou = make_project("定州市项目", "130682")
     reports = [MonthlyReport.objects.create(project=p, month=this_month(), completed_investment=Decimal(5)) for p in (city_wide, dingzhou)]
-    province = reporting.reports_review(user=users["province_admin"], versions={r.pk: r.version for r in reports}, action=ReviewAction.APPROVE)
+    province = reports_review(user=users["province_admin"], versions={r.pk: r.version for r in reports}, action=ReviewAction.APPROVE)
     assert {r.project.name for r in province.done} == {"石家庄市本级项目", "定州市项目"}
-    city = reporting.reports_review(user=users["city_coordinator"], versions={reports[0].pk: reports[0].version}, action=ReviewAction.REOPEN, reason="x")
+    city = reports_review(user=users["city_coordinator"], versions={reports[0].pk: reports[0].version}, action=ReviewAction.REOPEN, reason="x")
     assert not city.done
 
 
@@ -288,7 +290,7 @@ def test_dashboard_and_digest_count_the_cycle_and_each_figure_links_to_its_proje
     zhengding, qiaoxi = projects["zhengding"], projects["qiaoxi"]
     submitted = MonthlyReport.objects.create(project=zhengding, month=this_month(), completed_investment=Decimal(5))
     returned = MonthlyReport.objects.create(project=qiaoxi, month=this_month(), completed_investment=Decimal(5))
-    reporting.reports_review(user=users["city_coordinator"], versions={returned.pk: returned.version}, action=ReviewAction.RETURN, reason="重报")
+    reports_review(user=users["city_coordinator"], versions={returned.pk: returned.version}, action=ReviewAction.RETURN, reason="重报")
     client = client_for(users["city_coordinator"])
     page = client.get(reverse("dashboard"))
     cycle = {item["key"]: item for item in page.context["cycle"]}
@@ -319,8 +321,8 @@ def checked_project(db):
 
 
 def checks_for(project, month, amount, user=None):
-    entry = reporting.ReportEntry(project=project, month=month, completed_investment=Decimal(amount))
-    [outcome] = reporting.reports_prepare(user=user, entries=[entry])
+    entry = ReportEntry(project=project, month=month, completed_investment=Decimal(amount))
+    [outcome] = reports_prepare(user=user, entries=[entry])
     return {warning.code for warning in outcome.warnings}
 
 
@@ -483,7 +485,7 @@ def reminders_on(day):
 
 
 def test_reminders_go_once_to_editors_with_missing_reports(users, projects, october, mail_server):
-    assert reporting.reminders_due(D(2026, 11, 3)) == [(MailKind.REPORT_REMINDER, october)]
+    assert reminders_due(D(2026, 11, 3)) == [(MailKind.REPORT_REMINDER, october)]
     assert reminders_on("2026-11-02") == {}
     reminders_on("2026-11-03")  # two working days before the deadline
     [mail] = mail_server.messages
@@ -499,7 +501,7 @@ def test_reminders_go_once_to_editors_with_missing_reports(users, projects, octo
 
     # A returned report is missing again; after the deadline the city coordinator gets the counties.
     qiaoxi = MonthlyReport.objects.get(project=projects["qiaoxi"], month=october)
-    reporting.reports_review(user=users["city_coordinator"], versions={qiaoxi.pk: qiaoxi.version}, action=ReviewAction.RETURN, reason="补充")
+    reports_review(user=users["city_coordinator"], versions={qiaoxi.pk: qiaoxi.version}, action=ReviewAction.RETURN, reason="补充")
     reminders_on("2026-11-06")
     [missing] = mail_server.messages[2:]
     assert missing["To"] == "sjz@example.org"
@@ -515,7 +517,7 @@ def test_reminders_go_once_to_editors_with_missing_reports(users, projects, octo
 def test_a_reminder_whose_reports_came_in_before_it_was_sent_is_not_sent(users, projects, october, mail_server,
                                                                        django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        reporting.reminders_dispatch(on=D(2026, 11, 3), enqueue=enqueue_delivery)
+        reminders_dispatch(on=D(2026, 11, 3), enqueue=enqueue_delivery)
     MonthlyReport.objects.create(project=projects["zhengding"], month=october, completed_investment=Decimal(1))
     for callback in queued:
         callback()
@@ -527,9 +529,9 @@ def test_reminders_follow_the_working_day_calendar(settings):
     settings.MONTHLY_REPORT_DEADLINE_DAY = 5
     settings.MONTHLY_REPORT_DEADLINE_MODE = "calendar"
     september = D(2025, 9, 1)  # due 10-09 after National Day; two working days before is 09-30
-    assert reporting.reminders_due(D(2025, 9, 30)) == []  # not yet September's month to report on 09-30
-    assert reporting.reminders_due(D(2025, 10, 9)) == [(MailKind.REPORT_DUE, september)]
-    assert reporting.reminders_due(D(2025, 10, 10)) == [(MailKind.REPORT_MISSING, september)]
+    assert reminders_due(D(2025, 9, 30)) == []  # not yet September's month to report on 09-30
+    assert reminders_due(D(2025, 10, 9)) == [(MailKind.REPORT_DUE, september)]
+    assert reminders_due(D(2025, 10, 10)) == [(MailKind.REPORT_MISSING, september)]
 
 
 def test_reminders_can_be_switched_off_in_the_admin_and_a_missed_run_is_caught_up(
@@ -585,7 +587,7 @@ def test_the_admin_inline_respects_the_lock_the_checks_and_writes_only_changes(u
     assert client.post(url, inline("5000", note="设备一次性到货")).status_code == 302
     january.refresh_from_db()
     assert (january.completed_investment, january.note, january.version) == (5000, "设备一次性到货", 2)
-    reporting.reports_review(user=users["city_coordinator"], versions={january.pk: january.version}, action=ReviewAction.APPROVE)
+    reports_review(user=users["city_coordinator"], versions={january.pk: january.version}, action=ReviewAction.APPROVE)
     response = client.post(url, inline("6000", note="设备一次性到货"))
     assert response.status_code == 200 and "已锁定" in response.content.decode()
     january.refresh_from_db()

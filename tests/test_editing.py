@@ -9,11 +9,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from projects.choices import Stage
-from projects.models import MonthlyReport, Project, Region
-
 from .conftest import make_project
 from .test_access import change_form_data, client_for
+from projects.domain.choices import Stage
+from projects.models import MonthlyReport, Project, Region
+from projects.shared.lights import annotate_progress
 
 
 def test_the_later_of_two_concurrent_edits_is_refused(users, projects):
@@ -156,6 +156,6 @@ def test_completed_this_year_follows_the_reports_saved_in_the_admin(users, proje
     assert project.plans.get(year=year - 1).completed_investment == Decimal("75")
     assert project.plans.get(year=year - 1).planned_investment == 0
     assert project.last_report_month == datetime.date(year, 2, 1)
-    annotated = Project.objects.with_progress(year=year, on=datetime.date(year, 3, 1)).get(pk=project.pk)
+    annotated = annotate_progress(Project.objects.all(), year=year, on=datetime.date(year, 3, 1)).get(pk=project.pk)
     assert annotated.completed_year == Decimal("350")
     assert annotated.completion_rate.quantize(Decimal("0.01")) == Decimal("29.17")  # 350 / 1200

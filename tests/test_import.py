@@ -9,9 +9,8 @@ import pytest
 from django.core.management import call_command
 from openpyxl import Workbook
 
-from projects.models import AnnualPlan, Project
-
 from .conftest import make_project
+from projects.models import AnnualPlan, Project
 
 HEADER = ["序号", "项目代码", "项目名称", "项目类别", "五个一批", "建设阶段", "所属市", "所属县（市、区）", "所属产业",
           "八项行动", "项目单位", "建设起止年限", "计划开工", "计划竣工", "总投资（万元）", "年度计划投资（万元）"]

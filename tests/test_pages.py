@@ -14,13 +14,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from projects import rules
-from projects.choices import Stage, Status
-from projects.models import AnnualPlan, MonthlyReport, Problem, Project
-from projects.services import progress_refresh
-
 from .conftest import make_project
 from .test_access import change_form_data, client_for
+from projects.domain import rules
+from projects.domain.choices import Stage, Status
+from projects.models import AnnualPlan, MonthlyReport, Problem, Project
+from projects.shared.editing import progress_refresh
 
 PAGES = ["dashboard", "project_list", "monthly_report", "action_plan", "profile"]
 

@@ -6,8 +6,9 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from actions.models import Action, ActionPlan, Measure
-from projects.access import ROLE_GROUP_NAMES
-from projects.choices import RegionLevel, Role
+
+from projects.domain.access import ROLE_GROUP_NAMES
+from projects.domain.choices import RegionLevel, Role
 from projects.models import Batch, Cluster, Industry, Programme, Region
 
 EIGHT_ACTIONS = [

@@ -4,12 +4,12 @@ from decimal import Decimal
 
 import pytest
 
-from projects import rules
-from projects.choices import Light, LightReason, Stage, Status
+from projects.domain import rules
+from projects.domain.choices import Light, LightReason, Stage, Status
+from projects.domain.rules import Thresholds
 from projects.models import AnnualPlan, MonthlyReport, Project, Region
-from projects.rules import Thresholds
-from projects.services import progress_refresh
-
+from projects.shared import lights
+from projects.shared.editing import progress_refresh
 
 # Report deadlines read the province's working-day overrides (projects.workdays) from the database.
 pytestmark = pytest.mark.django_db
@@ -218,12 +218,12 @@ def test_sql_annotation_agrees_with_python_rule(db):
         )
     MonthlyReport.objects.bulk_create(reports)
     progress_refresh()
-    annotated = Project.objects.filter(pk__in=expected).with_progress(year=year, on=on)
+    annotated = lights.annotate_progress(Project.objects.filter(pk__in=expected), year=year, on=on)
     got = {pk: (rules.light_of(reason).value, reason) for pk, reason in annotated.values_list("pk", "light_reason")}
     mismatches = {pk: (expected[pk], got[pk]) for pk in expected if (expected[pk][0].value, expected[pk][1].value) != got[pk]}
     assert not mismatches
-    # The stored column the lists read (rules.lights_refresh, judged here on the same day) agrees too.
-    rules.lights_refresh(projects=list(expected), on=on)
+    # The stored column the lists read (lights.lights_refresh, judged here on the same day) agrees too.
+    lights.lights_refresh(projects=list(expected), on=on)
     stored = dict(Project.objects.filter(pk__in=expected).values_list("pk", "current_light_reason"))
     assert {pk: reason for pk, reason in stored.items() if reason != expected[pk][1].value} == {}
     # The combinations reach every reason, so agreement is not vacuous.

@@ -11,9 +11,8 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
-from projects.choices import Role
-
 from .conftest import make_user
+from projects.domain.choices import Role
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,15 +11,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from projects import rules, selectors
-from projects.choices import LightReason, Stage, Status
-from projects.models import AnnualPlan, Project, Region, WorkdayOverride
-
 from .conftest import NANGONG, SHIJIAZHUANG, ZHENGDING, make_project
 from .test_access import client_for
 from .test_dispatch_cycle import form_url, page_versions, row
-from .test_import import run, workbook
 from .test_import import row as list_row
+from .test_import import run, workbook
+from projects.domain import rules
+from projects.domain.choices import LightReason, Stage, Status
+from projects.models import AnnualPlan, Project, Region, WorkdayOverride
+from projects.shared import lights
+from projects.shared.versions import data_version
 
 pytestmark = pytest.mark.django_db
 
@@ -30,23 +31,23 @@ def stored():
 
 def evaluated():
     today = rules.today()
-    judged = rules.annotate_progress(Project.objects.all(), year=today.year, on=today, use_stored=False)
+    judged = lights.annotate_progress(Project.objects.all(), year=today.year, on=today, use_stored=False)
     return dict(judged.values_list("pk", "light_reason"))
 
 
 def assert_stored_lights_are_todays():
     """The invariant: every stored light is the one the rules give today, and the lists read it."""
     assert stored() == evaluated()
-    assert rules.stored_lights_fresh(rules.today())
+    assert lights.stored_lights_fresh(rules.today())
 
 
 @pytest.fixture(autouse=True)
 def _no_stale_marker():
     from django.core.cache import cache
 
-    cache.delete(rules.LIGHTS_STALE_KEY)  # a calendar test elsewhere may have left one (it only slows lists)
+    cache.delete(lights.LIGHTS_STALE_KEY)  # a calendar test elsewhere may have left one (it only slows lists)
     yield
-    cache.delete(rules.LIGHTS_STALE_KEY)
+    cache.delete(lights.LIGHTS_STALE_KEY)
 
 
 def test_lists_read_the_stored_light_only_while_every_project_was_judged_today(users, projects):
@@ -55,17 +56,17 @@ def test_lists_read_the_stored_light_only_while_every_project_was_judged_today(u
     today = rules.today()
 
     def listed_reason(project):
-        return Project.objects.with_progress(year=today.year, on=today).get(pk=project.pk).light_reason
+        return lights.annotate_progress(Project.objects.all(), year=today.year, on=today).get(pk=project.pk).light_reason
 
     # Proof that the column is what lists read: a value no rule gives here shows.
     Project.objects.filter(pk=zhengding.pk).update(current_light_reason=LightReason.CANCELLED)
     assert listed_reason(zhengding) == LightReason.CANCELLED
     # One project not judged today (a path that forgot, or the night before the refresh): all are evaluated.
     Project.objects.filter(pk=nangong.pk).update(current_light_on=today - datetime.timedelta(days=1))
-    assert not rules.stored_lights_fresh(today)
+    assert not lights.stored_lights_fresh(today)
     assert listed_reason(zhengding) == evaluated()[zhengding.pk] != LightReason.CANCELLED
     # Another day or year is always evaluated, never read.
-    assert not rules.stored_lights_fresh(today - datetime.timedelta(days=1))
+    assert not lights.stored_lights_fresh(today - datetime.timedelta(days=1))
 
     # The night's refresh (the beat task's command) judges all again.
     call_command("refresh_lights", stdout=open("/dev/null", "w"))
@@ -79,23 +80,23 @@ def test_a_light_judged_under_other_settings_is_not_read(users, projects, settin
     Project.objects.filter(pk=zhengding.pk).update(current_light_reason=LightReason.CANCELLED)  # marks what is read
 
     def listed():
-        return dict(Project.objects.with_progress(year=today.year, on=today).values_list("pk", "light_reason"))
+        return dict(lights.annotate_progress(Project.objects.all(), year=today.year, on=today).values_list("pk", "light_reason"))
 
     assert listed()[zhengding.pk] == LightReason.CANCELLED  # read from the column
     # The province tightens its thresholds and restarts, without running anything: lists follow at once.
     settings.TRAFFIC_LIGHT_YELLOW_LAG, settings.TRAFFIC_LIGHT_RED_LAG = 0, 0
-    assert not rules.stored_lights_fresh(today)
+    assert not lights.stored_lights_fresh(today)
     assert listed() == evaluated() and listed()[zhengding.pk] != LightReason.CANCELLED  # evaluated, not read
-    rules.lights_refresh()  # the night's refresh (or refresh_lights) stores them again
+    lights.lights_refresh()  # the night's refresh (or refresh_lights) stores them again
     assert_stored_lights_are_todays()
 
 
 def test_a_refresh_that_changes_nothing_writes_nothing(projects):
-    rules.lights_refresh()
-    version, before = selectors.data_version(), list(Project.objects.values_list("pk", "updated_at", "version"))
+    lights.lights_refresh()
+    version, before = data_version(), list(Project.objects.values_list("pk", "updated_at", "version"))
     history = Project.history.count()
-    assert rules.lights_refresh() == 3
-    assert selectors.data_version() == version  # no row changed: summaries and counts stay cached
+    assert lights.lights_refresh() == 3
+    assert data_version() == version  # no row changed: summaries and counts stay cached
     assert list(Project.objects.values_list("pk", "updated_at", "version")) == before
     assert Project.history.count() == history
 
@@ -148,7 +149,7 @@ def test_every_write_that_moves_a_light_refreshes_it(users, projects, tmp_path, 
     # The working-day calendar moves every deadline: lights are evaluated until the queued full refresh ran.
     with django_capture_on_commit_callbacks(execute=True):
         WorkdayOverride.objects.create(date=rules.today(), is_workday=False, note="测试")
-        assert not rules.stored_lights_fresh(rules.today())
+        assert not lights.stored_lights_fresh(rules.today())
     assert_stored_lights_are_todays()
 
     # A city's own thresholds.
@@ -202,12 +203,13 @@ def test_the_lists_count_is_cached_until_the_data_changes(users, projects):
 def test_deep_pages_show_the_same_rows_in_the_same_order(users, db, monkeypatch):
     from django.core.paginator import Paginator
 
-    from projects import paginators, views
+    from projects.pages import project_list
+    from projects.shared import paginators
 
     for index, county in enumerate([ZHENGDING, NANGONG, ZHENGDING, None, NANGONG, ZHENGDING, ZHENGDING]):
         make_project(f"项目{index % 3}", county, city_code=None if county else SHIJIAZHUANG)  # names repeat
     monkeypatch.setattr(paginators, "DEFERRED_JOIN_FROM", 2)  # every page after the first looks keys up first
-    monkeypatch.setattr(views, "LIST_PAGE_SIZE", 2)
+    monkeypatch.setattr(project_list, "LIST_PAGE_SIZE", 2)
     client = client_for(users["province_admin"])
     for sort in ("", "-name", "light", "-rate"):
         url = reverse("project_list") + (f"?sort={sort}" if sort else "")

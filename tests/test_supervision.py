@@ -9,8 +9,10 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from projects import rules, services, supervision, workdays
-from projects.choices import (
+from .conftest import NANGONG, QIAOXI_SJZ, XINGTAI, ZHENGDING, make_project, make_user
+from .test_access import client_for
+from projects.domain import rules, workdays
+from projects.domain.choices import (
     ProblemStatus,
     Role,
     Stage,
@@ -29,9 +31,8 @@ from projects.models import (
     SupervisionItem,
     SupervisionStep,
 )
-
-from .conftest import NANGONG, QIAOXI_SJZ, XINGTAI, ZHENGDING, make_project, make_user
-from .test_access import client_for
+from projects.shared import editing, lights
+from projects.supervision import services as supervision
 
 
 def run_on(monkeypatch, day, capture=None):
@@ -94,7 +95,7 @@ def test_items_open_for_red_projects_old_problems_and_overdue_reports_and_close_
     old.save()
     for month in (overdue_month, rules.latest_due_month(on=day)):
         MonthlyReport.objects.get_or_create(project=owing, month=month, defaults={"completed_investment": 10})
-    services.progress_refresh()
+    editing.progress_refresh()
     outcome = run_on(monkeypatch, day + datetime.timedelta(days=1))
     assert (outcome.opened, outcome.closed) == (0, 4)
     closed = SupervisionItem.objects.get(project=red)
@@ -305,7 +306,7 @@ def test_sql_and_python_node_rules_agree(db):
         projects.append(project)
     checked = 0
     for on in dates[1:] + [D(2026, 3, 4)]:
-        in_sql = dict(Project.objects.annotate(late=rules.nodes_late_exists(on)).values_list("pk", "late"))
+        in_sql = dict(Project.objects.annotate(late=lights.nodes_late_exists(on)).values_list("pk", "late"))
         for project in Project.objects.prefetch_related("milestones"):
             assert in_sql[project.pk] == rules.project_nodes_late(project.milestones.all(), on=on), (project.name, on)
             checked += 1
@@ -373,8 +374,8 @@ def test_node_dates_import_as_optional_columns_of_the_list(users, tmp_path):
 
 
 def test_the_digest_has_the_supervision_section_and_the_leaders_own(users, monkeypatch):
-    from projects import digests
-    from projects.choices import DigestFrequency
+    from projects.domain.choices import DigestFrequency
+    from projects.mail import digests
     from projects.models import DigestSubscription
 
     project = stalled("正定县包联项目", contracting_leader=users["leader"])

@@ -9,10 +9,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
+from .test_access import client_for
 from projects.importing.formats import FORMATS
 from projects.models import Batch, Region, User
-
-from .test_access import client_for
 
 USER_HEADER = ["用户名", "姓名或单位", "电子邮箱", "联系电话", "所属区划", "角色"]
 
@@ -201,7 +200,8 @@ def rewrite(rows):
 
 
 def test_a_citys_thresholds_are_imported_and_a_new_division_is_refused(users, projects):
-    from projects import rules
+    from projects.domain import rules
+    from projects.shared import lights
 
     client = client_for(users["province_admin"])
     exported = client.post(reverse("admin:projects_region_export"), {
@@ -215,7 +215,7 @@ def test_a_citys_thresholds_are_imported_and_a_new_division_is_refused(users, pr
     assert result.status_code == 200
     city = Region.objects.get(code="130100")
     assert (city.yellow_lag, city.red_lag) == (1, 2)
-    assert rules.stored_lights_fresh(rules.today())  # its projects' lights were judged again on save
+    assert lights.stored_lights_fresh(rules.today())  # its projects' lights were judged again on save
     # A code the official list does not have: refused, named by row, nothing written.
     preview, result = import_file(client, "region", rewrite([rows[0], ["139999", "某新区", "", 5, 9]]))
     assert result is None and "区划代码“139999”不存在" in preview.content.decode()

@@ -10,19 +10,18 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from django.test import Client
 from django.urls import reverse
-
-from projects import reporting, rules
-from projects.choices import ReviewAction, ReviewStatus, Role
-from projects.importing import import_projects
-from projects.models import AnnualPlan, MonthlyReport, Project, ReportTransition
-from projects.services import user_set_role
 
 from .conftest import make_project, make_user
 from .test_access import change_form_data, client_for
 from .test_api import Caller
-from .test_dispatch_cycle import confirm_keys, form_url, page_versions, row, seen, this_month
+from .test_dispatch_cycle import confirm_keys, form_url, page_versions, row, this_month
+from projects.accounts.services import user_set_role
+from projects.dispatch import reports
+from projects.domain import rules
+from projects.domain.choices import ReviewAction, ReviewStatus, Role
+from projects.importing import import_projects
+from projects.models import AnnualPlan, MonthlyReport, Project, ReportTransition
 
 pytestmark = pytest.mark.django_db
 
@@ -74,9 +73,8 @@ def test_an_absurd_amount_is_refused_by_the_api_the_admin_and_the_workbook(users
     assert response.status_code == 200
     assert not MonthlyReport.objects.filter(project=zhengding, month=month).exists()
     # The progress workbook.
-    from projects.importing import import_progress
-
     from .test_dispatch_cycle import progress_workbook
+    from projects.importing import import_progress
 
     result = import_progress(progress_workbook([(zhengding.name, "正定县", ABSURD, "主体施工", "确认")]), "p.xlsx",
                              user=users["county_editor"], month=month)
@@ -175,9 +173,8 @@ def test_an_old_note_in_the_api_or_a_workbook_does_not_confirm_a_new_figure(user
     assert confirmed.status_code == 200, confirmed.content
     assert {w["code"] for w in confirmed.json()["warnings"]} >= {"over_total", "spike"}
     # A workbook row with the stored note and a new figure: an error for its row until the note changes.
-    from projects.importing import import_progress
-
     from .test_dispatch_cycle import progress_workbook
+    from projects.importing import import_progress
 
     stored = MonthlyReport.objects.get(pk=report.pk)
     result = import_progress(progress_workbook([(project.name, "正定县", "65000", "主体施工", stored.note)]), "p.xlsx",
@@ -277,8 +274,8 @@ def test_a_report_only_for_a_month_that_has_ended(users, projects):
     page = client.get(reverse("monthly_report") + f"?month={current:%Y-%m}")
     assert page.context["month"] == rules.add_months(current, -1)  # the month not ended is not offered
     assert f'value="{current:%Y-%m}"' not in page.content.decode()
-    entry = reporting.ReportEntry(project=zhengding, month=current, completed_investment=Decimal(5))
-    [outcome] = reporting.reports_submit(user=users["county_editor"], entries=[entry])
+    entry = reports.ReportEntry(project=zhengding, month=current, completed_investment=Decimal(5))
+    [outcome] = reports.reports_submit(user=users["county_editor"], entries=[entry])
     assert outcome.code == "future"
     api = Caller(users["county_editor"], "token").post("reports/", {
         "project": zhengding.pk, "month": current.isoformat(), "completed_investment": "5", "version": 0})
@@ -289,7 +286,7 @@ def test_a_report_only_for_a_month_that_has_ended(users, projects):
 def test_deleting_a_locked_report_in_the_inline_says_so_and_writes_nothing(users, projects):
     project = projects["zhengding"]
     january = project.reports.get()
-    reporting.reports_review(user=users["city_coordinator"], versions={january.pk: january.version}, action=ReviewAction.APPROVE)
+    reports.reports_review(user=users["city_coordinator"], versions={january.pk: january.version}, action=ReviewAction.APPROVE)
     project.refresh_from_db()
     version, history = project.version, project.history.count()
     data = change_form_data(project, **{
@@ -318,7 +315,7 @@ def test_the_return_notice_goes_to_someone_who_can_open_the_report_now(users, pr
     mover.save()
     user_set_role(user=mover, role=Role.COUNTY_EDITOR)
     with django_capture_on_commit_callbacks(execute=True):
-        reporting.reports_review(user=users["city_coordinator"], versions={report.pk: report.version},
+        reports.reports_review(user=users["city_coordinator"], versions={report.pk: report.version},
                                  action=ReviewAction.RETURN, reason="请核实", enqueue=__import__("projects.tasks").tasks.enqueue_delivery)
     assert sorted(mail["To"] for mail in mail_server.messages) == ["zd@example.org"]  # 正定县's editor, not mover
     assert ReportTransition.objects.filter(report=report, action=ReviewAction.RETURN).exists()
@@ -330,19 +327,19 @@ def test_the_return_notice_goes_to_someone_who_can_open_the_report_now(users, pr
 def test_the_largest_figures_the_rules_accept_leave_every_page_answering(users, projects, settings):
     """The worst a user can confirm: the largest plausible total, a tiny plan, and every month of the year
     at the amount limit (each confirmed with a note). Sums, rates and every surface still answer."""
-    from projects.figures import MONEY_LIMIT
-    from projects.services import progress_refresh
+    from projects.domain.figures import MONEY_LIMIT
+    from projects.shared.editing import progress_refresh
 
     project = make_project("正定县极值项目", "130123", total_investment=Decimal(str(settings.FIGURE_MAX_TOTAL_INVESTMENT)))
     month = this_month()
     AnnualPlan.objects.create(project=project, year=month.year, planned_investment=Decimal("0.01"),
                               completed_before_year=MONEY_LIMIT)
-    entries = [reporting.ReportEntry(project=project, month=month.replace(month=number), completed_investment=MONEY_LIMIT,
+    entries = [reports.ReportEntry(project=project, month=month.replace(month=number), completed_investment=MONEY_LIMIT,
                                      note="确认") for number in range(1, month.month + 1)]
-    outcomes = reporting.reports_submit(user=users["county_editor"], entries=entries)
-    assert {outcome.status for outcome in outcomes} == {reporting.EntryStatus.CREATED}
+    outcomes = reports.reports_submit(user=users["county_editor"], entries=entries)
+    assert {outcome.status for outcome in outcomes} == {reports.EntryStatus.CREATED}
     progress_refresh()
-    too_much = reporting.ReportEntry(project=project, month=month, completed_investment=MONEY_LIMIT + Decimal("0.01"))
+    too_much = reports.ReportEntry(project=project, month=month, completed_investment=MONEY_LIMIT + Decimal("0.01"))
     assert parse_refused(str(MONEY_LIMIT + Decimal("0.01")))
     del too_much
     report = MonthlyReport.objects.get(project=project, month=month)
@@ -357,7 +354,7 @@ def test_the_largest_figures_the_rules_accept_leave_every_page_answering(users, 
                     "/api/v1/dashboard/", "/api/v1/reports/", f"/api/v1/reports/{report.pk}/", "/api/v1/plans/"):
             response = client.get(url)
             assert response.status_code in (200, 403), (user.username, url, response.status_code)
-    from projects import digests
+    from projects.mail import digests
     from projects.models import DigestSubscription
 
     subscription = DigestSubscription.objects.create(user=users["province_admin"], frequency="monthly")
@@ -381,7 +378,7 @@ def test_an_amount_an_older_version_let_in_is_returned_for_a_new_report_and_the_
     from django.db import IntegrityError, connection, transaction
     from django.db.migrations.executor import MigrationExecutor
 
-    from projects.services import reference_data_load
+    from projects.reference.data import reference_data_load
 
     reference_data_load()
     try:

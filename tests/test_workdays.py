@@ -9,10 +9,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 from django.utils import timezone
 
-from projects import rules, workdays
-from projects.models import WorkdayOverride
-
 from .test_access import client_for
+from projects.domain import rules, workdays
+from projects.models import WorkdayOverride
 
 D = datetime.date
 # A year chinese_calendar 1.11.0 does not know (it covers 2004-2026); test_unknown_year checks the premise.
@@ -110,12 +109,12 @@ def test_unknown_year_falls_back_to_weekends_and_warns_once(caplog, monkeypatch)
     monkeypatch.setattr(workdays, "_warned_years", set())
     assert not workdays.year_is_covered(UNKNOWN_YEAR)
     assert workdays.year_is_covered(2025)
-    with caplog.at_level(logging.WARNING, logger="projects.workdays"):
+    with caplog.at_level(logging.WARNING, logger="projects.domain.workdays"):
         assert not workdays.is_workday(D(UNKNOWN_YEAR, 4, 5))  # Saturday
         assert workdays.is_workday(D(UNKNOWN_YEAR, 4, 7))  # Monday
         # March's report: due Saturday 5 April, so Monday 7 April.
         assert rules.report_deadline(D(UNKNOWN_YEAR, 3, 1)) == D(UNKNOWN_YEAR, 4, 7)
-    warnings = [record for record in caplog.records if record.name == "projects.workdays"]
+    warnings = [record for record in caplog.records if record.name == "projects.domain.workdays"]
     assert len(warnings) == 1
     assert warnings[0].levelno == logging.WARNING and str(UNKNOWN_YEAR) in warnings[0].getMessage()
 

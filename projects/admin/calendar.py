@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 
-from projects import rules, workdays
+from projects.domain import rules, workdays
 from projects.models import WorkdayOverride
 
 UNCOVERED_YEAR_WARNING = _(

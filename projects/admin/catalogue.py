@@ -3,10 +3,16 @@
 
 from django.contrib import admin
 
-from projects.filtersets import county_choices
-from projects.importing.resources import BatchResource, ClusterResource, IndustryResource, ProgrammeResource, RegionResource
-from projects.models import Batch, Cluster, Industry, Programme, Region
 from projects.admin.transfer import TableTransferMixin
+from projects.importing.resources import (
+    BatchResource,
+    ClusterResource,
+    IndustryResource,
+    ProgrammeResource,
+    RegionResource,
+)
+from projects.models import Batch, Cluster, Industry, Programme, Region
+from projects.shared.filtersets import county_choices
 
 # --- Reference data ----------------------------------------------------------------------------------
 

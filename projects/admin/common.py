@@ -9,10 +9,10 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 
-from projects import selectors
-from projects.access import phone_masked, scope_key
-from projects.filtersets import ProjectFilterSet, city_choices, cluster_choices, county_choices
+from projects.domain.access import phone_masked, scope_key
 from projects.models import AnnualPlan, Project
+from projects.shared import versions
+from projects.shared.filtersets import ProjectFilterSet, city_choices, cluster_choices, county_choices
 
 # --- List filters that delegate to ProjectFilterSet --------------------------------------------------
 
@@ -35,7 +35,7 @@ class FilterSetListFilter(admin.SimpleListFilter):
             return [(str(value), str(label)) for value, label in flat if value != ""]
 
         key = ("admin-filter", type(self).__name__, self.parameter_name, scope_key(request.user), translation.get_language())
-        return selectors.cached_summary(key, choices)
+        return versions.cached_summary(key, choices)
 
     def queryset(self, request, queryset):
         if self.value() is None:
@@ -85,7 +85,7 @@ class YearListFilter(FilterSetListFilter):
             plans = AnnualPlan.objects.visible_to(request.user).order_by("-year").values_list("year", flat=True)
             return list(plans.distinct()[:10])
 
-        return [(str(year), str(year)) for year in selectors.cached_summary(("admin-plan-years", scope_key(request.user)), years)]
+        return [(str(year), str(year)) for year in versions.cached_summary(("admin-plan-years", scope_key(request.user)), years)]
 
 
 # --- Shared behaviour for region-bound admins --------------------------------------------------------

@@ -10,8 +10,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from projects import delivery, digests, rules
-from projects.access import person_scope_q
+from projects import tasks
+from projects.domain import rules
+from projects.domain.access import person_scope_q
+from projects.mail import delivery, digests
 from projects.models import DeliveryStatus, DigestDelivery, DigestSubscription, User
 
 # --- Digests -----------------------------------------------------------------------------------------
@@ -134,7 +136,6 @@ class DigestDeliveryAdmin(PersonScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("重新发送（失败的和无人处理的）"), permissions=["view"])
     def send_again(self, request, queryset):
-        from projects import tasks
 
         retryable = queryset.filter(
             Q(status=DeliveryStatus.FAILED) | Q(pk__in=delivery.unfinished_deliveries().values("pk"))

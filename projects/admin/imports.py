@@ -11,9 +11,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from projects import exporting, importing, rules, tasks
-from projects.access import person_scope_q
+from projects import importing, tasks
 from projects.audit.services import audit_batch_confirmed
+from projects.domain import rules
+from projects.domain.access import person_scope_q
+from projects.importing import exporting
 from projects.models import HeaderSynonym, ImportBatch
 
 # --- Imports: upload, preview, confirm ----------------------------------------------------------------

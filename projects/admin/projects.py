@@ -14,17 +14,37 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.utils import bulk_update_with_history
 
-from projects import exporting, importing, locks, reporting, rules, selectors, tasks
-from projects.access import may_edit_project, phone_masked
-from projects.choices import Light, RegionLevel, ReviewAction, Status
-from projects.filtersets import ProjectFilterSet
-from projects.models import AnnualPlan, Milestone, MilestoneKind, MonthlyReport, Problem, Project, ReportTransition
-from projects.importing.resources import AnnualPlanResource, MonthlyReportResource, ProblemResource
-from projects.paginators import CachedCountPaginator
-from projects.services import StaleVersionError, progress_refresh, project_claim_version
-from projects.admin.common import ReadOnlyAdminMixin, ReadOnlyInline, RegionScopedAdminMixin, ScopedHistoryAdmin, YearListFilter, filterset_list_filter
+from projects import importing, tasks
+from projects.admin.common import (
+    ReadOnlyAdminMixin,
+    ReadOnlyInline,
+    RegionScopedAdminMixin,
+    ScopedHistoryAdmin,
+    YearListFilter,
+    filterset_list_filter,
+)
 from projects.admin.imports import ImportAdminMixin, _xlsx_response
 from projects.admin.transfer import TableExportMixin
+from projects.dispatch.reports import (
+    TRANSITIONS,
+    EntryStatus,
+    ReportEntry,
+    reports_delete,
+    reports_prepare,
+    reports_review,
+    reports_submit,
+)
+from projects.domain import rules
+from projects.domain.access import may_edit_project, phone_masked
+from projects.domain.choices import Light, RegionLevel, ReviewAction, Status
+from projects.importing import exporting
+from projects.importing.resources import AnnualPlanResource, MonthlyReportResource, ProblemResource
+from projects.models import AnnualPlan, Milestone, MilestoneKind, MonthlyReport, Problem, Project, ReportTransition
+from projects.shared import lights, locks
+from projects.shared.editing import StaleVersionError, progress_refresh, project_claim_version
+from projects.shared.filtersets import ProjectFilterSet
+from projects.shared.paginators import CachedCountPaginator
+from projects.shared.versions import data_changed
 
 
 class ProjectChildInline(admin.TabularInline):
@@ -63,7 +83,7 @@ class MonthlyReportFormSet(forms.BaseInlineFormSet):
             data = form.cleaned_data
             if not data.get("month") or data.get("completed_investment") is None:
                 continue
-            pairs.append((form, reporting.ReportEntry(
+            pairs.append((form, ReportEntry(
                 project=self.instance, month=data["month"].replace(day=1), completed_investment=data["completed_investment"],
                 image_progress=data.get("image_progress") or "", note=data.get("note") or "",
             )))
@@ -86,11 +106,11 @@ class MonthlyReportFormSet(forms.BaseInlineFormSet):
         if self.instance.pk is None:
             return  # a new project: its reports are checked when saved
         pairs = self.changed_entries()
-        outcomes = reporting.reports_prepare(user=self.request_user, entries=[entry for _form, entry in pairs])
+        outcomes = reports_prepare(user=self.request_user, entries=[entry for _form, entry in pairs])
         for (form, _entry), outcome in zip(pairs, outcomes):
-            if outcome.status == reporting.EntryStatus.REFUSED:
+            if outcome.status == EntryStatus.REFUSED:
                 form.add_error(None, outcome.message)
-            elif outcome.status == reporting.EntryStatus.NEEDS_NOTE:
+            elif outcome.status == EntryStatus.NEEDS_NOTE:
                 form.add_error("note", "；".join(warning.message for warning in outcome.warnings) + "。" +
                                _("请核对；如确认无误，请填写（或更新）说明后再次保存。"))
 
@@ -271,7 +291,7 @@ class ProjectAdmin(ImportAdminMixin, RegionScopedAdminMixin, ScopedHistoryAdmin)
 
     def get_queryset(self, request):
         year = ProjectFilterSet.selected_year(request.GET)
-        return super().get_queryset(request).with_progress(year=year, on=rules.today())
+        return lights.annotate_progress(super().get_queryset(request), year=year, on=rules.today())
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and not Project.objects.editable_by(request.user).filter(pk=obj.pk).exists():
@@ -313,12 +333,12 @@ class ProjectAdmin(ImportAdminMixin, RegionScopedAdminMixin, ScopedHistoryAdmin)
         if formset.model is not MonthlyReport:
             formset.save()
             return
-        outcomes = reporting.reports_submit(user=request.user, entries=[entry for _form, entry in formset.changed_entries()])
+        outcomes = reports_submit(user=request.user, entries=[entry for _form, entry in formset.changed_entries()])
         for outcome in outcomes:
-            if outcome.status in (reporting.EntryStatus.REFUSED, reporting.EntryStatus.NEEDS_NOTE):
+            if outcome.status in (EntryStatus.REFUSED, EntryStatus.NEEDS_NOTE):
                 reasons = "；".join([outcome.message] + [warning.message for warning in outcome.warnings])
                 self.message_user(request, f"{outcome.entry.month:%Y-%m}：{reasons}", messages.WARNING)
-        reporting.reports_delete(user=request.user, reports=[f.instance for f in formset.deleted_forms if f.instance.pk])
+        reports_delete(user=request.user, reports=[f.instance for f in formset.deleted_forms if f.instance.pk])
         # What the admin's change message ("added/changed/deleted …") reads from a saved formset.
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
@@ -340,8 +360,8 @@ class ProjectAdmin(ImportAdminMixin, RegionScopedAdminMixin, ScopedHistoryAdmin)
             project.status = status
             project.version += 1
         bulk_update_with_history(projects, Project, ["status", "version"], default_user=request.user)
-        rules.lights_refresh(projects=[project.pk for project in projects])  # a status moves the light
-        selectors.data_changed()  # bulk updates send no save signals
+        lights.lights_refresh(projects=[project.pk for project in projects])  # a status moves the light
+        data_changed()  # bulk updates send no save signals
         self.message_user(
             request,
             ngettext("已更新 %(count)d 个项目。", "已更新 %(count)d 个项目。", len(projects)) % {"count": len(projects)},
@@ -432,7 +452,7 @@ class MonthlyReportAdmin(ImportAdminMixin, TableExportMixin, ProjectChildAdmin):
 
     def _review(self, request, queryset, action):
         """Run a review action on the selected reports; one that needs a reason asks for it first."""
-        _sources, _target, needs_reason = reporting.TRANSITIONS[action]
+        _sources, _target, needs_reason = TRANSITIONS[action]
         reason = request.POST.get("reason", "")
         if needs_reason and "apply" not in request.POST:
             return TemplateResponse(request, "admin/projects/monthlyreport/review_reason.html", {
@@ -445,7 +465,7 @@ class MonthlyReportAdmin(ImportAdminMixin, TableExportMixin, ProjectChildAdmin):
         for pk in seen.keys() - versions.keys():
             self.message_user(request, _("月报 %(pk)s：页面未带版本，未审核；请刷新后重试。") % {"pk": pk}, messages.WARNING)
         try:
-            result = reporting.reports_review(user=request.user, versions=versions, action=action, reason=reason,
+            result = reports_review(user=request.user, versions=versions, action=action, reason=reason,
                                               enqueue=tasks.enqueue_delivery)
         except ValidationError as error:
             self.message_user(request, " ".join(error.messages), messages.ERROR)

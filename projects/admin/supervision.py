@@ -4,9 +4,9 @@ projects.supervision, so that each step is the acting level's and escalation kee
 
 from django.contrib import admin
 
-from projects.models import MilestoneKind, SupervisionItem, SupervisionStep
 from projects.admin.common import ReadOnlyInline
 from projects.admin.projects import ProjectChildAdmin
+from projects.models import MilestoneKind, SupervisionItem, SupervisionStep
 
 
 @admin.register(MilestoneKind)

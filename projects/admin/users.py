@@ -11,10 +11,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from projects import tasks
-from projects.access import ROLE_GROUP_NAMES
+from projects.admin.transfer import TableTransferMixin
+from projects.domain.access import ROLE_GROUP_NAMES
 from projects.importing.resources import UserResource
 from projects.models import ApiToken, DigestSubscription, User
-from projects.admin.transfer import TableTransferMixin
 
 # --- Users -------------------------------------------------------------------------------------------
 

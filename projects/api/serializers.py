@@ -13,9 +13,22 @@ from rest_framework import serializers
 
 from actions.models import Action, ActionPlan, Measure, Target
 
-from projects import rules
-from projects.figures import MONEY_MAX_DIGITS, SUM_DIGITS, money_validator
-from projects.models import AnnualPlan, Batch, Cluster, Industry, MonthlyReport, Problem, Programme, Project, Region, SupervisionItem, SupervisionStep
+from projects.domain import rules
+from projects.domain.access import may_edit_project, phone_shown
+from projects.domain.figures import MONEY_MAX_DIGITS, SUM_DIGITS, money_validator
+from projects.models import (
+    AnnualPlan,
+    Batch,
+    Cluster,
+    Industry,
+    MonthlyReport,
+    Problem,
+    Programme,
+    Project,
+    Region,
+    SupervisionItem,
+    SupervisionStep,
+)
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 
@@ -135,7 +148,6 @@ class ProjectDetailSerializer(ProjectSerializer):
     @extend_schema_field(serializers.CharField())
     def get_phone(self, project):
         """In full only for those who may edit the project (issue 22)."""
-        from projects.access import may_edit_project, phone_shown
 
         request = self.context.get("request")
         user = getattr(request, "user", None)

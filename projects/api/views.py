@@ -15,12 +15,32 @@ from rest_framework.views import APIView
 
 from actions.models import Action, ActionPlan
 
-from projects import reporting, rules, selectors
-from projects.figures import SUM_DIGITS
-from projects.filtersets import AnnualPlanFilterSet, MonthlyReportFilterSet, ProblemFilterSet, ProjectFilterSet, SupervisionItemFilterSet
-from projects.models import AnnualPlan, Batch, Cluster, Industry, MonthlyReport, Problem, Programme, Project, Region, SupervisionItem, SupervisionStep
 from projects.api import serializers as api
 from projects.api.permissions import ReadOnlyAuthenticated
+from projects.dispatch import reports
+from projects.domain import rules
+from projects.domain.figures import SUM_DIGITS
+from projects.models import (
+    AnnualPlan,
+    Batch,
+    Cluster,
+    Industry,
+    MonthlyReport,
+    Problem,
+    Programme,
+    Project,
+    Region,
+    SupervisionItem,
+    SupervisionStep,
+)
+from projects.shared import summaries
+from projects.shared.filtersets import (
+    AnnualPlanFilterSet,
+    MonthlyReportFilterSet,
+    ProblemFilterSet,
+    ProjectFilterSet,
+    SupervisionItemFilterSet,
+)
 
 
 class Conflict(APIException):
@@ -144,28 +164,28 @@ class MonthlyReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         writer = api.MonthlyReportWriteSerializer(data=data, user=request.user)
         writer.is_valid(raise_exception=True)
         values = writer.validated_data
-        entry = reporting.ReportEntry(
+        entry = reports.ReportEntry(
             project=values["project"], month=values["month"], completed_investment=values["completed_investment"],
             image_progress=values["image_progress"], problem=values["problem"], note=values["note"],
             expected_version=values["version"],
             confirmed=frozenset(values["confirmed_warnings"]),
         )
-        [outcome] = reporting.reports_submit(user=request.user, entries=[entry])
-        if outcome.status == reporting.EntryStatus.NEEDS_NOTE:
+        [outcome] = reports.reports_submit(user=request.user, entries=[entry])
+        if outcome.status == reports.EntryStatus.NEEDS_NOTE:
             raise ValidationError({
                 "note": [outcome.message],
                 "warnings": [warning.as_api() for warning in outcome.warnings],
             })
-        if outcome.status == reporting.EntryStatus.REFUSED:
+        if outcome.status == reports.EntryStatus.REFUSED:
             if outcome.code in ("stale", "locked"):
                 raise Conflict({"detail": outcome.message, "code": outcome.code})
             raise ValidationError({"project" if outcome.code == "forbidden" else "month": [outcome.message]})
         saved = MonthlyReport.objects.select_related("reported_by", "reviewed_by").get(
             project=entry.project, month=entry.month
-        ) if outcome.status != reporting.EntryStatus.UNCHANGED or outcome.report else None
+        ) if outcome.status != reports.EntryStatus.UNCHANGED or outcome.report else None
         body = {**api.MonthlyReportSerializer(saved).data, "outcome": outcome.status,
                 "check_warnings": [warning.as_api() for warning in outcome.warnings]}
-        created = outcome.status == reporting.EntryStatus.CREATED
+        created = outcome.status == reports.EntryStatus.CREATED
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
@@ -335,7 +355,7 @@ class DashboardView(APIView):
         plan = next((p for p in plans if p.code == data.get("plan")), None) or next((p for p in plans if p.is_primary), None)
         on = rules.today()
         params = {name: value for name, value in filterset.data.items() if name in filterset.filters and value not in ("", None)}
-        summary = selectors.dashboard_summary(filterset.qs, user=request.user, year=year, on=on, plan=plan, params=params)
+        summary = summaries.dashboard_summary(filterset.qs, user=request.user, year=year, on=on, plan=plan, params=params)
         return Response(type(DashboardSerializer)({
             "year": year,
             "time_progress": rules.time_progress(year=year, on=on),

@@ -4,7 +4,7 @@ the figures' warnings): the stored event never holds a sentence."""
 from django.apps import apps
 from django.utils.translation import gettext as _
 
-from projects.choices import Role
+from projects.domain.choices import Role
 from projects.models import AuditEvent
 
 Code = AuditEvent.Code

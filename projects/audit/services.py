@@ -5,7 +5,7 @@ import datetime
 from django.conf import settings
 from django.utils import timezone
 
-from projects.models import AuditEvent
+from projects.models import AuditEvent, MonthlyReport, Project
 
 Code = AuditEvent.Code
 
@@ -75,7 +75,6 @@ def audit_batch_confirmed(request, batch, *, apply=True, started=True):
     """The confirm of an uploaded list (ImportBatch) that started its import (here or on a worker): the
     counts are its preview's, which is what a confirm applies or nothing. A re-check of a stalled preview
     (apply=False) and a confirm that could not start (already imported, running) are not confirms."""
-    from projects.models import MonthlyReport, Project
 
     if not apply or started is False:
         return None

@@ -9,10 +9,10 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_sa
 from django.dispatch import receiver
 from django.utils import timezone
 
-from projects.access import ROLE_GROUP_NAMES
-from projects.choices import Role
-from projects.models import ApiToken, AuditEvent, User
 from projects.audit.services import audit_record
+from projects.domain.access import ROLE_GROUP_NAMES
+from projects.domain.choices import Role
+from projects.models import ApiToken, AuditEvent, User
 
 Code = AuditEvent.Code
 

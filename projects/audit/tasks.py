@@ -2,11 +2,12 @@
 
 from celery import shared_task
 
+from projects.audit.services import audit_prune
+
 
 @shared_task(name="projects.audit.tasks.prune_audit")
 def prune_audit():
     """Daily (beat schedule 安全审计日志清理, created by load_reference_data): remove events past
     AUDIT_RETENTION_DAYS."""
-    from projects.audit.services import audit_prune
 
     return audit_prune()

@@ -13,7 +13,16 @@ workbook's (progress), uploaded batches checked and applied here or on a worker 
 reports (results). Nothing else in the project parses a cell.
 """
 
-from projects.importing.batches import batch_can_reconfirm, batch_is_stalled, batch_run, batch_run_claimed, batch_start, batches_restart, runs_in_background, stalled_batches
+from projects.importing.batches import (
+    batch_can_reconfirm,
+    batch_is_stalled,
+    batch_run,
+    batch_run_claimed,
+    batch_start,
+    batches_restart,
+    runs_in_background,
+    stalled_batches,
+)
 from projects.importing.progress import import_progress, progress_template_workbook
 from projects.importing.project_list import import_projects, template_workbook
 from projects.importing.reading import count_rows, parse_money

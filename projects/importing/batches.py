@@ -10,11 +10,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from projects.models import ImportBatch
 from projects.importing.progress import import_progress
 from projects.importing.project_list import import_projects
 from projects.importing.reading import count_rows
 from projects.importing.results import ImportFileError, describe
+from projects.models import ImportBatch
 
 # --- Import batches: preview and apply, inline or on a worker -------------------------------------------
 

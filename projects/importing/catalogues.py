@@ -7,8 +7,8 @@ from django.utils.translation import gettext as _
 
 from actions.models import Action
 
-from projects import rules
-from projects.choices import RegionLevel, Stage
+from projects.domain import rules
+from projects.domain.choices import RegionLevel, Stage
 from projects.models import Batch, Industry, Programme, Region
 
 # --- Catalogues ---------------------------------------------------------------------------------------

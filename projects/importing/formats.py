@@ -9,7 +9,7 @@ text in a spreadsheet. Nothing else parses a cell.
 import tablib
 from import_export.formats import base_formats
 
-from projects.exporting import escape_formula
+from projects.domain.template import escape_formula
 from projects.importing.reading import clean_text, iter_rows
 
 

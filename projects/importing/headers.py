@@ -7,15 +7,15 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from projects.exporting import COLUMNS as EXPORT_COLUMNS
+from projects.domain.template import HEADERS
 from projects.importing.results import ImportFileError
+from projects.models import HeaderSynonym
 
 SUBTOTAL_WORDS = ("合计", "小计", "总计")
 HEADER_SEARCH_ROWS = 30
 YEAR_IN_TITLE_RE = re.compile(r"(20\d{2})\s*年")
 
 
-HEADERS = {"seq": ("序号", "no")} | {alias: (header, alias) for header, alias in EXPORT_COLUMNS}
 
 # Headings real lists use for the template's columns (集中开工 and 招商引资 lists of cities and counties),
 # compared as `heading_text` reduces them: no spaces, half-width, lower case, no bracketed part. The
@@ -80,7 +80,6 @@ class HeaderMap:
 
     @classmethod
     def for_project_list(cls):
-        from projects.models import HeaderSynonym
 
         synonyms = {key: list(texts) for key, texts in HEADER_SYNONYMS.items()}
         for column, text in HeaderSynonym.objects.values_list("column", "text"):

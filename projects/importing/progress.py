@@ -1,4 +1,4 @@
-"""Monthly progress workbooks (月度调度表): import through reporting.reports_submit, and the prefilled template."""
+"""Monthly progress workbooks (月度调度表): import through reports.reports_submit, and the prefilled template."""
 
 import io
 import unicodedata
@@ -9,16 +9,16 @@ from django.utils.translation import gettext as _
 from import_export import fields
 from import_export.instance_loaders import BaseInstanceLoader
 
-from projects import reporting
-from projects.choices import Stage
-from projects.exporting import escape_formula
-from projects.models import PROJECT_ORDER, MonthlyReport, Project, normalize_project_code
+from projects.dispatch import reports
+from projects.domain.choices import Stage
+from projects.domain.template import escape_formula
 from projects.importing.headers import HEADER_SEARCH_ROWS, HeaderMap, find_header, is_passed_over
 from projects.importing.project_list import _shown
 from projects.importing.reading import clean_text
 from projects.importing.resources import WorkbookResource, sheet_dataset
 from projects.importing.results import PROGRESS_EVERY, ImportFileError, ImportResult, RowError, RowResult
 from projects.importing.widgets import MoneyWidget, TextWidget
+from projects.models import PROJECT_ORDER, MonthlyReport, Project, normalize_project_code
 
 # --- Monthly progress workbooks -----------------------------------------------------------------------
 
@@ -76,7 +76,7 @@ class ProgressLoader(BaseInstanceLoader):
 
 class ProgressResource(WorkbookResource):
     """A progress workbook's rows as the month's reports. Rows are checked and read here; what is saved,
-    and every check on the figures, is reporting.reports_submit's (as on the report page), in bulk once the
+    and every check on the figures, is reports.reports_submit's (as on the report page), in bulk once the
     rows are read."""
 
     code = fields.Field(column_name="code", widget=TextWidget())
@@ -157,7 +157,7 @@ class ProgressResource(WorkbookResource):
         except ValueError as error:
             raise ValidationError({"completed": [str(error)]}) from None
         text = {key: self.fields[key].clean(row) if key in row else "" for key in ("progress", "problem", "note")}
-        instance._entry = reporting.ReportEntry(
+        instance._entry = reports.ReportEntry(
             project=project, month=self.month, completed_investment=amount, image_progress=text["progress"],
             problem=text["problem"], note=text["note"],
         )
@@ -170,11 +170,11 @@ class ProgressResource(WorkbookResource):
         questions without a 说明, is an error of its row (and nothing is kept)."""
         if result.has_validation_errors() or not self.entries:
             return
-        outcomes = reporting.reports_submit(user=self.user, entries=[entry for _number, entry in self.entries])
+        outcomes = reports.reports_submit(user=self.user, entries=[entry for _number, entry in self.entries])
         for (number, _entry), outcome in zip(self.entries, outcomes):
-            if outcome.status == reporting.EntryStatus.REFUSED:
+            if outcome.status == reports.EntryStatus.REFUSED:
                 result.append_invalid_row(number, {}, ValidationError({"completed": [outcome.message]}))
-            elif outcome.status == reporting.EntryStatus.NEEDS_NOTE:
+            elif outcome.status == reports.EntryStatus.NEEDS_NOTE:
                 reasons = "；".join(warning.message for warning in outcome.warnings)
                 message = _("%(reasons)s。如确认无误，请在“说明”列填写说明") % {"reasons": reasons}
                 result.append_invalid_row(number, {}, ValidationError({"completed": [message]}))

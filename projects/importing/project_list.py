@@ -31,19 +31,39 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from actions.models import Action
 
-from projects import locks, rules, selectors
-from projects.access import phone_is_masked
-from projects.choices import Stage
-from projects.exporting import COLUMNS as EXPORT_COLUMNS
-from projects.exporting import escape_formula
-from projects.figures import total_investment_validator
-from projects.models import AnnualPlan, Batch, Milestone, MilestoneKind, Programme, Project
+from projects.domain import rules
+from projects.domain.access import phone_is_masked
+from projects.domain.choices import Stage
+from projects.domain.figures import total_investment_validator
+from projects.domain.template import COLUMNS as EXPORT_COLUMNS
+from projects.domain.template import escape_formula
 from projects.importing.catalogues import Catalogues
-from projects.importing.headers import HEADER_SEARCH_ROWS, HEADERS, HeaderMap, find_header, is_passed_over, year_from_titles
+from projects.importing.headers import (
+    HEADER_SEARCH_ROWS,
+    HEADERS,
+    HeaderMap,
+    find_header,
+    is_passed_over,
+    year_from_titles,
+)
 from projects.importing.reading import clean_text, count_rows
 from projects.importing.resources import WorkbookResource, sheet_dataset
 from projects.importing.results import KEPT_ROWS, PROGRESS_EVERY, ImportFileError, ImportResult, RowError, RowResult
-from projects.importing.widgets import CatalogueWidget, CityWidget, CodeWidget, CountyWidget, LinksWidget, LookupWidget, MoneyWidget, MonthWidget, PeriodWidget, StageWidget, TextWidget
+from projects.importing.widgets import (
+    CatalogueWidget,
+    CityWidget,
+    CodeWidget,
+    CountyWidget,
+    LinksWidget,
+    LookupWidget,
+    MoneyWidget,
+    MonthWidget,
+    PeriodWidget,
+    StageWidget,
+    TextWidget,
+)
+from projects.models import AnnualPlan, Batch, Milestone, MilestoneKind, Programme, Project
+from projects.shared import lights, locks, versions
 
 REQUIRED = ("name", "city")
 # The model's fields a row sets, compared to tell an updated row from an unchanged one.
@@ -620,7 +640,7 @@ class ProjectListResource(WorkbookResource):
 
     def after_import(self, dataset, result, **kwargs):
         if not result.has_validation_errors() and self.written:
-            rules.lights_refresh(projects=set(self.written) | self.planned)  # stages, starts and plans move lights
+            lights.lights_refresh(projects=set(self.written) | self.planned)  # stages, starts and plans move lights
 
 
 # --- The import -----------------------------------------------------------------------------------------
@@ -710,7 +730,7 @@ def import_projects(data, filename, *, user, year=None, dry_run=False, progress=
     if result.errors:
         result.clear_rows()
     elif not dry_run:
-        selectors.data_changed()
+        versions.data_changed()
     return result
 
 

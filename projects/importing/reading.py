@@ -12,8 +12,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from projects.exporting import FORMULA_STARTS
-from projects.figures import money_validator, validation_text
+from projects.domain.figures import money_validator, validation_text
+from projects.domain.template import FORMULA_STARTS
 from projects.importing.results import ImportFileError
 
 DATE_RE = re.compile(r"^(\d{4})\s*[-./年]\s*(\d{1,2})\s*(?:月)?\s*(?:[-./]?\s*(\d{1,2})\s*日?)?$")

@@ -7,21 +7,21 @@ from functools import partial
 
 import tablib
 from django.conf import settings
-
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 from import_export.results import Result
 
 from actions.models import Action, ActionPlan, Measure, Target
 
-from projects.access import ROLE_GROUP_NAMES
-from projects.choices import Role
-from projects.models import AnnualPlan, Batch, Cluster, Industry, MonthlyReport, Problem, Programme, Region, User
+from projects.accounts.services import accounts_opened, user_set_role
+from projects.domain.access import ROLE_GROUP_NAMES
+from projects.domain.choices import Role
 from projects.importing.catalogues import Regions
 from projects.importing.headers import HEADER_SEARCH_ROWS
 from projects.importing.reading import clean_text, iter_rows
 from projects.importing.results import ImportFileError
 from projects.importing.widgets import TextWidget
+from projects.models import AnnualPlan, Batch, Cluster, Industry, MonthlyReport, Problem, Programme, Region, User
 
 
 class RegionWidget(widgets.ForeignKeyWidget):
@@ -270,13 +270,11 @@ class UserResource(ProvinceResource):
             self.opened.append(instance)
 
     def after_save_instance(self, instance, row, **kwargs):
-        from projects.services import user_set_role
 
         if hasattr(instance, "_imported_role") and instance._imported_role != instance.role:
             user_set_role(user=instance, role=instance._imported_role)
 
     def after_import(self, dataset, result, **kwargs):
-        from projects.services import accounts_opened
 
         if not kwargs.get("dry_run") and not result.has_errors() and not result.has_validation_errors() and self.enqueue:
             accounts_opened(self.opened, enqueue=self.enqueue)

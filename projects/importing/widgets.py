@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from import_export import widgets
 
-from projects.choices import Stage
-from projects.models import normalize_project_code, validate_project_code
+from projects.domain.choices import Stage
 from projects.importing.reading import clean_text, parse_date, parse_money, parse_period
+from projects.models import normalize_project_code, validate_project_code
 
 LIST_SEPARATORS = re.compile(r"[、,，;；/\s]+")
 

@@ -3,12 +3,38 @@
 from projects.models.api import ApiToken
 from projects.models.audit import AuditEvent
 from projects.models.calendar import WorkdayOverride
-from projects.models.catalogue import MONEY, Batch, Cluster, ClusterQuerySet, Industry, Programme, Region, RegionQuerySet, money_field
+from projects.models.catalogue import (
+    MONEY,
+    Batch,
+    Cluster,
+    ClusterQuerySet,
+    Industry,
+    Programme,
+    Region,
+    RegionQuerySet,
+    money_field,
+)
 from projects.models.digests import DeliveryStatus, DigestDelivery, DigestSubscription
 from projects.models.imports import HeaderSynonym, ImportBatch
-from projects.models.projects import PROJECT_CODE_RE, PROJECT_ORDER, AnnualPlan, Project, ProjectChildQuerySet, ProjectQuerySet, new_project_key, normalize_project_code, validate_project_code
+from projects.models.projects import (
+    PROJECT_CODE_RE,
+    PROJECT_ORDER,
+    AnnualPlan,
+    Project,
+    ProjectChildQuerySet,
+    ProjectQuerySet,
+    new_project_key,
+    normalize_project_code,
+    validate_project_code,
+)
 from projects.models.reporting import MonthlyReport, MonthlyReportQuerySet, Problem, ReportTransition
-from projects.models.supervision import Milestone, MilestoneKind, SupervisionItem, SupervisionItemQuerySet, SupervisionStep
+from projects.models.supervision import (
+    Milestone,
+    MilestoneKind,
+    SupervisionItem,
+    SupervisionItemQuerySet,
+    SupervisionStep,
+)
 from projects.models.users import PersonScopedQuerySet, User
 
 __all__ = [

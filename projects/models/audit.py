@@ -89,10 +89,3 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.get_code_display()} {self.username}".strip()
-
-    @property
-    def message(self):
-        """The event in the reader's language."""
-        from projects.audit.messages import describe
-
-        return describe(self)

@@ -4,8 +4,9 @@ five batches, county clusters)."""
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from projects.choices import IndustryCategory, RegionLevel, SpatialLayout
-from projects.figures import MONEY_MAX_DIGITS, MONEY_PLACES, money_validator
+from projects.domain.access import region_scope_q
+from projects.domain.choices import IndustryCategory, RegionLevel, SpatialLayout
+from projects.domain.figures import MONEY_MAX_DIGITS, MONEY_PLACES, money_validator
 
 MONEY = {"max_digits": MONEY_MAX_DIGITS, "decimal_places": MONEY_PLACES}
 
@@ -38,7 +39,6 @@ class RegionQuerySet(models.QuerySet):
         return self.filter(level=RegionLevel.COUNTY)
 
     def visible_to(self, user):
-        from projects.access import region_scope_q
 
         return self.filter(region_scope_q(user))
 
@@ -236,7 +236,6 @@ class Batch(models.Model):
 
 class ClusterQuerySet(models.QuerySet):
     def visible_to(self, user):
-        from projects.access import region_scope_q
 
         return self.filter(region_scope_q(user, "county__"))
 

@@ -3,7 +3,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from projects.choices import DigestFrequency, MailKind
+from projects.domain.choices import DigestFrequency, MailKind
 from projects.models.catalogue import Programme
 from projects.models.users import PersonScopedQuerySet, User
 

@@ -3,6 +3,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from projects.domain.template import HEADERS
 from projects.models.users import User
 
 
@@ -106,8 +107,6 @@ class ImportBatch(models.Model):
 
 def header_column_choices():
     """The template's columns, by their canonical headings (read when the form is built)."""
-    from projects.importing.headers import HEADERS
-
     return [(key, chinese) for key, (chinese, _alias) in HEADERS.items()]
 
 

@@ -8,9 +8,9 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from projects import rules
-from projects.choices import RegionLevel, Stage, Status
-from projects.figures import money_constraints, total_investment_validator
+from projects.domain.access import can_edit_projects, project_scope_q
+from projects.domain.choices import RegionLevel, Stage, Status
+from projects.domain.figures import money_constraints, total_investment_validator
 from projects.models.catalogue import Batch, Cluster, Industry, Programme, Region, money_field
 
 PROJECT_CODE_RE = re.compile(r"^(?P<year>\d{4})-(?P<division>\d{6})-(?P<dept>\d{2})-(?P<type>\d{2})-(?P<serial>[0-9A-Z]{6})$")
@@ -51,18 +51,12 @@ def new_project_key():
 class ProjectQuerySet(models.QuerySet):
     def visible_to(self, user):
         """The one rule for what a user may see: everything within their region (see access.py)."""
-        from projects.access import project_scope_q
 
         return self.filter(project_scope_q(user))
 
     def editable_by(self, user):
-        from projects.access import can_edit_projects
 
         return self.visible_to(user) if can_edit_projects(user) else self.none()
-
-    def with_progress(self, *, year, on, default_thresholds=None):
-        """Annotate the year's plan, completion and traffic light, in SQL so that lists filter and sort."""
-        return rules.annotate_progress(self, year=year, on=on, default_thresholds=default_thresholds)
 
 
 # The order projects are listed in everywhere: by city and county code (stored on the project, so one index,
@@ -273,9 +267,9 @@ class Project(models.Model):
         blank=True,
         editable=False,
     )
-    # Today's traffic light for the current year, kept by rules.lights_refresh on every write that can
+    # Today's traffic light for the current year, kept by lights.lights_refresh on every write that can
     # change it and each morning (time progress moves daily), so that lists filter, count and sort by an
-    # indexed column; read only while every project's was judged today (rules.stored_lights_fresh),
+    # indexed column; read only while every project's was judged today (lights.stored_lights_fresh),
     # else evaluated as before.
     current_light_reason = models.CharField(
         verbose_name=_("红黄绿灯原因"),
@@ -393,7 +387,6 @@ class ProjectChildQuerySet(models.QuerySet):
     """Plans, reports and problems are visible exactly when their project is."""
 
     def visible_to(self, user):
-        from projects.access import project_scope_q
 
         return self.filter(project_scope_q(user, "project__"))
 

@@ -8,9 +8,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from projects import rules
-from projects.choices import ProblemCategory, ProblemStatus, ReviewAction, ReviewStatus
-from projects.figures import CheckWarning, money_constraints
+from projects.domain import rules
+from projects.domain.access import project_scope_q, review_scope_q
+from projects.domain.choices import COUNTED_REVIEW_STATUSES, ProblemCategory, ProblemStatus, ReviewAction, ReviewStatus
+from projects.domain.figures import CheckWarning, money_constraints
 from projects.models.catalogue import money_field
 from projects.models.projects import Project, ProjectChildQuerySet
 from projects.models.users import User
@@ -19,13 +20,11 @@ from projects.models.users import User
 class MonthlyReportQuerySet(ProjectChildQuerySet):
     def reviewable_by(self, user):
         """The reports whose review falls to this user (see access.review_scope_q)."""
-        from projects.access import review_scope_q
 
         return self.filter(review_scope_q(user))
 
     def counted(self):
         """Reports that count: their figure is in the totals and their month counts as reported."""
-        from projects.choices import COUNTED_REVIEW_STATUSES
 
         return self.filter(review_status__in=COUNTED_REVIEW_STATUSES)
 
@@ -157,7 +156,6 @@ class MonthlyReport(models.Model):
 
 class ReportTransitionQuerySet(models.QuerySet):
     def visible_to(self, user):
-        from projects.access import project_scope_q
 
         return self.filter(project_scope_q(user, "report__project__"))
 

@@ -6,8 +6,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from projects import rules
-from projects.choices import SupervisionCause, SupervisionLevel, SupervisionStatus, SupervisionStepKind
+from projects.domain import rules
+from projects.domain.choices import SupervisionCause, SupervisionLevel, SupervisionStatus, SupervisionStepKind
 from projects.models.catalogue import local_name
 from projects.models.projects import Project, ProjectChildQuerySet
 from projects.models.reporting import Problem

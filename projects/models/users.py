@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from projects.domain.access import person_scope_q, user_role
 from projects.models.catalogue import Region
 
 
@@ -35,13 +36,11 @@ class User(AbstractUser):
 
     @property
     def role(self):
-        from projects.access import user_role
 
         return user_role(self)
 
 
 class PersonScopedQuerySet(models.QuerySet):
     def visible_to(self, user):
-        from projects.access import person_scope_q
 
         return self.filter(person_scope_q(user))

@@ -6,6 +6,8 @@ from django.contrib.auth import get_user_model
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from projects.security import services, tasks
+
 logger = logging.getLogger(__name__)
 
 
@@ -43,7 +45,6 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         """Queue the mail for a worker (services.password_reset_mail_send renders and sends it); with the
         broker unreachable, send it here rather than lose it. Either way a failure is logged, never shown:
         the page answers the same for every address."""
-        from projects.security import services, tasks
 
         kwargs = {"user_id": context["user"].pk, "language": translation.get_language()}
         try:

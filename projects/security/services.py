@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from projects.access import user_role
+from projects.domain.access import user_role
 
 logger = logging.getLogger(__name__)
 

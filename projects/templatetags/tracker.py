@@ -2,6 +2,8 @@ from decimal import Decimal
 
 from django import template
 
+from projects.domain.access import phone_shown
+
 register = template.Library()
 
 WAN_PER_YI = Decimal(10000)
@@ -82,6 +84,5 @@ def bracketed(value):
 def phone_for(phone, may_edit):
     """A project's contact number as this reader may see it: whole if they may edit the project, else
     masked (access.phone_shown, issue 22)."""
-    from projects.access import phone_shown
 
     return phone_shown(phone, may_edit=bool(may_edit))

@@ -2,10 +2,13 @@ import shutil
 
 from django.core.management.base import BaseCommand, CommandError
 
-from projects import exporting, rules
-from projects.filtersets import ProjectFilterSet
+from actions.models import Action
+
+from projects.domain import rules
+from projects.domain.choices import Stage
+from projects.importing import exporting
 from projects.models import PROJECT_ORDER, Programme, Project, Region
-from projects.choices import Stage
+from projects.shared.filtersets import ProjectFilterSet
 
 
 class Command(BaseCommand):
@@ -29,7 +32,6 @@ class Command(BaseCommand):
         if options["county"]:
             data["county"] = self._pk(Region.objects.counties(), code=options["county"], option="--county")
         if options["action"]:
-            from actions.models import Action
 
             data["action"] = self._pk(Action.objects.filter(plan__is_primary=True), number=options["action"], option="--action")
         if options["programme"]:

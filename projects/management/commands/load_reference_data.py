@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from projects.services import reference_data_load
+from projects.reference.data import reference_data_load
 
 
 class Command(BaseCommand):

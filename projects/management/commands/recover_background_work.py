@@ -1,6 +1,8 @@
 from django.core.management.base import BaseCommand
 
-from projects import delivery, importing, rules, tasks
+from projects import importing, tasks
+from projects.domain import rules
+from projects.mail import delivery
 from projects.models import DeliveryStatus
 
 

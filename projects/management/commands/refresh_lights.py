@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from projects import rules
+from projects.domain import rules
+from projects.shared import lights
 
 
 class Command(BaseCommand):
@@ -11,5 +12,5 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        count = rules.lights_refresh()
+        count = lights.lights_refresh()
         self.stdout.write(f"{count} project lights judged for {rules.today():%Y-%m-%d}")

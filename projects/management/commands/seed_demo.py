@@ -2,8 +2,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from projects.demo import demo_seed
 from projects.models import Project
+from projects.reference.demo import demo_seed
 
 DEFAULT_PASSWORD = "hebei-demo-2026"
 

@@ -4,8 +4,9 @@ import uuid
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from projects import delivery, digests, rules
-from projects.choices import DigestFrequency
+from projects.domain import rules
+from projects.domain.choices import DigestFrequency
+from projects.mail import delivery, digests
 from projects.models import DeliveryStatus, DigestDelivery
 
 

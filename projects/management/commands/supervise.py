@@ -2,7 +2,8 @@ import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
-from projects import supervision, tasks
+from projects import tasks
+from projects.supervision import services as supervision
 
 
 class Command(BaseCommand):

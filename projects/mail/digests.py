@@ -1,0 +1,347 @@
+"""Status digests: which period is due, what a recipient's digest says, and sending it exactly once.
+
+Content is built from aggregate queries over the recipient's scope (`Project.objects.visible_to`), so
+the number of queries per digest does not grow with the number of projects in it.
+"""
+
+import datetime
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.http import urlencode
+
+from projects.domain import rules, workdays
+from projects.domain.access import scope_key
+from projects.domain.choices import DigestFrequency, Light, MailKind, ProblemStatus, Stage, Status
+from projects.mail import delivery
+from projects.models import (
+    PROJECT_ORDER,
+    DeliveryStatus,
+    DigestDelivery,
+    DigestSubscription,
+    Problem,
+    Project,
+    SupervisionItem,
+)
+from projects.shared import lights, summaries, versions
+
+DIGEST_TITLES = {DigestFrequency.WEEKLY: "周报", DigestFrequency.MONTHLY: "月报"}
+
+
+@dataclass(frozen=True)
+class Period:
+    frequency: str
+    start: datetime.date
+    end: datetime.date
+
+    @property
+    def label(self):
+        return f"{self.start:%Y-%m-%d} 至 {self.end:%Y-%m-%d}"
+
+
+def period_for(frequency, run_date):
+    """The period a digest sent on `run_date` reports on: the previous Monday–Sunday week, or the
+    previous calendar month (sent after the monthly report deadline, so that month is complete)."""
+    if frequency == DigestFrequency.WEEKLY:
+        this_monday = run_date - datetime.timedelta(days=run_date.weekday())
+        return Period(frequency, this_monday - datetime.timedelta(days=7), this_monday - datetime.timedelta(days=1))
+    if frequency == DigestFrequency.MONTHLY:
+        end = run_date.replace(day=1) - datetime.timedelta(days=1)
+        return Period(frequency, end.replace(day=1), end)
+    raise ValueError(f"unknown digest frequency: {frequency!r}")
+
+
+def period_from_start(frequency, start):
+    """The period that starts on `start` (what a task receives as its argument)."""
+    if frequency == DigestFrequency.WEEKLY:
+        return Period(frequency, start, start + datetime.timedelta(days=6))
+    return period_for(frequency, rules.add_months(start, 1))
+
+
+def send_day(period):
+    """The day a period's digest goes out, on China's working-day calendar: the weekly digest on the
+    first working day after the week, the monthly one on the first working day after the deadline of
+    that month's reports (so that the month is complete and reviewed)."""
+    if period.frequency == DigestFrequency.WEEKLY:
+        return workdays.next_workday(period.end + datetime.timedelta(days=1))
+    return workdays.next_workday(rules.report_deadline(period.start) + datetime.timedelta(days=1))
+
+
+def periods_due(frequency, on):
+    """The periods whose digest goes out on day `on`: usually none or one; two after a week without a
+    working day (a Spring Festival week), so that no period is skipped."""
+    candidates, period = [], period_for(frequency, on)
+    for _step in range(3):
+        candidates.append(period)
+        period = _period_containing(frequency, period.start - datetime.timedelta(days=1))
+    return sorted((period for period in candidates if send_day(period) == on), key=lambda period: period.start)
+
+
+def periods_missed(frequency, today):
+    """The periods whose send day passed, within the last DIGEST_CATCH_UP_DAYS, with no delivery recorded
+    for them, though one was for an earlier period: their dispatch never ran (no worker, or no beat, all
+    that day). A period before the first one ever recorded is not missed: the digest was not yet sent on
+    this installation."""
+    recorded = DigestDelivery.objects.filter(kind=frequency)
+    first = recorded.order_by("period_start").values_list("period_start", flat=True).first()
+    if first is None:
+        return []
+    earliest = today - datetime.timedelta(days=settings.DIGEST_CATCH_UP_DAYS)
+    seen = set(recorded.filter(period_start__gte=earliest - datetime.timedelta(days=62))
+               .values_list("period_start", flat=True).distinct())
+    missed, period = [], period_for(frequency, today)
+    while (day := send_day(period)) >= earliest:
+        if day < today and period.start > first and period.start not in seen:
+            missed.append(period)
+        period = _period_containing(frequency, period.start - datetime.timedelta(days=1))
+    return sorted(missed, key=lambda period: period.start)
+
+
+def _period_containing(frequency, day):
+    if frequency == DigestFrequency.WEEKLY:
+        start = day - datetime.timedelta(days=day.weekday())
+        return Period(frequency, start, start + datetime.timedelta(days=6))
+    return period_from_start(frequency, day.replace(day=1))
+
+
+# --- Content ------------------------------------------------------------------------------------------
+
+
+def subscription_projects(subscription):
+    """The recipient's scope: their region, narrowed to the chosen programmes and actions."""
+    projects = Project.objects.visible_to(subscription.user).exclude(status=Status.CANCELLED)
+    programmes = [programme.pk for programme in subscription.programmes.all()]
+    actions = [action.pk for action in subscription.actions.all()]
+    if programmes:
+        links = Project.programmes.through.objects.filter(project=OuterRef("pk"), programme__in=programmes)
+        projects = projects.filter(Exists(links))
+    if actions:
+        links = Project.actions.through.objects.filter(project=OuterRef("pk"), action__in=actions)
+        projects = projects.filter(Exists(links))
+    return projects
+
+
+def digest_context(subscription, period, *, since=None):
+    """Everything a digest shows for `subscription` over `period`, judged at the period's end."""
+    user = subscription.user
+    on = period.end
+    year = on.year
+    progress = rules.time_progress(year=year, on=on)
+    base = subscription_projects(subscription)
+    projects = lights.annotate_progress(base, year=year, on=on)
+    since = since or period.start - datetime.timedelta(days=1)
+    soon = on + datetime.timedelta(days=30)
+
+    totals = summaries.scope_totals(projects, progress=progress)
+    stage_rows = [(label, count) for _value, label, count in totals["stages"]]
+
+    area_title, area_rows = summaries.area_breakdown(projects, user=user, progress=progress)
+    action_rows = summaries.breakdown(
+        projects.filter(actions__plan__is_primary=True),
+        by="actions__number",
+        label_field="actions__name",
+        progress=progress,
+    )
+
+    limit = settings.DIGEST_LIST_LIMIT
+    # The primary key last everywhere: rendered twice over the same data, a digest is the same to the byte.
+    listed = projects.select_related("city", "county").order_by(*PROJECT_ORDER)
+    flagged = {}
+    for light in (Light.RED, Light.YELLOW):
+        rows = list(listed.filter(rules.light_q(light))[:limit])
+        flagged[light] = [_project_row(project, year, on) for project in rows]
+    overdue = list(listed.filter(report_overdue=True, stage__in=[Stage.NEW_START, Stage.CONTINUING])[:limit])
+
+    problem_age = settings.DIGEST_PROBLEM_AGE_DAYS
+    old_problems = list(
+        Problem.objects.filter(project__in=base.values("pk"))
+        .exclude(status=ProblemStatus.RESOLVED)
+        .filter(raised_on__lte=on - datetime.timedelta(days=problem_age))
+        .select_related("project", "project__city", "project__county")
+        .order_by("raised_on", "pk")[:limit]
+    )
+    for problem in old_problems:
+        problem.days_open = (on - problem.raised_on).days
+        problem.url = project_url(problem.project)
+
+    cycle_month = period.start if period.frequency == DigestFrequency.MONTHLY else rules.reporting_month(period.end)
+    events = base.select_related("city", "county").order_by(*PROJECT_ORDER)
+
+    # Supervision (督办): the scope's open items, the overdue ones listed; projects whose nodes are late;
+    # and, for a 包联 leader, the projects they contract, wherever those are.
+    items = SupervisionItem.objects.open().filter(project__in=base.values("pk"))
+    supervision = summaries.supervision_counts(base, on=on)
+    overdue_items = list(items.filter(due_on__lt=on).select_related("project__city", "project__county").order_by("due_on", "pk")[:limit])
+    for item in overdue_items:
+        item.url = settings.SITE_URL + reverse("supervision_item", args=[item.pk])
+    late_nodes = [_event_row(p) for p in events.filter(lights.nodes_late_exists(on))[:limit]]
+    contracted = [_project_row(p, year, on) for p in listed.filter(contracting_leader=user)[:limit]]
+    return {
+        "subscription": subscription,
+        "user": user,
+        "scope_name": _scope_name(subscription),
+        "period": period,
+        "digest_title": DIGEST_TITLES[period.frequency],
+        "year": year,
+        "time_progress": progress,
+        "totals": totals,
+        "stage_rows": stage_rows,
+        "area_title": area_title,
+        "area_rows": area_rows,
+        "action_rows": action_rows,
+        "red_projects": flagged[Light.RED],
+        "yellow_projects": flagged[Light.YELLOW],
+        "overdue_projects": [_project_row(project, year, on) for project in overdue],
+        "cycle_month": cycle_month,
+        "report_cycle": summaries.report_cycle(base, month=cycle_month),
+        "cycle_missing_url": settings.SITE_URL + reverse("project_list") + "?" + urlencode(
+            {"report_status": "missing", "report_month": cycle_month.strftime("%Y-%m")}),
+        "new_starts": [_event_row(p) for p in events.filter(actual_start__gt=since, actual_start__lte=on)[:limit]],
+        "completions": [_event_row(p) for p in events.filter(actual_end__gt=since, actual_end__lte=on)[:limit]],
+        "planned_starts": [
+            _event_row(p) for p in events.filter(actual_start__isnull=True, planned_start__gt=on, planned_start__lte=soon)[:limit]
+        ],
+        "planned_completions": [
+            _event_row(p) for p in events.filter(actual_end__isnull=True, planned_end__gt=on, planned_end__lte=soon)[:limit]
+        ],
+        "old_problems": old_problems,
+        "problem_age": problem_age,
+        "supervision": supervision,
+        "overdue_items": overdue_items,
+        "supervision_url": settings.SITE_URL + reverse("supervision"),
+        "late_nodes": late_nodes,
+        "contracted_projects": contracted,
+        "list_limit": limit,
+        "site_url": settings.SITE_URL,
+    }
+
+
+def _scope_name(subscription):
+    user = subscription.user
+    name = user.region.name if user.region_id else "全省"
+    narrowing = [p.name for p in subscription.programmes.all()] + [a.name for a in subscription.actions.all()]
+    return f"{name}（{'、'.join(narrowing)}）" if narrowing else name
+
+
+def project_url(project):
+    """The project's page (not the admin: most digest readers never open it)."""
+    return settings.SITE_URL + reverse("project_detail", args=[project.pk])
+
+
+def _project_row(project, year, on):
+    return {
+        "project": project,
+        "url": project_url(project),
+        "reason": rules.describe_light(reason=project.light_reason, project=project, year=year, on=on),
+    }
+
+
+def _event_row(project):
+    return {"project": project, "url": project_url(project)}
+
+
+def digest_render(subscription, period, *, since=None, shared=True):
+    """(subject, plain text, HTML) of a digest, in Chinese. Rendered once per distinct scope, narrowing,
+    period and "since" over the same data, and shared by every recipient of that digest (the content
+    names no recipient): a province's several subscribers cost one rendering. shared=False renders anew."""
+    if not shared:
+        return _render(subscription, period, since)
+    key = "projects:digest:" + hashlib.sha256(repr((
+        versions.data_version(),
+        scope_key(subscription.user),
+        # A 包联 leader's digest has a section of their own projects: theirs alone.
+        subscription.user.pk if subscription.user.contracted_projects.exists() else None,
+        sorted(programme.pk for programme in subscription.programmes.all()),
+        sorted(action.pk for action in subscription.actions.all()),
+        period, since,
+    )).encode()).hexdigest()
+    return tuple(cache.get_or_set(key, lambda: _render(subscription, period, since), timeout=DIGEST_RENDER_SECONDS))
+
+
+DIGEST_RENDER_SECONDS = 3600
+
+
+def _render(subscription, period, since):
+    with translation.override(settings.LANGUAGE_CODE):
+        context = digest_context(subscription, period, since=since)
+        subject = delivery.one_line_subject(f"【重点项目{context['digest_title']}】{context['scope_name']} {period.label}")
+        text = render_to_string("projects/digest.txt", context)
+        html = render_to_string("projects/digest.html", context)
+    return subject, text, html
+
+
+# --- Dispatch and delivery (the guarantees are delivery.py's) -------------------------------------------
+
+
+def due_subscriptions(frequency):
+    return (
+        DigestSubscription.objects.filter(frequency=frequency, is_active=True, user__is_active=True)
+        .exclude(user__email="")
+        .select_related("user", "user__region")
+        .prefetch_related("programmes", "actions")
+    )
+
+
+def digests_dispatch(*, frequency, period, enqueue, only_missing=False):
+    """Record a delivery of `period`'s digest for every due subscription and queue those not yet sent.
+    With only_missing, only subscribers never recorded for the period (a scheduled run that did not
+    happen). Returns the number queued."""
+    subscriptions = list(due_subscriptions(frequency))
+    if only_missing:
+        recorded = set(
+            DigestDelivery.objects.filter(kind=frequency, period_start=period.start).values_list("user_id", flat=True)
+        )
+        subscriptions = [s for s in subscriptions if s.user_id not in recorded]
+    due = send_day(period)
+    rows = [{"user": s.user, "kind": frequency, "period_start": period.start, "period_end": period.end, "due_on": due}
+            for s in subscriptions]
+    return delivery.deliveries_record(rows, enqueue=enqueue)
+
+
+@delivery.renders_mail(MailKind.WEEKLY, MailKind.MONTHLY)
+def delivery_render(record):
+    """(subject, text, html) of a recorded digest delivery, or None when its subscription is gone."""
+    subscription = due_subscriptions(record.kind).filter(user=record.user_id).first()
+    if subscription is None:
+        return None
+    period = period_from_start(record.kind, record.period_start)
+    previous = (
+        DigestDelivery.objects.filter(user=record.user_id, kind=record.kind, status=DeliveryStatus.SENT,
+                                      period_end__lt=period.start)
+        .order_by("-period_end")
+        .values_list("period_end", flat=True)
+        .first()
+    )
+    return digest_render(subscription, period, since=previous)
+
+
+def digest_deliver(*, subscription, period, token=None, retry_failed=False):
+    """Send one subscriber's digest of `period` unless it was sent (an operator's run, a test):
+    records the delivery if need be and returns the delivery.Outcome."""
+    record, _created = DigestDelivery.objects.get_or_create(
+        user=subscription.user,
+        kind=period.frequency,
+        period_start=period.start,
+        key="",
+        defaults={"period_end": period.end, "recipient": subscription.user.email, "due_on": send_day(period)},
+    )
+    return delivery.delivery_send(delivery=record, token=token, retry_failed=retry_failed)
+
+
+def subscriptions_set(*, user, frequencies, programmes, actions):
+    """Make the user's subscriptions exactly `frequencies`, each narrowed to the given programmes/actions."""
+    with transaction.atomic():
+        DigestSubscription.objects.filter(user=user).exclude(frequency__in=frequencies).update(is_active=False)
+        for frequency in frequencies:
+            subscription, _created = DigestSubscription.objects.update_or_create(
+                user=user, frequency=frequency, defaults={"is_active": True}
+            )
+            subscription.programmes.set(programmes)
+            subscription.actions.set(actions)

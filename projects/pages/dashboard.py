@@ -1,0 +1,92 @@
+"""TODO docstring (from projects.views)"""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.utils.http import urlencode
+
+from projects.domain import rules
+from projects.domain.choices import Light
+from projects.models import PROJECT_ORDER
+from projects.pages.common import active_params, bar_rows, chosen_plan, scope_filterset
+from projects.shared import summaries
+from projects.shared.filtersets import REPORT_STATUS_CHOICES, list_link
+
+# --- dashboard -------------------------------------------------------------------------------------------
+
+
+@login_required
+def dashboard(request):
+    filterset, year = scope_filterset(request)
+    if not filterset.is_valid():
+        raise Http404
+    projects = filterset.qs
+    on = rules.today()
+    progress = rules.time_progress(year=year, on=on)
+    params = active_params(filterset)
+
+    plans, plan = chosen_plan(request)
+    cycle_month = rules.reporting_month(on)
+
+    summary = summaries.dashboard_summary(projects, user=request.user, year=year, on=on, plan=plan, params=params)
+    totals = summary["totals"]
+    def area_params(row):
+        # A unit's own projects (no county) are its row without a key.
+        return {row["field"]: row["key"]} if row["key"] else {"no_county": "true"}
+
+    areas = bar_rows(summary["areas"], value_key="plan", link=lambda row: list_link(params, **area_params(row)))
+    for row in areas:
+        row["light_links"] = {
+            light: list_link(params, **area_params(row), light=light) for light in ("red", "yellow", "green")
+        }
+    actions = bar_rows(summary["actions"], value_key="count", link=lambda row: list_link(params, action=row["key"]))
+    programmes = bar_rows(
+        summary["programmes"],
+        value_key="count",
+        link=lambda row: list_link(params, programme=row["key"]) if row["key"] else None,
+    )
+    stages = bar_rows(
+        [{"key": value, "label": label, "count": count} for value, label, count in totals["stages"]],
+        value_key="count",
+        link=lambda row: list_link(params, stage=row["key"]),
+    )
+    trend = bar_rows(
+        summary["trend"],
+        value_key="completed",
+        link=lambda row: list_link(params, reported_month=row["month"].strftime("%Y-%m")),
+    )
+    cycle_labels = dict(REPORT_STATUS_CHOICES)
+    cycle = [
+        {"key": key, "label": cycle_labels[key], "count": summary["cycle"][key],
+         "href": list_link(params, report_status=key, report_month=cycle_month.strftime("%Y-%m"))}
+        for key in summaries.REPORT_CYCLE_KEYS
+    ]
+    red = [
+        {"project": project, "reason": rules.describe_light(reason=project.light_reason, project=project, year=year, on=on)}
+        for project in projects.filter(rules.light_q(Light.RED)).select_related("city", "county").order_by(*PROJECT_ORDER)[:20]
+    ]
+    return render(request, "projects/dashboard.html", {
+        "filterset": filterset,
+        "year": year,
+        "years": range(on.year + 1, on.year - 5, -1),
+        "time_progress": progress,
+        "totals": totals,
+        "light_links": {light: list_link(params, light=light) for light in ("red", "yellow", "green", "none")},
+        "all_link": list_link(params),
+        "area_title": summary["area_title"],
+        "areas": areas,
+        "action_plans": plans,
+        "action_plan": plan,
+        "actions": actions,
+        "programmes": programmes,
+        "stages": stages,
+        "trend": trend,
+        "red_projects": red,
+        "nodes_late": summary["nodes_late"],
+        "nodes_late_link": list_link(params, nodes_late="true"),
+        "supervision": summary["supervision"],
+        "supervision_query": urlencode({key: value for key, value in params.items() if key in ("city", "county")}),
+        "cycle": cycle,
+        "cycle_month": cycle_month,
+        "cycle_deadline": rules.report_deadline(cycle_month),
+    })

@@ -1,0 +1,103 @@
+"""TODO docstring (from projects.views)"""
+
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.http import FileResponse, Http404
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
+
+from projects.audit.services import audit_export
+from projects.domain import rules
+from projects.domain.access import is_leader, scope_key
+from projects.importing import exporting
+from projects.models import PROJECT_ORDER, Project
+from projects.pages.common import active_params, scope_filterset
+from projects.shared import lights, versions
+from projects.shared.paginators import CachedCountPaginator
+
+LIST_PAGE_SIZE = 50
+
+
+# --- project list, export, project page -----------------------------------------------------------------
+
+
+@login_required
+def project_list(request):
+    filterset, year = scope_filterset(request)
+    if not filterset.is_valid():
+        page = CachedCountPaginator(Project.objects.none(), LIST_PAGE_SIZE).get_page(1)
+        rows = render_to_string("projects/_project_rows.html", {"page": page, "year": year}, request)
+        return render(request, "projects/project_list.html", {"filterset": filterset, "page": page, "year": year, "rows": rows}, status=400)
+    projects = filterset.qs.select_related("city", "county")
+    if filterset.form.cleaned_data.get("sort"):
+        projects = projects.order_by(*projects.query.order_by, "pk")  # ties in any order would move between pages
+    else:
+        projects = projects.order_by(*PROJECT_ORDER)
+    # The second light (项目节点) for the page's rows only: the count leaves the annotation out.
+    projects = projects.annotate(nodes_late=lights.nodes_late_exists(rules.today()))
+    page = CachedCountPaginator(projects, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    params = active_params(filterset)
+    if not is_leader(request.user):
+        filterset.form.fields.pop("contracted", None)  # only a 包联 leader has projects of their own to pick
+    return render(request, "projects/project_list.html", {
+        "filterset": filterset,
+        "page": page,
+        "year": year,
+        "rows": _list_rows(request, page, year),
+        "query": urlencode({k: v for k, v in request.GET.items() if k != "page"}),
+        # Rendering the filters' selects (every county, cluster, industry…) costs more than the page's
+        # queries; they change with the catalogue (the data version), the scope, the filters and the language.
+        "filters_key": versions.versioned_key(
+            "project-filters", scope_key(request.user), sorted((k, v) for k, v in request.GET.lists() if k not in ("page", "sort")),
+            translation.get_language(),
+        ),
+        "export_links": {fmt: reverse("project_export") + "?" + urlencode({**params, "format": fmt}) for fmt in exporting.FORMATS},
+        "sort_links": _sort_links(request, filterset),
+    })
+
+
+def _list_rows(request, page, year):
+    """The page's table rows. Rendering them costs more than their query; they change with the data (the
+    data version), the scope, the filters, sort and page, the language and the day (time progress moves
+    the lights), and are kept until one of those changes."""
+    on = rules.today()
+    key = "projects:rows:" + versions.versioned_key(
+        "project-rows", scope_key(request.user), sorted(request.GET.lists()), translation.get_language(), on, year,
+    )
+    rows = cache.get(key)
+    if rows is None:
+        for project in page.object_list:
+            project.light = rules.light_of(project.light_reason)
+            project.reason = rules.describe_light(reason=project.light_reason, project=project, year=year, on=on)
+        rows = render_to_string("projects/_project_rows.html", {"page": page, "year": year}, request)
+        cache.set(key, rows, versions.SUMMARY_CACHE_SECONDS)
+    return mark_safe(rows)  # noqa: S308 — our own template's output, escaped when it was rendered
+
+
+def _sort_links(request, filterset):
+    current = request.GET.get("sort", "")
+    links = {}
+    for _field, param in filterset.filters["sort"].param_map.items():
+        descending = current == param
+        query = request.GET.copy()
+        query["sort"] = f"-{param}" if descending else param
+        query.pop("page", None)
+        links[param] = {"href": "?" + query.urlencode(), "active": current.lstrip("-") == param, "desc": current.startswith("-")}
+    return links
+
+
+@login_required
+def project_export(request):
+    fmt = request.GET.get("format", "xlsx")
+    if fmt not in exporting.FORMATS:
+        raise Http404
+    filterset, year = scope_filterset(request)
+    if not filterset.is_valid():
+        raise Http404
+    handle = exporting.export(filterset.qs.order_by(*PROJECT_ORDER), fmt=fmt, year=year, user=request.user)
+    audit_export(request, model=Project, rows=handle.rows, fmt=fmt)  # issue 22: every export is audited
+    return FileResponse(handle, as_attachment=True, filename=exporting.filename(fmt, year), content_type=exporting.CONTENT_TYPES[fmt])

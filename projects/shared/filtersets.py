@@ -1,0 +1,379 @@
+"""One FilterSet per model: the admin's list filters, the project list page, the API and the export all
+filter through these, so a URL parameter means the same thing everywhere."""
+
+import datetime
+
+import django_filters
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+
+from actions.models import Action
+
+from projects.domain import rules
+from projects.domain.choices import (
+    Light,
+    ReviewStatus,
+    Stage,
+    Status,
+    SupervisionCause,
+    SupervisionLevel,
+    SupervisionStatus,
+)
+from projects.domain.rules import light_q, reporting_month, today
+from projects.domain.workdays import workdays_before
+from projects.models import (
+    AnnualPlan,
+    Batch,
+    Cluster,
+    Industry,
+    MonthlyReport,
+    Problem,
+    Programme,
+    Project,
+    Region,
+    SupervisionItem,
+)
+from projects.shared import lights
+from projects.shared.fields import ActionChoiceField
+from projects.shared.lights import nodes_late_exists, report_status_q
+
+REPORT_STATUS_CHOICES = ReviewStatus.choices + [("missing", _("未报（含退回）"))]
+
+
+def _scoped(queryset, request):
+    """Choices within the requesting user's region. Without a request (an operator's command, which is
+    not a user) every row; a request without a user sees nothing."""
+    if request is None:
+        return queryset
+    user = getattr(request, "user", None)
+    return queryset.visible_to(user) if user is not None else queryset.none()
+
+
+def city_choices(request):
+    return _scoped(Region.objects.city_level(), request)
+
+
+def county_choices(request):
+    return _scoped(Region.objects.counties().select_related("reporting_city"), request)
+
+
+def cluster_choices(request):
+    return _scoped(Cluster.objects.all(), request)
+
+
+def yes_no_all():
+    """A yes/no filter's choices: all (the default), yes, no — not django's "unknown"."""
+    from django import forms
+
+    return forms.Select(choices=[("", _("全部")), ("true", _("是")), ("false", _("否"))])
+
+
+class ActionChoiceFilter(django_filters.ModelChoiceFilter):
+    field_class = ActionChoiceField
+
+
+class ProjectFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        label=_("搜索"),
+        method="filter_search",
+    )
+    programme = django_filters.ModelChoiceFilter(
+        label=_("项目类别"),
+        field_name="programmes",
+        queryset=Programme.objects.all(),
+    )
+    batch = django_filters.ModelChoiceFilter(
+        label=_("五个一批"),
+        queryset=Batch.objects.all(),
+    )
+    stage = django_filters.ChoiceFilter(
+        label=_("建设阶段"),
+        choices=Stage.choices,
+    )
+    status = django_filters.ChoiceFilter(
+        label=_("推进状态"),
+        choices=Status.choices,
+    )
+    city = django_filters.ModelChoiceFilter(
+        label=_("所属市"),
+        queryset=city_choices,
+    )
+    county = django_filters.ModelChoiceFilter(
+        label=_("所属县（市、区）"),
+        queryset=county_choices,
+    )
+    cluster = django_filters.ModelChoiceFilter(
+        label=_("县域特色产业集群"),
+        queryset=cluster_choices,
+    )
+    action = ActionChoiceFilter(
+        label=_("专项行动"),
+        field_name="actions",
+        queryset=Action.objects.select_related("plan"),
+    )
+    industry = django_filters.ModelChoiceFilter(
+        label=_("所属产业"),
+        queryset=Industry.objects.all(),
+        method="filter_industry",
+    )
+    light = django_filters.ChoiceFilter(
+        label=_("红黄绿灯"),
+        choices=Light.choices,
+        method="filter_light",
+    )
+    year = django_filters.NumberFilter(
+        label=_("年度"),
+        method="filter_year",
+        min_value=2000,
+        max_value=2100,
+        help_text=_("显示该年度的计划、完成和红黄绿灯；不筛除项目"),
+    )
+    no_county = django_filters.BooleanFilter(
+        label=_("本级项目（无所属县）"),
+        field_name="county",
+        lookup_expr="isnull",
+        widget=yes_no_all(),
+    )
+    has_plan = django_filters.BooleanFilter(
+        label=_("有该年度计划"),
+        method="filter_has_plan",
+        widget=yes_no_all(),
+    )
+    reported_month = django_filters.CharFilter(
+        label=_("有月报的月份"),
+        method="filter_reported_month",
+        help_text=_("YYYY-MM：该月有月度调度的项目"),
+    )
+    report_status = django_filters.ChoiceFilter(
+        label=_("月度调度"),
+        choices=REPORT_STATUS_CHOICES,
+        method="filter_report_status",
+        help_text=_("该月（“调度月份”，默认上月）月报的状态"),
+    )
+    report_month = django_filters.CharFilter(
+        label=_("月报状态所属月份"),
+        method="filter_report_month",
+        help_text=_("YYYY-MM，与“月度调度”一起使用"),
+    )
+    nodes_late = django_filters.BooleanFilter(
+        label=_("项目节点滞后"),
+        method="filter_nodes_late",
+        widget=yes_no_all(),
+        help_text=_("有节点过了计划日期仍未完成"),
+    )
+    contracted = django_filters.BooleanFilter(
+        label=_("我包联的项目"),
+        method="filter_contracted",
+        widget=yes_no_all(),
+    )
+    investment_min = django_filters.NumberFilter(
+        label=_("总投资不低于（万元）"),
+        field_name="total_investment",
+        lookup_expr="gte",
+    )
+    investment_max = django_filters.NumberFilter(
+        label=_("总投资不高于（万元）"),
+        field_name="total_investment",
+        lookup_expr="lte",
+    )
+
+    sort = django_filters.OrderingFilter(
+        label=_("排序"),
+        fields=(
+            ("code", "code"),
+            ("name", "name"),
+            ("city_code", "city"),
+            ("county_code", "county"),
+            ("stage", "stage"),
+            ("total_investment", "total_investment"),
+            ("plan_investment", "plan"),
+            ("completed_year", "completed"),
+            ("completion_rate", "rate"),
+            ("light_reason", "light"),
+        ),
+    )
+
+    # Fields searched by the text box here and by the admin's search box.
+    SEARCH_FIELDS = ("code", "key", "name", "owner")
+
+    class Meta:
+        model = Project
+        fields = []
+
+    @classmethod
+    def selected_year(cls, data):
+        """The year whose plan, completion and light are shown: ?year=, else the current year."""
+        try:
+            year = int(data.get("year") or 0)
+        except (TypeError, ValueError):
+            year = 0
+        return year if 2000 <= year <= 2100 else today().year
+
+    def filter_queryset(self, queryset):
+        # The light, completion and plan of the selected year are annotations; add them once.
+        if "light_reason" not in queryset.query.annotations:
+            queryset = lights.annotate_progress(queryset, year=self.selected_year(self.data), on=today())
+        return super().filter_queryset(queryset)
+
+    def filter_search(self, queryset, name, value):
+        terms = Q()
+        for field in self.SEARCH_FIELDS:
+            terms |= Q(**{f"{field}__icontains": value.strip()})
+        return queryset.filter(terms)
+
+    def filter_industry(self, queryset, name, value):
+        # A group (传统优势产业) selects its industries too.
+        return queryset.filter(Q(industry=value) | Q(industry__parent=value))
+
+    def filter_light(self, queryset, name, value):
+        return queryset.filter(light_q(value))
+
+    def filter_nodes_late(self, queryset, name, value):
+        late = nodes_late_exists(rules.today())
+        return queryset.filter(late) if value else queryset.exclude(late)
+
+    def filter_contracted(self, queryset, name, value):
+        user = getattr(self.request, "user", None)
+        mine = Q(contracting_leader_id=user.pk if user is not None else None)
+        return queryset.filter(mine) if value else queryset.exclude(mine)
+
+    def filter_reported_month(self, queryset, name, value):
+        try:
+            month = datetime.date.fromisoformat(f"{value.strip()}-01")
+        except ValueError:
+            return queryset.none()
+        return queryset.filter(reports__month=month)
+
+    def chosen_report_month(self):
+        """?report_month=YYYY-MM, else the month being reported now."""
+        try:
+            return datetime.date.fromisoformat(f"{(self.data.get('report_month') or '').strip()}-01")
+        except ValueError:
+            return reporting_month(today())
+
+    def filter_report_status(self, queryset, name, value):
+        return queryset.filter(report_status_q(value, self.chosen_report_month()))
+
+    def filter_report_month(self, queryset, name, value):
+        return queryset  # read by filter_report_status
+
+    def filter_year(self, queryset, name, value):
+        # The year chooses whose plan, completion and light are shown (filter_queryset annotates them for
+        # selected_year); it does not hide a project without a plan that year: has_plan does.
+        return queryset
+
+    def filter_has_plan(self, queryset, name, value):
+        # The year's plan is joined by with_progress(): a plan row exists exactly when its (required)
+        # planned investment is not null.
+        return queryset.filter(plan_investment__isnull=not value)
+
+
+AGE_CHOICES = [("0-5", "0–5"), ("6-10", "6–10"), ("11-20", "11–20"), ("21-", ">20")]
+
+
+class SupervisionItemFilterSet(django_filters.FilterSet):
+    """The supervision page's and the admin's filters: every figure on the page links to these."""
+
+    status = django_filters.ChoiceFilter(
+        label=_("状态"),
+        choices=SupervisionStatus.choices,
+        empty_label=_("全部"),
+    )
+    level = django_filters.ChoiceFilter(
+        label=_("办理层级"),
+        choices=SupervisionLevel.choices,
+    )
+    cause = django_filters.ChoiceFilter(
+        label=_("督办原因"),
+        choices=SupervisionCause.choices,
+    )
+    overdue = django_filters.BooleanFilter(
+        label=_("已逾期"),
+        method="filter_overdue",
+        widget=yes_no_all(),
+    )
+    city = django_filters.ModelChoiceFilter(
+        label=_("所属市"),
+        field_name="project__city",
+        queryset=city_choices,
+    )
+    county = django_filters.ModelChoiceFilter(
+        label=_("所属县（市、区）"),
+        field_name="project__county",
+        queryset=county_choices,
+    )
+    age = django_filters.ChoiceFilter(
+        label=_("已督办工作日"),
+        choices=AGE_CHOICES,
+        method="filter_age",
+    )
+    project = django_filters.NumberFilter(
+        label=_("项目"),
+        field_name="project_id",
+    )
+
+    class Meta:
+        model = SupervisionItem
+        fields = []
+
+    def filter_overdue(self, queryset, name, value):
+        overdue = Q(status=SupervisionStatus.OPEN, due_on__lt=rules.today())
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
+
+    def filter_age(self, queryset, name, value):
+        """Open for N working days: opened between the working days N and M before today."""
+
+        low, _dash, high = value.partition("-")
+        on = rules.today()
+        queryset = queryset.filter(opened_on__lte=workdays_before(on, int(low)))
+        return queryset.filter(opened_on__gt=workdays_before(on, int(high) + 1)) if high else queryset
+
+
+# --- A project's plans, reports and problems (the API's lists) ----------------------------------------------
+
+
+class ProjectChildFilterSet(django_filters.FilterSet):
+    """By project id: a number, never a list of projects to choose from (which would show the caller every
+    project's name), and another region's id finds nothing exactly as a missing one does."""
+
+    project = django_filters.NumberFilter(
+        label=_("项目"),
+        field_name="project_id",
+        min_value=1,
+        max_value=2**63 - 1,
+    )
+
+
+class AnnualPlanFilterSet(ProjectChildFilterSet):
+    year = django_filters.NumberFilter(label=_("年度"), min_value=1900, max_value=2200)  # a small integer column
+
+    class Meta:
+        model = AnnualPlan
+        fields = ["project", "year"]
+
+
+class MonthlyReportFilterSet(ProjectChildFilterSet):
+    month = django_filters.DateFilter(help_text="YYYY-MM-01")
+
+    class Meta:
+        model = MonthlyReport
+        fields = ["project", "month", "review_status"]
+
+
+class ProblemFilterSet(ProjectChildFilterSet):
+    class Meta:
+        model = Problem
+        fields = ["project", "status", "category"]
+
+
+def list_link(base_params, **extra):
+    """A link to the project list with the page's filters plus `extra` (None removes a parameter)."""
+    params = {key: value for key, value in base_params.items() if value not in ("", None) and key not in ("page", "sort")}
+    for key, value in extra.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return reverse("project_list") + "?" + urlencode(params)

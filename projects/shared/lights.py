@@ -1,0 +1,227 @@
+"""TODO docstring (from projects.rules)"""
+
+import time
+
+from django.db import models
+from django.db.models import Case, F, FilteredRelation, Q, Value, When
+from django.db.models.functions import Cast, Coalesce
+
+from projects.domain import rules
+from projects.domain.choices import COUNTED_REVIEW_STATUSES, UNDER_CONSTRUCTION, LightReason, Stage, Status
+from projects.domain.figures import SUM_DIGITS
+from projects.domain.rules import (
+    BOUNDARY_MARGIN,
+    HUNDRED,
+    ZERO,
+    Thresholds,
+    add_months,
+    late_milestones_q,
+    latest_due_month,
+    light_rules_fingerprint,
+    owes_report_q,
+    time_progress,
+)
+from projects.models import Milestone, MonthlyReport, Project
+from projects.shared import versions
+
+
+def report_status_of(month, prefix=""):
+    """An expression for a project's report status for `month` (None: no report)."""
+
+    return models.Subquery(
+        MonthlyReport.objects.filter(project=models.OuterRef(f"{prefix}pk"), month=month).values("review_status")[:1]
+    )
+
+
+def report_status_q(status, month):
+    """Q selecting projects whose report for `month` stands as `status`: submitted, approved, returned, or
+    missing (owed and none that counts: none, or returned)."""
+
+    reports = MonthlyReport.objects.filter(month=month)
+    if status == "missing":
+        return owes_report_q(month) & ~Q(pk__in=reports.filter(review_status__in=COUNTED_REVIEW_STATUSES).values("project_id"))
+    return Q(pk__in=reports.filter(review_status=status).values("project_id"))
+
+
+class Quotient(models.Func):
+    """numerator / denominator. SQLite keeps whole-number decimals as integers and would divide them as
+    integers (350 / 1200 = 0), so there the numerator is made a float first."""
+
+    arg_joiner = " / "
+    template = "(%(expressions)s)"
+    arity = 2
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        numerator, denominator = self.get_source_expressions()
+        clone = self.copy()
+        clone.set_source_expressions([Cast(numerator, models.FloatField()), denominator])
+        return super(Quotient, clone).as_sql(compiler, connection, **extra_context)
+
+
+def annotate_progress(queryset, *, year, on=None, default_thresholds=None, deadline_day=None, use_stored=True):
+    """Annotate projects with plan_investment, completed_year, completion_rate, light_reason and
+    report_overdue for `year` judged on `on`, mirroring traffic_light() rule for rule.
+
+    Completed investment and the last report month are the columns services.progress_refresh keeps.
+    Today's light for the current year is read from the stored column while it is fresh (lights_refresh):
+    an index lookup instead of the rules evaluated over every row.
+    """
+    on = on or rules.today()
+    stored = (
+        use_stored and year == on.year and on == rules.today() and default_thresholds is None and deadline_day is None
+        and stored_lights_fresh(on)
+    )
+    default_thresholds = default_thresholds or Thresholds.default()
+    money = models.DecimalField(max_digits=SUM_DIGITS, decimal_places=2)
+    progress = time_progress(year=year, on=on)
+    due = latest_due_month(on=on, deadline_day=deadline_day)
+
+    # The year's plan row is joined (at most one per project), not looked up per reference: the light
+    # refers to these values many times and must stay one pass over the table.
+    queryset = queryset.annotate(
+        year_plan=FilteredRelation("plans", condition=Q(plans__year=year)),
+    ).annotate(
+        progress_year=Value(year, output_field=models.IntegerField()),
+        plan_investment=F("year_plan__planned_investment"),
+        completed_before_year=F("year_plan__completed_before_year"),
+        completed_year=Coalesce(F("year_plan__completed_investment"), Value(ZERO), output_field=money),
+    )
+    has_plan = Q(plan_investment__gt=0)
+    queryset = queryset.annotate(
+        completion_rate=Case(
+            When(has_plan, then=Quotient(F("completed_year") * HUNDRED, F("plan_investment"))),
+            default=None,
+            output_field=models.DecimalField(max_digits=SUM_DIGITS, decimal_places=4),
+        ),
+    )
+    overdue = (
+        Q(stage__in=UNDER_CONSTRUCTION)
+        & (Q(actual_start__isnull=True) | Q(actual_start__lt=add_months(due, 1)))
+        & (Q(last_report_month__isnull=True) | Q(last_report_month__lt=due))
+    )
+    if stored:
+        # No city join and no rules: the key-only queries of deep pages stay on the order's index.
+        reason = F("current_light_reason")
+    else:
+        queryset, reason = _light_reason_case(queryset, on=on, progress=progress, overdue=overdue,
+                                              default_thresholds=default_thresholds)
+    # The light itself is not a column: each reason belongs to one light (light_q, light_of), which
+    # keeps the SQL one Case long instead of repeating it per light.
+    return queryset.annotate(
+        light_reason=reason,
+        report_overdue=models.ExpressionWrapper(overdue, output_field=models.BooleanField()),
+    )
+
+
+def _light_reason_case(queryset, *, on, progress, overdue, default_thresholds):
+    """The light's reason as one SQL Case: traffic_light()'s rules in the same order."""
+    money = models.DecimalField(max_digits=SUM_DIGITS, decimal_places=2)
+    queryset = queryset.annotate(
+        red_lag_points=Coalesce(F("city__red_lag"), Value(default_thresholds.red_lag), output_field=money),
+        yellow_lag_points=Coalesce(F("city__yellow_lag"), Value(default_thresholds.yellow_lag), output_field=money),
+        scaled_completed=models.ExpressionWrapper(F("completed_year") * HUNDRED, output_field=money),
+    )
+
+    def lags_by_more_than(lag_field):
+        limit = (Value(progress) - F(lag_field)) * F("plan_investment") - Value(BOUNDARY_MARGIN)
+        return Q(plan_investment__gt=0, scaled_completed__lt=limit)
+
+    reason = Case(
+        When(status=Status.CANCELLED, then=Value(LightReason.CANCELLED.value)),
+        When(stage=Stage.COMPLETED, then=Value(LightReason.COMPLETED.value)),
+        When(status=Status.STALLED, then=Value(LightReason.STALLED.value)),
+        When(
+            stage=Stage.PREPARATORY,
+            planned_start__isnull=False,
+            planned_start__lt=on,
+            actual_start__isnull=True,
+            then=Value(LightReason.NOT_STARTED.value),
+        ),
+        When(overdue, then=Value(LightReason.REPORT_OVERDUE.value)),
+        When(lags_by_more_than("red_lag_points"), then=Value(LightReason.FAR_BEHIND.value)),
+        When(lags_by_more_than("yellow_lag_points"), then=Value(LightReason.BEHIND.value)),
+        When(status=Status.BEHIND, then=Value(LightReason.MARKED_BEHIND.value)),
+        default=Value(LightReason.ON_PACE.value),
+        output_field=models.CharField(),
+    )
+    return queryset, reason
+
+
+# --- Stored lights ----------------------------------------------------------------------------------------
+
+LIGHTS_REFRESH_CHUNK = 5000
+
+
+# Set when something every light depends on changed (the working-day calendar), until a full refresh that
+# started after it has run. Losing it (an emptied cache) only matters until that refresh ends.
+LIGHTS_STALE_KEY = "projects:lights-stale-since"
+
+
+def stored_lights_fresh(on):
+    """Whether the stored lights can stand for today's evaluation: `on` is today, every project was judged
+    today under today's settings (lights_refresh) and nothing all lights depend on changed since. Writes
+    refresh the projects they touch, so a project judged today is current; before the night's refresh,
+    after a change of settings, or for a project some path forgot, lights are evaluated instead: slower,
+    never wrong. Five index probes (projects_light_day, projects_light_rules)."""
+    from django.core.cache import cache
+
+
+    if on != rules.today() or cache.get(LIGHTS_STALE_KEY) is not None:
+        return False
+    fingerprint = light_rules_fingerprint()
+    stale = (
+        Q(current_light_on__isnull=True) | Q(current_light_on__lt=on) | Q(current_light_on__gt=on)
+        | Q(current_light_rules__lt=fingerprint) | Q(current_light_rules__gt=fingerprint)
+    )
+    return not Project.objects.filter(stale).exists()
+
+
+def lights_invalidate():
+    """Every stored light may be wrong (the calendar changed): evaluate them until a full refresh has run."""
+    from django.core.cache import cache
+
+    cache.set(LIGHTS_STALE_KEY, time.time(), timeout=None)
+
+
+def lights_refresh(*, projects=None, on=None):
+    """Judge and store the light of `projects` (ids, a list or a queryset of ids; None: every project) for
+    `on`'s year as of `on` (default today). Every writer of what a light depends on calls it for the
+    projects it wrote (services.progress_refresh, signals, import, bulk status); the beat task
+    refresh_lights calls it for all each morning, when time progress has moved. Rows whose stored
+    light is already this one are not written. Returns the number of projects judged."""
+
+    on = on or rules.today()
+    started, fingerprint = time.time(), light_rules_fingerprint()
+    if projects is None:
+        querysets = [Project.objects.all()]
+    elif isinstance(projects, models.QuerySet):
+        querysets = [Project.objects.filter(pk__in=projects)]
+    else:  # ids in chunks: SQLite limits the parameters of one statement
+        ids = sorted(projects)
+        querysets = [Project.objects.filter(pk__in=ids[start : start + LIGHTS_REFRESH_CHUNK])
+                     for start in range(0, len(ids), LIGHTS_REFRESH_CHUNK)]
+    by_reason, written = {}, 0
+    for queryset in querysets:
+        judged = annotate_progress(queryset, year=on.year, on=on, use_stored=False).order_by().values_list("pk", "light_reason")
+        for pk, reason in judged.iterator(chunk_size=LIGHTS_REFRESH_CHUNK):
+            by_reason.setdefault(reason, []).append(pk)
+    for reason, pks in by_reason.items():
+        for start in range(0, len(pks), LIGHTS_REFRESH_CHUNK):
+            written += Project.objects.filter(pk__in=pks[start : start + LIGHTS_REFRESH_CHUNK]).exclude(
+                current_light_reason=reason, current_light_on=on, current_light_rules=fingerprint
+            ).update(current_light_reason=reason, current_light_on=on, current_light_rules=fingerprint)
+    if written:
+
+        versions.data_changed()  # cached counts of lists filtered by light
+    if projects is None and on == rules.today():
+        from django.core.cache import cache
+
+        if (cache.get(LIGHTS_STALE_KEY) or 0) <= started:  # no change arrived while this ran
+            cache.delete(LIGHTS_STALE_KEY)
+    return sum(len(pks) for pks in by_reason.values())
+
+
+def nodes_late_exists(on):
+    """An expression for a project queryset: whether any of the project's nodes is late on `on`."""
+
+    return models.Exists(Milestone.objects.filter(late_milestones_q(on), project=models.OuterRef("pk")))

@@ -14,7 +14,6 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from projects import importing, tasks
 from projects.dispatch.reports import (
     TRANSITIONS,
     EntryStatus,
@@ -25,6 +24,8 @@ from projects.dispatch.reports import (
 from projects.domain import rules
 from projects.domain.access import review_scope_q
 from projects.domain.choices import ReviewAction, ReviewStatus, Stage, Status
+from projects.domain.figures import parse_money
+from projects.mail import delivery
 from projects.models import PROJECT_ORDER, MonthlyReport, Project
 from projects.shared import summaries
 from projects.shared.filtersets import ProjectFilterSet, county_choices, list_link
@@ -169,7 +170,7 @@ def _parse_amount(text):
     if not text:
         return None, _("请填写本月完成投资（万元）。")
     try:
-        return importing.parse_money(text.replace("，", ","), Decimal(1)), None
+        return parse_money(text.replace("，", ","), Decimal(1)), None
     except ValueError as error:
         return None, str(error)
 
@@ -213,7 +214,7 @@ def report_review(request):
             return redirect(request.get_full_path())
         try:
             result = reports_review(user=user, versions=versions, action=action, reason=reason,
-                                              enqueue=tasks.enqueue_delivery)
+                                              enqueue=delivery.enqueue)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return redirect(request.get_full_path())

@@ -5,6 +5,7 @@ warnings as codes with parameters, worded in the reader's language when shown.
 Part of the domain core: it imports nothing of the project above it.
 """
 
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -137,3 +138,22 @@ class _LegacyWarning(CheckWarning):
     @property
     def message(self):
         return self.text
+
+
+def parse_money(text, factor, validators=()):
+    """An amount as typed (or in a cell), times the column's unit, under the one rule for amounts
+    (money_validator) and the column's own `validators`; ValueError says what is wrong."""
+    try:
+        amount = Decimal(unicodedata.normalize("NFKC", text).replace(",", "").replace(" ", "")) * factor
+    except InvalidOperation:
+        raise ValueError(gettext("“%(value)s”不是数字") % {"value": text}) from None
+    if not amount.is_finite():
+        raise ValueError(gettext("“%(value)s”不是数字") % {"value": text})
+    try:
+        for validate in (money_validator, *validators):
+            validate(amount)
+    except ValidationError as error:
+        if error.code == "places":
+            raise ValueError(gettext("“%(value)s”换算为万元后超过两位小数") % {"value": text}) from None
+        raise ValueError(validation_text(error)) from None
+    return amount.quantize(Decimal("0.01"))

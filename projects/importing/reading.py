@@ -6,13 +6,11 @@ import io
 import re
 import unicodedata
 import zipfile
-from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from projects.domain.figures import money_validator, validation_text
+from projects.domain.figures import parse_money  # noqa: F401  (the widgets and callers read cells through it)
 from projects.domain.template import FORMULA_STARTS
 from projects.importing.results import ImportFileError
 
@@ -177,25 +175,6 @@ def clean_text(value):
     if text.startswith("'") and text[1:].startswith(FORMULA_STARTS):
         text = text[1:]  # the escape our export (and careful users) put before formula-like text
     return text or None
-
-
-def parse_money(text, factor, validators=()):
-    """An amount as typed (or in a cell), times the column's unit, under the one rule for amounts
-    (figures.money_validator) and the column's own `validators`; ValueError says what is wrong."""
-    try:
-        amount = Decimal(unicodedata.normalize("NFKC", text).replace(",", "").replace(" ", "")) * factor
-    except InvalidOperation:
-        raise ValueError(_("“%(value)s”不是数字") % {"value": text}) from None
-    if not amount.is_finite():
-        raise ValueError(_("“%(value)s”不是数字") % {"value": text})
-    try:
-        for validate in (money_validator, *validators):
-            validate(amount)
-    except ValidationError as error:
-        if error.code == "places":
-            raise ValueError(_("“%(value)s”换算为万元后超过两位小数") % {"value": text}) from None
-        raise ValueError(validation_text(error)) from None
-    return amount.quantize(Decimal("0.01"))
 
 
 def parse_date(value):

@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 from import_export import widgets
 
 from projects.domain.choices import Stage
-from projects.importing.reading import clean_text, parse_date, parse_money, parse_period
+from projects.domain.figures import parse_money
+from projects.importing.reading import clean_text, parse_date, parse_period
 from projects.models import normalize_project_code, validate_project_code
 
 LIST_SEPARATORS = re.compile(r"[、,，;；/\s]+")

@@ -91,6 +91,21 @@ class Outcome:
     CANCELLED = "cancelled"  # nothing to send any more (unsubscribed, or the reports came in)
 
 
+# How a recorded delivery reaches a worker: the Celery face registers its task here when the app starts
+# (ProjectsConfig.ready), so that a capability's page queues mail without importing the face.
+_enqueue = None
+
+
+def enqueue_set(enqueue_delivery):
+    global _enqueue
+    _enqueue = enqueue_delivery
+
+
+def enqueue(delivery_id):
+    """Queue a recorded delivery for a worker (tasks.enqueue_delivery: a refusing broker is logged, never raised)."""
+    _enqueue(delivery_id)
+
+
 # kind -> the function that turns a delivery of that kind into (subject, text, html), or None when there is
 # nothing to send any more. Each capability registers its own mails (renders_mail) when it is imported;
 # ProjectsConfig.ready imports them all, so every process that sends knows every kind.

@@ -22,7 +22,6 @@ from projects.shared.filtersets import AGE_CHOICES, SupervisionItemFilterSet
 from projects.shared.paginators import CachedCountPaginator
 from projects.supervision import services as supervision
 from projects.supervision.forms import CloseForm, OpenForm, ResponseForm
-from projects.templatetags.tracker import colon
 
 ITEMS_PAGE_SIZE = 50
 
@@ -140,7 +139,7 @@ def supervision_open(request, pk):
     form = OpenForm(request.POST, levels=levels)
     if not form.is_valid():
         for name, errors in form.errors.items():
-            messages.error(request, f"{form.fields[name].label}{colon()}{' '.join(errors)}")
+            messages.error(request, _("%(field)s：%(errors)s") % {"field": form.fields[name].label, "errors": " ".join(errors)})
         return redirect(reverse("project_detail", args=[project.pk]) + "#supervision")
     item = supervision.item_open(user=request.user, project=project, description=form.cleaned_data["description"],
                                  level=form.cleaned_data["level"])

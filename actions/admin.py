@@ -1,7 +1,8 @@
+"""The action plans in the admin: plans with their actions, measures and targets."""
+
 from django.contrib import admin
 
 from actions.models import Action, ActionPlan, Measure, Target
-
 from projects.admin.transfer import TableTransferMixin
 from projects.importing.resources import ActionPlanResource, ActionResource, MeasureResource, TargetResource
 

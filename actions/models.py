@@ -1,3 +1,5 @@
+"""Action plans (the eight special actions and later plans' sets): actions, their measures and targets."""
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 

@@ -30,9 +30,9 @@ from django.db import connection, reset_queries  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from projects.domain import rules
+from projects.domain import rules  # noqa: E402
 from projects.models import Project, User  # noqa: E402
-from projects.shared.lights import annotate_progress
+from projects.shared.lights import annotate_progress  # noqa: E402
 
 PAGES = {
     "plain": {},

@@ -56,8 +56,8 @@ from django.db.models import Count, Exists, OuterRef  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from projects.accounts.services import user_set_role
-from projects.domain.choices import RegionLevel, Role
+from projects.accounts.services import user_set_role  # noqa: E402
+from projects.domain.choices import RegionLevel, Role  # noqa: E402
 from projects.models import ApiToken, MonthlyReport, Project, Region, User  # noqa: E402
 
 PREFIX = "bench-api-"

@@ -1,7 +1,7 @@
 """The Redis a benchmark uses: the one it is given, or one of its own — never someone else's.
 
 With REDIS_URL set, that Redis is used as given; nothing in it is emptied (a "cold" pass moves the data
-version instead, as a write does: selectors.data_changed). Without it, a redis-server of the bench's own is
+version instead, as a write does: versions.data_changed). Without it, a redis-server of the bench's own is
 started on a free port (no persistence) and stopped when the bench ends; without redis-server installed,
 each process has its local-memory cache (then gunicorn's workers do not share theirs, as they would in
 production). Imported before django.setup(): it sets REDIS_URL for the settings and for gunicorn.

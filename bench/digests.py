@@ -36,13 +36,13 @@ from django.core import mail  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from projects.accounts.services import user_set_role
-from projects.domain import rules
-from projects.domain.choices import DigestFrequency, Role
-from projects.mail import digests
+from projects.accounts.services import user_set_role  # noqa: E402
+from projects.domain import rules  # noqa: E402
+from projects.domain.choices import DigestFrequency, Role  # noqa: E402
+from projects.mail import digests  # noqa: E402
 from projects.models import DigestDelivery, DigestSubscription, Project, Region, User  # noqa: E402
-from projects.shared import summaries, versions
-from projects.shared.lights import annotate_progress
+from projects.shared import summaries, versions  # noqa: E402
+from projects.shared.lights import annotate_progress  # noqa: E402
 
 BENCH_USER_PREFIX = "bench-subscriber-"
 

@@ -43,9 +43,8 @@ from django.db import connection, transaction  # noqa: E402
 from openpyxl import Workbook, load_workbook  # noqa: E402
 
 from actions.models import Action  # noqa: E402
-
-from projects.domain.template import COLUMNS
-from projects.importing import exporting
+from projects.domain.template import COLUMNS  # noqa: E402
+from projects.importing import exporting  # noqa: E402
 from projects.models import Project, Region  # noqa: E402
 
 STAGES = ["前期", "新开工", "续建", "竣工投产"]

@@ -42,7 +42,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from projects.models import Project, User  # noqa: E402
-from projects.shared import versions
+from projects.shared import versions  # noqa: E402
 
 PORT = 8765
 CONCURRENCY = (1, 2, 8)

@@ -49,13 +49,13 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from projects.accounts.services import user_set_role
-from projects.dispatch import reports
-from projects.domain import rules
-from projects.domain.access import review_scope_q
-from projects.domain.choices import ReviewAction, ReviewStatus, Role, Stage, Status
+from projects.accounts.services import user_set_role  # noqa: E402
+from projects.dispatch import reports  # noqa: E402
+from projects.domain import rules  # noqa: E402
+from projects.domain.access import review_scope_q  # noqa: E402
+from projects.domain.choices import ReviewAction, ReviewStatus, Role, Stage, Status  # noqa: E402
 from projects.models import DigestDelivery, MonthlyReport, Project, Region, ReportTransition, User  # noqa: E402
-from projects.shared.editing import progress_refresh
+from projects.shared.editing import progress_refresh  # noqa: E402
 
 PREFIX = "bench-reports-"
 NOTE = "bench-reports"  # every posted row carries a note (说明), so a check that fires does not hold it back

@@ -34,11 +34,11 @@ from django.db import connection, reset_queries, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from projects.domain import rules
-from projects.domain.choices import SupervisionLevel, SupervisionStepKind
+from projects.domain import rules  # noqa: E402
+from projects.domain.choices import SupervisionLevel, SupervisionStepKind  # noqa: E402
 from projects.models import SupervisionItem, SupervisionStep, User  # noqa: E402
-from projects.shared import versions
-from projects.supervision import services as supervision
+from projects.shared import versions  # noqa: E402
+from projects.supervision import services as supervision  # noqa: E402
 
 
 class Rollback(Exception):

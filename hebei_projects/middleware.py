@@ -1,3 +1,5 @@
+"""Site-wide middleware: the language switch and a database connection lost mid-request answered as a page."""
+
 import logging
 
 from django.conf import settings

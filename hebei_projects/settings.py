@@ -271,7 +271,7 @@ TRAFFIC_LIGHT_RED_LAG = env.float("TRAFFIC_LIGHT_RED_LAG", default=30.0)
 # The monthly report for month M is due by this day of month M+1 (how it is counted: the mode below).
 MONTHLY_REPORT_DEADLINE_DAY = env.int("MONTHLY_REPORT_DEADLINE_DAY", default=5)
 # "calendar": due on that calendar day, moved to the next working day when it is a rest day (法定节假日,
-# 调休 and weekends, see projects.workdays). "workday": due on that working day of the month (the 5th
+# 调休 and weekends, see projects.domain.workdays). "workday": due on that working day of the month (the 5th
 # working day), for provinces that count it so.
 MONTHLY_REPORT_DEADLINE_MODE = env("MONTHLY_REPORT_DEADLINE_MODE", default="calendar")
 AXES_VERBOSE = False

@@ -1,3 +1,5 @@
+"""The site's URLs: the app's pages (projects.urls), sign-in, the admin and the language switch."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path

@@ -9,7 +9,6 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from actions.models import Action, ActionPlan
-
 from projects import tasks
 from projects.domain import workdays
 from projects.models import (

@@ -1,4 +1,4 @@
-"""Celery tasks: thin wrappers that call the services (digests.py, reports.py, importing/) and enqueue their work.
+"""Celery tasks: thin wrappers that call into the capabilities (mail/, dispatch/, supervision/, importing/) and enqueue their work.
 
 Services never import this module; they take an `enqueue` callable instead.
 """
@@ -27,7 +27,6 @@ logger = logging.getLogger(__name__)
 def _safely(send):
     """Queue a task; when the broker cannot take it, say so and go on: the work is recorded in the
     database, and the catch-up task or recover_background_work queues it again."""
-
     def enqueue(*args):
         try:
             send(*args)
@@ -271,5 +270,4 @@ enqueue_import = _safely(run_import_batch.delay)
 @shared_task
 def run_supervision():
     """Beat's entry point after the lights (督办每日处理): open, close and escalate supervision items."""
-
     return str(supervision.supervision_run(enqueue=enqueue_delivery))

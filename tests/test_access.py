@@ -8,9 +8,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from .conftest import NANGONG, XINGTAI, make_user
 from projects.domain.choices import Role, Status
 from projects.models import MonthlyReport, Problem, Project, Region
+
+from .conftest import NANGONG, XINGTAI, make_user
 
 MISSING_PK = 987654321
 

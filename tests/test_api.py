@@ -11,14 +11,15 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from .conftest import make_project
-from .test_access import client_for
 from projects.api.serializers import problem_version
 from projects.api.throttling import PerTokenRateThrottle
 from projects.dispatch.reports import reports_review
 from projects.domain import rules
 from projects.domain.choices import ReviewAction, ReviewStatus
 from projects.models import AnnualPlan, ApiToken, MonthlyReport, Problem
+
+from .conftest import make_project
+from .test_access import client_for
 
 API = "/api/v1/"
 

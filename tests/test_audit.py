@@ -14,13 +14,14 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from .test_access import client_for
-from .test_import import row, workbook
 from projects.accounts.services import user_set_role
 from projects.audit.messages import describe
 from projects.domain.choices import Role
 from projects.models import ApiToken, AuditEvent, User
 from projects.reference.data import reference_data_load
+
+from .test_access import client_for
+from .test_import import row, workbook
 
 
 def format_index(extension):

@@ -19,13 +19,14 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from .concurrency import at_once, on_postgresql  # noqa: F401  (the fixture)
-from .conftest import ZHENGDING, make_project, make_user
-from .mailserver import free_port
 from projects.domain import rules
 from projects.domain.choices import Role, Stage, Status, SupervisionCause, SupervisionLevel, SupervisionStepKind
 from projects.models import DigestDelivery, Problem, SupervisionItem, SupervisionStep
 from projects.supervision import services as supervision
+
+from .concurrency import at_once, on_postgresql  # noqa: F401  (the fixture)
+from .conftest import ZHENGDING, make_project, make_user
+from .mailserver import free_port
 
 # --- Point 4: supervision run twice at once ---------------------------------------------------------------
 
@@ -166,11 +167,12 @@ def test_redis_down_every_page_and_the_api_answer_uncached_and_reference_data_lo
     from django.core.management import call_command
     from django.urls import reverse
 
-    from .test_celery_worker import use_broker
     from projects import tasks
     from projects.domain.choices import MailKind
     from projects.mail import delivery
     from projects.models import DeliveryStatus
+
+    from .test_celery_worker import use_broker
 
     url, process = own_redis
     production = settings_for(REDIS_URL=url, CACHE_DOWN_RETRY_SECONDS="0.2")

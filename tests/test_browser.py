@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import make_project, make_user
 from projects.domain import rules
 from projects.domain.choices import Role
 from projects.models import AnnualPlan
 from projects.reference.data import reference_data_load
+
+from .conftest import make_project, make_user
 
 CHROMIUM = "/usr/bin/chromium"
 OUTPUT = Path(__file__).resolve().parent.parent / "test-output"

@@ -11,12 +11,13 @@ from decimal import Decimal
 
 import pytest
 
-from .conftest import make_project
-from .test_browser import OUTPUT, browser  # noqa: F401  (the fixture)
 from projects.domain import rules
 from projects.models import AnnualPlan
 from projects.reference.data import reference_data_load
 from projects.reference.demo import demo_seed
+
+from .conftest import make_project
+from .test_browser import OUTPUT, browser  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -164,8 +165,9 @@ TWO_FACTOR_LATIN = {"TOTP", "Microsoft", "Authenticator", "Google", "FreeOTP", "
 
 @pytest.fixture
 def two_factor_users(transactional_db, settings):
-    from .conftest import make_user
     from projects.domain.choices import Role
+
+    from .conftest import make_user
 
     reference_data_load()  # a live-server test starts from an empty database
     settings.TWO_FACTOR_REQUIRED = True

@@ -23,16 +23,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from hebei_projects.celery import app as celery_app
-
-from .conftest import make_project, make_user
-from .mailserver import MailServer, free_port
-from .test_access import client_for
-from .test_import import row, workbook
 from projects.domain import rules
 from projects.mail import digests
 from projects.models import DeliveryStatus, DigestDelivery, DigestSubscription, ImportBatch, Project
 from projects.reference.data import reference_data_load
 from projects.tasks import catch_up_digests, dispatch_digests
+
+from .conftest import make_project, make_user
+from .mailserver import MailServer, free_port
+from .test_access import client_for
+from .test_import import row, workbook
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("CELERY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

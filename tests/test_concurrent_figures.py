@@ -11,13 +11,14 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from projects.domain.choices import ReviewStatus, Role
+from projects.models import MonthlyReport, Project
+
 from .concurrency import at_once, on_postgresql  # noqa: F401  (the fixture)
 from .conftest import make_project, make_user
 from .test_access import change_form_data
 from .test_api import API, issue_token
 from .test_dispatch_cycle import form_url, row, this_month
-from projects.domain.choices import ReviewStatus, Role
-from projects.models import MonthlyReport, Project
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 ROUNDS = 4

@@ -17,15 +17,16 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import translation
 
-from . import concurrency
-from .conftest import NANGONG, QIAOXI_SJZ, SHIJIAZHUANG, ZHENGDING, make_project, make_user
-from .test_access import change_form_data, client_for
-from .test_import import HEADER, row, snapshot, workbook
 from projects.domain import rules
 from projects.domain.choices import Role
 from projects.importing import import_projects
 from projects.models import ImportBatch, MonthlyReport, Project
 from projects.reference.data import reference_data_load
+
+from . import concurrency
+from .conftest import NANGONG, QIAOXI_SJZ, SHIJIAZHUANG, ZHENGDING, make_project, make_user
+from .test_access import change_form_data, client_for
+from .test_import import HEADER, row, snapshot, workbook
 
 postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql",
                                      reason="real concurrency needs PostgreSQL (SQLite runs one transaction at a time)")
@@ -319,17 +320,17 @@ def test_an_import_waiting_too_long_for_another_import_of_its_county_is_refused(
     clear message, never left hanging."""
     from django.db import transaction
 
-    from projects.importing import ImportFileError, project_list
+    from projects.importing import ImportFileError, place_locks
     from projects.models import Region
 
     reference_data_load()
-    monkeypatch.setattr(project_list, "PLACE_LOCK_WAIT_SECONDS", 1)
+    monkeypatch.setattr(place_locks, "PLACE_LOCK_WAIT_SECONDS", 1)
     county = Region.objects.get(code=ZHENGDING)
     held, release = threading.Event(), threading.Event()
 
     def other_import():
         with transaction.atomic():
-            project_list.places_lock({county.pk})
+            place_locks.places_lock({county.pk})
             held.set()
             release.wait(30)
         return "done"

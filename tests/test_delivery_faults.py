@@ -16,14 +16,15 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from .test_access import client_for
-from .test_dispatch_cycle import october  # noqa: F401 - a fixture
 from projects.dispatch import reminders
 from projects.domain import rules
 from projects.domain.choices import DigestFrequency, MailKind
 from projects.mail import delivery, digests
 from projects.models import DeliveryStatus, DigestDelivery, DigestSubscription
 from projects.tasks import catch_up_digests, deliver_digest, dispatch_digests
+
+from .test_access import client_for
+from .test_dispatch_cycle import october  # noqa: F401 - a fixture
 
 D = datetime.date
 WEEKLY, MONTHLY = DigestFrequency.WEEKLY, DigestFrequency.MONTHLY

@@ -11,8 +11,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from .conftest import make_project
-from .test_access import client_for
 from projects.domain.choices import DigestFrequency, ProblemStatus, Status
 from projects.mail import digests
 from projects.mail.delivery import Outcome
@@ -27,6 +25,9 @@ from projects.models import (
 )
 from projects.shared.editing import progress_refresh
 from projects.tasks import catch_up_digests, deliver_digest, dispatch_digests
+
+from .conftest import make_project
+from .test_access import client_for
 
 D = datetime.date
 WEEKLY = DigestFrequency.WEEKLY

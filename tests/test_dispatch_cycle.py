@@ -8,8 +8,6 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from .conftest import make_project, make_user
-from .test_access import client_for
 from projects.dispatch.reminders import missing_reports, reminders_dispatch, reminders_due
 from projects.dispatch.reports import ReportEntry, reports_prepare, reports_review
 from projects.domain import rules
@@ -18,6 +16,9 @@ from projects.mail import digests
 from projects.models import AnnualPlan, DeliveryStatus, DigestDelivery, MonthlyReport, Project, ReportTransition
 from projects.shared.editing import progress_refresh
 from projects.tasks import enqueue_delivery, send_report_reminders
+
+from .conftest import make_project, make_user
+from .test_access import client_for
 
 D = datetime.date
 pytestmark = pytest.mark.django_db

@@ -9,11 +9,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from .conftest import make_project
-from .test_access import change_form_data, client_for
 from projects.domain.choices import Stage
 from projects.models import MonthlyReport, Project, Region
 from projects.shared.lights import annotate_progress
+
+from .conftest import make_project
+from .test_access import change_form_data, client_for
 
 
 def test_the_later_of_two_concurrent_edits_is_refused(users, projects):
@@ -124,7 +125,7 @@ def test_changelist_queries_do_not_grow_with_rows(role, users):
         assert response.status_code == 200 and len(response.context["cl"].result_list) == count
         return len(captured.captured_queries)
 
-    client.get(url)  # once before counting: a process reads the working-day calendar once (projects.workdays)
+    client.get(url)  # once before counting: a process reads the working-day calendar once (projects.domain.workdays)
     assert queries_for(3) == queries_for(30)
 
 

@@ -9,8 +9,9 @@ import pytest
 from django.core.management import call_command
 from openpyxl import Workbook
 
-from .conftest import make_project
 from projects.models import AnnualPlan, Project
+
+from .conftest import make_project
 
 HEADER = ["序号", "项目代码", "项目名称", "项目类别", "五个一批", "建设阶段", "所属市", "所属县（市、区）", "所属产业",
           "八项行动", "项目单位", "建设起止年限", "计划开工", "计划竣工", "总投资（万元）", "年度计划投资（万元）"]
@@ -331,7 +332,9 @@ def test_the_list_is_a_django_import_export_resource(db):
     """The import is the library's: a ModelResource whose loader, bulk steps and widgets are ours."""
     from import_export.resources import ModelResource
 
-    from projects.importing.project_list import ProjectListLoader, ProjectListResource, sheet_dataset
+    from projects.importing.project_fields import ProjectListLoader
+    from projects.importing.project_list import ProjectListResource
+    from projects.importing.resources import sheet_dataset
 
     resource = ProjectListResource(user=None)
     assert isinstance(resource, ModelResource) and resource._meta.instance_loader_class is ProjectListLoader

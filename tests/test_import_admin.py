@@ -10,9 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from projects.models import ImportBatch, Project
+
 from .test_access import client_for
 from .test_import import HEADER, row, snapshot, workbook
-from projects.models import ImportBatch, Project
 
 
 def upload(client, data, name="list.xlsx", url="admin:projects_project_import", **extra):
@@ -303,8 +304,9 @@ def test_operators_see_and_restart_stalled_batches(users, settings, django_captu
 
 
 def test_recover_command_queues_again_what_was_lost(users, projects, settings, mail_server, django_capture_on_commit_callbacks):
-    from .test_digests import claim_as_dead_attempt, record
     from projects.models import DeliveryStatus, DigestDelivery, DigestSubscription
+
+    from .test_digests import claim_as_dead_attempt, record
 
     delivery = record(DigestSubscription.objects.create(user=users["county_editor"], frequency="weekly"))
     claim_as_dead_attempt(delivery, lease_seconds=-1)

@@ -13,11 +13,12 @@ from django.core.management import call_command
 from django.urls import reverse
 from openpyxl import Workbook
 
-from .test_access import client_for
 from projects.domain import rules
 from projects.domain.choices import Stage
 from projects.importing.catalogues import Regions, city_forms, county_forms
 from projects.models import HeaderSynonym, ImportBatch, Project, Region
+
+from .test_access import client_for
 
 DIVISIONS = Path(__file__).resolve().parents[2] / "shared" / "data" / "hebei_divisions.csv"
 

@@ -9,10 +9,11 @@ import xlwt
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from projects.models import ImportBatch, Programme, Project
+
 from .test_access import client_for
 from .test_import import HEADER, row, run, snapshot, workbook
 from .test_import_admin import upload
-from projects.models import ImportBatch, Programme, Project
 
 
 def xls(rows, header=HEADER, title="河北省2023年省重点建设项目计划表"):

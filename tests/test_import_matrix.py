@@ -8,10 +8,11 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from projects.models import ImportBatch, MonthlyReport, Project
+
 from .test_access import client_for
 from .test_import import row, snapshot, workbook
 from .test_import_admin import upload
-from projects.models import ImportBatch, MonthlyReport, Project
 
 ROLES = ["province_admin", "leader", "city_coordinator", "county_editor"]
 # Every admin list with an import: the library's (catalogues, accounts, actions) and the batch imports

@@ -14,12 +14,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from .conftest import make_project
-from .test_access import change_form_data, client_for
 from projects.domain import rules
 from projects.domain.choices import Stage, Status
 from projects.models import AnnualPlan, MonthlyReport, Problem, Project
 from projects.shared.editing import progress_refresh
+
+from .conftest import make_project
+from .test_access import change_form_data, client_for
 
 PAGES = ["dashboard", "project_list", "monthly_report", "action_plan", "profile"]
 
@@ -237,7 +238,7 @@ def test_project_page_queries_do_not_grow_with_history(users, projects):
             client.get(reverse("project_detail", args=[project.pk]))
         return len(captured.captured_queries)
 
-    queries()  # once before counting: a process reads the working-day calendar once (projects.workdays)
+    queries()  # once before counting: a process reads the working-day calendar once (projects.domain.workdays)
     first = queries()
     for index in range(10):
         project.owner = f"单位{index}"

@@ -9,9 +9,10 @@ import io
 import pytest
 from django.urls import reverse
 
-from .test_access import client_for
 from projects.domain.access import phone_masked
 from projects.models import Project
+
+from .test_access import client_for
 
 PHONE = "13812345678"
 MASKED = "138****5678"
@@ -117,10 +118,11 @@ def test_the_admin_form_and_history(users, project, role):
 def test_a_masked_number_in_an_imported_list_keeps_the_stored_one(db):
     from decimal import Decimal
 
-    from .conftest import make_project
-    from .test_trusted_figures import list_file
     from projects.importing import import_projects
     from projects.models import Project
+
+    from .conftest import make_project
+    from .test_trusted_figures import list_file
 
     project = make_project("正定县号码项目", "130123", total_investment=Decimal("100"), phone="13812345678")
     data = list_file([["正定县号码项目", "省重点", "续建", "石家庄市", "正定县", "100", "10"]])

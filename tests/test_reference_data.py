@@ -6,7 +6,6 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from actions.models import Action, ActionPlan, Measure
-
 from projects.domain.access import ROLE_GROUP_NAMES
 from projects.domain.choices import RegionLevel, Role
 from projects.models import Batch, Cluster, Industry, Programme, Region

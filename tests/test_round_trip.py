@@ -10,14 +10,15 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from .conftest import NANGONG, QIAOXI_SJZ, ZHENGDING, make_project
-from .test_access import client_for
-from .test_table_transfer import import_file
 from projects.importing import import_progress
 from projects.importing.formats import FORMATS
 from projects.importing.progress import progress_template_workbook
 from projects.importing.widgets import MonthWidget
 from projects.models import AnnualPlan, Cluster, MonthlyReport, Project, Region
+
+from .conftest import NANGONG, QIAOXI_SJZ, ZHENGDING, make_project
+from .test_access import client_for
+from .test_table_transfer import import_file
 
 EXACT_START, EXACT_END = datetime.date(2027, 9, 16), datetime.date(2029, 12, 31)
 FIRST_START, FIRST_END = datetime.date(2027, 9, 1), datetime.date(2028, 6, 1)

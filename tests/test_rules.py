@@ -11,7 +11,7 @@ from projects.models import AnnualPlan, MonthlyReport, Project, Region
 from projects.shared import lights
 from projects.shared.editing import progress_refresh
 
-# Report deadlines read the province's working-day overrides (projects.workdays) from the database.
+# Report deadlines read the province's working-day overrides (projects.domain.workdays) from the database.
 pytestmark = pytest.mark.django_db
 
 D = datetime.date

@@ -11,8 +11,9 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
-from .conftest import make_user
 from projects.domain.choices import Role
+
+from .conftest import make_user
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,11 +10,12 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from projects.domain.choices import Role
+from projects.models import ApiToken, MonthlyReport, User
+
 from .conftest import make_user
 from .test_access import client_for
 from .test_api import API, issue_token
-from projects.domain.choices import Role
-from projects.models import ApiToken, MonthlyReport, User
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,6 @@
 from django.core.management import call_command
 
 from actions.models import Action
-
 from projects.domain import rules
 from projects.domain.choices import Role, Stage
 from projects.models import DigestSubscription, MonthlyReport, Problem, Programme, Project, Region, User

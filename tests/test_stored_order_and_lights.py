@@ -11,16 +11,17 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from .conftest import NANGONG, SHIJIAZHUANG, ZHENGDING, make_project
-from .test_access import client_for
-from .test_dispatch_cycle import form_url, page_versions, row
-from .test_import import row as list_row
-from .test_import import run, workbook
 from projects.domain import rules
 from projects.domain.choices import LightReason, Stage, Status
 from projects.models import AnnualPlan, Project, Region, WorkdayOverride
 from projects.shared import lights
 from projects.shared.versions import data_version
+
+from .conftest import NANGONG, SHIJIAZHUANG, ZHENGDING, make_project
+from .test_access import client_for
+from .test_dispatch_cycle import form_url, page_versions, row
+from .test_import import row as list_row
+from .test_import import run, workbook
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,6 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from .conftest import NANGONG, QIAOXI_SJZ, XINGTAI, ZHENGDING, make_project, make_user
-from .test_access import client_for
 from projects.domain import rules, workdays
 from projects.domain.choices import (
     ProblemStatus,
@@ -33,6 +31,9 @@ from projects.models import (
 )
 from projects.shared import editing, lights
 from projects.supervision import services as supervision
+
+from .conftest import NANGONG, QIAOXI_SJZ, XINGTAI, ZHENGDING, make_project, make_user
+from .test_access import client_for
 
 
 def run_on(monkeypatch, day, capture=None):

@@ -9,9 +9,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
-from .test_access import client_for
 from projects.importing.formats import FORMATS
 from projects.models import Batch, Region, User
+
+from .test_access import client_for
 
 USER_HEADER = ["用户名", "姓名或单位", "电子邮箱", "联系电话", "所属区划", "角色"]
 

@@ -12,16 +12,17 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from .conftest import make_project, make_user
-from .test_access import change_form_data, client_for
-from .test_api import Caller
-from .test_dispatch_cycle import confirm_keys, form_url, page_versions, row, this_month
 from projects.accounts.services import user_set_role
 from projects.dispatch import reports
 from projects.domain import rules
 from projects.domain.choices import ReviewAction, ReviewStatus, Role
 from projects.importing import import_projects
 from projects.models import AnnualPlan, MonthlyReport, Project, ReportTransition
+
+from .conftest import make_project, make_user
+from .test_access import change_form_data, client_for
+from .test_api import Caller
+from .test_dispatch_cycle import confirm_keys, form_url, page_versions, row, this_month
 
 pytestmark = pytest.mark.django_db
 
@@ -73,8 +74,9 @@ def test_an_absurd_amount_is_refused_by_the_api_the_admin_and_the_workbook(users
     assert response.status_code == 200
     assert not MonthlyReport.objects.filter(project=zhengding, month=month).exists()
     # The progress workbook.
-    from .test_dispatch_cycle import progress_workbook
     from projects.importing import import_progress
+
+    from .test_dispatch_cycle import progress_workbook
 
     result = import_progress(progress_workbook([(zhengding.name, "正定县", ABSURD, "主体施工", "确认")]), "p.xlsx",
                              user=users["county_editor"], month=month)
@@ -173,8 +175,9 @@ def test_an_old_note_in_the_api_or_a_workbook_does_not_confirm_a_new_figure(user
     assert confirmed.status_code == 200, confirmed.content
     assert {w["code"] for w in confirmed.json()["warnings"]} >= {"over_total", "spike"}
     # A workbook row with the stored note and a new figure: an error for its row until the note changes.
-    from .test_dispatch_cycle import progress_workbook
     from projects.importing import import_progress
+
+    from .test_dispatch_cycle import progress_workbook
 
     stored = MonthlyReport.objects.get(pk=report.pk)
     result = import_progress(progress_workbook([(project.name, "正定县", "65000", "主体施工", stored.note)]), "p.xlsx",
@@ -363,7 +366,7 @@ def test_the_largest_figures_the_rules_accept_leave_every_page_answering(users, 
 
 
 def parse_refused(text):
-    from projects.importing import parse_money
+    from projects.domain.figures import parse_money
 
     try:
         parse_money(text, Decimal(1))

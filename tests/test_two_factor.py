@@ -12,10 +12,11 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .conftest import PROVINCE, make_user
 from projects.domain.choices import Role
 from projects.models import ApiToken
 from projects.security import services
+
+from .conftest import PROVINCE, make_user
 
 PASSWORD = "correct-horse-battery-staple"
 

@@ -9,9 +9,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 from django.utils import timezone
 
-from .test_access import client_for
 from projects.domain import rules, workdays
 from projects.models import WorkdayOverride
+
+from .test_access import client_for
 
 D = datetime.date
 # A year chinese_calendar 1.11.0 does not know (it covers 2004-2026); test_unknown_year checks the premise.

@@ -1,4 +1,5 @@
-"""TODO docstring (from projects.services)"""
+"""Roles and accounts: the role groups and their permissions (kept in step with domain.access), giving a
+user a role, and the account-opened mail (rendered when it is sent, through mail.delivery)."""
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
@@ -36,7 +37,6 @@ def user_set_role(*, user, role):
 def accounts_opened(users, *, enqueue):
     """Tell each new user (with an email address) their account is open, with a link to set their
     password: recorded once per user, sent by the worker like every mail (delivery.py)."""
-
     today = rules.today()
     rows = [
         {"user": user, "kind": MailKind.ACCOUNT_OPENED, "period_start": today, "period_end": today, "key": "account"}

@@ -136,7 +136,6 @@ class DigestDeliveryAdmin(PersonScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("重新发送（失败的和无人处理的）"), permissions=["view"])
     def send_again(self, request, queryset):
-
         retryable = queryset.filter(
             Q(status=DeliveryStatus.FAILED) | Q(pk__in=delivery.unfinished_deliveries().values("pk"))
         )

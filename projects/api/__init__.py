@@ -1,0 +1,1 @@
+"""The REST API (DRF): token authentication, one FilterSet per model, the same visibility rule as the pages."""

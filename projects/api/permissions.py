@@ -1,5 +1,5 @@
 """What a caller may do: the model permissions of their role (reading needs `view`), never a write
-with a read-only token. Which objects they reach is the visibility rule of every queryset (access.py)."""
+with a read-only token. Which objects they reach is the visibility rule of every queryset (domain/access.py)."""
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import permissions

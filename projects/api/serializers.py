@@ -1,6 +1,6 @@
 """What the API shows and takes. Amounts are decimal strings in 万元, dates ISO, and every code of a choice
 comes with its Chinese label (`stage` and `stage_display`). Nothing here decides: writes go through the
-services (reporting.reports_submit) and reads through the selectors the pages use."""
+services (dispatch.reports.reports_submit) and reads through the summaries the pages use."""
 
 import copy
 import hashlib
@@ -12,7 +12,6 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from actions.models import Action, ActionPlan, Measure, Target
-
 from projects.domain import rules
 from projects.domain.access import may_edit_project, phone_shown
 from projects.domain.figures import MONEY_MAX_DIGITS, SUM_DIGITS, money_validator
@@ -148,7 +147,6 @@ class ProjectDetailSerializer(ProjectSerializer):
     @extend_schema_field(serializers.CharField())
     def get_phone(self, project):
         """In full only for those who may edit the project (issue 22)."""
-
         request = self.context.get("request")
         user = getattr(request, "user", None)
         return phone_shown(project.phone, may_edit=user is not None and may_edit_project(user, project))

@@ -1,4 +1,4 @@
-"""The API's views: thin over the visibility rule (`visible_to`), ProjectFilterSet, the selectors and the
+"""The API's views: thin over the visibility rule (`visible_to`), ProjectFilterSet, the summaries and the
 reporting service that the pages use. Another region's object answers 404, exactly as a missing one."""
 
 from collections.abc import Mapping
@@ -14,7 +14,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from actions.models import Action, ActionPlan
-
 from projects.api import serializers as api
 from projects.api.permissions import ReadOnlyAuthenticated
 from projects.dispatch import reports
@@ -336,7 +335,7 @@ DashboardSerializer = inline_serializer(name="Dashboard", fields={
 
 class DashboardView(APIView):
     """The dashboard's figures for the caller's scope and the list filters given (same names as the list
-    page), computed by the same selectors as the 驾驶舱 page."""
+    page), computed by the same summaries as the 驾驶舱 page."""
 
     permission_classes = [ReadOnlyAuthenticated]
 

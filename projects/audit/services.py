@@ -75,7 +75,6 @@ def audit_batch_confirmed(request, batch, *, apply=True, started=True):
     """The confirm of an uploaded list (ImportBatch) that started its import (here or on a worker): the
     counts are its preview's, which is what a confirm applies or nothing. A re-check of a stalled preview
     (apply=False) and a confirm that could not start (already imported, running) are not confirms."""
-
     if not apply or started is False:
         return None
     result = batch.result or {}

@@ -9,5 +9,4 @@ from projects.audit.services import audit_prune
 def prune_audit():
     """Daily (beat schedule 安全审计日志清理, created by load_reference_data): remove events past
     AUDIT_RETENTION_DAYS."""
-
     return audit_prune()

@@ -1,4 +1,6 @@
-"""TODO docstring (from projects.reporting)"""
+"""The dispatch cycle's mails: reminders before the deadline, the overdue list for a city, and the notice of
+a returned report. Rendered when sent (mail.delivery), so a reminder whose reports came in meanwhile is
+cancelled rather than sent."""
 
 from django.conf import settings
 from django.db.models import Count

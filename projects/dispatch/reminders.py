@@ -1,4 +1,5 @@
-"""TODO docstring (from projects.reporting)"""
+"""Reminders (催报): which projects still owe a month's report, which reminders fall due on a day (on the
+working-day calendar), and recording them once each for mail.delivery."""
 
 import datetime
 
@@ -8,8 +9,6 @@ from projects.domain import rules, workdays
 from projects.domain.choices import MailKind
 from projects.mail import delivery
 from projects.models import MonthlyReport, Project, User
-
-# --- Reminders (催报) ---------------------------------------------------------------------------------------
 
 
 def reporting_duty_q(region_id, prefix=""):

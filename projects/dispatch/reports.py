@@ -1,4 +1,10 @@
-"""TODO docstring (from projects.reporting)"""
+"""The monthly dispatch cycle (月度调度): what is reported, the checks a figure passes before it counts
+(数据校验), and the review by the city-level unit (审核).
+
+Every writer of monthly reports — the report page, the progress-workbook import, the admin, the API — goes
+through `reports_submit`; every change of review status through `reports_review`. Those two are the
+state machine: SUBMITTED (已报送) → APPROVED (已审核, locked) or RETURNED (已退回, counts as not reported);
+a changed resubmission of a returned report is SUBMITTED again; a reviewer may reopen an approved one."""
 
 import datetime
 from dataclasses import dataclass, field

@@ -1,4 +1,5 @@
-"""TODO docstring (from projects.views)"""
+"""The dispatch cycle's pages: the monthly report form (月度填报: one row per project owed, checked and
+confirmed as in every other path) and the review page (审核) of the city-level unit and the province."""
 
 import datetime
 import re
@@ -35,9 +36,6 @@ REPORT_PAGE_SIZE = 50
 
 
 REPORT_FIELD = re.compile(r"^p(\d+)-(?:completed|progress|problem|note|version)$")
-
-
-# --- monthly report form and review (月度调度, 审核) -------------------------------------------------------
 
 
 def _last_ended_month():

@@ -1,3 +1,7 @@
+"""The fixed vocabularies of the domain (SPEC §2): stages, statuses, review states, lights and their
+reasons, roles, supervision levels and causes, digest frequencies and mail kinds. Stored values are codes;
+labels are Chinese through Django's i18n."""
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 

@@ -1,4 +1,13 @@
-"""TODO docstring (from projects.rules)"""
+"""Domain rules: time progress, completion, report deadlines and the traffic light (SPEC §2).
+
+Report deadlines follow China's working-day calendar (法定节假日 and 调休, domain.workdays): by default
+the report for a month is due on the 5th of the next month, moved to the next working day when that is
+a rest day; MONTHLY_REPORT_DEADLINE_MODE = "workday" makes it the 5th working day instead.
+
+The traffic light exists twice on purpose: `traffic_light()` here evaluates one project in Python
+(project page, digests, tests); shared.lights.annotate_progress() evaluates the same ordered rules in SQL
+so that 100,000 projects can be filtered, counted and sorted by light. tests/test_rules.py checks that
+both agree on every rule and boundary."""
 
 import calendar
 import datetime

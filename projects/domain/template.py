@@ -1,4 +1,5 @@
-"""TODO docstring (from projects.exporting)"""
+"""The provincial list template (SPEC §5): its columns and their headings, read by the import and written
+by the export in the same shape; and the one rule for text a spreadsheet would run as a formula."""
 
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from projects.importing.progress import import_progress
-from projects.importing.project_list import import_projects
+from projects.importing.project_import import import_projects
 from projects.importing.reading import count_rows
 from projects.importing.results import ImportFileError, describe
 from projects.models import ImportBatch

@@ -6,7 +6,6 @@ import unicodedata
 from django.utils.translation import gettext as _
 
 from actions.models import Action
-
 from projects.domain import rules
 from projects.domain.choices import RegionLevel, Stage
 from projects.models import Batch, Industry, Programme, Region

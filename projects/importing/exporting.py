@@ -1,4 +1,8 @@
-"""TODO docstring (from projects.exporting)"""
+"""Export of projects in the shape of the provincial list template (SPEC §5): xlsx, csv, json.
+
+Rows are produced lazily (queryset.iterator, openpyxl write-only), so memory stays flat with the list's
+size. Text that a spreadsheet would run as a formula is escaped in csv and xlsx alike. What each column
+holds is the list resource's (project_list.ProjectListResource), so that an export imports back unchanged."""
 
 import csv
 import io
@@ -9,7 +13,6 @@ from decimal import Decimal
 from django.db.models import Prefetch
 
 from actions.models import Action
-
 from projects.domain.access import phone_shown
 from projects.domain.rules import today
 from projects.domain.template import COLUMNS, escape_formula
@@ -36,7 +39,7 @@ def export_queryset(projects):
 
 
 def rows(projects, *, chunk_size=2000, user=None):
-    """Template rows for `projects` (annotated with_progress for the export's year), lazily, as the list
+    """Template rows for `projects` (annotated by lights.annotate_progress for the export's year), lazily, as the list
     resource exports each project. For a `user` (an export from the pages), the contact number is masked
     in the rows of projects they may not edit (issue 22); an operator's command (no user) writes it whole."""
     from django.db.models import Exists, OuterRef

@@ -80,7 +80,6 @@ class HeaderMap:
 
     @classmethod
     def for_project_list(cls):
-
         synonyms = {key: list(texts) for key, texts in HEADER_SYNONYMS.items()}
         for column, text in HeaderSynonym.objects.values_list("column", "text"):
             synonyms.setdefault(column, []).append(text)

@@ -10,7 +10,6 @@ import zipfile
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from projects.domain.figures import parse_money  # noqa: F401  (the widgets and callers read cells through it)
 from projects.domain.template import FORMULA_STARTS
 from projects.importing.results import ImportFileError
 

@@ -12,7 +12,6 @@ from import_export import fields, resources, widgets
 from import_export.results import Result
 
 from actions.models import Action, ActionPlan, Measure, Target
-
 from projects.accounts.services import accounts_opened, user_set_role
 from projects.domain.access import ROLE_GROUP_NAMES
 from projects.domain.choices import Role
@@ -270,12 +269,10 @@ class UserResource(ProvinceResource):
             self.opened.append(instance)
 
     def after_save_instance(self, instance, row, **kwargs):
-
         if hasattr(instance, "_imported_role") and instance._imported_role != instance.role:
             user_set_role(user=instance, role=instance._imported_role)
 
     def after_import(self, dataset, result, **kwargs):
-
         if not kwargs.get("dry_run") and not result.has_errors() and not result.has_validation_errors() and self.enqueue:
             accounts_opened(self.opened, enqueue=self.enqueue)
 

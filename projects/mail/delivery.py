@@ -14,7 +14,7 @@ a permanent one (SMTP 5xx, an address refused) is final. Once the mail server ha
 "sent" is written on a fresh connection if need be, and failing that by a later attempt that only records
 it: what was accepted is never sent again.
 
-What a delivery says is built when it is sent, by the renderer of its kind (digests.py, reports.py).
+What a delivery says is built when it is sent, by the renderer its capability registered for its kind (renders_mail).
 """
 
 import datetime

@@ -8,7 +8,7 @@ class WorkdayOverride(models.Model):
     """One day whose status the province sets by hand: a 调休 working day on a weekend, or a rest day.
 
     The State Council announces next year's 法定节假日 and 调休 each November, before a release of the
-    calendar package knows them; an override wins over the package (see projects.workdays).
+    calendar package knows them; an override wins over the package (see projects.domain.workdays).
     """
 
     date = models.DateField(

@@ -39,7 +39,6 @@ class RegionQuerySet(models.QuerySet):
         return self.filter(level=RegionLevel.COUNTY)
 
     def visible_to(self, user):
-
         return self.filter(region_scope_q(user))
 
 
@@ -236,7 +235,6 @@ class Batch(models.Model):
 
 class ClusterQuerySet(models.QuerySet):
     def visible_to(self, user):
-
         return self.filter(region_scope_q(user, "county__"))
 
 

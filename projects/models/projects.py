@@ -50,12 +50,10 @@ def new_project_key():
 
 class ProjectQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """The one rule for what a user may see: everything within their region (see access.py)."""
-
+        """The one rule for what a user may see: everything within their region (see domain/access.py)."""
         return self.filter(project_scope_q(user))
 
     def editable_by(self, user):
-
         return self.visible_to(user) if can_edit_projects(user) else self.none()
 
 
@@ -246,7 +244,7 @@ class Project(models.Model):
         null=True,
         blank=True,
     )
-    # Kept by services.progress_refresh from the monthly reports, so lists can judge lights in plain SQL.
+    # Kept by shared.editing.progress_refresh from the monthly reports, so lists can judge lights in plain SQL.
     last_report_month = models.DateField(
         verbose_name=_("最近填报月份"),
         null=True,
@@ -387,7 +385,6 @@ class ProjectChildQuerySet(models.QuerySet):
     """Plans, reports and problems are visible exactly when their project is."""
 
     def visible_to(self, user):
-
         return self.filter(project_scope_q(user, "project__"))
 
 
@@ -410,7 +407,7 @@ class AnnualPlan(models.Model):
         _("截至上年底累计完成投资（万元）"),
         default=0,
     )
-    # The year's monthly reports added up by services.progress_refresh; never typed in.
+    # The year's monthly reports added up by shared.editing.progress_refresh; never typed in.
     completed_investment = money_field(
         _("本年累计完成投资（万元）"),
         default=0,

@@ -20,12 +20,10 @@ from projects.models.users import User
 class MonthlyReportQuerySet(ProjectChildQuerySet):
     def reviewable_by(self, user):
         """The reports whose review falls to this user (see access.review_scope_q)."""
-
         return self.filter(review_scope_q(user))
 
     def counted(self):
         """Reports that count: their figure is in the totals and their month counts as reported."""
-
         return self.filter(review_status__in=COUNTED_REVIEW_STATUSES)
 
 
@@ -156,7 +154,6 @@ class MonthlyReport(models.Model):
 
 class ReportTransitionQuerySet(models.QuerySet):
     def visible_to(self, user):
-
         return self.filter(project_scope_q(user, "report__project__"))
 
 

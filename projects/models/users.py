@@ -36,11 +36,9 @@ class User(AbstractUser):
 
     @property
     def role(self):
-
         return user_role(self)
 
 
 class PersonScopedQuerySet(models.QuerySet):
     def visible_to(self, user):
-
         return self.filter(person_scope_q(user))

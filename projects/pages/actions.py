@@ -1,4 +1,4 @@
-"""TODO docstring (from projects.views)"""
+"""The eight-actions page (八项行动): each action of the chosen plan with its projects, amounts and lights."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -8,8 +8,6 @@ from projects.domain import rules
 from projects.pages.common import chosen_plan, scope_filterset
 from projects.shared import summaries
 from projects.shared.filtersets import list_link
-
-# --- eight actions ---------------------------------------------------------------------------------------
 
 
 @login_required

@@ -1,11 +1,8 @@
-"""TODO docstring (from projects.views)"""
+"""What several pages share: the user's projects through the FilterSet, the chosen action plan, bar rows."""
 
 from actions.models import ActionPlan
-
 from projects.models import Project
 from projects.shared.filtersets import ProjectFilterSet
-
-# --- helpers ---------------------------------------------------------------------------------------------
 
 
 def scope_filterset(request, data=None):

@@ -1,4 +1,5 @@
-"""TODO docstring (from projects.views)"""
+"""The dashboard (驾驶舱): totals against time progress, lights, breakdowns, the trend and the red list, every
+figure linked to the list filtered to exactly its projects."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -11,8 +12,6 @@ from projects.models import PROJECT_ORDER
 from projects.pages.common import active_params, bar_rows, chosen_plan, scope_filterset
 from projects.shared import summaries
 from projects.shared.filtersets import REPORT_STATUS_CHOICES, list_link
-
-# --- dashboard -------------------------------------------------------------------------------------------
 
 
 @login_required

@@ -4,7 +4,6 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from actions.models import Action
-
 from projects.domain.choices import DigestFrequency
 from projects.models import Programme
 from projects.shared.fields import ActionMultipleChoiceField

@@ -1,4 +1,5 @@
-"""TODO docstring (from projects.views)"""
+"""The project page: its figures, plans, reports, problems, nodes and history, the node form, and the
+督办 items open on it."""
 
 import datetime
 
@@ -12,7 +13,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from actions.models import Action
-
 from projects.domain import rules
 from projects.domain.access import phone_shown
 from projects.models import MilestoneKind, Project

@@ -1,4 +1,4 @@
-"""TODO docstring (from projects.views)"""
+"""The project list (every project in scope, filtered, sorted and paged) and its export."""
 
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
@@ -20,9 +20,6 @@ from projects.shared import lights, versions
 from projects.shared.paginators import CachedCountPaginator
 
 LIST_PAGE_SIZE = 50
-
-
-# --- project list, export, project page -----------------------------------------------------------------
 
 
 @login_required

@@ -1,4 +1,6 @@
-"""TODO docstring (from projects.services)"""
+"""Reference data from fixtures/ and ../shared/data: Hebei's divisions (with generated English names),
+industries, county clusters and action plans; loading it also syncs the role groups and beat schedules.
+Safe to run again."""
 
 import csv
 import json
@@ -9,7 +11,6 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from actions.models import Action, ActionPlan, Measure, Target
-
 from projects.accounts.services import roles_sync
 from projects.domain.choices import RegionLevel
 from projects.domain.names import english_name

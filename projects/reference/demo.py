@@ -12,7 +12,6 @@ from decimal import Decimal
 from django.db import transaction
 
 from actions.models import Action, ActionPlan
-
 from projects.accounts.services import user_set_role
 from projects.domain import rules
 from projects.domain.choices import DigestFrequency, ProblemCategory, ProblemStatus, ReviewStatus, Role, Stage, Status

@@ -1,4 +1,5 @@
-"""TODO docstring (from projects.services)"""
+"""The beat schedules (django-celery-beat) the platform runs on: digests, reminders, lights, supervision,
+catch-up, pruning. Created once; an operator's changes in the admin are kept."""
 
 import json
 

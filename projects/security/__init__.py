@@ -5,5 +5,5 @@ recovery codes) and self-service password reset by mail.
 - middleware.py: a session that owes its second factor reaches only the login, verification and
   enrolment pages (the site, the admin and session calls of the API alike);
 - sites.py: the admin site that refuses such a session too;
-- views.py, forms.py, urls.py: the pages; admin.py: administrators remove a lost device.
+- views.py, forms.py, urls.py: the pages (administrators remove a lost device in admin/security.py).
 """

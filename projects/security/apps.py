@@ -1,3 +1,5 @@
+"""The security app's configs: its own, and the admin config that installs the two-factor admin site."""
+
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
 from django.utils.translation import gettext_lazy as _

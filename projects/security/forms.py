@@ -1,3 +1,5 @@
+"""The forms of sign-in security: a second-factor code, and the password reset request that queues its mail."""
+
 import logging
 
 from django import forms
@@ -45,7 +47,6 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         """Queue the mail for a worker (services.password_reset_mail_send renders and sends it); with the
         broker unreachable, send it here rather than lose it. Either way a failure is logged, never shown:
         the page answers the same for every address."""
-
         kwargs = {"user_id": context["user"].pk, "language": translation.get_language()}
         try:
             tasks.password_reset_mail.delay(**kwargs)

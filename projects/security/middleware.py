@@ -1,3 +1,5 @@
+"""A session that still owes its second factor reaches only the login, verification and enrolment pages."""
+
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse

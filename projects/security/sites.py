@@ -1,3 +1,5 @@
+"""The admin site that refuses a session still owing its second factor."""
+
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 

@@ -1,3 +1,5 @@
+"""The security pages' URLs: verification, enrolment, recovery codes, password reset."""
+
 from django.urls import path
 
 from projects.security import views

@@ -1,4 +1,5 @@
-"""TODO docstring (from projects.services)"""
+"""Writes on a project that several capabilities share: claiming its version (a stale form is refused, not
+lost) and refreshing the stored completion figures after its reports or plans changed."""
 
 from django.db import transaction
 from django.db.models import F, Max, OuterRef, Subquery, Sum, Value

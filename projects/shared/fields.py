@@ -5,7 +5,6 @@ from django.utils.choices import BaseChoiceIterator
 from django_filters.fields import ModelChoiceField
 
 from actions.models import grouped_action_choices
-
 from projects.domain.rules import today
 
 

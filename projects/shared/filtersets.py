@@ -10,7 +10,6 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from actions.models import Action
-
 from projects.domain import rules
 from projects.domain.choices import (
     Light,
@@ -265,7 +264,7 @@ class ProjectFilterSet(django_filters.FilterSet):
         return queryset
 
     def filter_has_plan(self, queryset, name, value):
-        # The year's plan is joined by with_progress(): a plan row exists exactly when its (required)
+        # The year's plan is joined by lights.annotate_progress(): a plan row exists exactly when its (required)
         # planned investment is not null.
         return queryset.filter(plan_investment__isnull=not value)
 
@@ -324,7 +323,6 @@ class SupervisionItemFilterSet(django_filters.FilterSet):
 
     def filter_age(self, queryset, name, value):
         """Open for N working days: opened between the working days N and M before today."""
-
         low, _dash, high = value.partition("-")
         on = rules.today()
         queryset = queryset.filter(opened_on__lte=workdays_before(on, int(low)))

@@ -1,4 +1,8 @@
-"""TODO docstring (from projects.rules)"""
+"""The traffic light in SQL, and its stored copy.
+
+`annotate_progress()` evaluates domain.rules.traffic_light's ordered rules in SQL so that lists filter, count
+and sort 100,000 projects by light; `lights_refresh()` judges and stores today's light on each project,
+which lists read while every project was judged today under today's settings (`stored_lights_fresh`)."""
 
 import time
 
@@ -27,7 +31,6 @@ from projects.shared import versions
 
 def report_status_of(month, prefix=""):
     """An expression for a project's report status for `month` (None: no report)."""
-
     return models.Subquery(
         MonthlyReport.objects.filter(project=models.OuterRef(f"{prefix}pk"), month=month).values("review_status")[:1]
     )
@@ -36,7 +39,6 @@ def report_status_of(month, prefix=""):
 def report_status_q(status, month):
     """Q selecting projects whose report for `month` stands as `status`: submitted, approved, returned, or
     missing (owed and none that counts: none, or returned)."""
-
     reports = MonthlyReport.objects.filter(month=month)
     if status == "missing":
         return owes_report_q(month) & ~Q(pk__in=reports.filter(review_status__in=COUNTED_REVIEW_STATUSES).values("project_id"))
@@ -62,7 +64,7 @@ def annotate_progress(queryset, *, year, on=None, default_thresholds=None, deadl
     """Annotate projects with plan_investment, completed_year, completion_rate, light_reason and
     report_overdue for `year` judged on `on`, mirroring traffic_light() rule for rule.
 
-    Completed investment and the last report month are the columns services.progress_refresh keeps.
+    Completed investment and the last report month are the columns editing.progress_refresh keeps.
     Today's light for the current year is read from the stored column while it is fresh (lights_refresh):
     an index lookup instead of the rules evaluated over every row.
     """
@@ -186,10 +188,9 @@ def lights_invalidate():
 def lights_refresh(*, projects=None, on=None):
     """Judge and store the light of `projects` (ids, a list or a queryset of ids; None: every project) for
     `on`'s year as of `on` (default today). Every writer of what a light depends on calls it for the
-    projects it wrote (services.progress_refresh, signals, import, bulk status); the beat task
+    projects it wrote (editing.progress_refresh, signals, import, bulk status); the beat task
     refresh_lights calls it for all each morning, when time progress has moved. Rows whose stored
     light is already this one are not written. Returns the number of projects judged."""
-
     on = on or rules.today()
     started, fingerprint = time.time(), light_rules_fingerprint()
     if projects is None:
@@ -223,5 +224,4 @@ def lights_refresh(*, projects=None, on=None):
 
 def nodes_late_exists(on):
     """An expression for a project queryset: whether any of the project's nodes is late on `on`."""
-
     return models.Exists(Milestone.objects.filter(late_milestones_q(on), project=models.OuterRef("pk")))

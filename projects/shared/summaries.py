@@ -1,4 +1,7 @@
-"""TODO docstring (from projects.selectors)"""
+"""Reads over a scope of projects annotated by lights.annotate_progress: totals and breakdowns, each one query.
+
+The dashboard, the eight-actions page and the digests all summarise through these, so a figure means the
+same thing wherever it is shown."""
 
 from decimal import Decimal
 
@@ -180,6 +183,5 @@ def dashboard_summary(projects, *, user, year, on, plan, params):
 
 def supervision_counts(projects, *, on):
     """Open and overdue supervision items of `projects` (a project queryset, scoped and filtered)."""
-
     return SupervisionItem.objects.open().filter(project__in=projects.values("pk")).aggregate(
         open=Count("pk"), overdue=Count("pk", filter=Q(due_on__lt=on)))

@@ -1,10 +1,11 @@
-"""TODO docstring (from projects.selectors)"""
+"""The data version: one counter that every write moves, so cached counts and summaries are read only while
+the data they were computed from is unchanged."""
 
 import hashlib
 
 from django.core.cache import cache
 
-# --- Cached summaries --------------------------------------------------------------------------------
+
 # Summing a province's projects takes a few hundred milliseconds; leaders open the dashboard far more
 # often than the data changes. Summaries are cached under the data's version, which every write moves
 # (projects.signals and the bulk services call data_changed), and for at most SUMMARY_CACHE_SECONDS.

@@ -1,12 +1,10 @@
-"""TODO docstring (from projects.forms)"""
+"""The 督办 pages' forms: opening an item by hand, answering it, closing it."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from projects.domain.choices import SupervisionLevel
-
-# --- Supervision (督办): what the acting level and the opener type ---------------------------------------
 
 
 class ResponseForm(forms.Form):

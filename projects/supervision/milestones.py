@@ -1,4 +1,4 @@
-"""TODO docstring (from projects.services)"""
+"""A project's nodes (项目节点): the planned and actual dates of each kind, saved from the project page."""
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction

@@ -303,7 +303,6 @@ def _mail_escalations(escalated, *, on, enqueue):
     """One mail per person of a new level per day, listing what reached them (delivery.py: recorded once,
     so a second run the same day sends nothing more). The people who may act are read at once and matched
     by acting_keys, the rule the item page checks."""
-
     if not escalated:
         return 0
     leaders = {item.project.contracting_leader_id for item in escalated if item.level == SupervisionLevel.LEADER}

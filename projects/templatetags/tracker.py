@@ -1,3 +1,6 @@
+"""Template filters of the pages: amounts in 万元/亿元, percentages, lights' colours, names and punctuation
+in the reader's language, and phone numbers shown in full only to those who may edit the project."""
+
 from decimal import Decimal
 
 from django import template
@@ -84,5 +87,4 @@ def bracketed(value):
 def phone_for(phone, may_edit):
     """A project's contact number as this reader may see it: whole if they may edit the project, else
     masked (access.phone_shown, issue 22)."""
-
     return phone_shown(phone, may_edit=bool(may_edit))

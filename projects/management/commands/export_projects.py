@@ -1,9 +1,10 @@
+"""manage.py export_projects: the projects a user may see, in the provincial template (xlsx, csv, json)."""
+
 import shutil
 
 from django.core.management.base import BaseCommand, CommandError
 
 from actions.models import Action
-
 from projects.domain import rules
 from projects.domain.choices import Stage
 from projects.importing import exporting

@@ -1,3 +1,5 @@
+"""manage.py import_progress: a monthly progress workbook, through the same checks as the report page."""
+
 import datetime
 from pathlib import Path
 

@@ -1,3 +1,5 @@
+"""manage.py import_projects: a project list workbook in the provincial template, as an import batch."""
+
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError

@@ -1,3 +1,5 @@
+"""manage.py load_reference_data: divisions, industries, clusters, action plans, roles and beat schedules."""
+
 from django.core.management.base import BaseCommand
 
 from projects.reference.data import reference_data_load

@@ -1,3 +1,5 @@
+"""manage.py prune_audit: drop audit events older than AUDIT_RETENTION_DAYS."""
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 

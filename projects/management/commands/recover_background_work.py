@@ -1,3 +1,5 @@
+"""manage.py recover_background_work: queue again the mails and imports a lost worker left unfinished."""
+
 from django.core.management.base import BaseCommand
 
 from projects import importing, tasks

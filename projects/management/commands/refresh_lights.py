@@ -1,3 +1,5 @@
+"""manage.py refresh_lights: judge and store every project's light now (after an upgrade or a change of settings)."""
+
 from django.core.management.base import BaseCommand
 
 from projects.domain import rules

@@ -1,3 +1,5 @@
+"""manage.py seed_demo: demo projects, reports, problems and users over the real divisions."""
+
 import time
 
 from django.core.management.base import BaseCommand, CommandError

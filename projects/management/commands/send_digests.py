@@ -1,3 +1,5 @@
+"""manage.py send_digests: record and queue the digests of a period (what the beat task does), for an operator."""
+
 import datetime
 import uuid
 

@@ -1,3 +1,5 @@
+"""manage.py supervise: the daily supervision run (open, escalate, close 督办 items) for a day."""
+
 import datetime
 
 from django.core.management.base import BaseCommand, CommandError

@@ -3,7 +3,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from projects.models.catalogue import local_name
+from projects.domain.names import local_name
 
 
 class ActionPlan(models.Model):

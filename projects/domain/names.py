@@ -1,11 +1,13 @@
-"""English names of Hebei's divisions, generated from their Chinese names (pinyin for the proper name,
-English for the kind of division), so that nobody types 202 names by hand and none is missed.
+"""Names in the reader's language (local_name), and the English names of Hebei's divisions, generated from
+their Chinese names (pinyin for the proper name, English for the kind of division), so that nobody types
+202 names by hand and none is missed.
 
 正定县 → Zhengding County · 石家庄市 → Shijiazhuang City · 雄安新区 → Xiongan New Area ·
 青龙满族自治县 → Qinglong Manchu Autonomous County · 河北唐山芦台经济开发区 → Hebei Tangshan Lutai Economic
 Development Zone.
 """
 
+from django.utils import translation
 from pypinyin import lazy_pinyin
 
 # The kind of division, by its ending (longest first).
@@ -57,3 +59,10 @@ def english_name(name, city_name=""):
     if rest:
         words.append(pinyin_word(rest))
     return " ".join(words + peoples + ([kind] if kind else []))
+
+
+def local_name(obj):
+    """A catalogue entry's name in the reader's language: its English name in English mode, when it has
+    one (regions, programmes, batches, industries, action plans and actions have), else its name."""
+    english = getattr(obj, "name_en", "")
+    return english if english and (translation.get_language() or "").startswith("en") else obj.name

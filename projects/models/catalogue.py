@@ -7,17 +7,9 @@ from django.utils.translation import gettext_lazy as _
 from projects.domain.access import region_scope_q
 from projects.domain.choices import IndustryCategory, RegionLevel, SpatialLayout
 from projects.domain.figures import MONEY_MAX_DIGITS, MONEY_PLACES, money_validator
+from projects.domain.names import local_name
 
 MONEY = {"max_digits": MONEY_MAX_DIGITS, "decimal_places": MONEY_PLACES}
-
-
-def local_name(obj):
-    """A catalogue entry's name in the reader's language: its English name in English mode, when it has
-    one (regions, programmes, batches, industries, action plans and actions have), else its name."""
-    from django.utils import translation
-
-    english = getattr(obj, "name_en", "")
-    return english if english and (translation.get_language() or "").startswith("en") else obj.name
 
 
 def money_field(verbose_name, *, validators=(), **kwargs):

@@ -8,7 +8,7 @@ from simple_history.models import HistoricalRecords
 
 from projects.domain import rules
 from projects.domain.choices import SupervisionCause, SupervisionLevel, SupervisionStatus, SupervisionStepKind
-from projects.models.catalogue import local_name
+from projects.domain.names import local_name
 from projects.models.projects import Project, ProjectChildQuerySet
 from projects.models.reporting import Problem
 from projects.models.users import User

@@ -5,7 +5,6 @@ import hashlib
 
 from django.core.cache import cache
 
-
 # Summing a province's projects takes a few hundred milliseconds; leaders open the dashboard far more
 # often than the data changes. Summaries are cached under the data's version, which every write moves
 # (projects.signals and the bulk services call data_changed), and for at most SUMMARY_CACHE_SECONDS.

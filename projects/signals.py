@@ -1,11 +1,13 @@
-"""Any write to the data a summary is computed from moves the data version (see versions.cached_summary).
+"""Any write to the data a summary is computed from moves the data versions (see versions.cached_summary):
+a project's row, or a row of its plans, reports, problems, nodes and supervision items, moves its regions'
+(and the province's); a catalogue or the calendar moves everything.
 
 Signals, not service calls, because every ORM save must count (admin forms, inlines, shell); the bulk
 paths that bypass signals (queryset.update, bulk_create) call versions.data_changed themselves.
 """
 
 from django.db import transaction
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from actions.models import Action, ActionPlan
@@ -28,16 +30,28 @@ from projects.models import (
 )
 from projects.shared import lights, versions
 
+# Rows of one project: they move the versions of its regions.
+PROJECT_ROWS = (AnnualPlan, MonthlyReport, Problem, Milestone, SupervisionItem)
 # The calendar decides which reports are overdue, so it is summary data too; the catalogues name the
-# groups of summaries and the choices of cached filter lists.
-WATCHED = (Project, AnnualPlan, MonthlyReport, Problem, Region, WorkdayOverride,
-           Industry, Programme, Batch, Cluster, ActionPlan, Action, Milestone, MilestoneKind, SupervisionItem)
+# groups of summaries and the choices of cached filter lists: they move everything.
+EVERYTHING = (Region, WorkdayOverride, Industry, Programme, Batch, Cluster, ActionPlan, Action, MilestoneKind)
+
+
+@receiver(pre_save, sender=Project)
+def _project_regions_before(sender, instance, raw=False, **kwargs):
+    # A project moved to another county leaves the old one's figures too.
+    instance._regions_before = () if instance._state.adding else tuple(
+        Project.objects.filter(pk=instance.pk).values_list("city_id", "county_id").first() or ())
 
 
 @receiver(post_save)
 @receiver(post_delete)
-def _row_changed(sender, **kwargs):
-    if sender in WATCHED:
+def _row_changed(sender, instance, **kwargs):
+    if sender is Project:
+        versions.data_changed(regions=[instance.city_id, instance.county_id, *getattr(instance, "_regions_before", ())])
+    elif sender in PROJECT_ROWS:
+        versions.projects_changed([instance.project_id])
+    elif sender in EVERYTHING:
         versions.data_changed()
 
 
@@ -52,9 +66,12 @@ def _calendar_changed(sender, **kwargs):
 
 @receiver(m2m_changed, sender=Project.programmes.through)
 @receiver(m2m_changed, sender=Project.actions.through)
-def _links_changed(sender, action, **kwargs):
+def _links_changed(sender, action, instance, **kwargs):
     if action.startswith("post_"):
-        versions.data_changed()
+        if isinstance(instance, Project):
+            versions.data_changed(regions=[instance.city_id, instance.county_id])
+        else:  # a programme's or an action's projects: any of them
+            versions.data_changed()
 
 
 # --- Stored lights (lights.lights_refresh): every ORM save of what a light depends on re-judges it ------

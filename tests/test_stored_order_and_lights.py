@@ -15,7 +15,7 @@ from projects.domain import rules
 from projects.domain.choices import LightReason, Stage, Status
 from projects.models import AnnualPlan, Project, Region, WorkdayOverride
 from projects.shared import lights
-from projects.shared.versions import data_version
+from projects.shared.versions import scope_version
 
 from .conftest import NANGONG, SHIJIAZHUANG, ZHENGDING, make_project
 from .test_access import client_for
@@ -94,10 +94,10 @@ def test_a_light_judged_under_other_settings_is_not_read(users, projects, settin
 
 def test_a_refresh_that_changes_nothing_writes_nothing(projects):
     lights.lights_refresh()
-    version, before = data_version(), list(Project.objects.values_list("pk", "updated_at", "version"))
+    version, before = scope_version(), list(Project.objects.values_list("pk", "updated_at", "version"))
     history = Project.history.count()
     assert lights.lights_refresh() == 3
-    assert data_version() == version  # no row changed: summaries and counts stay cached
+    assert scope_version() == version  # no row changed: summaries and counts stay cached
     assert list(Project.objects.values_list("pk", "updated_at", "version")) == before
     assert Project.history.count() == history
 

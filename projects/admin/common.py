@@ -35,7 +35,7 @@ class FilterSetListFilter(admin.SimpleListFilter):
             return [(str(value), str(label)) for value, label in flat if value != ""]
 
         key = ("admin-filter", type(self).__name__, self.parameter_name, scope_key(request.user), translation.get_language())
-        return versions.cached_summary(key, choices)
+        return versions.cached_summary(key, choices, user=request.user)
 
     def queryset(self, request, queryset):
         if self.value() is None:
@@ -85,7 +85,7 @@ class YearListFilter(FilterSetListFilter):
             plans = AnnualPlan.objects.visible_to(request.user).order_by("-year").values_list("year", flat=True)
             return list(plans.distinct()[:10])
 
-        return [(str(year), str(year)) for year in versions.cached_summary(("admin-plan-years", scope_key(request.user)), years)]
+        return [(str(year), str(year)) for year in versions.cached_summary(("admin-plan-years", scope_key(request.user)), years, user=request.user)]
 
 
 # --- Shared behaviour for region-bound admins --------------------------------------------------------

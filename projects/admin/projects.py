@@ -44,7 +44,7 @@ from projects.shared import lights, locks
 from projects.shared.editing import StaleVersionError, progress_refresh, project_claim_version
 from projects.shared.filtersets import ProjectFilterSet
 from projects.shared.paginators import CachedCountPaginator
-from projects.shared.versions import data_changed
+from projects.shared.versions import projects_changed
 
 
 class ProjectChildInline(admin.TabularInline):
@@ -361,7 +361,7 @@ class ProjectAdmin(ImportAdminMixin, RegionScopedAdminMixin, ScopedHistoryAdmin)
             project.version += 1
         bulk_update_with_history(projects, Project, ["status", "version"], default_user=request.user)
         lights.lights_refresh(projects=[project.pk for project in projects])  # a status moves the light
-        data_changed()  # bulk updates send no save signals
+        projects_changed([project.pk for project in projects])  # bulk updates send no save signals
         self.message_user(
             request,
             ngettext("已更新 %(count)d 个项目。", "已更新 %(count)d 个项目。", len(projects)) % {"count": len(projects)},

@@ -4,9 +4,11 @@ reporting service that the pages use. Another region's object answers 404, exact
 from collections.abc import Mapping
 
 from django.db.models import Prefetch
+from django.utils import translation
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
@@ -364,6 +366,26 @@ class DashboardView(APIView):
             "programmes": summary["programmes"],
             "report_cycle": {"month": rules.reporting_month(on), **summary["cycle"]},
         }).data)
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI schema (drf-spectacular), generated once per process for each language and API version
+    and kept: it is made of the code alone (the views, serializers and FilterSets) and worded in the
+    reader's language; it is served public, so the caller does not shape it, and no data is in it.
+    Generating it took a quarter of a second a request (issue 24); rendering it (JSON or YAML, by content
+    negotiation) stays per request. A new deployment is a new process, hence a new schema."""
+
+    _generated = {}  # (language, version, public) -> the schema, per process
+
+    def _get_schema_response(self, request):
+        version = self.api_version or request.version or self._get_version_parameter(request)
+        key = (translation.get_language(), version, self.serve_public)
+        schema = self._generated.get(key)
+        if schema is None:
+            generator = self.generator_class(urlconf=self.urlconf, api_version=version, patterns=self.patterns)
+            schema = self._generated.setdefault(key, generator.get_schema(request=request, public=self.serve_public))
+        # The renderers read the schema and never change it: every response can share the one kept.
+        return Response(data=schema, headers={"Content-Disposition": f'inline; filename="{self._get_filename(request, version)}"'})
 
 
 def exception_handler(exc, context):

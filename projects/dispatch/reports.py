@@ -25,7 +25,7 @@ from projects.mail import delivery
 from projects.models import AnnualPlan, MonthlyReport, Problem, Project, ReportTransition, User
 from projects.shared import locks
 from projects.shared.editing import progress_refresh
-from projects.shared.versions import data_changed
+from projects.shared.versions import projects_changed
 
 ZERO = Decimal(0)
 
@@ -355,7 +355,7 @@ def reports_review(*, user, versions, action, reason="", enqueue=None):
         if enqueue is not None:
             _notify_returned(transitions, enqueue=enqueue)
     else:
-        data_changed()
+        projects_changed(list(projects))
     return ReviewResult(done, skipped)
 
 

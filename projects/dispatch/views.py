@@ -79,7 +79,7 @@ def monthly_report(request):
         .select_related("city", "county")
         .order_by(*PROJECT_ORDER)
     )
-    page = CachedCountPaginator(projects, REPORT_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CachedCountPaginator(projects, REPORT_PAGE_SIZE, user=request.user).get_page(request.GET.get("page"))
     rows = list(page.object_list)
 
     def stored_reports():
@@ -230,7 +230,7 @@ def report_review(request):
     listed = reports if status == "all" else reports.filter(review_status=status)
     listed = listed.select_related("project", "project__city", "project__county", "reported_by", "reviewed_by").order_by(
         *(f"project__{field}" for field in PROJECT_ORDER), "pk")
-    page = CachedCountPaginator(listed, REPORT_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CachedCountPaginator(listed, REPORT_PAGE_SIZE, user=request.user).get_page(request.GET.get("page"))
     params = {"month": month.strftime("%Y-%m"), **({"county": county.pk} if county else {})}
     tabs = [
         {"value": value, "label": label, "count": sum(by_status.values()) if value == "all" else by_status.get(value, 0),

@@ -254,7 +254,7 @@ def digest_render(subscription, period, *, since=None, shared=True):
     if not shared:
         return _render(subscription, period, since)
     key = "projects:digest:" + hashlib.sha256(repr((
-        versions.data_version(),
+        versions.scope_version(subscription.user),
         scope_key(subscription.user),
         # A 包联 leader's digest has a section of their own projects: theirs alone.
         subscription.user.pk if subscription.user.contracted_projects.exists() else None,

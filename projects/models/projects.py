@@ -317,9 +317,19 @@ class Project(models.Model):
         indexes = [
             models.Index(fields=["city", "county"]),
             models.Index(fields=["county", "name"]),
-            models.Index(fields=["stage"]),
             models.Index(fields=["city_code", "county_code", "name", "id"], name="projects_default_order"),
+            # A city's and a county's list in the default order, read from the first entry on (a unit whose
+            # code sorts last, 雄安 and its counties, no longer reads the whole default order first).
+            models.Index(fields=["city", "city_code", "county_code", "name", "id"], name="projects_city_order"),
+            models.Index(fields=["county", "city_code", "county_code", "name", "id"], name="projects_county_order"),
+            # The list's sorts (ProjectFilterSet's `sort` the list's headers offer): each sorts by its column and
+            # then in the default order, reversed as a whole when descending, so one index read forwards or
+            # backwards serves both directions, page 1 and a deep page's keys alike.
             models.Index(fields=["current_light_reason", "city_code", "county_code", "name", "id"], name="projects_light_order"),
+            models.Index(fields=["total_investment", "city_code", "county_code", "name", "id"], name="projects_investment_order"),
+            models.Index(fields=["stage", "city_code", "county_code", "name", "id"], name="projects_stage_order"),
+            models.Index(fields=["name", "city_code", "county_code", "id"], name="projects_name_order"),
+            models.Index(fields=["code", "city_code", "county_code", "name", "id"], name="projects_code_order"),
             models.Index(fields=["current_light_on"], name="projects_light_day"),
             models.Index(fields=["current_light_rules"], name="projects_light_rules"),
         ]

@@ -36,7 +36,7 @@ def project_list(request):
         projects = projects.order_by(*PROJECT_ORDER)
     # The second light (项目节点) for the page's rows only: the count leaves the annotation out.
     projects = projects.annotate(nodes_late=lights.nodes_late_exists(rules.today()))
-    page = CachedCountPaginator(projects, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CachedCountPaginator(projects, LIST_PAGE_SIZE, user=request.user).get_page(request.GET.get("page"))
     params = active_params(filterset)
     if not is_leader(request.user):
         filterset.form.fields.pop("contracted", None)  # only a 包联 leader has projects of their own to pick
@@ -50,7 +50,7 @@ def project_list(request):
         # queries; they change with the catalogue (the data version), the scope, the filters and the language.
         "filters_key": versions.versioned_key(
             "project-filters", scope_key(request.user), sorted((k, v) for k, v in request.GET.lists() if k not in ("page", "sort")),
-            translation.get_language(),
+            translation.get_language(), user=request.user,
         ),
         "export_links": {fmt: reverse("project_export") + "?" + urlencode({**params, "format": fmt}) for fmt in exporting.FORMATS},
         "sort_links": _sort_links(request, filterset),
@@ -64,6 +64,7 @@ def _list_rows(request, page, year):
     on = rules.today()
     key = "projects:rows:" + versions.versioned_key(
         "project-rows", scope_key(request.user), sorted(request.GET.lists()), translation.get_language(), on, year,
+        user=request.user,
     )
     rows = cache.get(key)
     if rows is None:

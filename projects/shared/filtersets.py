@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
+from django_filters.constants import EMPTY_VALUES
 
 from actions.models import Action
 from projects.domain import rules
@@ -23,6 +24,7 @@ from projects.domain.choices import (
 from projects.domain.rules import light_q, reporting_month, today
 from projects.domain.workdays import workdays_before
 from projects.models import (
+    PROJECT_ORDER,
     AnnualPlan,
     Batch,
     Cluster,
@@ -71,6 +73,23 @@ def yes_no_all():
 
 class ActionChoiceFilter(django_filters.ModelChoiceFilter):
     field_class = ActionChoiceField
+
+
+class ProjectOrderingFilter(django_filters.OrderingFilter):
+    """Sorts by the chosen column, then in the list's default order (PROJECT_ORDER) among equals; a
+    descending sort reverses the whole order. Each sort is then exactly one index's order, read forwards or
+    backwards (projects_investment_order, projects_light_order…): a first page reads 50 index entries and a
+    deep page's keys are an index-only scan, not a sort of the province's projects (issue 24). Ties keep a
+    stable place between pages whatever the column."""
+
+    def filter(self, qs, value):
+        qs = super().filter(qs, value)
+        ordering = [str(field) for field in qs.query.order_by] if value not in EMPTY_VALUES else []
+        if not ordering:
+            return qs
+        descending = ordering[0].startswith("-")
+        named = {field.lstrip("-") for field in ordering}
+        return qs.order_by(*ordering, *(f"-{field}" if descending else field for field in PROJECT_ORDER if field not in named))
 
 
 class ProjectFilterSet(django_filters.FilterSet):
@@ -178,7 +197,7 @@ class ProjectFilterSet(django_filters.FilterSet):
         lookup_expr="lte",
     )
 
-    sort = django_filters.OrderingFilter(
+    sort = ProjectOrderingFilter(
         label=_("排序"),
         fields=(
             ("code", "code"),

@@ -1,5 +1,7 @@
 """Pagination for lists of up to the province's 100,000 projects."""
 
+from collections.abc import Sequence
+
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
@@ -14,15 +16,21 @@ DEFERRED_JOIN_FROM = 1000
 class CachedCountPaginator(Paginator):
     """A paginator that stays fast on any page of a province's projects.
 
-    - The exact count is cached under the data version (versions.cached_summary), keyed by the count's
+    - The exact count is cached under the data versions of the user's scope (versions.cached_summary;
+      without a user, the province's, which every write moves), keyed by the count's
       own SQL and parameters: counting costs more than showing a page, and people page far more often
       than the data changes. The SQL names the scope, the filters and any date they depend on, so a new
       day or another user's scope is another key.
     - A deep page is a "deferred join": its 50 keys are read first, skipping the rows before it along the
-      order's index alone (projects_default_order: an index-only scan), and only those 50 rows are then
-      read with their joins and annotations. OFFSET over full rows would read, join and sort every row
-      before the page.
+      order's index alone (projects_default_order, or the sort's own index: an index-only scan), and only
+      those 50 rows are then read with their joins and annotations. OFFSET over full rows would read, join
+      and sort every row before the page. Both are read when the page's rows are first used, so a page
+      whose rendered rows are cached reads none of them.
     """
+
+    def __init__(self, object_list, per_page, *args, user=None, **kwargs):
+        super().__init__(object_list, per_page, *args, **kwargs)
+        self.user = user  # whose scope the list is: its count is kept until that scope's data changes
 
     @cached_property
     def count(self):
@@ -33,7 +41,7 @@ class CachedCountPaginator(Paginator):
             sql, params = queryset.order_by().query.sql_with_params()
         except EmptyResultSet:
             return 0
-        return versions.cached_summary(("count", queryset.db, sql, params), queryset.count)
+        return versions.cached_summary(("count", queryset.db, sql, params), queryset.count, user=self.user)
 
     def page(self, number):
         queryset = self.object_list
@@ -44,6 +52,28 @@ class CachedCountPaginator(Paginator):
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        keys = list(queryset.values_list("pk", flat=True)[bottom:top])
-        rows = {row.pk: row for row in queryset.order_by().filter(pk__in=keys)}
-        return self._get_page([rows[key] for key in keys if key in rows], number, self)
+        return self._get_page(DeferredJoinRows(queryset, bottom, top), number, self)
+
+
+class DeferredJoinRows(Sequence):
+    """A deep page's rows, read when first used: a page whose rendered rows are cached (project_list) never
+    runs its queries. Then its keys (an index-only scan along the order's index, skipping `bottom` keys),
+    then those rows with their joins and annotations, by key, in the keys' order."""
+
+    def __init__(self, queryset, bottom, top):
+        self.queryset, self.bottom, self.top = queryset, bottom, top
+
+    @cached_property
+    def rows(self):
+        keys = list(self.queryset.values_list("pk", flat=True)[self.bottom : self.top])
+        rows = {row.pk: row for row in self.queryset.order_by().filter(pk__in=keys)}
+        return [rows[key] for key in keys if key in rows]
+
+    def __getitem__(self, index):
+        return self.rows[index]
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self):
+        return len(self.rows)

@@ -5,7 +5,7 @@ same thing wherever it is shown."""
 
 from decimal import Decimal
 
-from django.db.models import Count, F, Q, Sum, Value
+from django.db.models import Count, F, FilteredRelation, Q, Sum, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from projects.domain import rules
 from projects.domain.access import scope_key
 from projects.domain.choices import COUNTED_REVIEW_STATUSES, Light, RegionLevel, ReviewStatus, Stage
-from projects.models import MonthlyReport, SupervisionItem
+from projects.models import MonthlyReport, Region, SupervisionItem
 from projects.shared import lights
 from projects.shared.versions import cached_summary
 
@@ -61,9 +61,14 @@ def with_rate(row, progress):
 
 def scope_totals(projects, *, progress):
     """Totals of a scope: counts, money, lights and stages, in one query."""
+    return _totals_of(_grouped(projects, ["stage"]), progress=progress)
+
+
+def _totals_of(rows, *, progress):
+    """The scope's totals from rows grouped by (at least) stage and light reason."""
     total = _empty_row()
     stages = dict.fromkeys(Stage.values, 0)
-    for row in _grouped(projects, ["stage"]):
+    for row in rows:
         _add(total, row)
         stages[row["stage"]] += row["count"]
     total["stages"] = [(value, label, stages[value]) for value, label in Stage.choices]
@@ -73,7 +78,7 @@ def scope_totals(projects, *, progress):
 def _label(label_field):
     """The label of a breakdown row in the reader's language: the English name in English mode (regions,
     actions and programmes have one), falling back to the Chinese."""
-    if (translation.get_language() or "").startswith("en") and label_field.endswith("__name"):
+    if (translation.get_language() or "").startswith("en") and label_field.split("__")[-1] == "name":
         return Coalesce(NullIf(F(label_field + "_en"), Value("")), F(label_field))
     return F(label_field)
 
@@ -82,32 +87,74 @@ def breakdown(projects, *, by, progress, label_field, order_field=None):
     """One row per value of `by` (e.g. "city", "county", "actions", "programmes") with the scope measures,
     in one query. For a many-to-many `by`, a project counts once under each of its values."""
     order_field = order_field or label_field
-    rows = {}
-    for row in _grouped(projects, [by, order_field], row_label=_label(label_field)):
+    rows = _grouped(projects, [by, order_field], row_label=_label(label_field))
+    return _breakdown_of(rows, by=by, head=lambda row: (row["row_label"], row[order_field]), progress=progress)
+
+
+def _breakdown_of(rows, *, by, head, progress):
+    """One row per value of `by` from grouped rows; head(row) is a new value's (label, order)."""
+    folded = {}
+    for row in rows:
         key = row[by]
-        if key not in rows:
-            rows[key] = {**_empty_row(), "key": key, "label": row["row_label"], "order": row[order_field]}
-        _add(rows[key], row)
-    ordered = sorted(rows.values(), key=lambda row: (row["order"] is None, row["order"] if row["order"] is not None else 0))
+        if key not in folded:
+            label, order = head(row)
+            folded[key] = {**_empty_row(), "key": key, "label": label, "order": order}
+        _add(folded[key], row)
+    ordered = sorted(folded.values(), key=lambda row: (row["order"] is None, row["order"] if row["order"] is not None else 0))
     return [with_rate(row, progress) for row in ordered]
+
+
+def _area_of(user):
+    """The field a user's scope is read by and its title: city for the province, county for a city-level
+    unit, none (None, None) for a county."""
+    region = user.region
+    if user.is_superuser or region is None or region.level == RegionLevel.PROVINCE:
+        return "city", _("分市情况")
+    if region.is_city_level and region.level != RegionLevel.COUNTY:
+        return "county", _("分县情况")
+    return None, None
+
+
+def _areas_of(rows, *, field, user, progress):
+    """The area breakdown from rows grouped by (at least) `field` and light reason. The regions' names and
+    codes are read apart (a handful of rows): grouped by along with the id, they made PostgreSQL expect a
+    group per project, then sort 100,000 rows on disk instead of hashing a hundred groups."""
+    rows = list(rows)
+    keys = {row[field] for row in rows} - {None}
+    regions = {pk: (label, code) for pk, label, code in
+               Region.objects.filter(pk__in=keys).order_by().values_list("pk", _label("name"), "code")}
+    areas = _breakdown_of(rows, by=field, head=lambda row: regions.get(row[field], (None, None)), progress=progress)
+    for row in areas:
+        row["field"] = field
+        row["label"] = row["label"] or _("%(unit)s本级") % {"unit": user.region}
+    return areas
 
 
 def area_breakdown(projects, *, user, progress):
     """The breakdown a user's scope is read by: by city for the province, by county for a city-level
     unit, none for a county. Returns (title, rows); the unit's own projects (no county) show as
     "<unit>本级" (石家庄市本级, 雄安新区本级)."""
-    region = user.region
-    if user.is_superuser or region is None or region.level == RegionLevel.PROVINCE:
-        field, title = "city", _("分市情况")
-    elif region.is_city_level and region.level != RegionLevel.COUNTY:
-        field, title = "county", _("分县情况")
-    else:
+    field, title = _area_of(user)
+    if field is None:
         return None, []
-    rows = breakdown(projects, by=field, label_field=f"{field}__name", order_field=f"{field}__code", progress=progress)
-    for row in rows:
-        row["field"] = field
-        row["label"] = row["label"] or _("%(unit)s本级") % {"unit": region}
-    return str(title), rows
+    return str(title), _areas_of(_grouped(projects, [field]), field=field, user=user, progress=progress)
+
+
+def scope_summary(projects, *, user, month, progress):
+    """scope_totals, area_breakdown and report_cycle (for `month`) of a scope in one pass over its projects
+    instead of three: rows grouped by area, stage, light reason and the month's report status. Returns
+    {"totals", "area_title", "areas", "cycle"}."""
+    field, title = _area_of(user)
+    rows = list(
+        _grouped(_with_month_report(projects, month), [field, "stage"] if field else ["stage"], report_status=F("month_report__review_status"))
+        .annotate(owing=Count("pk", filter=rules.owes_report_q(month)))
+    )
+    return {
+        "totals": _totals_of(rows, progress=progress),
+        "area_title": str(title) if field else None,
+        "areas": _areas_of(rows, field=field, user=user, progress=progress) if field else [],
+        "cycle": _cycle_of(rows),
+    }
 
 
 def monthly_trend(projects, *, year):
@@ -132,11 +179,23 @@ def report_cycle(projects, *, month):
     project list shows for ?report_status=<key>&report_month=<month>."""
     owes = rules.owes_report_q(month)
     rows = (
-        projects.order_by()
-        .annotate(report_status=lights.report_status_of(month))
-        .values("report_status")
+        _with_month_report(projects, month)
+        .values(report_status=F("month_report__review_status"))
         .annotate(count=Count("pk"), owing=Count("pk", filter=owes))
     )
+    return _cycle_of(rows)
+
+
+def _with_month_report(projects, month):
+    """`projects` with their report for `month` joined as month_report (one at most per project:
+    projects_report_unique_month). Joined and grouped in one pass, not looked up per project: a correlated
+    lookup per row also sorted by the reports' default order (a join to the projects), 2-3 s over the
+    province's 100,000 (issue 24)."""
+    return projects.order_by().annotate(month_report=FilteredRelation("reports", condition=Q(reports__month=month)))
+
+
+def _cycle_of(rows):
+    """report_cycle's counts from rows grouped by (at least) report_status, with count and owing."""
     cycle = dict.fromkeys(REPORT_CYCLE_KEYS, 0)
     for row in rows:
         if row["report_status"] in (ReviewStatus.SUBMITTED, ReviewStatus.APPROVED, ReviewStatus.RETURNED):
@@ -160,17 +219,16 @@ def dashboard_summary(projects, *, user, year, on, plan, params):
     progress = rules.time_progress(year=year, on=on)
 
     def summarise():
-        area_title, areas = area_breakdown(projects, user=user, progress=progress)
+        # Totals, areas and the report cycle in one pass; the late nodes apart: as an aggregate's filter
+        # EXISTS is costed per row, which would lift the pass past PostgreSQL's JIT threshold (a second lost
+        # compiling it); as a filter it is a hashed semi-join.
         return {
-            "totals": scope_totals(projects, progress=progress),
-            "area_title": area_title,
-            "areas": areas,
+            **scope_summary(projects, user=user, month=rules.reporting_month(on), progress=progress),
             "actions": breakdown(projects.filter(actions__plan=plan), by="actions", label_field="actions__name",
                                  order_field="actions__number", progress=progress) if plan else [],
             "programmes": breakdown(projects, by="programmes", label_field="programmes__name",
                                     order_field="programmes__order", progress=progress),
             "trend": monthly_trend(projects, year=year),
-            "cycle": report_cycle(projects, month=rules.reporting_month(on)),
             "nodes_late": projects.filter(lights.nodes_late_exists(on)).count(),
             "supervision": supervision_counts(projects, on=on),
         }
@@ -178,6 +236,7 @@ def dashboard_summary(projects, *, user, year, on, plan, params):
     return cached_summary(
         ("dashboard", scope_key(user), sorted(params.items()), on, plan.pk if plan else None, translation.get_language()),
         summarise,
+        user=user,
     )
 
 

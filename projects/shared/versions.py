@@ -1,36 +1,147 @@
-"""The data version: one counter that every write moves, so cached counts and summaries are read only while
-the data they were computed from is unchanged."""
+"""Data versions: what a cached count or summary was computed from, so that it is read only while that data is
+unchanged — and a write makes cold only what it can change.
+
+Three kinds of counter, in the cache:
+- the epoch, moved by a change that may touch every figure (reference data, the calendar, a daily run);
+- the province's, moved by every write to projects and their reports, plans, problems, nodes and items;
+- one per region, moved by a write to a project of that region (its city and its county).
+A summary cached for a city's or a county's users is keyed by the epoch and that region's counter, so a
+county's report leaves every other county's (and city's) cached pages warm; what province-wide users and
+leaders (whose 包联 projects lie anywhere) read is keyed by the epoch and the province's counter.
+
+A missing counter (first use, eviction, a cache that was down) starts at a random value, never at one an
+older summary may have been cached under. When a cold summary is asked for by several requests at once,
+one computes it and the others wait for its result (cached_summary).
+"""
 
 import hashlib
+import secrets
+import time
 
 from django.core.cache import cache
 
+from projects.domain.access import scope_key
+from projects.models import Project
+
 # Summing a province's projects takes a few hundred milliseconds; leaders open the dashboard far more
-# often than the data changes. Summaries are cached under the data's version, which every write moves
+# often than the data changes. Summaries are cached under the data's versions, which writes move
 # (projects.signals and the bulk services call data_changed), and for at most SUMMARY_CACHE_SECONDS.
-
-DATA_VERSION_KEY = "projects:data-version"
-
-
 SUMMARY_CACHE_SECONDS = 600
+# One request computes a cold summary; the others wait for it this long at most, then compute themselves.
+COMPUTE_WAIT_SECONDS = 15
+COMPUTE_POLL_SECONDS = 0.05
+
+DATA_VERSION_KEY = "projects:data-version"  # the epoch
+PROVINCE_VERSION_KEY = "projects:data-version:province"
+REGION_VERSION_KEY = "projects:data-version:region:{}"
+
+
+def _fresh():
+    return secrets.randbits(62)
+
+
+def _read(keys):
+    found = cache.get_many(keys)
+    missing = [key for key in keys if key not in found]
+    for key in missing:
+        cache.add(key, _fresh(), timeout=None)
+    if missing:
+        found.update(cache.get_many(missing))
+    # A cache that does not answer (Redis down) keeps nothing: every read is then a new version, so
+    # nothing cached is ever read as current.
+    return tuple(found.get(key, _fresh()) for key in keys)
+
+
+def _move(key):
+    try:
+        cache.incr(key)
+    except ValueError:  # not set yet, or evicted
+        cache.set(key, _fresh(), timeout=None)
 
 
 def data_version():
-    return cache.get_or_set(DATA_VERSION_KEY, 1, timeout=None)
+    """The epoch: moved by a change that may touch everything."""
+    return _read([DATA_VERSION_KEY])[0]
 
 
-def data_changed():
-    try:
-        cache.incr(DATA_VERSION_KEY)
-    except ValueError:  # not set yet, or evicted
-        cache.set(DATA_VERSION_KEY, 2, timeout=None)
+def data_changed(*, regions=None):
+    """Move the versions of what a write may have changed: `regions` (ids; None in it is ignored) are the
+    regions of the projects written; without them everything may have changed."""
+    if regions is None:
+        _move(DATA_VERSION_KEY)
+        return
+    _move(PROVINCE_VERSION_KEY)
+    for region_id in {region for region in regions if region is not None}:
+        _move(REGION_VERSION_KEY.format(region_id))
 
 
-def versioned_key(*parts):
-    """A cache key for what `parts` (which must name everything it depends on) give at this data version."""
-    return hashlib.sha256(repr((data_version(), *parts)).encode()).hexdigest()
+# Beyond this many projects a write is taken to touch everything (the night's refresh, a province's list).
+REGIONS_OF_AT_MOST = 2000
 
 
-def cached_summary(parts, compute):
-    """compute() cached under `parts` and the data version."""
-    return cache.get_or_set(f"projects:summary:{versioned_key(*parts)}", compute, timeout=SUMMARY_CACHE_SECONDS)
+def projects_changed(projects):
+    """data_changed for the regions of `projects`: ids, or a queryset of projects (or of their ids); None:
+    everything."""
+    if projects is None:
+        data_changed()
+        return
+    if isinstance(projects, (list, set, tuple)):
+        if len(projects) > REGIONS_OF_AT_MOST:
+            data_changed()
+            return
+        projects = [getattr(project, "pk", project) for project in projects]
+    queryset = Project.objects.filter(pk__in=projects)
+    pairs = list(queryset.order_by().values_list("city_id", "county_id").distinct()[: REGIONS_OF_AT_MOST + 1])
+    if len(pairs) > REGIONS_OF_AT_MOST:
+        data_changed()
+    else:
+        data_changed(regions=[region for pair in pairs for region in pair])
+
+
+def _version_keys(user):
+    scope = scope_key(user) if user is not None else "all"
+    if scope.startswith("region-"):
+        return [DATA_VERSION_KEY, REGION_VERSION_KEY.format(scope.removeprefix("region-"))]
+    return [DATA_VERSION_KEY, PROVINCE_VERSION_KEY]  # everything, a leader's 包联 projects anywhere, nothing
+
+
+def scope_version(user=None):
+    """The versions what `user` sees is computed from (None: the whole province's)."""
+    return _read(_version_keys(user))
+
+
+def versioned_key(*parts, user=None):
+    """A cache key for what `parts` (which must name everything it depends on) give at the current versions
+    of `user`'s scope (None: the province's, which every write moves)."""
+    return hashlib.sha256(repr((scope_version(user), *parts)).encode()).hexdigest()
+
+
+_MISSING = object()
+
+
+def cached_summary(parts, compute, *, user=None):
+    """compute() cached under `parts` and the versions of `user`'s scope. Asked for at once by several
+    requests while cold, it is computed once: the first computes, the others wait for its result."""
+    key = f"projects:summary:{versioned_key(*parts, user=user)}"
+    value = cache.get(key, _MISSING)
+    if value is not _MISSING:
+        return value
+    computing = f"{key}:computing"
+    if cache.add(computing, 1, timeout=COMPUTE_WAIT_SECONDS):
+        try:
+            value = compute()
+            cache.set(key, value, timeout=SUMMARY_CACHE_SECONDS)
+            return value
+        finally:
+            cache.delete(computing)
+    deadline = time.monotonic() + COMPUTE_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(COMPUTE_POLL_SECONDS)
+        value = cache.get(key, _MISSING)
+        if value is not _MISSING:
+            return value
+        if cache.get(computing) is None:  # it failed, or the cache does not answer: compute here
+            break
+    value = compute()
+    cache.set(key, value, timeout=SUMMARY_CACHE_SECONDS)
+    return value

@@ -44,15 +44,16 @@ def supervision_page(request):
     params = {key: getattr(value, "pk", value) for key, value in params.items()}
     params = {key: ("true" if value is True else "false" if value is False else value) for key, value in params.items()}
 
-    # The table and the ageing sum every open item of the scope: cached under the data version (which
-    # every item write moves), the scope, the filters and the day, as the dashboard's figures are.
+    # The table and the ageing sum every open item of the scope: cached under the scope's data versions
+    # (which every item write in it moves), the scope, the filters and the day, as the dashboard's figures are.
     by_county = request.user.region_id is not None and request.user.region.level != RegionLevel.PROVINCE
     summary = versions.cached_summary(
         ("supervision", scope_key(request.user), sorted(params.items()), on, translation.get_language()),
         lambda: _summary(filterset.qs.filter(status=SupervisionStatus.OPEN), filterset, params, on=on, by_county=by_county),
+        user=request.user,
     )
     listed = filterset.qs.select_related("project__city", "project__county").order_by("due_on", "pk")
-    page = CachedCountPaginator(listed, ITEMS_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CachedCountPaginator(listed, ITEMS_PAGE_SIZE, user=request.user).get_page(request.GET.get("page"))
     return render(request, "projects/supervision.html", {
         "filterset": filterset,
         "levels": list(SupervisionLevel),

@@ -1,0 +1,371 @@
+"""The first look at a page of 100,000 projects, before anything is cached (issue 24): the dashboard's
+report cycle counts what the list shows, in one pass; each list's first page, each sort and the admin's
+search are read along an index (asserted on PostgreSQL with EXPLAIN, where the indexes are); a deep page
+whose rows are cached reads nothing; the API's schema is generated once per process and language."""
+
+import datetime
+import json
+import re
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import translation
+
+from projects.domain import rules
+from projects.domain.choices import COUNTED_REVIEW_STATUSES, UNDER_CONSTRUCTION, ReviewStatus, Stage, Status
+from projects.models import Milestone, MilestoneKind, MonthlyReport, Project, Region
+from projects.shared import lights, summaries
+from projects.shared.filtersets import ProjectFilterSet
+
+from .conftest import NANGONG, QIAOXI_SJZ, SHIJIAZHUANG, ZHENGDING, make_project
+from .test_access import client_for
+
+pytestmark = pytest.mark.django_db
+
+MONTH = datetime.date(2026, 5, 1)
+
+
+# --- The report cycle: one pass, the same numbers as counting by hand -------------------------------------
+
+
+@pytest.fixture
+def cycle_projects(db):
+    """Projects in every combination the cycle tells apart: stage, status, started before or after the
+    month, and the month's report none, submitted, approved or returned; with reports of other months
+    (which must not count) and in two cities."""
+    statuses = [None, ReviewStatus.SUBMITTED, ReviewStatus.APPROVED, ReviewStatus.RETURNED]
+    starts = [None, datetime.date(2025, 3, 1), datetime.date(2026, 6, 10)]  # never, before, after the month
+    made = []
+    combos = [(stage, status, start) for stage in Stage.values for status in (Status.NORMAL, Status.CANCELLED)
+              for start in starts]
+    for index, (stage, status, start) in enumerate(combos):
+        county = (ZHENGDING, NANGONG, QIAOXI_SJZ, None)[index % 4]
+        project = make_project(f"调度项目{index:02d}", county, city_code=None if county else SHIJIAZHUANG,
+                               stage=stage, status=status, actual_start=start)
+        review = statuses[index % len(statuses)]
+        if review is not None:
+            MonthlyReport.objects.create(project=project, month=MONTH, completed_investment=Decimal("10"), review_status=review)
+        # Another month's report, counted in neither direction.
+        MonthlyReport.objects.create(project=project, month=datetime.date(2026, 4, 1), completed_investment=Decimal("5"),
+                                     review_status=statuses[(index + 1) % len(statuses)] or ReviewStatus.APPROVED)
+        made.append(project)
+    return made
+
+
+def counted_by_hand(projects, month):
+    """The cycle counted in Python, one project at a time, from SPEC's words: a report submitted, approved
+    or returned for the month; missing when the project owes one (under construction, started by the
+    month's end, not cancelled) and has none that counts."""
+    month_end = rules.add_months(month, 1)
+    cycle = dict.fromkeys(summaries.REPORT_CYCLE_KEYS, 0)
+    for project in projects:
+        report = next((report for report in project.reports.all() if report.month == month), None)
+        status = report.review_status if report else None
+        if status is not None:
+            cycle[status] += 1
+        owes = (project.stage in UNDER_CONSTRUCTION and (project.actual_start is None or project.actual_start < month_end)
+                and project.status != Status.CANCELLED)
+        if owes and status not in COUNTED_REVIEW_STATUSES:
+            cycle["missing"] += 1
+    return cycle
+
+
+def scoped(user, data=None):
+    """The dashboard's queryset for a user: scoped, filtered and annotated by ProjectFilterSet."""
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.user = user
+    filterset = ProjectFilterSet({"year": str(MONTH.year), **(data or {})}, queryset=Project.objects.visible_to(user), request=request)
+    assert filterset.is_valid()
+    return filterset.qs
+
+
+def test_report_cycle_counts_what_counting_by_hand_and_the_list_give(users, cycle_projects):
+    by_hand = counted_by_hand(Project.objects.prefetch_related("reports"), MONTH)
+    assert by_hand["submitted"] and by_hand["approved"] and by_hand["returned"] and by_hand["missing"]  # a fixture that tells
+    province = scoped(users["province_admin"])
+    assert summaries.report_cycle(province, month=MONTH) == by_hand
+    progress = rules.time_progress(year=MONTH.year, on=MONTH)
+    assert summaries.scope_summary(province, user=users["province_admin"], month=MONTH, progress=progress)["cycle"] == by_hand
+    # Each count is the list's for ?report_status=<key>&report_month=<month>.
+    for key, count in by_hand.items():
+        assert Project.objects.filter(lights.report_status_q(key, MONTH)).count() == count, key
+
+    city = scoped(users["city_coordinator"])
+    city_by_hand = counted_by_hand(Project.objects.filter(city__code=SHIJIAZHUANG).prefetch_related("reports"), MONTH)
+    assert summaries.report_cycle(city, month=MONTH) == city_by_hand
+    assert summaries.scope_summary(city, user=users["city_coordinator"], month=MONTH, progress=progress)["cycle"] == city_by_hand
+    # A filtered scope (stage) counts only its projects.
+    continuing = scoped(users["province_admin"], {"stage": Stage.CONTINUING})
+    assert summaries.report_cycle(continuing, month=MONTH) == counted_by_hand(
+        Project.objects.filter(stage=Stage.CONTINUING).prefetch_related("reports"), MONTH)
+
+
+@pytest.mark.parametrize("role", ["province_admin", "city_coordinator", "county_editor"])
+def test_the_one_pass_gives_the_totals_areas_and_cycle_the_separate_reads_give(users, cycle_projects, role):
+    user = users[role]
+    projects = scoped(user)
+    progress = rules.time_progress(year=MONTH.year, on=MONTH)
+    labels = {}
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            one_pass = summaries.scope_summary(projects, user=user, month=MONTH, progress=progress)
+            area_title, areas = summaries.area_breakdown(projects, user=user, progress=progress)
+            assert one_pass == {
+                "totals": summaries.scope_totals(projects, progress=progress),
+                "area_title": area_title,
+                "areas": areas,
+                "cycle": summaries.report_cycle(projects, month=MONTH),
+            }
+            labels[language] = [row["label"] for row in areas]
+    assert sum(row["count"] for row in areas) in (0, one_pass["totals"]["count"])
+    if role == "province_admin":
+        assert labels == {"zh-hans": ["石家庄市", "邢台市"], "en": ["Shijiazhuang City", "Xingtai City"]}
+        assert one_pass["totals"]["count"] == len(cycle_projects)
+    if role == "city_coordinator":  # the city's own projects (no county) are "石家庄市本级", listed last
+        assert labels["zh-hans"] == ["桥西区", "正定县", "石家庄市本级"]
+        assert labels["en"][:2] == ["Qiaoxi District", "Zhengding County"]
+
+
+def test_the_dashboard_shows_the_cycle_counted_by_hand(users, cycle_projects, monkeypatch):
+    monkeypatch.setattr(rules, "reporting_month", lambda on: MONTH)
+    page = client_for(users["province_admin"]).get(reverse("dashboard"))
+    shown = {item["key"]: item["count"] for item in page.context["cycle"]}
+    assert shown == counted_by_hand(Project.objects.prefetch_related("reports"), MONTH)
+
+
+# --- Deep pages: nothing read until the rows are needed ---------------------------------------------------
+
+
+def test_a_deep_pages_rows_are_read_only_when_used_and_in_the_lists_order(users, db, monkeypatch):
+    from django.core.paginator import Paginator
+
+    from projects.shared import paginators
+
+    for index in range(7):
+        make_project(f"深页项目{index % 3}", (ZHENGDING, NANGONG)[index % 2])
+    monkeypatch.setattr(paginators, "DEFERRED_JOIN_FROM", 2)
+    projects = lights.annotate_progress(Project.objects.all(), year=MONTH.year).order_by(*Project._meta.ordering)
+    paginator = paginators.CachedCountPaginator(projects, 2)
+    assert paginator.count == 7
+    with CaptureQueriesContext(connection) as made:
+        page = paginator.page(3)
+    assert made.captured_queries == []  # a page whose rows are cached elsewhere costs nothing
+    with CaptureQueriesContext(connection) as used:
+        rows = list(page)
+    assert len(used.captured_queries) == 2  # the page's keys along the order, then those rows
+    assert [row.pk for row in rows] == [row.pk for row in Paginator(projects, 2).page(3)]
+    assert len(page) == 2 and page[0].light_reason and page.has_next()
+
+
+def test_a_deep_page_whose_rows_are_cached_runs_no_key_query(users, db, monkeypatch):
+    from projects.pages import project_list
+    from projects.shared import paginators
+
+    for index in range(7):
+        make_project(f"深页项目{index}", ZHENGDING)
+    monkeypatch.setattr(paginators, "DEFERRED_JOIN_FROM", 2)
+    monkeypatch.setattr(project_list, "LIST_PAGE_SIZE", 2)
+    client = client_for(users["province_admin"])
+    url = reverse("project_list") + "?sort=-total_investment&page=3"
+    first = client.get(url).context["rows"]
+    with CaptureQueriesContext(connection) as warm:
+        again = client.get(url).context["rows"]
+    assert again == first and "深页项目" in again
+    assert not [q for q in warm.captured_queries if "OFFSET" in q["sql"].upper() or '"projects_project"."name"' in q["sql"]]
+
+
+# --- The sorts end in the default order ------------------------------------------------------------------
+
+
+def test_each_sort_breaks_ties_in_the_default_order_reversed_with_it(users, db):
+    for index, county in enumerate([NANGONG, ZHENGDING, QIAOXI_SJZ, ZHENGDING]):
+        make_project(f"同额项目{index}", county, total_investment=Decimal("500"))
+    make_project("大项目", ZHENGDING, total_investment=Decimal("9000"))
+    client = client_for(users["province_admin"])
+    default = [p.pk for p in client.get(reverse("project_list")).context["page"] if p.total_investment == 500]
+    ascending = [p.pk for p in client.get(reverse("project_list") + "?sort=total_investment").context["page"]]
+    descending = [p.pk for p in client.get(reverse("project_list") + "?sort=-total_investment").context["page"]]
+    assert ascending[:4] == default
+    assert descending == ascending[::-1]
+    order = client.get(reverse("project_list") + "?sort=-total_investment").context["filterset"].qs.query.order_by
+    assert list(order) == ["-total_investment", "-city_code", "-county_code", "-name", "-id"]
+
+
+# --- On PostgreSQL: the plans read indexes -------------------------------------------------------------------
+
+
+@pytest.fixture
+def many_projects(users):
+    """A few hundred projects across cities and counties, a tenth named 产业园, the statistics fresh; the
+    planner told to avoid sequential scans and sorts wherever an index can do without them (on tables this
+    small a scan is cheaper, so the plan shows which indexes exist for the query)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the plans are PostgreSQL's: run with DATABASE_URL=postgres://… (CI's PostgreSQL pass does)")
+    # Ten counties of several cities: one county, and 石家庄 with its two, are a small part of the province,
+    # as they are at 100,000 (where reading the default order and filtering would read nearly all of it).
+    counties = list(Region.objects.filter(code__in=[ZHENGDING, NANGONG, QIAOXI_SJZ]).select_related("reporting_city"))
+    counties += list(Region.objects.counties().exclude(reporting_city__code__in=[SHIJIAZHUANG, "130500"])
+                     .select_related("reporting_city").order_by("code")[:7])
+    shijiazhuang = Region.objects.get(code=SHIJIAZHUANG)
+    rows = []
+    for index in range(600):
+        county = counties[index % len(counties)] if index % 20 else None
+        city = county.reporting_city if county else shijiazhuang
+        rows.append(Project(
+            name=f"{'产业园' if index % 10 == 0 else '道路'}项目{index:04d}", city=city, county=county, city_code=city.code,
+            county_code=county.code if county else "", stage=Stage.CONTINUING, total_investment=Decimal(index * 7 % 1000),
+        ))
+    Project.objects.bulk_create(rows)
+    # Each project's nodes, many of them late (planned before today, not done), as at 100,000.
+    today, kinds = rules.today(), list(MilestoneKind.objects.all()[:4])
+    Milestone.objects.bulk_create([
+        Milestone(project=project, kind=kind, planned_on=today - datetime.timedelta(days=30 * (1 + step) - project.pk % 50),
+                  actual_on=None if (project.pk + step) % 3 else today - datetime.timedelta(days=1))
+        for project in Project.objects.all() for step, kind in enumerate(kinds)
+    ])
+    lights.lights_refresh()  # today's lights stored: the light sort reads the stored column
+    assert lights.stored_lights_fresh(rules.today())
+    with connection.cursor() as cursor:
+        cursor.execute('ANALYZE "projects_project"')
+        cursor.execute('ANALYZE "projects_milestone"')
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute("SET LOCAL enable_incremental_sort = off")
+
+
+def plan_of(sql):
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def queries_of(client, url, marker):
+    """The SQL a request ran that contains `marker` (as sent: parameters inlined)."""
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    found = [query["sql"] for query in captured.captured_queries if marker in query["sql"] and query["sql"].startswith("SELECT")]
+    assert found, f"no query with {marker}"
+    return found
+
+
+def page_query(client, url):
+    """The list page's query: its rows, in its order, 50 of them."""
+    (sql,) = queries_of(client, url, "LIMIT 50")
+    return sql
+
+
+def assert_reads_index(plan, index, *, backward=False):
+    assert "Seq Scan on projects_project" not in plan, plan
+    scan = r"Index (Only )?Scan Backward" if backward else r"Index (Only )?Scan"
+    assert re.search(rf"{scan} using {index} on projects_project", plan), plan
+    assert "Sort" not in plan, plan  # the index gives the order: no sort, not even an incremental one
+
+
+def test_a_countys_and_a_citys_first_page_read_their_index_range(users, many_projects):
+    county = page_query(client_for(users["county_editor"]), reverse("project_list"))
+    assert_reads_index(plan_of(county), "projects_county_order")
+    assert "Index Cond: (county_id =" in plan_of(county)
+    city = page_query(client_for(users["city_coordinator"]), reverse("project_list"))
+    assert_reads_index(plan_of(city), "projects_city_order")
+    # A city's list of one of its counties (city and county given): the county's range too.
+    zhengding = Region.objects.get(code=ZHENGDING)
+    one_county = page_query(client_for(users["city_coordinator"]), reverse("project_list") + f"?county={zhengding.pk}")
+    assert_reads_index(plan_of(one_county), "projects_county_order")
+
+
+def test_the_provinces_first_page_looks_late_nodes_up_for_its_rows_only(users, many_projects):
+    sql = page_query(client_for(users["province_admin"]), reverse("project_list"))
+    plan = plan_of(sql)
+    assert_reads_index(plan, "projects_default_order")
+    assert "hashed SubPlan" not in plan and "projects_milestone" in plan, plan
+    assert "(SELECT EXISTS(" in sql  # a scalar subquery: PostgreSQL cannot turn it into a hashed one
+    # As a filter it stays an EXISTS, which the planner joins (a semi-join): no subplan per row.
+    (count,) = queries_of(client_for(users["province_admin"]), reverse("project_list") + "?nodes_late=true", "COUNT(")
+    assert "WHERE EXISTS(" in count and "SubPlan" not in plan_of(count), plan_of(count)
+
+
+@pytest.mark.parametrize("sort, index", [
+    ("total_investment", "projects_investment_order"),
+    ("name", "projects_name_order"),
+    ("stage", "projects_stage_order"),
+    ("code", "projects_code_order"),
+    ("city", "projects_default_order"),
+    ("light", "projects_light_order"),
+])
+def test_each_sort_of_the_list_reads_its_index_both_ways_and_deep(users, many_projects, monkeypatch, sort, index):
+    from projects.shared import paginators
+
+    client = client_for(users["province_admin"])
+    assert_reads_index(plan_of(page_query(client, reverse("project_list") + f"?sort={sort}")), index)
+    assert_reads_index(plan_of(page_query(client, reverse("project_list") + f"?sort=-{sort}")), index, backward=True)
+    # A deep page's keys: along the same index alone.
+    monkeypatch.setattr(paginators, "DEFERRED_JOIN_FROM", 50)
+    (keys,) = queries_of(client, reverse("project_list") + f"?sort={sort}&page=4", "OFFSET 150")
+    plan = plan_of(keys)
+    assert_reads_index(plan, index)
+    assert "Index Only Scan" in plan, plan
+
+
+def test_the_admin_search_and_its_count_read_the_trigram_indexes(users, many_projects):
+    client = client_for(users["province_admin"])
+    url = reverse("admin:projects_project_changelist") + "?q=产业园"
+    searched = queries_of(client, url, 'UPPER("projects_project"."name"::text) LIKE UPPER(')
+    assert any("COUNT(" in sql for sql in searched) and any("LIMIT" in sql for sql in searched)
+    for sql in searched:
+        plan = plan_of(sql)
+        assert "Seq Scan on projects_project" not in plan, plan
+        if "COUNT(" in sql:
+            for column in ProjectFilterSet.SEARCH_FIELDS:
+                assert f"Bitmap Index Scan on projects_{column}_trgm" in plan, plan
+    # The list page's search box (?q=) writes the same SQL, so its count reads the same indexes.
+    (count,) = queries_of(client, reverse("project_list") + "?q=产业园", "COUNT(")
+    assert "Bitmap Index Scan on projects_name_trgm" in plan_of(count)
+
+
+# --- The API's schema ----------------------------------------------------------------------------------------
+
+
+def test_the_schema_is_generated_once_per_language_and_is_drf_spectaculars(users, monkeypatch):
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.views import SpectacularAPIView
+    from rest_framework.test import APIRequestFactory
+
+    from projects.api.views import SchemaView
+
+    monkeypatch.setattr(SchemaView, "_generated", {})
+    generated = []
+    real = SchemaGenerator.get_schema
+
+    def counted(self, *args, **kwargs):
+        generated.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(SchemaGenerator, "get_schema", counted)
+    url = reverse("api-schema") + "?format=json"
+    anonymous = client_for(users["county_editor"])
+    anonymous.logout()
+    chinese = client_for(users["province_admin"]).get(url)
+    assert chinese.status_code == 200 and len(generated) == 1
+    for client in (client_for(users["county_editor"]), anonymous, client_for(users["city_coordinator"])):
+        again = client.get(url)
+        assert again.content == chinese.content and again["Content-Disposition"] == chinese["Content-Disposition"]
+    assert len(generated) == 1  # whoever asks, the schema generated once is served
+
+    english = anonymous.get(url + "&lang=en")
+    assert len(generated) == 2 and english.content != chinese.content  # another language, another schema
+    assert anonymous.get(url + "&lang=en").content == english.content and len(generated) == 2
+
+    yaml = anonymous.get(reverse("api-schema"))  # the default rendering (YAML), from the schema kept
+    assert yaml.status_code == 200 and yaml.content.startswith(b"openapi:") and len(generated) == 2
+
+    # What is served is exactly what drf-spectacular's own view generates, in either language.
+    for query, served in (({"format": "json"}, chinese), ({"format": "json", "lang": "en"}, english)):
+        request = APIRequestFactory().get("/api/schema/", query)
+        fresh = SpectacularAPIView.as_view(api_version="v1")(request)
+        fresh.render()
+        assert json.loads(fresh.content) == json.loads(served.content)

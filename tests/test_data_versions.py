@@ -1,0 +1,107 @@
+"""A write makes cold only what it can change (issue 24): a county's report moves its county's, its city's and
+the province's figures, not every other county's cached pages; and a cold summary asked for by several
+requests at once is computed once."""
+
+import threading
+import time
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from projects.models import Programme, Project
+from projects.shared import versions
+
+from .concurrency import at_once
+from .test_access import client_for
+from .test_dispatch_cycle import form_url, row
+
+
+def dashboard_queries(client):
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("dashboard")).status_code == 200
+    return len(queries)
+
+
+def test_a_county_report_leaves_other_counties_cached_and_moves_its_own_its_city_and_the_province(users, projects):
+    zhengding_user, nangong_user = users["county_editor"], users["other_county_editor"]
+    city_user, province_user = users["city_coordinator"], users["province_admin"]
+    before = {name: versions.scope_version(user) for name, user in
+              [("zhengding", zhengding_user), ("nangong", nangong_user), ("city", city_user), ("province", province_user)]}
+
+    # 南宫 (邢台) reports on its page.
+    nangong = projects["nangong"]
+    answer = client_for(nangong_user).post(form_url(), row(nangong, "80", "设备安装", version=0))
+    assert answer.status_code == 302
+    after = {name: versions.scope_version(user) for name, user in
+             [("zhengding", zhengding_user), ("nangong", nangong_user), ("city", city_user), ("province", province_user)]}
+    assert after["zhengding"] == before["zhengding"]  # 正定 (石家庄) keeps its cached pages
+    assert after["city"] == before["city"]  # so does 石家庄
+    assert after["nangong"] != before["nangong"] and after["province"] != before["province"]
+
+    # 正定's own report moves 正定's and 石家庄's (its city) figures.
+    zhengding = projects["zhengding"]
+    assert client_for(zhengding_user).post(form_url(), row(zhengding, "90", "主体施工", version=0)).status_code == 302
+    assert versions.scope_version(zhengding_user) != after["zhengding"]
+    assert versions.scope_version(city_user) != after["city"]
+
+
+def test_another_countys_write_leaves_the_dashboard_warm(users, projects):
+    client = client_for(users["county_editor"])  # 正定
+    cold = dashboard_queries(client)
+    warm = dashboard_queries(client)
+    assert warm < cold  # the summary is cached
+    client_for(users["other_county_editor"]).post(form_url(), row(projects["nangong"], "80", "设备安装", version=0))
+    assert dashboard_queries(client) == warm  # 南宫's report did not empty 正定's dashboard
+    client_for(users["county_editor"]).post(form_url(), row(projects["zhengding"], "90", "主体施工", version=0))
+    assert dashboard_queries(client) == cold  # its own did
+
+
+def test_a_catalogue_change_moves_everything(users, projects):
+    before = [versions.scope_version(user) for user in users.values()]
+    Programme.objects.create(code="new-programme", name="新类别", order=99)
+    after = [versions.scope_version(user) for user in users.values()]
+    assert all(old != new for old, new in zip(before, after))
+
+
+def test_a_project_moved_to_another_county_moves_both(users, projects):
+    zhengding_user, nangong_user = users["county_editor"], users["other_county_editor"]
+    before = versions.scope_version(zhengding_user), versions.scope_version(nangong_user)
+    project = Project.objects.get(pk=projects["zhengding"].pk)
+    project.county = projects["nangong"].county
+    project.city = projects["nangong"].city
+    project.save()
+    assert versions.scope_version(zhengding_user) != before[0]  # it left 正定
+    assert versions.scope_version(nangong_user) != before[1]  # and came to 南宫
+
+
+def test_a_cold_summary_asked_for_at_once_is_computed_once(db):
+    computed = []
+    lock = threading.Lock()
+
+    def compute():
+        with lock:
+            computed.append(1)
+        time.sleep(0.3)  # a province's aggregates take this long and more
+        return {"total": 42}
+
+    parts = ("stampede-test", time.time())
+    answers = at_once([lambda: versions.cached_summary(parts, compute)] * 8)
+    assert answers == [{"total": 42}] * 8
+    assert len(computed) == 1
+
+
+def test_a_failed_computation_lets_the_waiting_requests_compute(db):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        if len(calls) == 1:
+            time.sleep(0.2)
+            raise RuntimeError("the database went away")
+        return "figures"
+
+    parts = ("failing-test", time.time())
+    answers = at_once([lambda: versions.cached_summary(parts, compute)] * 3)
+    assert sum(isinstance(answer, RuntimeError) for answer in answers) == 1
+    assert answers.count("figures") == 2

@@ -1,0 +1,41 @@
+"""The words demo data is made of: products by industry, owners, progress phrases, problems, return
+reasons, and when each kind of node falls relative to the start."""
+
+from projects.domain.choices import ProblemCategory
+
+PRODUCTS = {
+    "钢铁": ["高端精品钢板", "特种合金钢", "氢冶金示范", "短流程电炉炼钢"],
+    "装备制造": ["智能装备产业园", "新能源汽车零部件", "高端紧固件", "工业机器人"],
+    "石化": ["绿色化工新材料", "高端精细化工", "炼化一体化"],
+    "食品": ["健康食品产业园", "宠物食品", "中央厨房", "乳制品深加工"],
+    "新一代信息技术": ["数据中心", "智能传感器", "工业互联网平台", "集成电路封测"],
+    "生物医药": ["创新药研发生产基地", "医疗器械", "原料药绿色化改造"],
+    "新能源": ["光伏组件", "风电装备", "氢能产业园", "储能电池"],
+    "新材料": ["优质浮法玻璃", "碳纤维复合材料", "高性能膜材料"],
+    "应急": ["应急装备产业园", "消防救援装备"],
+    "被动式超低能耗建筑": ["被动式超低能耗建筑部品", "装配式建筑构件"],
+    "康复辅助器具": ["康复辅助器具产业园", "智能助行器"],
+    "区块链": ["区块链应用创新中心"],
+    "太赫兹": ["太赫兹器件研发"],
+    "类脑智能": ["类脑计算芯片"],
+    "量子信息": ["量子通信网络"],
+}
+GENERIC_PRODUCTS = ["现代物流园", "文旅综合体", "城市更新", "污水处理", "学校建设", "医院综合楼", "供热管网改造"]
+OWNER_SUFFIXES = ["科技有限公司", "集团有限公司", "实业有限公司", "新材料股份有限公司", "投资发展有限公司"]
+OWNER_WORDS = ["华北", "冀中", "燕赵", "太行", "渤海", "长城", "新元", "恒信", "瑞达", "鼎盛", "宏远", "中创"]
+PROGRESS_PHRASES = ["主体结构施工", "设备安装调试", "厂房封顶", "基础施工", "场地平整", "试生产", "钢结构吊装"]
+PHASES = ["二期", "三期", "扩建", "提升改造"]
+RETURN_REASONS = ["本月完成投资与形象进度不符，请核实", "金额疑似多录一位，请核对", "请补充形象进度"]
+PROBLEMS = [
+    (ProblemCategory.LAND, "项目用地指标尚未落实，需协调自然资源部门"),
+    (ProblemCategory.FUNDS, "银行贷款未到位，资金缺口较大"),
+    (ProblemCategory.APPROVAL, "施工许可手续办理滞后"),
+    (ProblemCategory.ENVIRONMENT, "环评批复尚未取得"),
+    (ProblemCategory.ENERGY, "能耗指标不足，需省级统筹"),
+    (ProblemCategory.INFRASTRUCTURE, "外部供电线路未接入"),
+]
+COMPLETION_PROGRESS = "竣工验收，投产运行"
+# Each node's planned date, in days from the planned start (the first five) or the planned end (the rest).
+NODE_OFFSETS = {"立项/备案": -150, "用地": -100, "规划许可": -70, "环评": -60, "施工许可": -20, "开工": 0,
+                "主体完工": -120, "竣工验收": 0, "投产": 30}
+FROM_START = ("立项/备案", "用地", "规划许可", "环评", "施工许可", "开工")

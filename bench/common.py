@@ -1,7 +1,6 @@
 """What the benchmarks share: a seeded database and one connection kept across requests."""
 
 import os
-import statistics
 import time
 
 from django.core.management import call_command
@@ -11,6 +10,8 @@ from django.db import close_old_connections, connection, reset_queries
 from projects.models import Project
 from projects.reference.demo import DEMO_KEY_PREFIX
 from projects.shared import lights
+
+from harness import Stat
 
 
 def prepare_database(projects):
@@ -39,11 +40,11 @@ def keep_one_connection():
     request_started.disconnect(reset_queries)
 
 
-def median_ms(callable_, repeat):
-    """The median of `repeat` timed calls, in milliseconds."""
+def timed_ms(callable_, repeat):
+    """`repeat` timed calls: their milliseconds, as a Stat (median, p95, n)."""
     timings = []
     for _ in range(repeat):
         started = time.perf_counter()
         callable_()
         timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
+    return Stat(timings)

@@ -1,160 +1,183 @@
-"""Page latency behind gunicorn (DEBUG off, as deployed) with many projects: median and 95th percentile
-of the dashboard, the project list, its red-light filter and its page 1,000 for a province user, and the
-same for a county user, with 1, 2 and 8 concurrent clients; SQL queries per page.
+"""Page latency behind gunicorn (DEBUG off, two factors verified, as deployed) with many projects, for three
+scopes — the province, the county whose projects sort last in the default order (PROJECT_ORDER) and the
+city-level unit it reports to — and every page case: the dashboard, the project list's page 1, its
+red-light filter, each sortable column (ProjectFilterSet's `sort`), its deepest page up to page 1,000, the
+admin's project changelist and its search for "产业园".
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/hebei_bench .venv/bin/python bench/pages.py [--projects 100000]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/hebei_bench .venv/bin/python bench/pages.py [--quick] [--projects 100000] [--workers 4]
 
-The floor is the login page (no project queries) under the same load, measured in the same run. Each
-row is the best (lowest median) of --repeat passes. The seeding ends as a live system's night does: the
-lights judged by the beat task, then VACUUM ANALYZE. Cached summaries and counts are warm, as they are
-for everyone after the first look; the first look's cost is the "cold" column (after the data version
-moved, as a write moves it: nothing is emptied).
+Every figure is the median and the 95th percentile of many samples, with their count (bench/harness.py):
+- cold: a write (one monthly report of a project in the scope saved through the ORM: the signals move the
+  data versions, as any write does; nothing is emptied), then 1 or 8 concurrent requests; repeated;
+- warm: after a warm-up burst, requests with 1 client and with 8 concurrent clients.
+Floors, through the same gunicorn in the same run, measured between the cases (bench/urls.py, served only
+under the bench's settings): the minimal authenticated page (login_required, one trivial query), and for
+every list case the same 50 rows read by plain SQL (bench/floors.py; checked to be the page's rows, in its
+order, before timing). SQL queries per request, warm and cold, are counted in a pass of their own in this
+process (Django's test client over one kept connection).
+
+--quick: 10,000 projects and fewer samples (a smoke run for CI: its figures are not for comparing).
+The bench's users are named bench-pages-*. It writes to the database it is given (users, sessions, a
+report's save per cold cycle, the lights of the day, VACUUM ANALYZE): never point it at one that matters.
 """
 
 import argparse
-import http.client
-import os
-import statistics
-import subprocess
+import math
+import re
 import sys
-import threading
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hebei_projects.settings")
-# The sessions this process creates must verify under gunicorn's key; production shares its cache in
-# Redis between workers (dashboard summaries), so does the bench: the Redis it is given (REDIS_URL), else
-# one of its own (bench_redis), never a shared one it was not given.
-os.environ["SECRET_KEY"] = "bench-" + "k" * 50
-from bench_redis import for_this_run  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402
 
-for_this_run()
+harness.configure()
 
 import django  # noqa: E402
 
 django.setup()
 
 from common import keep_one_connection, prepare_database  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.db import connection, reset_queries  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from projects.models import Project, User  # noqa: E402
-from projects.shared import versions  # noqa: E402
+from projects.pages.project_list import LIST_PAGE_SIZE  # noqa: E402
+from projects.shared.filtersets import ProjectFilterSet  # noqa: E402
 
-PORT = 8765
-CONCURRENCY = (1, 2, 8)
-PAGES = {"dashboard": "/", "list": "/projects/", "list, red": "/projects/?light=red", "page 1,000": "/projects/?page=1000"}
-
-
-def session_cookie(username):
-    client = Client()
-    client.force_login(User.objects.get(username=username))
-    return f"sessionid={client.cookies['sessionid'].value}"
+PREFIX = "bench-pages-"
+PAGE_CAP = 1000
+ROW_LINK = re.compile(rb'href="/projects/(\d+)/\?year=')
 
 
-def load(path, cookie, total, clients):
-    """`total` GETs of `path` from `clients` threads at once; returns the latencies in ms."""
-    latencies, errors = [], []
-    lock = threading.Lock()
-    per_client = total // clients
-
-    def worker():
-        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=120)
-        for _ in range(per_client):
-            started = time.perf_counter()
-            conn.request("GET", path, headers={"Cookie": cookie, "Host": "127.0.0.1"})
-            response = conn.getresponse()
-            response.read()
-            elapsed = (time.perf_counter() - started) * 1000
-            with lock:
-                (latencies if response.status == 200 else errors).append(elapsed if response.status == 200 else response.status)
-        conn.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise SystemExit(f"{path}: non-200 answers {errors[:5]}")
-    return latencies
+def sort_params():
+    """Every sortable column of the list, as ProjectFilterSet names it (ascending)."""
+    return list(ProjectFilterSet.base_filters["sort"].param_map)  # {param: field}
 
 
-def p95(values):
-    return statistics.quantiles(values, n=20)[-1]
+def cases_for(scope, cookie):
+    headers = {"Cookie": cookie}
+    pages = max(1, math.ceil(scope.visible / LIST_PAGE_SIZE))
+    deep = min(PAGE_CAP, pages)
+    wanted = [("dashboard", "/", None), ("list, page 1", "/projects/", {}), ("list, red", "/projects/", {"light": "red"})]
+    wanted += [(f"sort={param}", "/projects/", {"sort": param}) for param in sort_params()]
+    wanted.append((f"page {deep:,}" + (" (last)" if deep < PAGE_CAP else ""), "/projects/", {"page": str(deep)}))
+    wanted += [("admin changelist", "/admin/projects/project/", None),
+               ("admin search 产业园", "/admin/projects/project/?" + urlencode({"q": "产业园"}), None)]
+    cases = []
+    for label, path, query in wanted:
+        rows = None
+        if query is not None:
+            rows = "/bench-floor/rows/?" + urlencode({"scope": scope.param, **query})
+            path = path + ("?" + urlencode(query) if query else "")
+        cases.append(harness.Case(scope, label, path, headers, rows_floor=rows, floor="/bench-floor/"))
+    return cases
+
+
+def count_and_check(cases):
+    """In this process: queries of a warm and of a cold request of each case, and whether the rows floor
+    gives the page's rows in the page's order."""
+    keep_one_connection()
+    clients = {}
+    for case in cases:
+        client = clients.get(case.scope.name)
+        if client is None:
+            client = clients[case.scope.name] = Client()
+            client.cookies["sessionid"] = case.headers["Cookie"].split("=", 1)[1]
+        for kind in ("warm", "cold"):
+            if kind == "warm":
+                client.get(case.path)
+            else:
+                case.scope.write()
+            reset_queries()
+            with CaptureQueriesContext(connection) as captured:
+                response = client.get(case.path)
+            if response.status_code != 200:
+                raise SystemExit(f"{case.scope.name} {case.label}: {case.path} answered {response.status_code}")
+            case.info[f"queries_{kind}"] = len(captured.captured_queries)
+        if case.rows_floor:
+            page_ids = [int(key) for key in ROW_LINK.findall(response.content)]
+            floor = client.get(case.rows_floor)
+            if floor.status_code != 200:
+                raise SystemExit(f"{case.rows_floor} answered {floor.status_code}")
+            floor_ids = floor.json()["ids"]
+            case.info["rows"] = len(page_ids)
+            case.info["same"] = page_ids == floor_ids and bool(page_ids)
+            if not case.info["same"]:
+                case.info["differ"] = (page_ids[:5], floor_ids[:5], len(page_ids), len(floor_ids))
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--projects", type=int, default=100_000)
-    parser.add_argument("--requests", type=int, default=48, help="requests per page, user and concurrency")
-    parser.add_argument("--repeat", type=int, default=3, help="passes per row; the best is shown")
+    parser.add_argument("--quick", action="store_true", help="10,000 projects and fewer samples")
+    parser.add_argument("--projects", type=int, help="demo projects to seed (default 100,000; 10,000 with --quick)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--rounds", type=int, help="rounds the samples are spread over")
     args = parser.parse_args()
+    plan = harness.QUICK if args.quick else harness.FULL
+    if args.rounds:
+        plan = harness.Plan(**{**plan.__dict__, "rounds": args.rounds})
+    projects = args.projects or (10_000 if args.quick else 100_000)
 
-    prepare_database(args.projects)
-    keep_one_connection()  # queries per page, in-process
-    queries = {}
-    for username in ("province", "zhengding"):
-        client = Client()
-        client.force_login(User.objects.get(username=username))
-        for label, path in PAGES.items():
-            client.get(path)
-            reset_queries()
-            with CaptureQueriesContext(connection) as captured:
-                assert client.get(path).status_code == 200
-            queries[(username, label)] = len(captured.captured_queries)
+    started = time.perf_counter()
+    prepare_database(projects)
+    harness.require_postgresql()
+    scopes = harness.bench_users(PREFIX, harness.scopes_worst_placed())
+    cases = []
+    for scope in scopes:
+        cases += cases_for(scope, harness.verified_session_cookie(scope.user))
+    harness.collectstatic()
+    count_and_check(cases)
 
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0",
-    }
-    # As a deployment does: the manifest of hashed static files that production settings serve.
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "hebei_projects.wsgi", "--workers", str(args.workers),
-         "--bind", f"127.0.0.1:{PORT}", "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )
+    floors = {scope.name: {"warm_1": harness.Stat(), "warm_8": harness.Stat()} for scope in scopes}
+    server = harness.Server(args.workers)
     try:
-        for _ in range(100):
-            try:
-                http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/accounts/login/")
-                break
-            except OSError:
-                time.sleep(0.2)
-        load("/accounts/login/", "", 32, 8)  # warm the workers
-
-        def best(path, cookie, clients):
-            passes = [load(path, cookie, args.requests, clients) for _ in range(args.repeat)]
-            return min(passes, key=statistics.median)
-
-        floors = {clients: statistics.median(best("/accounts/login/", "", clients)) for clients in CONCURRENCY}
-        print(f"gunicorn {args.workers} workers, {args.requests} requests per row, best of {args.repeat}")
-        print("floor (login page) median ms: " + ", ".join(f"{floors[c]:.1f} with {c}" for c in CONCURRENCY))
-        print(f"{'user':<10} {'page':<11} {'projects':>9} {'queries':>8} {'cold ms':>8} {'clients':>8} "
-              f"{'median ms':>10} {'p95 ms':>8} {'ratio':>6}")
-        for username in ("province", "zhengding"):
-            cookie = session_cookie(username)
-            visible = Project.objects.visible_to(User.objects.get(username=username)).count()
-            for label, path in PAGES.items():
-                if username != "province" and label == "page 1,000":
-                    continue  # a county has a few pages
-                versions.data_changed()  # every cached summary and row is stale, as after a write
-                cold = load(path, cookie, 1, 1)[0]
-                for clients in CONCURRENCY:
-                    latencies = best(path, cookie, clients)
-                    median = statistics.median(latencies)
-                    print(f"{username:<10} {label:<11} {visible:>9} {queries[(username, label)]:>8} {cold:>8.1f} "
-                          f"{clients:>8} {median:>10.1f} {p95(latencies):>8.1f} {median / floors[clients]:>6.1f}")
+        measure_started = time.perf_counter()
+        harness.measure(server, cases, plan, floors)
+        measured = time.perf_counter() - measure_started
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop()
+
+    print()
+    print(f"{connection.vendor} {settings.DATABASES['default']['NAME']}, {projects:,} projects; gunicorn {args.workers} workers on "
+          f"{__import__('os').cpu_count()} CPUs, DEBUG off, cache {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}")
+    print("scopes: " + "; ".join(f"{s.name} = {s.region.name} ({s.visible:,} projects, user {s.user.username})" for s in scopes))
+    print(harness.Plan.describe(plan))
+    print("cells: median/p95 ms; ratios of medians; q: SQL queries of a warm / a cold request; same: the rows SQL gives "
+          "the page's rows in its order")
+    header = (f"{'scope':<8} {'case':<22} {'q':>7} {'cold ×1':>13} {'cold ×8':>13} {'warm ×1':>13} {'warm ×8':>13} "
+              f"{'÷floor':>9} {'rows SQL ×1':>13} {'×8':>13} {'÷rows':>9} {'same':>5}")
+    print(header)
+    for scope in scopes:
+        floor = floors[scope.name]
+        print(f"{scope.name:<8} {'floor: minimal page':<22} {'':>7} {'':>13} {'':>13} {floor['warm_1'].cell()} "
+              f"{floor['warm_8'].cell()}   (n={floor['warm_1'].n}, {floor['warm_8'].n})")
+        for case in (c for c in cases if c.scope is scope):
+            s, r = case.stats, case.rows_stats
+            queries = f"{case.info['queries_warm']}/{case.info['queries_cold']}"
+            over_floor = f"{ratio_pair(s['warm_1'], floor['warm_1'], s['warm_8'], floor['warm_8'])}"
+            over_rows = ratio_pair(s["cold_1"], r["warm_1"], s["warm_1"], r["warm_1"]) if case.rows_floor else ""
+            same = ("yes" if case.info["same"] else "NO") if case.rows_floor else ""
+            print(f"{scope.name:<8} {case.label:<22} {queries:>7} {s['cold_1'].cell()} {s['cold_8'].cell()} "
+                  f"{s['warm_1'].cell()} {s['warm_8'].cell()} {over_floor:>9} "
+                  f"{r['warm_1'].cell() if case.rows_floor else '':>13} {r['warm_8'].cell() if case.rows_floor else '':>13} "
+                  f"{over_rows:>9} {same:>5}")
+    first = cases[0]
+    print(f"samples per row: cold ×1 {first.stats['cold_1'].n}, cold ×8 {first.stats['cold_8'].n}, warm ×1 "
+          f"{first.stats['warm_1'].n}, warm ×8 {first.stats['warm_8'].n}; rows SQL ×1 "
+          f"{next(c for c in cases if c.rows_floor).rows_stats['warm_1'].n}, ×8 {next(c for c in cases if c.rows_floor).rows_stats['warm_8'].n}")
+    print("÷floor: warm ×1 / warm ×8 over the minimal page's; ÷rows: cold ×1 / warm ×1 over the rows SQL ×1 (the SQL caches nothing: "
+          "a warm page below 1 reads what a write has not changed from the cache)")
+    for case in cases:
+        if case.rows_floor and not case.info["same"]:
+            print(f"!! {case.scope.name} {case.label}: the plain SQL does not give the page's rows (page, SQL): {case.info['differ']}")
+    print(f"measured in {measured:.0f}s; whole run {time.perf_counter() - started:.0f}s")
+
+
+def ratio_pair(a1, f1, a8, f8):
+    return f"{harness.ratio(a1, f1)}/{harness.ratio(a8, f8)}"
 
 
 if __name__ == "__main__":

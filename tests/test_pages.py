@@ -4,7 +4,7 @@ import csv
 import datetime
 import io
 from decimal import Decimal
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, parse_qsl, urlparse
 
 import pytest
 from django.core.cache import cache
@@ -294,3 +294,17 @@ def test_money_has_thousands_separators_and_english_units_read(users, projects):
     assert "CNY 100m" in page and "100 million yuan" not in page
     with translation.override("en"):
         assert str(projects["zhengding"].county) == "Zhengding County"
+
+
+def test_every_sortable_column_heading_links_to_its_sort(users, projects):
+    """Each heading of the list sorts by its column; a second click reverses it (region, plan, completed,
+    rate and light once linked to nothing)."""
+    import re
+
+    client = client_for(users["province_admin"])
+    page = client.get(reverse("project_list")).content.decode()
+    headings = re.findall(r'<th[^>]*><a href="([^"]*)"', page)
+    sorts = [dict(parse_qsl(href.lstrip("?"))).get("sort") for href in headings]
+    assert sorts == ["name", "city", "stage", "total_investment", "plan", "completed", "rate", "light"]
+    page = client.get(reverse("project_list") + "?sort=rate").content.decode()
+    assert "sort=-rate" in page

@@ -79,7 +79,7 @@ def _list_rows(request, page, year):
 def _sort_links(request, filterset):
     current = request.GET.get("sort", "")
     links = {}
-    for _field, param in filterset.filters["sort"].param_map.items():
+    for param in filterset.filters["sort"].param_map:  # django-filter maps each parameter to its field
         descending = current == param
         query = request.GET.copy()
         query["sort"] = f"-{param}" if descending else param

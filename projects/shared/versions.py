@@ -31,6 +31,9 @@ SUMMARY_CACHE_SECONDS = 600
 COMPUTE_WAIT_SECONDS = 15
 COMPUTE_POLL_SECONDS = 0.05
 
+# Beyond this many projects a write is taken to touch everything (the night's refresh, a province's list).
+REGIONS_OF_AT_MOST = 2000
+
 DATA_VERSION_KEY = "projects:data-version"  # the epoch
 PROVINCE_VERSION_KEY = "projects:data-version:province"
 REGION_VERSION_KEY = "projects:data-version:region:{}"
@@ -73,10 +76,6 @@ def data_changed(*, regions=None):
     _move(PROVINCE_VERSION_KEY)
     for region_id in {region for region in regions if region is not None}:
         _move(REGION_VERSION_KEY.format(region_id))
-
-
-# Beyond this many projects a write is taken to touch everything (the night's refresh, a province's list).
-REGIONS_OF_AT_MOST = 2000
 
 
 def projects_changed(projects):

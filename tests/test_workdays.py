@@ -206,3 +206,12 @@ def test_other_roles_read_the_calendar_but_do_not_change_it(role, users):
     )
     assert response.status_code == 403
     assert not WorkdayOverride.objects.get().is_workday
+
+
+def test_every_day_the_package_knows_is_answered_as_the_package_answers():
+    """is_workday reads the package's tables once; for every day of every year it covers (and no override)
+    the answer is the package's own."""
+    day = D(workdays.PACKAGE_YEARS.start, 1, 1)
+    while day.year in workdays.PACKAGE_YEARS:
+        assert workdays.is_workday(day) == chinese_calendar.is_workday(day), day
+        day += datetime.timedelta(days=1)

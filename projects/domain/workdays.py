@@ -25,6 +25,10 @@ logger = logging.getLogger(__name__)
 ONE_DAY = datetime.timedelta(days=1)
 # chinese_calendar answers for a range of years and raises NotImplementedError outside it.
 PACKAGE_YEARS = range(min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year + 1)
+# The package's days, read once: its own is_workday() scans its whole table for the years it knows on every
+# call (most of the cost of a deadline, which every light in Python asks for). The same answer as the package.
+_PACKAGE_WORKDAYS = frozenset(chinese_calendar.workdays)
+_PACKAGE_HOLIDAYS = frozenset(chinese_calendar.holidays)
 # How stale another process's copy of the overrides may get; overrides change a few times a year.
 OVERRIDES_MAX_AGE_SECONDS = 300
 
@@ -79,7 +83,7 @@ def is_workday(day):
     if override is not None:
         return override
     if day.year in PACKAGE_YEARS:
-        return chinese_calendar.is_workday(day)
+        return day in _PACKAGE_WORKDAYS or (day.weekday() < 5 and day not in _PACKAGE_HOLIDAYS)
     if day.year not in overrides.years and day.year not in _warned_years:
         _warned_years.add(day.year)
         logger.warning(

@@ -272,10 +272,13 @@ def test_a_countys_and_a_citys_first_page_read_their_index_range(users, many_pro
     assert "Index Cond: (county_id =" in plan_of(county)
     city = page_query(client_for(users["city_coordinator"]), reverse("project_list"))
     assert_reads_index(plan_of(city), "projects_city_order")
-    # A city's list of one of its counties (city and county given): the county's range too.
+    # A city's list of one of its counties (city and county given): an index range in the list's order, the
+    # county's or the city's (filtered by county), as the planner prefers on this small table; never a sort.
     zhengding = Region.objects.get(code=ZHENGDING)
     one_county = page_query(client_for(users["city_coordinator"]), reverse("project_list") + f"?county={zhengding.pk}")
-    assert_reads_index(plan_of(one_county), "projects_county_order")
+    plan = plan_of(one_county)
+    assert "Index Scan using projects_county_order" in plan or "Index Scan using projects_city_order" in plan, plan
+    assert_reads_index(plan, "projects_(county|city)_order")
 
 
 def test_the_provinces_first_page_looks_late_nodes_up_for_its_rows_only(users, many_projects):

@@ -20,7 +20,6 @@ order, before timing). SQL queries are counted in this process in a pass of thei
 their API tokens are deleted at start and at the end. It writes to the database it is given.
 """
 
-import argparse
 import datetime
 import os
 import sys
@@ -106,16 +105,7 @@ def count_and_check(cases):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="10,000 projects and fewer samples")
-    parser.add_argument("--projects", type=int, help="demo projects to seed (default 100,000; 10,000 with --quick)")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
-    parser.add_argument("--rounds", type=int, help="rounds the samples are spread over")
-    args = parser.parse_args()
-    plan = harness.QUICK if args.quick else harness.FULL
-    if args.rounds:
-        plan = harness.Plan(**{**plan.__dict__, "rounds": args.rounds})
-    projects = args.projects or (10_000 if args.quick else 100_000)
+    args, plan, projects = harness.server_bench_options()
 
     started = time.perf_counter()
     prepare_database(projects)

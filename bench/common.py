@@ -6,12 +6,11 @@ import time
 from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection, reset_queries
+from harness import Stat
 
 from projects.models import Project
 from projects.reference.demo import DEMO_KEY_PREFIX
 from projects.shared import lights
-
-from harness import Stat
 
 
 def prepare_database(projects):

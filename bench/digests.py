@@ -256,7 +256,7 @@ def main():
         stat, wall = per_digest[key], Stat(walls[key])
         print(f"{label:<12} {stat.median:>22.1f} {stat.p95:>8.1f} {stat.n:>6}   {wall.median:>18.2f} {wall.p95:>7.2f} {wall.n:>3}  "
               f"{wall.median / floor_run:>6.1f}")
-    print(f"(a digest's figure includes its share of the rendering: the first subscriber of a scope renders it, the others read it)")
+    print("(a digest's figure includes its share of the rendering: the first subscriber of a scope renders it, the others read it)")
     print(f"digests byte-identical across all {len(prints)} runs: {identical}")
     print(f"peak Python memory (separate pass): {peak / 2**20:.0f} MiB")
     print(f"whole run {time.perf_counter() - started:.0f}s")

@@ -11,6 +11,7 @@ Measurements go in rounds that take every case in turn, with the floors measured
 slow spell of the machine (2 cores, other work) falls on all rows alike.
 """
 
+import argparse
 import http.client
 import math
 import os
@@ -341,3 +342,17 @@ def require_postgresql():
 
     if connection.vendor != "postgresql":
         raise SystemExit("this bench needs PostgreSQL (DATABASE_URL=postgres://…): its floors are PostgreSQL SQL")
+
+
+def server_bench_options():
+    """The options bench/pages.py and bench/api.py share: (args, plan, projects to seed)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="10,000 projects and fewer samples")
+    parser.add_argument("--projects", type=int, help="demo projects to seed (default 100,000; 10,000 with --quick)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--rounds", type=int, help="rounds the samples are spread over")
+    args = parser.parse_args()
+    plan = QUICK if args.quick else FULL
+    if args.rounds:
+        plan = Plan(**{**plan.__dict__, "rounds": args.rounds})
+    return args, plan, args.projects or (10_000 if args.quick else 100_000)

@@ -49,8 +49,8 @@ from django.conf import settings  # noqa: E402
 settings.DEBUG = False  # before any query: the database wrappers log every query while DEBUG is on
 
 from django.core.management import call_command  # noqa: E402
-from harness import Stat  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
+from harness import Stat  # noqa: E402
 from openpyxl import Workbook, load_workbook  # noqa: E402
 
 from actions.models import Action  # noqa: E402

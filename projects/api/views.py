@@ -375,11 +375,13 @@ class SchemaView(SpectacularAPIView):
     Generating it took a quarter of a second a request (issue 24); rendering it (JSON or YAML, by content
     negotiation) stays per request. A new deployment is a new process, hence a new schema."""
 
-    _generated = {}  # (language, version, public) -> the schema, per process
+    _generated = {}  # (language, version) -> the public schema, per process
 
     def _get_schema_response(self, request):
+        if not self.serve_public:  # shaped by the caller's permissions: never shared between callers
+            return super()._get_schema_response(request)
         version = self.api_version or request.version or self._get_version_parameter(request)
-        key = (translation.get_language(), version, self.serve_public)
+        key = (translation.get_language(), version)
         schema = self._generated.get(key)
         if schema is None:
             generator = self.generator_class(urlconf=self.urlconf, api_version=version, patterns=self.patterns)

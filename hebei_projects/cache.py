@@ -130,7 +130,9 @@ class ResilientRedisCache(RedisCache):
 def caches_for(redis_url, *, socket_timeout, down_retry_seconds):
     """CACHES for the settings: Redis when given one (resilient, short timeouts), else local memory."""
     if not redis_url:
-        return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+        # Room for a summary's pieces per region (some 200 a scope) beside the data versions: at the default
+        # 300 entries, culling dropped the versions themselves, and every read started anew.
+        return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 20000}}}
     return {
         "default": {
             "BACKEND": "hebei_projects.cache.ResilientRedisCache",

@@ -15,8 +15,17 @@ from django.urls import reverse
 from django.utils import translation
 
 from projects.domain import rules
-from projects.domain.choices import COUNTED_REVIEW_STATUSES, UNDER_CONSTRUCTION, ReviewStatus, Stage, Status
-from projects.models import Milestone, MilestoneKind, MonthlyReport, Project, Region
+from projects.domain.choices import (
+    COUNTED_REVIEW_STATUSES,
+    UNDER_CONSTRUCTION,
+    ReviewStatus,
+    Stage,
+    Status,
+    SupervisionCause,
+    SupervisionLevel,
+)
+from actions.models import ActionPlan
+from projects.models import Milestone, MilestoneKind, MonthlyReport, Programme, Project, Region, SupervisionItem
 from projects.shared import lights, summaries
 from projects.shared.filtersets import ProjectFilterSet
 
@@ -89,8 +98,7 @@ def test_report_cycle_counts_what_counting_by_hand_and_the_list_give(users, cycl
     assert by_hand["submitted"] and by_hand["approved"] and by_hand["returned"] and by_hand["missing"]  # a fixture that tells
     province = scoped(users["province_admin"])
     assert summaries.report_cycle(province, month=MONTH) == by_hand
-    progress = rules.time_progress(year=MONTH.year, on=MONTH)
-    assert summaries.scope_summary(province, user=users["province_admin"], month=MONTH, progress=progress)["cycle"] == by_hand
+    assert dashboard(province, users["province_admin"])["cycle"] == by_hand
     # Each count is the list's for ?report_status=<key>&report_month=<month>.
     for key, count in by_hand.items():
         assert Project.objects.filter(lights.report_status_q(key, MONTH)).count() == count, key
@@ -98,37 +106,116 @@ def test_report_cycle_counts_what_counting_by_hand_and_the_list_give(users, cycl
     city = scoped(users["city_coordinator"])
     city_by_hand = counted_by_hand(Project.objects.filter(city__code=SHIJIAZHUANG).prefetch_related("reports"), MONTH)
     assert summaries.report_cycle(city, month=MONTH) == city_by_hand
-    assert summaries.scope_summary(city, user=users["city_coordinator"], month=MONTH, progress=progress)["cycle"] == city_by_hand
+    assert dashboard(city, users["city_coordinator"])["cycle"] == city_by_hand
     # A filtered scope (stage) counts only its projects.
     continuing = scoped(users["province_admin"], {"stage": Stage.CONTINUING})
     assert summaries.report_cycle(continuing, month=MONTH) == counted_by_hand(
         Project.objects.filter(stage=Stage.CONTINUING).prefetch_related("reports"), MONTH)
 
 
+def dashboard(projects, user, on=MONTH):
+    """The dashboard's figures for `user` with its cycle month MONTH (and time judged on `on`)."""
+    from unittest import mock
+
+    plan = ActionPlan.objects.filter(is_primary=True).first()
+    with mock.patch.object(rules, "reporting_month", lambda on: MONTH):
+        return summaries.dashboard_summary(projects, user=user, year=MONTH.year, on=on, plan=plan, params={})
+
+
+def trend_by_hand(projects):
+    """Completed investment per month of MONTH's year, with its running total, summed in Python."""
+    by_month = {}
+    for report in MonthlyReport.objects.filter(project__in=projects, month__year=MONTH.year):
+        by_month[report.month] = by_month.get(report.month, Decimal(0)) + report.completed_investment
+    running = Decimal(0)
+    trend = []
+    for month in sorted(by_month):
+        running += by_month[month]
+        trend.append({"month": month, "completed": by_month[month], "cumulative": running})
+    return trend
+
+
+@pytest.fixture
+def with_actions_and_supervision(cycle_projects):
+    """Actions and programmes on some of the cycle's projects, late nodes and open supervision items."""
+    plan = ActionPlan.objects.get(is_primary=True)
+    actions = list(plan.actions.order_by("number")[:3])
+    programmes = list(Programme.objects.order_by("order")[:2])
+    for index, project in enumerate(cycle_projects):
+        if index % 3:
+            project.actions.add(actions[index % 3])
+        if index % 4:
+            project.programmes.add(programmes[index % 2])
+        if index % 5 == 0:
+            Milestone.objects.create(project=project, kind=MilestoneKind.objects.first(),
+                                     planned_on=MONTH - datetime.timedelta(days=10))
+            SupervisionItem.objects.create(project=project, cause=SupervisionCause.RED_LIGHT, description="督办",
+                                          level=SupervisionLevel.CITY, opened_on=MONTH - datetime.timedelta(days=20),
+                                          due_on=MONTH - datetime.timedelta(days=index // 20 % 2))
+    return cycle_projects
+
+
 @pytest.mark.parametrize("role", ["province_admin", "city_coordinator", "county_editor"])
-def test_the_one_pass_gives_the_totals_areas_and_cycle_the_separate_reads_give(users, cycle_projects, role):
+def test_the_dashboard_merged_from_region_pieces_gives_what_the_separate_reads_give(users, with_actions_and_supervision, role):
     user = users[role]
     projects = scoped(user)
     progress = rules.time_progress(year=MONTH.year, on=MONTH)
+    plan = ActionPlan.objects.get(is_primary=True)
     labels = {}
     for language in ("zh-hans", "en"):
         with translation.override(language):
-            one_pass = summaries.scope_summary(projects, user=user, month=MONTH, progress=progress)
+            merged = dashboard(projects, user)
             area_title, areas = summaries.area_breakdown(projects, user=user, progress=progress)
-            assert one_pass == {
+            assert merged == {
                 "totals": summaries.scope_totals(projects, progress=progress),
                 "area_title": area_title,
                 "areas": areas,
                 "cycle": summaries.report_cycle(projects, month=MONTH),
+                "actions": summaries.breakdown(projects.filter(actions__plan=plan), by="actions", label_field="actions__name",
+                                               order_field="actions__number", progress=progress),
+                "programmes": summaries.breakdown(projects, by="programmes", label_field="programmes__name",
+                                                  order_field="programmes__order", progress=progress),
+                "trend": trend_by_hand(projects),
+                "nodes_late": projects.filter(lights.nodes_late_exists(MONTH)).count(),
+                "supervision": summaries.supervision_counts(projects, on=MONTH),
             }
             labels[language] = [row["label"] for row in areas]
-    assert sum(row["count"] for row in areas) in (0, one_pass["totals"]["count"])
+    assert sum(row["count"] for row in areas) in (0, merged["totals"]["count"])
+    assert merged["actions"] and merged["programmes"] and merged["trend"] and merged["nodes_late"]  # a fixture that tells
+    assert merged["supervision"]["open"] and merged["supervision"]["overdue"]
     if role == "province_admin":
         assert labels == {"zh-hans": ["石家庄市", "邢台市"], "en": ["Shijiazhuang City", "Xingtai City"]}
-        assert one_pass["totals"]["count"] == len(cycle_projects)
+        assert merged["totals"]["count"] == len(with_actions_and_supervision)
     if role == "city_coordinator":  # the city's own projects (no county) are "石家庄市本级", listed last
         assert labels["zh-hans"] == ["桥西区", "正定县", "石家庄市本级"]
         assert labels["en"][:2] == ["Qiaoxi District", "Zhengding County"]
+
+
+def test_a_county_report_recomputes_only_that_countys_sums_for_the_province(users, with_actions_and_supervision):
+    """After a report in 正定, the province's cold dashboard reads 正定's projects only: the other
+    counties' and cities' sums are still cached under their regions' versions (issue 24)."""
+    province = users["province_admin"]
+    dashboard(scoped(province), province)  # everything cached
+    zhengding = Region.objects.get(code=ZHENGDING)
+    project = next(p for p in with_actions_and_supervision if p.county_id == zhengding.pk)
+    report = project.reports.filter(month__year=MONTH.year).first()
+    report.completed_investment += Decimal("7")
+    report.save()
+
+    with CaptureQueriesContext(connection) as queries:
+        after = dashboard(scoped(province), province)
+    project_reads = [q["sql"] for q in queries.captured_queries if '"projects_project"' in q["sql"] and "GROUP BY" in q["sql"]]
+    assert project_reads, "the province's figures were not recomputed after a write"
+    for sql in project_reads:
+        # 正定's projects, and those of its city's own and of no region (keyed by the city's and the
+        # province's versions, which the write moved too): read by index, a handful of rows.
+        assert re.search(r'(projects_project"|U0)\."county_id" IN \(%s\)' % zhengding.pk, sql), sql
+    # The same figures as summing everything anew.
+    from django.core.cache import cache
+
+    cache.clear()
+    assert after == dashboard(scoped(province), province)
+    assert after["totals"]["completed"] is not None
 
 
 def test_the_dashboard_shows_the_cycle_counted_by_hand(users, cycle_projects, monkeypatch):

@@ -74,6 +74,24 @@ def test_lists_read_the_stored_light_only_while_every_project_was_judged_today(u
     assert_stored_lights_are_todays()
 
 
+@pytest.mark.parametrize("stale", ["never judged", "yesterday", "tomorrow", "rules before", "rules after"])
+def test_one_project_judged_otherwise_makes_every_light_evaluated(users, projects, stale):
+    """Any one project whose stored light is not today's, under today's rules, in either direction: the
+    freshness check reads the ends of the indexes, so each side must tell."""
+    assert_stored_lights_are_todays()
+    today = rules.today()
+    fingerprint = rules.light_rules_fingerprint()
+    change = {
+        "never judged": {"current_light_on": None},
+        "yesterday": {"current_light_on": today - datetime.timedelta(days=1)},
+        "tomorrow": {"current_light_on": today + datetime.timedelta(days=1)},
+        "rules before": {"current_light_rules": "0" * len(fingerprint)},
+        "rules after": {"current_light_rules": "f" * len(fingerprint)},
+    }[stale]
+    Project.objects.filter(pk=projects["nangong"].pk).update(**change)
+    assert not lights.stored_lights_fresh(today)
+
+
 def test_a_light_judged_under_other_settings_is_not_read(users, projects, settings):
     assert_stored_lights_are_todays()
     today = rules.today()

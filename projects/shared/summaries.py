@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 from projects.domain import rules
 from projects.domain.access import scope_key
 from projects.domain.choices import COUNTED_REVIEW_STATUSES, Light, RegionLevel, ReviewStatus, Stage
-from projects.models import MonthlyReport, Region, SupervisionItem
+from projects.models import MonthlyReport, Programme, Region, SupervisionItem
 from projects.shared import lights
-from projects.shared.versions import cached_summary
+from projects.shared.versions import cached_per_region, cached_summary
 
 LIGHTS = (Light.RED, Light.YELLOW, Light.GREEN, Light.NONE)
 
@@ -43,11 +43,31 @@ def _empty_row():
 
 
 def _add(total, row):
+    """Add a grouped row (by light reason) or a folded one (_folded: a count per light) to `total`."""
     total["count"] += row["count"]
     for key in MONEY_KEYS:
         if row[key] is not None:
             total[key] = (total[key] or Decimal(0)) + row[key]
-    total[rules.light_of(row["light_reason"]).value] += row["count"]
+    if "light_reason" in row:
+        total[rules.light_of(row["light_reason"]).value] += row["count"]
+    else:
+        for light in LIGHTS:
+            total[light.value] += row[light.value]
+
+
+def _folded(rows, keys, *, summed=()):
+    """Rows summed over their light reasons: one per value of `keys`, with a count per light (and the
+    `summed` columns added up); _add reads them as it reads grouped rows."""
+    folded = {}
+    for row in rows:
+        key = tuple(row[name] for name in keys)
+        total = folded.get(key)
+        if total is None:
+            total = folded[key] = {**{name: row[name] for name in keys}, **_empty_row(), **dict.fromkeys(summed, 0)}
+        _add(total, row)
+        for name in summed:
+            total[name] += row[name]
+    return list(folded.values())
 
 
 def with_rate(row, progress):
@@ -140,39 +160,6 @@ def area_breakdown(projects, *, user, progress):
     return str(title), _areas_of(_grouped(projects, [field]), field=field, user=user, progress=progress)
 
 
-def scope_summary(projects, *, user, month, progress):
-    """scope_totals, area_breakdown and report_cycle (for `month`) of a scope in one pass over its projects
-    instead of three: rows grouped by area, stage, light reason and the month's report status. Returns
-    {"totals", "area_title", "areas", "cycle"}."""
-    field, title = _area_of(user)
-    rows = list(
-        _grouped(_with_month_report(projects, month), [field, "stage"] if field else ["stage"], report_status=F("month_report__review_status"))
-        .annotate(owing=Count("pk", filter=rules.owes_report_q(month)))
-    )
-    return {
-        "totals": _totals_of(rows, progress=progress),
-        "area_title": str(title) if field else None,
-        "areas": _areas_of(rows, field=field, user=user, progress=progress) if field else [],
-        "cycle": _cycle_of(rows),
-    }
-
-
-def monthly_trend(projects, *, year):
-    """Completed investment reported per month of `year` by the scope's projects, with a running total."""
-    by_month = dict(
-        MonthlyReport.objects.filter(project__in=projects.values("pk"), month__year=year)
-        .order_by()
-        .values_list("month")
-        .annotate(total=Sum("completed_investment"))
-    )
-    running = Decimal(0)
-    trend = []
-    for month in sorted(by_month):
-        running += by_month[month]
-        trend.append({"month": month, "completed": by_month[month], "cumulative": running})
-    return trend
-
-
 def report_cycle(projects, *, month):
     """How the scope's reports for `month` stand (月度调度): submitted, approved and returned reports, and
     projects missing one (they owe it and have none that counts), in one query. Each count is what the
@@ -211,33 +198,158 @@ REPORT_CYCLE_KEYS = (ReviewStatus.SUBMITTED.value, ReviewStatus.APPROVED.value, 
 
 def dashboard_summary(projects, *, user, year, on, plan, params):
     """Everything the dashboard (page and API) sums for a scope: totals, the area breakdown, actions of
-    `plan`, programmes, the monthly trend and the month's report cycle. Cached under the data version;
-    `params` (the filters applied to `projects`) and the user's scope name the cache entry."""
-    from django.utils import translation
+    `plan`, programmes, the monthly trend, the month's report cycle, late nodes and supervision. Cached
+    under the data versions; `params` (the filters applied to `projects`) and the user's scope name the
+    cache entry.
 
-
+    Summed per region and merged (region_pieces): a county's report makes its county's piece cold, and
+    the province's dashboard is then that one county's sums plus the other pieces, cached, not a pass over
+    every project of the province (issue 24)."""
     progress = rules.time_progress(year=year, on=on)
+    month = rules.reporting_month(on)
+    slots = region_slots(user)
 
     def summarise():
-        # Totals, areas and the report cycle in one pass; the late nodes apart: as an aggregate's filter
-        # EXISTS is costed per row, which would lift the pass past PostgreSQL's JIT threshold (a second lost
-        # compiling it); as a filter it is a hashed semi-join.
-        return {
-            **scope_summary(projects, user=user, month=rules.reporting_month(on), progress=progress),
-            "actions": breakdown(projects.filter(actions__plan=plan), by="actions", label_field="actions__name",
-                                 order_field="actions__number", progress=progress) if plan else [],
-            "programmes": breakdown(projects, by="programmes", label_field="programmes__name",
-                                    order_field="programmes__order", progress=progress),
-            "trend": monthly_trend(projects, year=year),
-            "nodes_late": projects.filter(lights.nodes_late_exists(on)).count(),
-            "supervision": supervision_counts(projects, on=on),
-        }
+        if slots is None:  # a leader's 包联 projects lie anywhere: summed at once
+            rows = _dashboard_rows(projects, plan=plan, year=year, on=on, month=month)
+        else:
+            parts = ("dashboard", sorted(params.items()), on, year, month, plan.pk if plan else None)
+            pieces = cached_per_region(parts, slots, lambda missing: _pieces_of(
+                projects, slots=slots, missing=missing, plan=plan, year=year, on=on, month=month))
+            rows = {name: [row for piece in pieces.values() for row in piece[name]] for name in PIECE_PARTS}
+        return _dashboard_of(rows, user=user, plan=plan, progress=progress)
 
     return cached_summary(
         ("dashboard", scope_key(user), sorted(params.items()), on, plan.pk if plan else None, translation.get_language()),
         summarise,
         user=user,
     )
+
+
+def region_slots(user):
+    """The regions whose sums make up `user`'s scope, as versions.cached_per_region names them: the
+    province's counties, its city-level units' own projects and those of no region; a city-level unit's
+    counties and its own; a county alone. None for a scope that is not a region's (a 包联 leader's)."""
+    scope = scope_key(user)
+    if scope == "all":
+        counties = Region.objects.counties().values_list("pk", flat=True)
+        units = Region.objects.city_level().values_list("pk", flat=True)
+        return [("county", pk) for pk in counties] + [("own", pk) for pk in units] + [("none", None)]
+    if not scope.startswith("region-"):
+        return None
+    region = user.region
+    if not region.is_city_level:
+        return [("county", region.pk)]
+    counties = Region.objects.counties().filter(Q(reporting_city=region) | Q(parent=region)).values_list("pk", flat=True)
+    return [("county", pk) for pk in counties] + [("own", region.pk)]
+
+
+def _slot_of(row):
+    if row["county"] is not None:
+        return ("county", row["county"])
+    return ("own", row["city"]) if row["city"] is not None else ("none", None)
+
+
+def _slots_q(missing, slots):
+    """The projects of the `missing` slots (no condition when every slot of the scope is missing)."""
+    if set(missing) >= set(slots):
+        return Q()
+    counties = [pk for kind, pk in missing if kind == "county"]
+    units = [pk for kind, pk in missing if kind == "own"]
+    where = Q(pk__in=[])
+    if counties:
+        where |= Q(county_id__in=counties)
+    if units:
+        where |= Q(county__isnull=True, city_id__in=units)
+    if ("none", None) in missing:
+        where |= Q(county__isnull=True, city__isnull=True)
+    return where
+
+
+def _pieces_of(projects, *, slots, missing, plan, year, on, month):
+    """{slot: its rows} for the `missing` slots, each part read in one query over all of them."""
+    rows = _dashboard_rows(projects.filter(_slots_q(missing, slots)), plan=plan, year=year, on=on, month=month)
+    pieces = {slot: {name: [] for name in PIECE_PARTS} for slot in missing}
+    for name, part in rows.items():
+        for row in part:
+            piece = pieces.get(_slot_of(row))
+            if piece is not None:
+                piece[name].append(row)
+    # Kept folded over light reasons: a fifth of the rows to merge for each of the province's 200 pieces.
+    for piece in pieces.values():
+        piece["summary"] = _folded(piece["summary"], [*AREA, "stage", "report_status"], summed=["owing"])
+        piece["actions"] = _folded(piece["actions"], [*AREA, "actions"])
+        piece["programmes"] = _folded(piece["programmes"], [*AREA, "programmes"])
+    return pieces
+
+
+# The parts of the dashboard's rows, each grouped by (at least) city and county so that they split into
+# pieces per region and merge back by concatenation.
+PIECE_PARTS = ("summary", "actions", "programmes", "trend", "nodes_late", "supervision")
+AREA = ("city", "county")
+
+
+def _dashboard_rows(projects, *, plan, year, on, month):
+    """The dashboard's sums of `projects`, as rows grouped by city and county (and the part's keys)."""
+    # Totals, areas and the report cycle in one pass; the late nodes apart: as an aggregate's filter
+    # EXISTS is costed per row, which would lift the pass past PostgreSQL's JIT threshold (a second lost
+    # compiling it); as a filter it is a hashed semi-join.
+    in_scope = projects.values("pk")
+    return {
+        "summary": list(
+            _grouped(_with_month_report(projects, month), [*AREA, "stage"], report_status=F("month_report__review_status"))
+            .annotate(owing=Count("pk", filter=rules.owes_report_q(month)))
+        ),
+        "actions": list(_grouped(projects.filter(actions__plan=plan), [*AREA, "actions"])) if plan else [],
+        "programmes": list(_grouped(projects, [*AREA, "programmes"])),
+        "trend": list(
+            MonthlyReport.objects.filter(project__in=in_scope, month__year=year).order_by()
+            .values("month", city=F("project__city_id"), county=F("project__county_id"))
+            .annotate(total=Sum("completed_investment"))
+        ),
+        "nodes_late": list(projects.filter(lights.nodes_late_exists(on)).order_by().values(*AREA).annotate(count=Count("pk"))),
+        "supervision": list(
+            SupervisionItem.objects.open().filter(project__in=in_scope).order_by()
+            .values(city=F("project__city_id"), county=F("project__county_id"))
+            .annotate(open=Count("pk"), overdue=Count("pk", filter=Q(due_on__lt=on)))
+        ),
+    }
+
+
+def _dashboard_of(rows, *, user, plan, progress):
+    """The dashboard's figures from its rows (_dashboard_rows, or the pieces' merged)."""
+    field, title = _area_of(user)
+    summary = rows["summary"]
+    action_heads = _heads(plan.actions.all() if plan else [], "number", rows["actions"], "actions")
+    programme_heads = _heads(Programme.objects.all(), "order", rows["programmes"], "programmes")
+    trend = {}
+    for row in rows["trend"]:
+        trend[row["month"]] = trend.get(row["month"], Decimal(0)) + row["total"]
+    running = Decimal(0)
+    cumulative = []
+    for month in sorted(trend):
+        running += trend[month]
+        cumulative.append({"month": month, "completed": trend[month], "cumulative": running})
+    return {
+        "totals": _totals_of(summary, progress=progress),
+        "area_title": str(title) if field else None,
+        "areas": _areas_of(summary, field=field, user=user, progress=progress) if field else [],
+        "cycle": _cycle_of(summary),
+        "actions": _breakdown_of(rows["actions"], by="actions", head=action_heads, progress=progress),
+        "programmes": _breakdown_of(rows["programmes"], by="programmes", head=programme_heads, progress=progress),
+        "trend": cumulative,
+        "nodes_late": sum(row["count"] for row in rows["nodes_late"]),
+        "supervision": {key: sum(row[key] for row in rows["supervision"]) for key in ("open", "overdue")},
+    }
+
+
+def _heads(queryset, order_field, rows, by):
+    """head(row) for _breakdown_of: the (label, order) of the row's action or programme, read apart (a
+    handful of rows) in the reader's language; a row of none (a project without a programme) has none."""
+    keys = {row[by] for row in rows} - {None}
+    known = {pk: (label, order) for pk, label, order in
+             queryset.filter(pk__in=keys).order_by().values_list("pk", _label("name"), order_field)}
+    return lambda row: known.get(row[by], (None, None))
 
 
 def supervision_counts(projects, *, on):

@@ -27,6 +27,9 @@ from projects.models import Project
 # often than the data changes. Summaries are cached under the data's versions, which writes move
 # (projects.signals and the bulk services call data_changed), and for at most SUMMARY_CACHE_SECONDS.
 SUMMARY_CACHE_SECONDS = 600
+# A region's piece of a summary outlives the summaries merged from it: most regions do not change for hours,
+# and one that does is keyed anew by its version. The limit bounds what a missed invalidation could show.
+PIECE_CACHE_SECONDS = 3600
 # One request computes a cold summary; the others wait for it this long at most, then compute themselves.
 COMPUTE_WAIT_SECONDS = 15
 COMPUTE_POLL_SECONDS = 0.05
@@ -144,3 +147,32 @@ def cached_summary(parts, compute, *, user=None):
     value = compute()
     cache.set(key, value, timeout=SUMMARY_CACHE_SECONDS)
     return value
+
+
+def cached_per_region(parts, slots, compute):
+    """{slot: value} for `slots`, each cached under `parts` and the versions of its own region, so that a
+    write recomputes only the slots of the regions it moved. A slot is (kind, region id): ("county", id)
+    keyed by that county's version, ("own", id) by that city-level unit's, ("none", None) by the
+    province's. compute(missing) gives {slot: value} for the missing slots (all of them at once when
+    nothing is cached: one pass instead of one per region)."""
+    slots = list(slots)
+    version_keys = [DATA_VERSION_KEY, PROVINCE_VERSION_KEY]
+    version_keys += [REGION_VERSION_KEY.format(region_id) for kind, region_id in slots if kind != "none"]
+    version_keys = list(dict.fromkeys(version_keys))
+    found = dict(zip(version_keys, _read(version_keys)))
+    epoch = found[DATA_VERSION_KEY]
+
+    def key(slot):
+        kind, region_id = slot
+        region = found[PROVINCE_VERSION_KEY] if kind == "none" else found[REGION_VERSION_KEY.format(region_id)]
+        return "projects:piece:" + hashlib.sha256(repr((epoch, region, slot, *parts)).encode()).hexdigest()
+
+    keys = {slot: key(slot) for slot in slots}
+    cached = cache.get_many(list(keys.values()))
+    values = {slot: cached[keys[slot]] for slot in slots if keys[slot] in cached}
+    missing = [slot for slot in slots if slot not in values]
+    if missing:
+        computed = compute(missing)
+        cache.set_many({keys[slot]: computed[slot] for slot in missing}, timeout=PIECE_CACHE_SECONDS)
+        values.update(computed)
+    return values

@@ -113,6 +113,32 @@ def test_report_cycle_counts_what_counting_by_hand_and_the_list_give(users, cycl
         Project.objects.filter(stage=Stage.CONTINUING).prefetch_related("reports"), MONTH)
 
 
+@pytest.mark.parametrize("role", ["province_admin", "city_coordinator", "county_editor"])
+def test_the_digests_one_pass_gives_the_totals_areas_and_cycle_the_separate_reads_give(users, cycle_projects, role):
+    user = users[role]
+    projects = scoped(user)
+    progress = rules.time_progress(year=MONTH.year, on=MONTH)
+    labels = {}
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            one_pass = summaries.scope_summary(projects, user=user, month=MONTH, progress=progress)
+            area_title, areas = summaries.area_breakdown(projects, user=user, progress=progress)
+            assert one_pass == {
+                "totals": summaries.scope_totals(projects, progress=progress),
+                "area_title": area_title,
+                "areas": areas,
+                "cycle": summaries.report_cycle(projects, month=MONTH),
+            }
+            labels[language] = [row["label"] for row in areas]
+    assert sum(row["count"] for row in areas) in (0, one_pass["totals"]["count"])
+    if role == "province_admin":
+        assert labels == {"zh-hans": ["石家庄市", "邢台市"], "en": ["Shijiazhuang City", "Xingtai City"]}
+        assert one_pass["totals"]["count"] == len(cycle_projects)
+    if role == "city_coordinator":  # the city's own projects (no county) are "石家庄市本级", listed last
+        assert labels["zh-hans"] == ["桥西区", "正定县", "石家庄市本级"]
+        assert labels["en"][:2] == ["Qiaoxi District", "Zhengding County"]
+
+
 def dashboard(projects, user, on=MONTH):
     """The dashboard's figures for `user` with its cycle month MONTH (and time judged on `on`)."""
     from unittest import mock

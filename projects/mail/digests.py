@@ -139,10 +139,12 @@ def digest_context(subscription, period, *, since=None):
     since = since or period.start - datetime.timedelta(days=1)
     soon = on + datetime.timedelta(days=30)
 
-    totals = summaries.scope_totals(projects, progress=progress)
+    cycle_month = period.start if period.frequency == DigestFrequency.MONTHLY else rules.reporting_month(period.end)
+    # Totals, areas and the report cycle in one pass over the scope (its lights judged once, not thrice).
+    summary = summaries.scope_summary(projects, user=user, month=cycle_month, progress=progress)
+    totals = summary["totals"]
     stage_rows = [(label, count) for _value, label, count in totals["stages"]]
-
-    area_title, area_rows = summaries.area_breakdown(projects, user=user, progress=progress)
+    area_title, area_rows = summary["area_title"], summary["areas"]
     action_rows = summaries.breakdown(
         projects.filter(actions__plan__is_primary=True),
         by="actions__number",
@@ -171,7 +173,6 @@ def digest_context(subscription, period, *, since=None):
         problem.days_open = (on - problem.raised_on).days
         problem.url = project_url(problem.project)
 
-    cycle_month = period.start if period.frequency == DigestFrequency.MONTHLY else rules.reporting_month(period.end)
     events = base.select_related("city", "county").order_by(*PROJECT_ORDER)
 
     # Supervision (督办): the scope's open items, the overdue ones listed; projects whose nodes are late;
@@ -200,7 +201,7 @@ def digest_context(subscription, period, *, since=None):
         "yellow_projects": flagged[Light.YELLOW],
         "overdue_projects": [_project_row(project, year, on) for project in overdue],
         "cycle_month": cycle_month,
-        "report_cycle": summaries.report_cycle(base, month=cycle_month),
+        "report_cycle": summary["cycle"],
         "cycle_missing_url": settings.SITE_URL + reverse("project_list") + "?" + urlencode(
             {"report_status": "missing", "report_month": cycle_month.strftime("%Y-%m")}),
         "new_starts": [_event_row(p) for p in events.filter(actual_start__gt=since, actual_start__lte=on)[:limit]],

@@ -160,6 +160,29 @@ def area_breakdown(projects, *, user, progress):
     return str(title), _areas_of(_grouped(projects, [field]), field=field, user=user, progress=progress)
 
 
+def scope_summary(projects, *, user, month, progress):
+    """scope_totals, area_breakdown and report_cycle (for `month`) of a scope in one pass over its projects
+    instead of three (the digests'): rows grouped by area, stage, light reason and the month's report
+    status. Returns {"totals", "area_title", "areas", "cycle"}."""
+    field, title = _area_of(user)
+    rows = _summary_rows(projects, [field] if field else [], month)
+    return {
+        "totals": _totals_of(rows, progress=progress),
+        "area_title": str(title) if field else None,
+        "areas": _areas_of(rows, field=field, user=user, progress=progress) if field else [],
+        "cycle": _cycle_of(rows),
+    }
+
+
+def _summary_rows(projects, keys, month):
+    """Rows grouped by `keys`, stage, light reason and the report status for `month`, with the count of
+    projects owing that report: what totals, areas and the report cycle are folded from."""
+    return list(
+        _grouped(_with_month_report(projects, month), [*keys, "stage"], report_status=F("month_report__review_status"))
+        .annotate(owing=Count("pk", filter=rules.owes_report_q(month)))
+    )
+
+
 def report_cycle(projects, *, month):
     """How the scope's reports for `month` stand (月度调度): submitted, approved and returned reports, and
     projects missing one (they owe it and have none that counts), in one query. Each count is what the
@@ -296,10 +319,7 @@ def _dashboard_rows(projects, *, plan, year, on, month):
     # compiling it); as a filter it is a hashed semi-join.
     in_scope = projects.values("pk")
     return {
-        "summary": list(
-            _grouped(_with_month_report(projects, month), [*AREA, "stage"], report_status=F("month_report__review_status"))
-            .annotate(owing=Count("pk", filter=rules.owes_report_q(month)))
-        ),
+        "summary": _summary_rows(projects, AREA, month),
         "actions": list(_grouped(projects.filter(actions__plan=plan), [*AREA, "actions"])) if plan else [],
         "programmes": list(_grouped(projects, [*AREA, "programmes"])),
         "trend": list(

@@ -274,6 +274,9 @@ MONTHLY_REPORT_DEADLINE_DAY = env.int("MONTHLY_REPORT_DEADLINE_DAY", default=5)
 # 调休 and weekends, see projects.domain.workdays). "workday": due on that working day of the month (the 5th
 # working day), for provinces that count it so.
 MONTHLY_REPORT_DEADLINE_MODE = env("MONTHLY_REPORT_DEADLINE_MODE", default="calendar")
+# A signed investment-promotion item (招商引资) not registered within this many months of its signing is
+# behind: a yellow light of its own reason (issue 25).
+INVESTMENT_REGISTER_WITHIN_MONTHS = env.int("INVESTMENT_REGISTER_WITHIN_MONTHS", default=6)
 AXES_VERBOSE = False
 
 # --- Checks before a monthly figure counts (数据校验, issue 8): each is a warning the editor confirms

@@ -27,6 +27,7 @@ from projects.domain.choices import (
 from actions.models import ActionPlan
 from projects.models import Milestone, MilestoneKind, MonthlyReport, Programme, Project, Region, SupervisionItem
 from projects.shared import lights, summaries
+from projects.shared.investment import investment_card, investment_rows
 from projects.shared.filtersets import ProjectFilterSet
 
 from .conftest import NANGONG, QIAOXI_SJZ, SHIJIAZHUANG, ZHENGDING, make_project
@@ -204,6 +205,7 @@ def test_the_dashboard_merged_from_region_pieces_gives_what_the_separate_reads_g
                 "trend": trend_by_hand(projects),
                 "nodes_late": projects.filter(lights.nodes_late_exists(MONTH)).count(),
                 "supervision": summaries.supervision_counts(projects, on=MONTH),
+                "investment": investment_card(investment_rows(projects, year=MONTH.year, on=MONTH)),
             }
             labels[language] = [row["label"] for row in areas]
     assert sum(row["count"] for row in areas) in (0, merged["totals"]["count"])

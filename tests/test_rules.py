@@ -6,6 +6,7 @@ import pytest
 
 from projects.domain import rules
 from projects.domain.choices import Light, LightReason, Stage, Status
+from projects.domain.investment import investment_stage
 from projects.domain.rules import Thresholds
 from projects.models import AnnualPlan, MonthlyReport, Project, Region
 from projects.shared import lights
@@ -189,8 +190,12 @@ def test_sql_annotation_agrees_with_python_rule(db):
     for index, (stage, status, planned_start, actual_start, plan, completed, early, county) in enumerate(combos):
         if not (actual_start and actual_start < D(2023, 6, 1)):
             completed = Decimal(0)  # no June report before the project started
+        # Some are investment-promotion items (issue 25): signed long ago, not registered (behind), or registered.
+        signed_on = D(2022, 12, 1) if index % 5 in (0, 1) else None
+        registered_on = D(2023, 2, 1) if index % 5 == 1 else None
         project = Project(name=f"p{index}", city=county.reporting_city, county=county, stage=stage, status=status,
-                          planned_start=planned_start, actual_start=actual_start)
+                          planned_start=planned_start, actual_start=actual_start, signed_on=signed_on,
+                          registered_on=registered_on)
         cases.append((project, plan, completed, early))
     Project.objects.bulk_create([case[0] for case in cases])
     AnnualPlan.objects.bulk_create(
@@ -215,6 +220,9 @@ def test_sql_annotation_agrees_with_python_rule(db):
             on=on,
             thresholds=Thresholds.for_region(project.city),
             deadline_day=5,
+            investment_stage=investment_stage(signed_on=project.signed_on, registered_on=project.registered_on,
+                                              started_on=project.actual_start, production_on=None, terminated_on=None),
+            signed_on=project.signed_on,
         )
     MonthlyReport.objects.bulk_create(reports)
     progress_refresh()

@@ -39,7 +39,8 @@ from projects.domain.access import may_edit_project, phone_masked
 from projects.domain.choices import Light, RegionLevel, ReviewAction, Status
 from projects.importing import exporting
 from projects.importing.resources import AnnualPlanResource, MonthlyReportResource, ProblemResource
-from projects.models import AnnualPlan, Milestone, MilestoneKind, MonthlyReport, Problem, Project, ReportTransition
+from projects.models import (INVESTMENT_FIELDS, AnnualPlan, Milestone, MilestoneKind, MonthlyReport, Problem, Project,
+                             ReportTransition)
 from projects.shared import lights, locks
 from projects.shared.editing import StaleVersionError, progress_refresh, project_claim_version
 from projects.shared.filtersets import ProjectFilterSet
@@ -212,7 +213,7 @@ class ProjectAdmin(ImportAdminMixin, RegionScopedAdminMixin, ScopedHistoryAdmin)
         filterset_list_filter("action"),
         filterset_list_filter("industry"),
         filterset_list_filter("light"),
-        filterset_list_filter("nodes_late"),
+        filterset_list_filter("nodes_late"), filterset_list_filter("investment_stage"), filterset_list_filter("investor_source"),
         YearListFilter,
     ]
     search_fields = list(ProjectFilterSet.SEARCH_FIELDS)
@@ -220,7 +221,7 @@ class ProjectAdmin(ImportAdminMixin, RegionScopedAdminMixin, ScopedHistoryAdmin)
     list_per_page = 50
     paginator = CachedCountPaginator
     autocomplete_fields = ["city", "county", "cluster", "programmes", "actions", "industry"]
-    readonly_fields = ["key", "created_at", "updated_at"]
+    readonly_fields = ["key", "created_at", "updated_at", "investment_stage_label"]
     inlines = [AnnualPlanInline, MilestoneInline, MonthlyReportInline, ProblemInline]
     actions = ["mark_stalled", "mark_normal"]
     fieldsets = [
@@ -230,6 +231,7 @@ class ProjectAdmin(ImportAdminMixin, RegionScopedAdminMixin, ScopedHistoryAdmin)
                               "planned_start", "planned_end", "actual_start", "actual_end", "total_investment"]}),
         (_("责任与联系"), {"fields": ["responsible_unit", "contracting_leader", "contracting_leader_name", "contact", "phone",
                                  "remarks"]}),
+        (_("招商引资"), {"fields": [*INVESTMENT_FIELDS, "investment_stage_label"], "classes": ["collapse"]}),  # issue 25
         (None, {"fields": ["version", "created_at", "updated_at"]}),
     ]
 

@@ -67,6 +67,10 @@ class ProjectSerializer(serializers.ModelSerializer):
     light_reason = serializers.CharField(read_only=True)
     light_description = serializers.SerializerMethodField()
     page_url = serializers.SerializerMethodField()
+    # The investment-promotion lifecycle (招商引资, issue 25); blank for other projects.
+    investor_source_display = serializers.CharField(source="get_investor_source_display", read_only=True)
+    investment_stage = serializers.CharField(read_only=True)
+    investment_stage_display = serializers.CharField(source="investment_stage_label", read_only=True)
 
     class Meta:
         model = Project
@@ -76,6 +80,9 @@ class ProjectSerializer(serializers.ModelSerializer):
             "planned_start", "planned_end", "actual_start", "actual_end", "last_report_month", "year",
             "plan_investment", "completed_before_year", "completed_year", "completion_rate", "light", "light_display",
             "light_reason", "light_description", "version", "page_url",
+            "investor", "investor_region", "investor_source", "investor_source_display", "signed_on", "signing_event",
+            "contract_amount", "registered_on", "production_on", "terminated_on", "investment_stage",
+            "investment_stage_display",
         ]
 
     def get_light(self, project) -> str:
@@ -96,7 +103,8 @@ class AnnualPlanSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AnnualPlan
-        fields = ["id", "project", "year", "planned_investment", "completed_before_year", "completed_investment"]
+        fields = ["id", "project", "year", "planned_investment", "completed_before_year", "completed_investment",
+                  "funds_in_place"]
 
 
 class CheckWarningSerializer(serializers.Serializer):
@@ -120,7 +128,8 @@ class MonthlyReportSerializer(serializers.ModelSerializer):
     class Meta:
         model = MonthlyReport
         fields = [
-            "id", "project", "month", "completed_investment", "image_progress", "note", "warnings", "reported_by",
+            "id", "project", "month", "completed_investment", "funds_in_place", "image_progress", "note", "warnings",
+            "reported_by",
             "reported_at", "is_late", "review_status", "review_status_display", "reviewed_by", "reviewed_at",
             "review_reason", "version",
         ]
@@ -164,6 +173,10 @@ class MonthlyReportWriteSerializer(serializers.Serializer):
     month = serializers.DateField(help_text=_("该月任一天，按月份保存。"))
     completed_investment = serializers.DecimalField(max_digits=MONEY_MAX_DIGITS + 4, decimal_places=None,
                                                     validators=[money_validator])
+    # Optional: a write without it keeps the stored figure (issue 25); null clears it.
+    funds_in_place = serializers.DecimalField(max_digits=MONEY_MAX_DIGITS + 4, decimal_places=None, required=False,
+                                              allow_null=True, validators=[money_validator],
+                                              help_text=_("本月实际到位资金（万元，招商引资项目）；不传则保留原值。"))
     image_progress = serializers.CharField(allow_blank=True, required=False, default="")
     problem = serializers.CharField(allow_blank=True, required=False, default="", write_only=True,
                                     help_text=_("新提出的问题（问题协调）。"))

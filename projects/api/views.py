@@ -170,6 +170,7 @@ class MonthlyReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
             image_progress=values["image_progress"], problem=values["problem"], note=values["note"],
             expected_version=values["version"],
             confirmed=frozenset(values["confirmed_warnings"]),
+            funds_in_place=values.get("funds_in_place", reports.KEEP),
         )
         [outcome] = reports.reports_submit(user=request.user, entries=[entry])
         if outcome.status == reports.EntryStatus.NEEDS_NOTE:
@@ -317,6 +318,19 @@ def _measures(**extra):
     }
 
 
+def _investment_measures(**extra):
+    """The 招商引资 card's figures of one row (shared.investment.investment_card)."""
+    money = {"max_digits": SUM_DIGITS, "decimal_places": 2}
+    rate = {"max_digits": SUM_DIGITS, "decimal_places": 2, "allow_null": True}
+    return {
+        **{key: serializers.IntegerField() for key in ("signed", "registered", "started", "in_production", "terminated")},
+        "contract": serializers.DecimalField(**money),
+        "funds": serializers.DecimalField(**money),
+        **{key: serializers.DecimalField(**rate) for key in ("registered_rate", "started_rate", "funds_rate")},
+        **extra,
+    }
+
+
 DashboardSerializer = inline_serializer(name="Dashboard", fields={
     "year": serializers.IntegerField(),
     "time_progress": serializers.DecimalField(max_digits=8, decimal_places=2),
@@ -331,6 +345,13 @@ DashboardSerializer = inline_serializer(name="Dashboard", fields={
         "month": serializers.DateField(),
         "submitted": serializers.IntegerField(), "approved": serializers.IntegerField(),
         "returned": serializers.IntegerField(), "missing": serializers.IntegerField(),
+    }),
+    "investment": inline_serializer(name="DashboardInvestment", fields={
+        "total": inline_serializer(name="DashboardInvestmentTotal", fields=_investment_measures()),
+        "sources": inline_serializer(name="DashboardInvestmentSource", many=True, fields=_investment_measures(
+            source=serializers.CharField(help_text="京津 beijing_tianjin, 省内 in_province, 省外 other_province, 境外 abroad; 空：未填"),
+            label=serializers.CharField(allow_null=True))),
+        "overdue": serializers.IntegerField(help_text="签约逾期未注册的项目数"),
     }),
 })
 
@@ -365,6 +386,7 @@ class DashboardView(APIView):
             "actions": summary["actions"],
             "programmes": summary["programmes"],
             "report_cycle": {"month": rules.reporting_month(on), **summary["cycle"]},
+            "investment": summary["investment"],
         }).data)
 
 

@@ -29,6 +29,9 @@ from projects.shared.versions import projects_changed
 
 ZERO = Decimal(0)
 
+# A path that does not carry funds in place (实际到位资金, issue 25) leaves the stored figure as it is.
+KEEP = "keep"
+
 
 # --- Entries and their checks ---------------------------------------------------------------------------
 
@@ -49,6 +52,14 @@ class ReportEntry:
     # The keys of the warnings the user was shown for this figure and confirms by resubmitting (the report
     # page and the API hand them back).
     confirmed: frozenset = frozenset()
+    # Funds in place this month (万元, None: none reported); KEEP: this path does not carry them.
+    funds_in_place: Decimal | None | str = KEEP
+
+    def funds_for(self, report):
+        """The funds in place to store: the entry's, or the stored report's when the entry keeps them."""
+        if self.funds_in_place == KEEP:
+            return report.funds_in_place if report is not None else None
+        return self.funds_in_place
 
     def confirms(self, warnings, report):
         """The warnings not confirmed by a note written for them: a note typed with the figure (not the
@@ -137,6 +148,11 @@ def report_checks(entry, context):
     if project.total_investment and amount > project.total_investment:
         # Beyond the column's limit, the plausibility limit: one month above the whole project.
         warn("month_over_total", amount=amount, total=project.total_investment)
+    funds = None if entry.funds_in_place == KEEP else entry.funds_in_place
+    if funds is not None and project.contract_amount and funds > project.contract_amount:
+        # The same for funds in place (issue 25): one month's above the whole contract; keyed by that figure.
+        warnings.append(CheckWarning("funds_over_contract", {"amount": str(funds), "total": str(project.contract_amount)},
+                                     f"{funds:.2f}"))
     ratio = Decimal(str(settings.REPORT_CHECK_PLAN_RATIO))
     if plan and plan.planned_investment > 0 and year_total > plan.planned_investment * ratio:
         warn("over_plan", year=year_total, plan=plan.planned_investment, ratio=f"{ratio * 100:.0f}")
@@ -159,8 +175,8 @@ def report_checks(entry, context):
 
 
 def _same(report, entry):
-    return (report.completed_investment, report.image_progress, report.note) == (
-        entry.completed_investment, entry.image_progress, entry.note)
+    return (report.completed_investment, report.image_progress, report.note, report.funds_in_place) == (
+        entry.completed_investment, entry.image_progress, entry.note, entry.funds_for(report))
 
 
 def reports_prepare(*, user, entries, lock=False):
@@ -225,6 +241,7 @@ def reports_submit(*, user, entries):
         entry = outcome.entry
         report = outcome.report or MonthlyReport(project=entry.project, month=entry.month, version=0)
         previous_status = report.review_status if report.pk else ""
+        report.funds_in_place = entry.funds_for(outcome.report)
         report.completed_investment = entry.completed_investment
         report.image_progress = entry.image_progress
         report.note = entry.note.strip()
@@ -240,7 +257,7 @@ def reports_submit(*, user, entries):
         bulk_create_with_history(creates, MonthlyReport, default_user=user)
     if updates:
         bulk_update_with_history(
-            updates, MonthlyReport, ["completed_investment", "image_progress", "note", "warnings", "reported_by",
+            updates, MonthlyReport, ["completed_investment", "funds_in_place", "image_progress", "note", "warnings", "reported_by",
                                      "reported_at", "review_status", "reviewed_by", "reviewed_at", "version"],
             default_user=user,
         )

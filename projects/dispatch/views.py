@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from projects.dispatch.reports import (
+    KEEP,
     TRANSITIONS,
     EntryStatus,
     ReportEntry,
@@ -35,7 +36,7 @@ from projects.shared.paginators import CachedCountPaginator
 REPORT_PAGE_SIZE = 50
 
 
-REPORT_FIELD = re.compile(r"^p(\d+)-(?:completed|progress|problem|note|version)$")
+REPORT_FIELD = re.compile(r"^p(\d+)-(?:completed|funds|progress|problem|note|version)$")
 
 
 def _last_ended_month():
@@ -92,11 +93,15 @@ def monthly_report(request):
         entries, errors = [], {}
         for project in projects.filter(pk__in=posted):
             prefix = f"p{project.pk}"
-            raw = {key: request.POST.get(f"{prefix}-{key}", "").strip() for key in ("completed", "progress", "problem", "note")}
-            if not any(raw[key] for key in ("completed", "progress", "problem")):
+            raw = {key: request.POST.get(f"{prefix}-{key}", "").strip() for key in ("completed", "funds", "progress", "problem", "note")}
+            if not any(raw[key] for key in ("completed", "funds", "progress", "problem")):
                 continue  # a row left empty (or locked, whose inputs are not sent) is not reported this time
             values[project.pk] = raw
             amount, error = _parse_amount(raw["completed"])
+            # Funds in place (招商引资 rows only, issue 25): a row without the input keeps what is stored.
+            funds = KEEP
+            if f"{prefix}-funds" in request.POST and not error:
+                funds, error = _parse_amount(raw["funds"], required=False)
             if error:
                 errors[project.pk] = error
                 continue
@@ -106,7 +111,7 @@ def monthly_report(request):
             entries.append(ReportEntry(
                 project=project, month=month, completed_investment=amount, image_progress=raw["progress"],
                 problem=raw["problem"], note=raw["note"], expected_version=int(version) if version.isdigit() else 0,
-                confirmed=confirmed,
+                confirmed=confirmed, funds_in_place=funds,
             ))
         outcomes = reports_submit(user=user, entries=entries)
         saved = sum(1 for outcome in outcomes if outcome.saves_anything)
@@ -135,6 +140,7 @@ def monthly_report(request):
         report = existing.get(project.pk)
         value = values.get(project.pk) or {
             "completed": "" if report is None else report.completed_investment,
+            "funds": "" if report is None or report.funds_in_place is None else report.funds_in_place,
             "progress": "" if report is None else report.image_progress,
             "problem": "",
             "note": "" if report is None else report.note,
@@ -163,10 +169,10 @@ def monthly_report(request):
     }, status=400 if row_notes else 200)
 
 
-def _parse_amount(text):
-    """(amount, error): the same parser as the import of progress workbooks."""
+def _parse_amount(text, required=True):
+    """(amount, error): the same parser as the import of progress workbooks (funds in place are optional)."""
     if not text:
-        return None, _("请填写本月完成投资（万元）。")
+        return None, _("请填写本月完成投资（万元）。") if required else None
     try:
         return parse_money(text.replace("，", ","), Decimal(1)), None
     except ValueError as error:

@@ -64,7 +64,28 @@ class LightReason(models.TextChoices):
     FAR_BEHIND = "far_behind", _("投资完成率严重落后时序进度")
     BEHIND = "behind", _("投资完成率落后时序进度")
     MARKED_BEHIND = "marked_behind", _("标记为进度滞后")
+    NOT_REGISTERED = "not_registered", _("签约逾期未注册")  # issue 25: INVESTMENT_REGISTER_WITHIN_MONTHS
     ON_PACE = "on_pace", _("按进度推进")
+
+
+class InvestmentStage(models.TextChoices):
+    """Where an investment-promotion item (招商引资项目) stands: signed → registered → started → in production,
+    or terminated. Derived from the project's dates (domain.investment), never typed in."""
+
+    SIGNED = "signed", _("签约")
+    REGISTERED = "registered", _("注册")
+    STARTED = "started", _("开工")
+    IN_PRODUCTION = "in_production", _("投产")
+    TERMINATED = "terminated", _("终止")
+
+
+class InvestorSource(models.TextChoices):
+    """Where an investor comes from, as the 招商 offices count signed projects (京津 above all)."""
+
+    BEIJING_TIANJIN = "beijing_tianjin", _("京津")
+    IN_PROVINCE = "in_province", _("省内")
+    OTHER_PROVINCE = "other_province", _("省外")
+    ABROAD = "abroad", _("境外")
 
 
 class ProblemCategory(models.TextChoices):

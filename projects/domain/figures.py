@@ -78,6 +78,21 @@ def total_investment_validator(value):
         )
 
 
+def contract_amount_validator(value):
+    """A contract amount (协议投资额 / 签约额, 万元) above the plausibility limit of a project's total
+    (FIGURE_MAX_TOTAL_INVESTMENT) is a unit mistake, refused wherever it is written: the admin, the project
+    form and the list (issue 25). Its own code, so the words say which figure."""
+    if value is None:
+        return
+    limit = Decimal(str(settings.FIGURE_MAX_TOTAL_INVESTMENT))
+    if Decimal(value) > limit:
+        raise ValidationError(
+            _("协议投资额 %(value)s 万元超过合理上限 %(limit)s 万元（%(yi)s 亿元），请核对单位"),
+            code="implausible_contract",
+            params={"value": money_text(value), "limit": money_text(limit), "yi": f"{limit / 10000:,.0f}"},
+        )
+
+
 def validation_text(error):
     """A ValidationError's words in the reader's language (for paths that report a plain message)."""
     return "；".join(error.messages)
@@ -93,6 +108,7 @@ WARNING_TEXTS = {
     "after_completion": _("项目已于 %(date)s 竣工投产，仍填报完成投资"),
     "idle": _("在建项目已连续 %(months)s 个月未完成投资"),
     "month_over_total": _("本月 %(amount)s 万元，超过项目总投资 %(total)s 万元"),
+    "funds_over_contract": _("本月实际到位资金 %(amount)s 万元，超过协议投资额 %(total)s 万元"),  # issue 25
 }
 MONEY_PARAMS = {"cumulative", "total", "year", "plan", "amount", "average"}
 

@@ -7,6 +7,8 @@ their Chinese names (pinyin for the proper name, English for the kind of divisio
 Development Zone.
 """
 
+import re
+
 from django.utils import translation
 from pypinyin import lazy_pinyin
 
@@ -66,3 +68,25 @@ def local_name(obj):
     one (regions, programmes, batches, industries, action plans and actions have), else its name."""
     english = getattr(obj, "name_en", "")
     return english if english and (translation.get_language() or "").startswith("en") else obj.name
+
+
+# --- A project's name as it is stored and matched (issue 25) ---------------------------------------------
+
+# Characters next to which a space is not a word break in Chinese text: CJK ideographs and punctuation,
+# full-width forms (（）、，) and the ideographic space.
+_CJK = re.compile(r"[\u2e80-\u2fff\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")
+
+
+def normalize_name(text):
+    """A project name as stored and matched: every run of whitespace (a line break typed in a cell, two
+    spaces, a full-width space) removed where it stands next to a Chinese character or punctuation — where
+    Chinese has no word breaks — and made one space between Latin words or numbers (年产10万吨 PVC Film).
+    Names are compared as stored, so the list import and the progress import store and match through this."""
+    words = str(text).split()
+    if not words:
+        return ""
+    name = words[0]
+    for word in words[1:]:
+        joined = _CJK.match(name[-1]) or _CJK.match(word[0])
+        name += word if joined else f" {word}"
+    return name

@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from projects.domain import workdays
+from projects.domain.investment import registration_overdue
 from projects.domain.choices import UNDER_CONSTRUCTION, Light, LightReason, Stage, Status
 
 HUNDRED = Decimal(100)
@@ -46,6 +47,7 @@ LIGHT_OF_REASON = {
     LightReason.FAR_BEHIND: Light.RED,
     LightReason.BEHIND: Light.YELLOW,
     LightReason.MARKED_BEHIND: Light.YELLOW,
+    LightReason.NOT_REGISTERED: Light.YELLOW,
     LightReason.ON_PACE: Light.GREEN,
 }
 
@@ -194,8 +196,13 @@ def traffic_light(
     on,
     thresholds,
     deadline_day=None,
+    investment_stage="",
+    signed_on=None,
 ):
-    """(light, reason) for one project in `year`, judged on day `on`. The first rule that applies wins."""
+    """(light, reason) for one project in `year`, judged on day `on`. The first rule that applies wins.
+
+    A 招商引资 item signed more than INVESTMENT_REGISTER_WITHIN_MONTHS ago and still only signed is behind
+    (yellow, NOT_REGISTERED) unless a red rule applies first (issue 25)."""
     if status == Status.CANCELLED:
         reason = LightReason.CANCELLED
     elif stage == Stage.COMPLETED:
@@ -216,7 +223,10 @@ def traffic_light(
             scaled = Decimal(completed or 0) * HUNDRED
             if scaled < (progress - thresholds.red_lag) * planned - BOUNDARY_MARGIN:
                 reason = LightReason.FAR_BEHIND
-            elif scaled < (progress - thresholds.yellow_lag) * planned - BOUNDARY_MARGIN:
+        if reason == LightReason.ON_PACE and registration_overdue(investment_stage=investment_stage, signed_on=signed_on, on=on):
+            reason = LightReason.NOT_REGISTERED
+        elif reason == LightReason.ON_PACE and planned is not None and planned > 0:
+            if scaled < (progress - thresholds.yellow_lag) * planned - BOUNDARY_MARGIN:
                 reason = LightReason.BEHIND
         if reason == LightReason.ON_PACE and status == Status.BEHIND:
             reason = LightReason.MARKED_BEHIND
@@ -228,7 +238,8 @@ def light_rules_fingerprint():
     stored with each light, so that a light judged under other settings is never read."""
     import hashlib
 
-    rules = (Thresholds.default(), settings.MONTHLY_REPORT_DEADLINE_DAY, settings.MONTHLY_REPORT_DEADLINE_MODE)
+    rules = (Thresholds.default(), settings.MONTHLY_REPORT_DEADLINE_DAY, settings.MONTHLY_REPORT_DEADLINE_MODE,
+             settings.INVESTMENT_REGISTER_WITHIN_MONTHS)
     return hashlib.sha256(repr(rules).encode()).hexdigest()[:16]
 
 
@@ -242,6 +253,9 @@ def describe_light(*, reason, project, year, on):
     if reason == LightReason.REPORT_OVERDUE:
         due = latest_due_month(on=on)
         return _("%(label)s（应报 %(month)s）") % {"label": label, "month": due.strftime("%Y-%m")}
+    if reason == LightReason.NOT_REGISTERED and getattr(project, "signed_on", None):
+        return _("%(label)s（%(date)s 签约，超过 %(months)s 个月未注册）") % {
+            "label": label, "date": project.signed_on.isoformat(), "months": settings.INVESTMENT_REGISTER_WITHIN_MONTHS}
     if reason in (LightReason.FAR_BEHIND, LightReason.BEHIND):
         rate = getattr(project, "completion_rate", None) or ZERO
         lag = time_progress(year=year, on=on) - Decimal(rate)

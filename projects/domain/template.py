@@ -29,6 +29,21 @@ COLUMNS = [
     ("联系电话", "phone"),
     ("备注", "remarks"),
 ]
+# The investment-promotion block (招商引资项目, issue 25): optional columns after the template's, blank for
+# other projects; 实际开工 is the lifecycle's 开工 (the project's actual start).
+INVESTMENT_COLUMNS = [
+    ("投资方", "investor"),
+    ("投资方所在地", "investor_region"),
+    ("投资方来源", "investor_source"),
+    ("签约时间", "signed_on"),
+    ("签约活动", "signing_event"),
+    ("协议投资额（万元）", "contract_amount"),
+    ("注册时间", "registered_on"),
+    ("实际开工", "actual_start"),
+    ("投产时间", "production_on"),
+    ("终止时间", "terminated_on"),
+]
+COLUMNS = COLUMNS + INVESTMENT_COLUMNS
 # The headings the import knows by default: the template's, and 序号 (the row number lists carry first).
 HEADERS = {"seq": ("序号", "no")} | {alias: (header, alias) for header, alias in COLUMNS}
 

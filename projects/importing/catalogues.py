@@ -145,6 +145,19 @@ class Regions:
                 raise ValueError(_("有多个区划名为“%(value)s”，请填写区划代码") % {"value": text}) from None
             raise ValueError(_("未知的区划“%(value)s”") % {"value": text}) from None
 
+    def cities_in(self, texts):
+        """The city-level units texts name (a list's title: 廊坊市2023年重点项目清单), each with the forms
+        found, longest forms first (河北雄安新区 before 雄安); [] when none is named."""
+        found = {}
+        for form in sorted(self.cities, key=len, reverse=True):
+            if len(form) < 2 or not any(form in region_key(text) for text in texts):
+                continue
+            region = self.cities[form]
+            if region.pk not in found and any(form in other for forms in found.values() for other in forms[1]):
+                continue  # part of another city's longer form already found
+            found.setdefault(region.pk, (region, []))[1].append(form)
+        return list(found.values())
+
     def looks_like_county(self, text):
         key = region_key(text)
         return bool(key) and (key in self.counties or key in CITY_LEVEL_WORDS)

@@ -12,13 +12,14 @@ from import_export.instance_loaders import BaseInstanceLoader
 from projects.dispatch import reports
 from projects.domain.choices import Stage
 from projects.domain.template import escape_formula
-from projects.importing.headers import HEADER_SEARCH_ROWS, HeaderMap, find_header, is_passed_over
+from projects.importing.catalogues import Regions
+from projects.importing.headers import HEADER_SEARCH_ROWS, HEADER_SYNONYMS, HeaderMap, find_header, is_passed_over
 from projects.importing.project_list import _shown
-from projects.importing.reading import clean_text
+from projects.importing.reading import clean_free_text, clean_text, name_text
 from projects.importing.resources import WorkbookResource, sheet_dataset
 from projects.importing.results import PROGRESS_EVERY, ImportFileError, ImportResult, RowError, RowResult
-from projects.importing.widgets import MoneyWidget, TextWidget
-from projects.models import PROJECT_ORDER, MonthlyReport, Project, normalize_project_code
+from projects.importing.widgets import FreeTextWidget, MoneyWidget, NameWidget, TextWidget
+from projects.models import PROJECT_ORDER, HeaderSynonym, MonthlyReport, Project, Region, normalize_project_code
 
 # --- Monthly progress workbooks -----------------------------------------------------------------------
 
@@ -36,41 +37,65 @@ PROGRESS_SYNONYMS = {
     "completed": ["当月完成投资", "本月完成", "月完成投资", "本月完成投资额"],
     "progress": ["工程进度", "进展情况", "项目进展", "形象进度情况"],
     "problem": ["问题", "存在的问题", "需协调解决的问题", "困难问题"],
-    "county": ["县", "所属县", "县(市、区)", "县区"],
     "note": ["情况说明"],
 }
 
 
+def progress_header_map():
+    """The progress workbook's headings; its county column is read with the list's synonyms (built in and the
+    province's in the admin): one rule for one column (issue 25)."""
+    synonyms = {**PROGRESS_SYNONYMS, "county": list(HEADER_SYNONYMS["county"])}
+    synonyms["county"] += HeaderSynonym.objects.filter(column="county").values_list("text", flat=True)
+    return HeaderMap(PROGRESS_HEADERS, synonyms)
+
+
 class ProgressLoader(BaseInstanceLoader):
     """The projects the file names (by 项目代码, else 项目名称 + 县) among those the user may report for, and
-    their reports of the month, loaded at once."""
+    their reports of the month, loaded at once. A county cell is read by the list import's region reader
+    (catalogues.Regions: 清河 for 清河县, 邢台经济开发区, 高新区 ...) within each same-named project's city,
+    so a workbook the list import accepts names the same projects here (issue 25)."""
 
     def __init__(self, resource, dataset=None):
         super().__init__(resource, dataset)
         resource.loader = self
         rows = [dict(zip(dataset.headers, cells)) for cells in dataset]
         codes = {normalize_project_code(unicodedata.normalize("NFKC", clean_text(row.get("code")) or "")) for row in rows} - {""}
-        names = {clean_text(row.get("name")) for row in rows} - {None}
+        names = {name_text(row.get("name")) for row in rows} - {None}
         user = resource.user
         projects = Project.objects.editable_by(user) if user is not None else Project.objects.all()
         self.by_code, self.by_name = {}, {}
-        for project in projects.filter(Q(code__in=codes) | Q(name__in=names)).select_related("county"):
+        for project in projects.filter(Q(code__in=codes) | Q(name__in=names)).select_related("county", "city").order_by("pk"):
             if project.code:
                 self.by_code[project.code] = project
             if project.name in names:
-                self.by_name.setdefault((project.name, project.county.name if project.county else None), project)
-                self.by_name.setdefault((project.name, None), project)
-        found = {project.pk for project in [*self.by_code.values(), *self.by_name.values()]}
+                self.by_name.setdefault(project.name, []).append(project)
+        self.regions = Regions(list(Region.objects.all()))
+        found = {project.pk for project in [*self.by_code.values(), *(p for named in self.by_name.values() for p in named)]}
         self.reports = {report.project_id: report for report in MonthlyReport.objects.filter(project__in=found, month=resource.month)}
 
+    def _in_county(self, text, project):
+        """Whether the county cell `text` names the project's county (市直 or the city's name: none)."""
+        try:
+            county = self.regions.county(text, project.city)
+        except ValueError:
+            return False
+        return (county.pk if county else None) == project.county_id
+
     def project(self, row):
+        """(project or None, the column that names it, why not found or None)."""
         code = normalize_project_code(unicodedata.normalize("NFKC", clean_text(row.get("code")) or ""))
         if code:
-            return self.by_code.get(code), "code"
-        return self.by_name.get((clean_text(row.get("name")), clean_text(row.get("county")))), "name"
+            return self.by_code.get(code), "code", None
+        named = self.by_name.get(name_text(row.get("name")), [])
+        county = clean_text(row.get("county"))
+        if county is not None:
+            named = [project for project in named if self._in_county(county, project)]
+        if len(named) > 1:
+            return None, "name", _("有多个同名项目，请填写所属县（市、区）或项目代码")
+        return (named[0] if named else None), "name", None
 
     def get_instance(self, row):
-        project, _column = self.project(row)
+        project, _column, _why = self.project(row)
         return self.reports.get(project.pk) if project is not None else None
 
 
@@ -80,12 +105,13 @@ class ProgressResource(WorkbookResource):
     rows are read."""
 
     code = fields.Field(column_name="code", widget=TextWidget())
-    name = fields.Field(column_name="name", widget=TextWidget())
+    name = fields.Field(column_name="name", widget=NameWidget())
     county = fields.Field(column_name="county", widget=TextWidget())
     completed = fields.Field("completed_investment", "completed", widget=MoneyWidget())
-    progress = fields.Field("image_progress", "progress", widget=TextWidget())
-    problem = fields.Field(column_name="problem", widget=TextWidget())
-    note = fields.Field(column_name="note", widget=TextWidget())
+    # Free text: 无, 暂无, 无问题, — are empty (reading.is_empty_meaning), so 无 opens no problem (issue 25).
+    progress = fields.Field("image_progress", "progress", widget=FreeTextWidget())
+    problem = fields.Field(column_name="problem", widget=FreeTextWidget())
+    note = fields.Field(column_name="note", widget=FreeTextWidget())
 
     class Meta:
         model = MonthlyReport
@@ -108,7 +134,7 @@ class ProgressResource(WorkbookResource):
         """The header under the title; the rows that report something (a prefilled project left empty is
         not reported this time), each with its sheet row number."""
         numbers = dataset.sheet_rows
-        columns = find_header(list(zip(numbers, dataset[:HEADER_SEARCH_ROWS])), HeaderMap(PROGRESS_HEADERS, PROGRESS_SYNONYMS))
+        columns = find_header(list(zip(numbers, dataset[:HEADER_SEARCH_ROWS])), progress_header_map())
         missing = [PROGRESS_HEADERS[key][0] for key in ("name", "completed") if key not in columns]
         if missing:
             raise ImportFileError(_("缺少必需的列：%(columns)s") % {"columns": "、".join(missing)})
@@ -119,7 +145,8 @@ class ProgressResource(WorkbookResource):
         for number, cells in zip(numbers[columns.index + 1 :], dataset[columns.index + 1 :]):
             values = [cells[columns[key][0]] for key in keys]
             raw = {key: clean_text(value) for key, value in zip(keys, values)}
-            if is_passed_over(raw) or not any(raw.get(key) for key in ("completed", "progress", "problem")):
+            reported = any(clean_free_text(raw.get(key)) for key in ("completed", "progress", "problem"))
+            if is_passed_over(raw) or not reported:
                 self.outcome.skipped += 1
                 continue
             kept.append(values)
@@ -144,18 +171,18 @@ class ProgressResource(WorkbookResource):
         """The row as a ReportEntry for the service: its project (one the user may report for, named once),
         its figure (required) and texts."""
         number = self.sheet_rows[self.row_index]
-        project, by = self.loader.project(row)
+        project, by, why = self.loader.project(row)
         if project is None:
-            raise ValidationError({by: [_("找不到该项目，或不在您的管辖区域内")]})
+            raise ValidationError({by: [why or _("找不到该项目，或不在您的管辖区域内")]})
         if project.pk in self.seen:
             raise ValidationError({by: [_("与第 %(other)d 行是同一项目") % {"other": self.seen[project.pk]}]})
         self.seen[project.pk] = number
-        if clean_text(row.get("completed")) is None:
-            raise ValidationError({"completed": [_("必填")]})
         try:
             amount = self.fields["completed"].clean(row)
         except ValueError as error:
             raise ValidationError({"completed": [str(error)]}) from None
+        if amount is None:  # empty, or — / 无
+            raise ValidationError({"completed": [_("必填")]})
         text = {key: self.fields[key].clean(row) if key in row else "" for key in ("progress", "problem", "note")}
         instance._entry = reports.ReportEntry(
             project=project, month=self.month, completed_investment=amount, image_progress=text["progress"],

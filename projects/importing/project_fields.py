@@ -2,7 +2,8 @@
 resource (project_list.py). The fields are those a plain `fields.Field` cannot be: 建设起止年限, one column
 setting two of the model's fields; a contact number that a masked export value (138****5678) never
 overwrites; and the columns kept on the instance until the bulk steps (project_writes.py) write them
-elsewhere (links, the annual plan, node dates). The loader finds the project each row names a window of
+elsewhere (links, the annual plan, node dates); and the investment-promotion block (招商引资, issue 25), whose
+fields `investment_fields()` makes for each resource. The loader finds the project each row names a window of
 rows at a time, with their links, this year's plans, their nodes and which of them the user may edit. The
 few constants the resource and its bulk steps share with the loader live here, below them all.
 """
@@ -11,7 +12,12 @@ from import_export import fields
 from import_export.instance_loaders import BaseInstanceLoader
 
 from projects.domain.access import phone_is_masked
+from projects.domain.choices import InvestorSource
+from projects.domain.figures import contract_amount_validator
+from projects.domain.investment import investor_source_of
 from projects.importing.reading import clean_text
+from projects.importing.resources import ChoiceWidget
+from projects.importing.widgets import MoneyWidget, MonthWidget, TextWidget
 from projects.models import AnnualPlan, Milestone, Project
 
 RELATIONS = ("batch", "city", "county", "industry")
@@ -38,6 +44,65 @@ class PhoneField(fields.Field):
         if phone_is_masked(clean_text(row.get(self.column_name))):
             return
         super().save(instance, row, is_m2m, **kwargs)
+
+
+class InvestorSourceField(fields.Field):
+    """投资方来源 (京津 / 省内 / 省外 / 境外, or its code). A blank cell keeps a chosen source, else takes the
+    one the investor's region says (the row's 投资方所在地, else the stored one)."""
+
+    def save(self, instance, row, is_m2m=False, **kwargs):
+        try:
+            source = self.clean(row, **kwargs)
+        except ValueError:
+            # A place written where the source goes (北京, 香港): the source it says, else the error.
+            source = investor_source_of(clean_text(row.get(self.column_name)))
+            if not source:
+                raise
+        if not source:
+            region = clean_text(row.get("investor_region")) or instance.investor_region
+            source = instance.investor_source or investor_source_of(region)
+        instance.investor_source = source
+
+
+class InvestorRegionField(fields.Field):
+    """投资方所在地; without a 投资方来源 column, the source follows it while none was chosen."""
+
+    def save(self, instance, row, is_m2m=False, **kwargs):
+        super().save(instance, row, is_m2m, **kwargs)
+        if "investor_source" not in row and not instance.investor_source:
+            instance.investor_source = investor_source_of(instance.investor_region)
+
+
+class AmountField(fields.Field):
+    """An optional amount: a number in the workbook, a blank cell for none."""
+
+    def export(self, instance, **kwargs):
+        return getattr(instance, self.attribute)
+
+
+# The investment-promotion block's columns (domain.template.INVESTMENT_COLUMNS): the project's fields they
+# set, compared by the list import to tell an updated row from an unchanged one.
+INVESTMENT_ATTRIBUTES = ("investor", "investor_region", "investor_source", "signed_on", "signing_event",
+                         "contract_amount", "registered_on", "actual_start", "production_on", "terminated_on")
+
+
+def investment_fields():
+    """The block's fields, new for each resource (widgets hold per-import state: the amount's unit)."""
+    text, date = TextWidget, MonthWidget
+    return {
+        "investor": fields.Field("investor", "investor", widget=text()),
+        "investor_region": InvestorRegionField("investor_region", "investor_region", widget=text()),
+        "investor_source": InvestorSourceField("investor_source", "investor_source",
+                                               widget=ChoiceWidget(InvestorSource.choices)),
+        "signed_on": fields.Field("signed_on", "signed_on", widget=date()),
+        "signing_event": fields.Field("signing_event", "signing_event", widget=text()),
+        "contract_amount": AmountField("contract_amount", "contract_amount",
+                                       widget=MoneyWidget(validators=(contract_amount_validator,))),
+        "registered_on": fields.Field("registered_on", "registered_on", widget=date()),
+        "actual_start": fields.Field("actual_start", "actual_start", widget=date()),
+        "production_on": fields.Field("production_on", "production_on", widget=date()),
+        "terminated_on": fields.Field("terminated_on", "terminated_on", widget=date()),
+    }
 
 
 class StagedField(fields.Field):

@@ -34,13 +34,19 @@ from projects.importing.headers import (
     HEADER_SEARCH_ROWS,
     HEADERS,
     HeaderMap,
+    city_without_column,
     find_header,
     is_passed_over,
+    judge_unrecognized,
+    programmes_from_title,
+    refuse_lost_columns,
+    title_texts,
     year_from_titles,
 )
 from projects.importing.place_locks import places_lock
 from projects.importing.project_fields import (
     IMPORT_CHUNK_ROWS,
+    INVESTMENT_ATTRIBUTES,
     LINKS,
     RELATIONS,
     PeriodField,
@@ -49,7 +55,7 @@ from projects.importing.project_fields import (
     StagedField,
 )
 from projects.importing.project_writes import ProjectListWrites
-from projects.importing.reading import clean_text
+from projects.importing.reading import clean_text, name_text
 from projects.importing.resources import WorkbookResource
 from projects.importing.results import KEPT_ROWS, PROGRESS_EVERY, ImportFileError, ImportResult, RowResult
 from projects.importing.widgets import (
@@ -57,22 +63,25 @@ from projects.importing.widgets import (
     CityWidget,
     CodeWidget,
     CountyWidget,
+    FreeTextWidget,
     LinksWidget,
     LookupWidget,
     MoneyWidget,
     MonthWidget,
+    NameWidget,
     PeriodWidget,
     StageWidget,
-    TextWidget,
 )
 from projects.models import MilestoneKind, Programme, Project
 from projects.shared import lights, locks
 
 REQUIRED = ("name", "city")
+# Approximate amounts (约300) named one by one in the notes; more are counted.
+APPROXIMATE_NOTED = 50
 # The model's fields a row sets, compared to tell an updated row from an unchanged one.
 PROJECT_FIELDS = ("code", "name", "batch", "stage", "city", "county", "industry", "owner", "scope", "start_year",
                   "end_year", "planned_start", "planned_end", "total_investment", "responsible_unit", "contact",
-                  "phone", "remarks")
+                  "phone", "remarks") + INVESTMENT_ATTRIBUTES  # the investment-promotion block (issue 25)
 ATTNAMES = {key: f"{key}_id" if key in RELATIONS else key for key in PROJECT_FIELDS}
 PLAN_KEYS = ("annual_plan", "completed_before_year")
 # The column a field comes from, where the names differ.
@@ -102,7 +111,7 @@ class ProjectListResource(ProjectListWrites, WorkbookResource):
     carry leaves the field as it is."""
 
     code = fields.Field("code", "code", widget=CodeWidget(), saves_null_values=False)  # an empty cell keeps the code
-    name = fields.Field("name", "name", widget=TextWidget())
+    name = fields.Field("name", "name", widget=NameWidget())
     programmes = StagedField("programmes", "programmes", widget=LinksWidget("programmes"))
     batch = fields.Field("batch", "batch", widget=LookupWidget("batches", "项目", gettext_noop("五个一批类别")))
     stage = fields.Field("stage", "stage", widget=StageWidget())
@@ -110,8 +119,8 @@ class ProjectListResource(ProjectListWrites, WorkbookResource):
     county = fields.Field("county", "county", widget=CountyWidget())
     industry = fields.Field("industry", "industry", widget=LookupWidget("industries", "产业", gettext_noop("产业")))
     actions = StagedField("actions", "actions", widget=LinksWidget("actions"))
-    owner = fields.Field("owner", "owner", widget=TextWidget())
-    scope = fields.Field("scope", "scope", widget=TextWidget())
+    owner = fields.Field("owner", "owner", widget=FreeTextWidget())
+    scope = fields.Field("scope", "scope", widget=FreeTextWidget())
     period = PeriodField("start_year", "period", widget=PeriodWidget())
     planned_start = fields.Field("planned_start", "planned_start", widget=MonthWidget())
     planned_end = fields.Field("planned_end", "planned_end", widget=MonthWidget())
@@ -119,10 +128,10 @@ class ProjectListResource(ProjectListWrites, WorkbookResource):
                                     widget=MoneyWidget(validators=(total_investment_validator,)))
     annual_plan = StagedField("annual_plan", "annual_plan", widget=MoneyWidget())
     completed_before_year = StagedField("completed_before_year", "completed_before_year", widget=MoneyWidget())
-    responsible_unit = fields.Field("responsible_unit", "responsible_unit", widget=TextWidget())
-    contact = fields.Field("contact", "contact", widget=TextWidget())
-    phone = PhoneField("phone", "phone", widget=TextWidget())
-    remarks = fields.Field("remarks", "remarks", widget=TextWidget())
+    responsible_unit = fields.Field("responsible_unit", "responsible_unit", widget=FreeTextWidget())
+    contact = fields.Field("contact", "contact", widget=FreeTextWidget())
+    phone = PhoneField("phone", "phone", widget=FreeTextWidget())
+    remarks = fields.Field("remarks", "remarks", widget=FreeTextWidget())
 
     class Meta:
         model = Project
@@ -153,6 +162,8 @@ class ProjectListResource(ProjectListWrites, WorkbookResource):
         self.changed_fields = set()
         self.written, self.planned = {}, set()  # project pk -> its data row; pks of projects whose plan was written
         self.link_names = None
+        self.title_programmes = None  # programme pks the title names, for a list without 项目类别
+        self.approximate = 0  # approximate amounts read
 
     # --- Export: each column as the import reads it back ----------------------------------------------
 
@@ -201,8 +212,11 @@ class ProjectListResource(ProjectListWrites, WorkbookResource):
     # --- The sheet ------------------------------------------------------------------------------------
 
     def before_import(self, dataset, **kwargs):
-        """Find the header row under the titles and notes; keep the known columns of the data rows that
-        are not section headings, subtotals or blank, each with its sheet row number."""
+        """Find the header row (one or two rows) under the titles and notes; keep the known columns of the
+        data rows that are not section headings, subtotals, notes (注：…) or blank, each with its sheet row
+        number. A list without 所属市 takes the city of the uploader or the title, one without 项目类别 the
+        programme its title names (issue 25; both said in the notes); an unrecognised column holding amounts
+        or organisations refuses the file (headers.judge_unrecognized)."""
         numbers = dataset.sheet_rows
         head = list(zip(numbers[:HEADER_SEARCH_ROWS], dataset[:HEADER_SEARCH_ROWS]))
         if not any(any(clean_text(cell) is not None for cell in cells) for _number, cells in head):
@@ -217,12 +231,20 @@ class ProjectListResource(ProjectListWrites, WorkbookResource):
         header_map.add(node_headers, {key: [f"{kind.name}计划时间", f"计划{kind.name}日期", f"计划{kind.name}时间"]
                                       for key, kind in zip(node_headers, self.node_kinds)})
         columns = find_header(head, header_map)
-        missing = [HEADERS[key][0] for key in REQUIRED if key not in columns]
-        if missing:
-            raise ImportFileError(_("缺少必需的列：%(columns)s") % {"columns": "、".join(missing)})
-        self.year = self.year or year_from_titles(head[: columns.index]) or rules.today().year
+        titles = title_texts(head[: columns.first])
+        self.year = self.year or year_from_titles(head[: columns.first]) or columns.year or rules.today().year
         self.outcome = ImportResult(year=self.year, unrecognized=columns.headings)
         self.catalogues = Catalogues(year=self.year)
+        city = None
+        if "city" not in columns:
+            city, note = city_without_column(self.catalogues.regions, self.user, titles)
+            self.outcome.notes.append(note)
+        missing = [HEADERS[key][0] for key in REQUIRED if key not in columns and not (key == "city" and city)]
+        if missing:
+            raise ImportFileError(_("缺少必需的列：%(columns)s") % {"columns": "、".join(missing)})
+        if "programmes" not in columns:
+            self.title_programmes, note = programmes_from_title(self.catalogues, titles)
+            self.outcome.notes.extend([note] if note else [])
         for field in self.fields.values():
             if isinstance(field.widget, CatalogueWidget):
                 field.widget.catalogues = self.catalogues
@@ -230,16 +252,21 @@ class ProjectListResource(ProjectListWrites, WorkbookResource):
                 field.widget.unit = columns[field.column_name][1] if field.column_name in columns else 1
         keys = [key for key in columns if key in self.fields or key == "seq"]
         positions = [columns[key][0] for key in keys]
-        kept, kept_numbers = [], []
+        kept, kept_numbers, kept_cells = [], [], []
         for number, cells in zip(numbers[columns.index + 1 :], dataset[columns.index + 1 :]):
             values = [cells[position] for position in positions]
             if is_passed_over({key: clean_text(value) for key, value in zip(keys, values)}):
                 self.outcome.skipped += 1
                 continue
-            kept.append(values)
+            kept.append(values + [city.code] if city else values)
             kept_numbers.append(number)
+            kept_cells.append(cells)
+        if city:
+            keys.append("city")
         if "county" not in columns:
             self._refuse_an_unnamed_county_column(columns, dataset[columns.index + 1 :])
+        money = [columns[key][0] for key in columns if key in self.fields and isinstance(self.fields[key].widget, MoneyWidget)]
+        self.outcome.notes.extend(refuse_lost_columns(judge_unrecognized(columns, kept_cells, money)))
         dataset.wipe()
         dataset.headers = keys
         dataset.extend(kept)
@@ -296,7 +323,7 @@ class ProjectListResource(ProjectListWrites, WorkbookResource):
         cells that say it are wrong (their errors are reported by import_instance)."""
         try:
             code = self.fields["code"].clean(row) if "code" in row else None
-            name = clean_text(row.get("name"))
+            name = name_text(row.get("name"))
             city = self.fields["city"].clean(row)
             county = self.fields["county"].clean(row) if "county" in row else None
         except ValueError:
@@ -340,8 +367,12 @@ class ProjectListResource(ProjectListWrites, WorkbookResource):
                     field.save(instance, row, **kwargs)
                 except ValueError as error:
                     errors[field.column_name] = str(error)
+                self._note_approximate(field, number)
         if errors:
             self._fail(errors)
+        if self.title_programmes:
+            had = self.loader.links[instance.pk]["programmes"] if not new else set()
+            instance._cells["programmes"] = had | self.title_programmes
         if "county" in row and instance.county is not None:
             instance.city = instance.county.reporting_city  # 容城县 under 保定市 reports under 雄安新区
         key = self.loader.keys[self.row_index]
@@ -377,6 +408,19 @@ class ProjectListResource(ProjectListWrites, WorkbookResource):
             self._compare_with_preview(instance)
         if instance._changed and not new:
             instance.version += 1
+
+    def _note_approximate(self, field, number):
+        """An approximate amount (约300) read as its number: said in the notes by row and column."""
+        approximate = getattr(field.widget, "approximate", None)
+        while approximate:
+            text, figure = approximate.pop()
+            self.approximate += 1
+            if self.approximate <= APPROXIMATE_NOTED:
+                self.outcome.notes.append(_("第 %(row)d 行“%(column)s”：“%(value)s”是约数，按 %(number)s 读取。") % {
+                    "row": number, "column": self.headings.get(field.column_name, field.column_name), "value": text,
+                    "number": figure})
+            elif self.approximate == APPROXIMATE_NOTED + 1:
+                self.outcome.notes.append(_("另有更多约数按其数字读取。"))
 
     def _compare_with_preview(self, instance):
         """Record the matched project's version as read (locked); at a confirm, a project the preview did

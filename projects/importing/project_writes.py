@@ -12,12 +12,17 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from projects.importing.project_fields import LINKS
+from projects.importing.project_fields import LINKS, investment_fields
 from projects.models import AnnualPlan, Milestone, Project
 
 
 class ProjectListWrites:
-    """ProjectListResource's bulk steps: what the rows set, written a chunk at a time."""
+    """ProjectListResource's bulk steps: what the rows set, written a chunk at a time; and the optional
+    investment-promotion block's fields (project_fields.investment_fields, issue 25), each resource's own."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields.update(investment_fields())
 
     # --- Writing in bulk ------------------------------------------------------------------------------
 

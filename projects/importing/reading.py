@@ -10,11 +10,14 @@ import zipfile
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from projects.domain.names import normalize_name
 from projects.domain.template import FORMULA_STARTS
 from projects.importing.results import ImportFileError
 
 DATE_RE = re.compile(r"^(\d{4})\s*[-./年]\s*(\d{1,2})\s*(?:月)?\s*(?:[-./]?\s*(\d{1,2})\s*日?)?$")
-PERIOD_RE = re.compile(r"^(\d{4})\s*年?\s*(?:[-—–~至到]+\s*(\d{4})\s*年?)?$")
+# 建设起止年限 as lists write it: 2023-2025, 2024年, and with months 2022.6-2024.12, 2023年5月-2024年10月 (issue 25).
+_PERIOD_END = r"(\d{4})\s*(?:年\s*)?(?:[./年]\s*(\d{1,2})\s*月?|(?<=年)\s*(\d{1,2})\s*月)?"
+PERIOD_RE = re.compile(rf"^{_PERIOD_END}\s*(?:[-—–~～至到]+\s*{_PERIOD_END})?\s*$")
 
 
 # --- Reading files ------------------------------------------------------------------------------------
@@ -176,6 +179,40 @@ def clean_text(value):
     return text or None
 
 
+# Free text that means "nothing" (issue 25): 无, 暂无, 无问题 ... and cells of dashes or slashes (—, -, ／, /).
+# A coordination problem reading 无 is no problem; an owner reading / is no owner. Compared without spaces,
+# half-width, lower case, without a closing full stop.
+EMPTY_MEANING_WORDS = frozenset({
+    "无", "暂无", "没有", "暂没有", "无问题", "暂无问题", "没有问题", "无困难", "暂无困难", "无困难问题", "暂无困难问题",
+    "无需协调", "暂无需协调", "无需协调事项", "无需协调解决", "无需协调解决的问题", "无需解决", "不涉及", "无此项",
+    "空", "n/a", "na", "none", "nil", "null",
+})
+EMPTY_MARK_RE = re.compile(r"^[-—–―－~～/／\\、.。·…_＿\s]+$")
+
+
+def is_empty_meaning(text):
+    """Whether a cell's text says there is nothing (无, 暂无, 无问题, —, /): the one rule wherever free text or
+    an amount is imported, so that 无 never opens a problem nor — fails as a number."""
+    if text is None:
+        return True
+    key = unicodedata.normalize("NFKC", str(text)).replace(" ", "").lower().rstrip("。.；;!！")
+    return not key or key in EMPTY_MEANING_WORDS or bool(EMPTY_MARK_RE.match(key))
+
+
+def clean_free_text(value):
+    """Free text as imported (项目单位, 备注, 形象进度, 存在问题 ...): clean_text, and None for a cell that says
+    there is nothing (is_empty_meaning)."""
+    text = clean_text(value)
+    return None if text is None or is_empty_meaning(text) else text
+
+
+def name_text(value):
+    """A project's name cell as stored and matched: clean_text, then its whitespace as names.normalize_name
+    makes it (a line break inside a name is no part of it); None for empty."""
+    text = clean_text(value)
+    return normalize_name(text) or None if text is not None else None
+
+
 def parse_date(value):
     if isinstance(value, datetime.datetime):
         return value.date()
@@ -193,11 +230,15 @@ def parse_date(value):
 
 
 def parse_period(text):
+    """建设起止年限 as (start year, end year): 2023-2025, 2024年, 2022.6-2024.12, 2023年5月-2024年10月."""
     match = PERIOD_RE.match(unicodedata.normalize("NFKC", text).strip())
     if not match:
-        raise ValueError(_("“%(value)s”应为“2023-2025”的形式") % {"value": text})
-    start, end = int(match[1]), int(match[2] or match[1])
-    if start > end:
+        raise ValueError(_("“%(value)s”应为“2023-2025”或“2022.6-2024.12”的形式") % {"value": text})
+    start, start_month = int(match[1]), int(match[2] or match[3] or 0)
+    end, end_month = int(match[4] or match[1]), int(match[5] or match[6] or 0)
+    if not (0 <= start_month <= 12 and 0 <= end_month <= 12):
+        raise ValueError(_("“%(value)s”中的月份不存在") % {"value": text})
+    if (start, start_month) > (end, end_month or 12):
         raise ValueError(_("起始年份晚于结束年份"))
     return start, end
 

@@ -41,6 +41,9 @@ class ImportResult:
     errors: list = field(default_factory=list)
     skipped: int = 0
     unrecognized: list = field(default_factory=list)  # headings of the columns not imported
+    # What the import read other than the cells say, for the preview and the command to show (issue 25):
+    # the city taken from the uploader or the title, the programme from the title, approximate amounts.
+    notes: list = field(default_factory=list)
     # The projects the list matched, each with its version as read (under the import's locks), and those of
     # them it writes: what a preview records and its confirm compares (`preview_record`).
     matched: dict = field(default_factory=dict)
@@ -67,6 +70,7 @@ class ImportResult:
             "counts": {status: self.count(status) for status in ("created", "updated", "unchanged")},
             "errors": [{"row": e.row, "column": e.column, "message": e.message} for e in self.errors],
             "unrecognized": self.unrecognized,
+            "notes": self.notes,
             "changed_rows": [
                 {"row": r.row, "status": r.status, "name": r.name, "changes": [[str(c) for c in change] for change in r.changes]}
                 for r in self.rows

@@ -12,7 +12,7 @@ from import_export import widgets
 
 from projects.domain.choices import Stage
 from projects.domain.figures import parse_money
-from projects.importing.reading import clean_text, parse_date, parse_period
+from projects.importing.reading import clean_free_text, clean_text, is_empty_meaning, name_text, parse_date, parse_period
 from projects.models import normalize_project_code, validate_project_code
 
 LIST_SEPARATORS = re.compile(r"[、,，;；/\s]+")
@@ -111,18 +111,33 @@ class LinksWidget(CatalogueWidget):
         return keys
 
 
+# An approximate amount as lists write it (issue 25): 约300, 大约 1.5, 300左右 — read as the number, and said.
+APPROXIMATE_RE = re.compile(r"^(?:约|大约|约计|预计)\s*(?P<before>.+?)$|^(?P<after>.+?)\s*左右$")
+
+
 class MoneyWidget(widgets.Widget):
-    """An amount in the column's unit (its heading's, else the note's above the header), stored in 万元."""
+    """An amount in the column's unit (its heading's, else the note's above the header), stored in 万元.
+    A cell saying there is nothing (—, -, ／, 无: reading.is_empty_meaning) is blank; an approximate amount
+    (约300) is read as its number and kept in `approximate` for the resource to say so, by row and column."""
 
     unit = 1  # set by the resource for the column found
 
     def __init__(self, *, validators=(), **kwargs):
         super().__init__(**kwargs)
         self.validators = validators  # the column's rules beyond every amount's (figures)
+        self.approximate = []  # the approximate cells read since the resource last looked
 
     def clean(self, value, row=None, **kwargs):
         text = clean_text(value)
-        return None if text is None else parse_money(text, self.unit, self.validators)
+        if text is None or is_empty_meaning(text):
+            return None
+        approximate = APPROXIMATE_RE.match(text)
+        if approximate:
+            number = (approximate["before"] or approximate["after"]).strip()
+            amount = parse_money(number, self.unit, self.validators)
+            self.approximate.append((text, number))
+            return amount
+        return parse_money(text, self.unit, self.validators)
 
 
 class MonthWidget(widgets.Widget):
@@ -154,3 +169,18 @@ class TextWidget(widgets.CharWidget):
 
     def clean(self, value, row=None, **kwargs):
         return clean_text(value) or ""
+
+
+class FreeTextWidget(TextWidget):
+    """Free text (项目单位, 建设内容, 备注, 形象进度, 存在问题, 说明 ...): as TextWidget, and empty when the cell
+    says there is nothing — 无, 暂无, 无问题, —, / (reading.is_empty_meaning, the one rule for it)."""
+
+    def clean(self, value, row=None, **kwargs):
+        return clean_free_text(value) or ""
+
+
+class NameWidget(TextWidget):
+    """A project's name: its whitespace as names are stored and matched (a line break in the cell dropped)."""
+
+    def clean(self, value, row=None, **kwargs):
+        return name_text(value) or ""

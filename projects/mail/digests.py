@@ -31,6 +31,7 @@ from projects.models import (
     SupervisionItem,
 )
 from projects.shared import lights, summaries, versions
+from projects.shared.investment import investment_card, investment_card_links, investment_rows
 
 DIGEST_TITLES = {DigestFrequency.WEEKLY: "周报", DigestFrequency.MONTHLY: "月报"}
 
@@ -184,6 +185,8 @@ def digest_context(subscription, period, *, since=None):
         item.url = settings.SITE_URL + reverse("supervision_item", args=[item.pk])
     late_nodes = [_event_row(p) for p in events.filter(lights.nodes_late_exists(on))[:limit]]
     contracted = [_project_row(p, year, on) for p in listed.filter(contracting_leader=user)[:limit]]
+    investment = investment_card_links(investment_card(investment_rows(base, year=year, on=on)),
+                                       params={}, year=year, absolute=settings.SITE_URL)
     return {
         "subscription": subscription,
         "user": user,
@@ -219,6 +222,8 @@ def digest_context(subscription, period, *, since=None):
         "supervision_url": settings.SITE_URL + reverse("supervision"),
         "late_nodes": late_nodes,
         "contracted_projects": contracted,
+        "investment": investment,
+        "has_investment": bool(investment["total"]["signed"] or investment["overdue"]),
         "list_limit": limit,
         "site_url": settings.SITE_URL,
     }

@@ -33,6 +33,8 @@ def run_and_report(command, importer, **kwargs):
     if result.unrecognized:
         # On stderr: stdout keeps the summary and error lines scripts parse (SPEC §6).
         command.stderr.write(_("未识别的列：%(columns)s，其内容不会导入") % {"columns": "、".join(result.unrecognized)})
+    for note in result.notes:  # what was read other than the cells say (issue 25): on stderr too
+        command.stderr.write(note)
     for error in result.errors:
         command.stdout.write(str(error))
     if result.errors:

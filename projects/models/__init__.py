@@ -16,6 +16,7 @@ from projects.models.catalogue import (
 )
 from projects.models.digests import DeliveryStatus, DigestDelivery, DigestSubscription
 from projects.models.imports import HeaderSynonym, ImportBatch
+from projects.models.investment import INVESTMENT_FIELDS, InvestmentLifecycle
 from projects.models.projects import (
     PROJECT_CODE_RE,
     PROJECT_ORDER,
@@ -38,7 +39,7 @@ from projects.models.supervision import (
 from projects.models.users import PersonScopedQuerySet, User
 
 __all__ = [
-    "AnnualPlan", "ApiToken", "AuditEvent", "Batch", "Cluster", "ClusterQuerySet", "DeliveryStatus", "DigestDelivery",
+    "INVESTMENT_FIELDS", "InvestmentLifecycle", "AnnualPlan", "ApiToken", "AuditEvent", "Batch", "Cluster", "ClusterQuerySet", "DeliveryStatus", "DigestDelivery",
     "DigestSubscription", "HeaderSynonym", "Milestone", "MilestoneKind", "SupervisionItem",
     "SupervisionItemQuerySet", "SupervisionStep", "ImportBatch", "Industry", "MONEY", "MonthlyReport", "MonthlyReportQuerySet",
     "PROJECT_CODE_RE", "PROJECT_ORDER", "PersonScopedQuerySet", "Problem", "Programme", "Project", "ProjectChildQuerySet",

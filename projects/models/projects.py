@@ -12,6 +12,7 @@ from projects.domain.access import can_edit_projects, project_scope_q
 from projects.domain.choices import RegionLevel, Stage, Status
 from projects.domain.figures import money_constraints, total_investment_validator
 from projects.models.catalogue import Batch, Cluster, Industry, Programme, Region, money_field
+from projects.models.investment import InvestmentLifecycle
 
 PROJECT_CODE_RE = re.compile(r"^(?P<year>\d{4})-(?P<division>\d{6})-(?P<dept>\d{2})-(?P<type>\d{2})-(?P<serial>[0-9A-Z]{6})$")
 
@@ -62,8 +63,9 @@ class ProjectQuerySet(models.QuerySet):
 PROJECT_ORDER = ["city_code", "county_code", "name", "id"]
 
 
-class Project(models.Model):
-    """A key investment project: one row of the provincial list template (SPEC §5)."""
+class Project(InvestmentLifecycle, models.Model):
+    """A key investment project: one row of the provincial list template (SPEC §5); an investment-promotion
+    item also has its lifecycle (InvestmentLifecycle, issue 25)."""
 
     key = models.CharField(
         verbose_name=_("项目编号"),
@@ -306,7 +308,7 @@ class Project(models.Model):
     history = HistoricalRecords(
         m2m_fields=[programmes, actions],
         excluded_fields=["updated_at", "version", "last_report_month", "city_code", "county_code", "current_light_reason",
-                         "current_light_on", "current_light_rules"],
+                         "current_light_on", "current_light_rules", "investment_stage"],
     )
     objects = ProjectQuerySet.as_manager()
 
@@ -332,6 +334,8 @@ class Project(models.Model):
             models.Index(fields=["code", "city_code", "county_code", "name", "id"], name="projects_code_order"),
             models.Index(fields=["current_light_on"], name="projects_light_day"),
             models.Index(fields=["current_light_rules"], name="projects_light_rules"),
+            # 招商引资 items by stage and signing date (the list's filters, the dashboard's card: issue 25).
+            models.Index(fields=["investment_stage", "signed_on"], name="projects_investment_stage"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -340,7 +344,7 @@ class Project(models.Model):
                 | models.Q(start_year__lte=models.F("end_year")),
                 name="projects_period_ordered",
             ),
-            *money_constraints("projects_project", "total_investment"),
+            *money_constraints("projects_project", "total_investment", "contract_amount"),
         ]
 
     def __str__(self):
@@ -353,6 +357,7 @@ class Project(models.Model):
 
     def save(self, *args, **kwargs):
         self.set_sort_keys()
+        self.derive_investor_source()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and {"city", "county"} & set(update_fields):
             kwargs["update_fields"] = {*update_fields, "city_code", "county_code"}
@@ -381,6 +386,8 @@ class Project(models.Model):
             errors["planned_end"] = _("计划竣工时间早于计划开工时间。")
         if self.start_year and self.end_year and self.start_year > self.end_year:
             errors["end_year"] = _("建设结束年份早于起始年份。")
+        errors.update(self.clean_investment())
+        self.derive_investor_source()
         if errors:
             raise ValidationError(errors)
 
@@ -423,8 +430,14 @@ class AnnualPlan(models.Model):
         default=0,
         editable=False,
     )
+    # Funds in place (实际到位资金) the year's reports add up to, beside completed investment (issue 25).
+    funds_in_place = money_field(
+        _("本年累计实际到位资金（万元）"),
+        default=0,
+        editable=False,
+    )
 
-    history = HistoricalRecords(excluded_fields=["completed_investment"])
+    history = HistoricalRecords(excluded_fields=["completed_investment", "funds_in_place"])
     objects = ProjectChildQuerySet.as_manager()
 
     class Meta:
@@ -433,7 +446,8 @@ class AnnualPlan(models.Model):
         ordering = ["project", "-year"]
         constraints = [
             models.UniqueConstraint(fields=["project", "year"], name="projects_plan_unique_year"),
-            *money_constraints("projects_plan", "planned_investment", "completed_before_year", "completed_investment"),
+            *money_constraints("projects_plan", "planned_investment", "completed_before_year", "completed_investment",
+                               "funds_in_place"),
         ]
 
     def __str__(self):

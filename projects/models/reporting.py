@@ -47,6 +47,13 @@ class MonthlyReport(models.Model):
     completed_investment = money_field(
         _("本月完成投资（万元）"),
     )
+    # 招商引资 items report the funds that arrived this month (实际到位资金) beside completed investment;
+    # blank for projects that do not (issue 25).
+    funds_in_place = money_field(
+        _("本月实际到位资金（万元）"),
+        null=True,
+        blank=True,
+    )
     image_progress = models.TextField(
         verbose_name=_("形象进度"),
         blank=True,
@@ -127,7 +134,7 @@ class MonthlyReport(models.Model):
         ordering = ["project", "-month"]
         constraints = [
             models.UniqueConstraint(fields=["project", "month"], name="projects_report_unique_month"),
-            *money_constraints("projects_report", "completed_investment"),
+            *money_constraints("projects_report", "completed_investment", "funds_in_place"),
         ]
         indexes = [models.Index(fields=["month", "review_status"])]
         permissions = [("review_monthlyreport", _("可以审核月度调度"))]

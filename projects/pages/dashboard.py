@@ -12,6 +12,7 @@ from projects.models import PROJECT_ORDER
 from projects.pages.common import active_params, bar_rows, chosen_plan, scope_filterset
 from projects.shared import summaries
 from projects.shared.filtersets import REPORT_STATUS_CHOICES, list_link
+from projects.shared.investment import investment_card_links
 
 
 @login_required
@@ -60,6 +61,7 @@ def dashboard(request):
          "href": list_link(params, report_status=key, report_month=cycle_month.strftime("%Y-%m"))}
         for key in summaries.REPORT_CYCLE_KEYS
     ]
+    investment = investment_card_links(summary["investment"], params=params, year=year)
     red = [
         {"project": project, "reason": rules.describe_light(reason=project.light_reason, project=project, year=year, on=on)}
         for project in projects.filter(rules.light_q(Light.RED)).select_related("city", "county").order_by(*PROJECT_ORDER)[:20]
@@ -86,6 +88,8 @@ def dashboard(request):
         "supervision": summary["supervision"],
         "supervision_query": urlencode({key: value for key, value in params.items() if key in ("city", "county")}),
         "cycle": cycle,
+        "investment": investment,
         "cycle_month": cycle_month,
         "cycle_deadline": rules.report_deadline(cycle_month),
     })
+

@@ -38,13 +38,15 @@ def project_list(request):
     projects = projects.annotate(nodes_late=lights.nodes_late_exists(rules.today()))
     page = CachedCountPaginator(projects, LIST_PAGE_SIZE, user=request.user).get_page(request.GET.get("page"))
     params = active_params(filterset)
+    investment = filterset.is_investment_list()  # 招商引资 items: their lifecycle's columns too (issue 25)
     if not is_leader(request.user):
         filterset.form.fields.pop("contracted", None)  # only a 包联 leader has projects of their own to pick
     return render(request, "projects/project_list.html", {
         "filterset": filterset,
         "page": page,
         "year": year,
-        "rows": _list_rows(request, page, year),
+        "rows": _list_rows(request, page, year, investment=investment),
+        "investment": investment,
         "query": urlencode({k: v for k, v in request.GET.items() if k != "page"}),
         # Rendering the filters' selects (every county, cluster, industry…) costs more than the page's
         # queries; they change with the catalogue (the data version), the scope, the filters and the language.
@@ -57,7 +59,7 @@ def project_list(request):
     })
 
 
-def _list_rows(request, page, year):
+def _list_rows(request, page, year, *, investment=False):
     """The page's table rows. Rendering them costs more than their query; they change with the data (the
     data version), the scope, the filters, sort and page, the language and the day (time progress moves
     the lights), and are kept until one of those changes."""
@@ -71,7 +73,7 @@ def _list_rows(request, page, year):
         for project in page.object_list:
             project.light = rules.light_of(project.light_reason)
             project.reason = rules.describe_light(reason=project.light_reason, project=project, year=year, on=on)
-        rows = render_to_string("projects/_project_rows.html", {"page": page, "year": year}, request)
+        rows = render_to_string("projects/_project_rows.html", {"page": page, "year": year, "investment": investment}, request)
         cache.set(key, rows, versions.SUMMARY_CACHE_SECONDS)
     return mark_safe(rows)  # noqa: S308 — our own template's output, escaped when it was rendered
 

@@ -45,6 +45,7 @@ from projects.models import (
 )
 from projects.reference.bulk import FastTable, cascade_delete, cascade_of, historical_models
 from projects.reference.data import reference_data_load
+from projects.reference.demo_investment import INVESTMENT_COLUMNS, Pipeline
 from projects.reference.demo_users import seed_users
 from projects.reference.demo_words import (
     COMPLETION_PROGRESS,
@@ -109,6 +110,7 @@ def _demo_seed(*, projects, seed, password, on):
     kinds = [(kind.pk, kind.name) for kind in MilestoneKind.objects.filter(is_active=True)]
     calendar = _Calendar(on)
     light = _Light(cities)
+    pipeline = Pipeline(seed, on)  # the 招商引资 items' lifecycle, from a random stream of its own (issue 25)
     now = timezone.now()
     tables = {
         "projects": FastTable(Project, PROJECT_COLUMNS, now),
@@ -145,8 +147,10 @@ def _demo_seed(*, projects, seed, password, on):
             if other_actions and rng.random() < 0.2:
                 chosen.add(rng.choice(other_actions))
             action_links.extend((project, action) for action in chosen)
+            project.row += pipeline.build(project)
             project_plans = _build_plans(rng, project, on)
             project_reports = _build_reports(rng, project, project_plans[-1][1], on, calendar) if project_plans else []
+            project_reports = pipeline.with_funds(project, project_reports)
             reports.extend(project_reports)
             plans.extend(_add_up(project, project_plans, project_reports))
             problems.extend(_build_problems(rng, project, on))
@@ -232,16 +236,17 @@ def _add_up(project, plans, reports):
     """Rows of PLAN_COLUMNS with each year's completed investment, and the project's last reported month: what
     editing.progress_refresh stores (the sum and the last month of the reports that count; a zero plan for
     a year with reports but no plan). Written with the rows instead of updated after them."""
-    completed, last = {}, None
+    completed, funds, last = {}, {}, None
     for report in reports:
         month = report[1]
         completed.setdefault(month.year, ZERO)
         if report[5] in COUNTED:
             completed[month.year] += report[2]
+            funds[month.year] = funds.get(month.year, ZERO) + (report[8] or ZERO)  # funds in place (issue 25)
             last = month if last is None or month > last else last
     project.last_report_month = last
-    rows = [(project, year, planned, before, completed.pop(year, ZERO)) for year, planned, before in plans]
-    rows += [(project, year, ZERO, ZERO, total) for year, total in sorted(completed.items())]
+    rows = [(project, year, planned, before, completed.pop(year, ZERO), funds.get(year, ZERO)) for year, planned, before in plans]
+    rows += [(project, year, ZERO, ZERO, total, funds.get(year, ZERO)) for year, total in sorted(completed.items())]
     project.year_figures = {row[1]: (row[2], row[4]) for row in rows}
     return rows
 
@@ -265,6 +270,7 @@ def _judged(project, light):
         stage=project.stage, status=project.status, planned_start=project.planned_start, actual_start=project.actual_start,
         planned=planned, completed=completed, last_report_month=project.last_report_month, year=light.on.year,
         on=light.on, thresholds=light.thresholds[project.city.pk],
+        investment_stage=project.investment_stage, signed_on=project.signed_on,
     )
     return project.leader, project.last_report_month, reason.value, light.on, light.fingerprint
 
@@ -274,7 +280,7 @@ def _judged(project, light):
 PROJECT_COLUMNS = (
     "key", "code", "name", "batch_id", "stage", "status", "city_id", "county_id", "industry_id", "cluster_id", "owner",
     "scope", "start_year", "end_year", "planned_start", "planned_end", "actual_start", "actual_end", "total_investment",
-    "responsible_unit", "contact", "phone", "city_code", "county_code",
+    "responsible_unit", "contact", "phone", "city_code", "county_code", *INVESTMENT_COLUMNS,
     # _judged: what the reports add up to and the light, as progress_refresh and lights_refresh store them.
     "contracting_leader_id", "last_report_month", "current_light_reason", "current_light_on", "current_light_rules",
 )
@@ -285,9 +291,9 @@ def _listed_order(project):
     return _LISTED(project.row)
 
 
-PLAN_COLUMNS = ("project_id", "year", "planned_investment", "completed_before_year", "completed_investment")
+PLAN_COLUMNS = ("project_id", "year", "planned_investment", "completed_before_year", "completed_investment", "funds_in_place")
 REPORT_COLUMNS = ("project_id", "month", "completed_investment", "image_progress", "reported_at", "review_status",
-                  "reviewed_at", "review_reason")
+                  "reviewed_at", "review_reason", "funds_in_place")
 PROBLEM_COLUMNS = ("project_id", "category", "description", "responsible_unit", "raised_on", "status", "resolution",
                    "resolved_on")
 MILESTONE_COLUMNS = ("project_id", "kind_id", "planned_on", "actual_on")
@@ -299,7 +305,7 @@ class _DemoProject:
 
     __slots__ = ("serial", "key", "pk", "row", "city", "place", "leader", "last_report_month", "year_figures", "stage",
                  "status", "start_year", "planned_start", "planned_end", "actual_start", "actual_end", "total_investment",
-                 "programmes", "pace", "stops_reporting")
+                 "programmes", "pace", "stops_reporting", "investment_stage", "signed_on", "funds_share")
 
 
 def _build_project(rng, serial, on, counties_by_city, cities, batches, industries, clusters_by_county, used_names):

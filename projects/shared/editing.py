@@ -37,7 +37,7 @@ def progress_refresh(*, projects=None):
 
     Every writer of monthly reports calls this after writing; it is the one definition of
     "completed this year" (年度完成投资 = the sum of that year's monthly reports that count: submitted or
-    approved, not returned).
+    approved, not returned), and of the funds in place this year (本年实际到位资金) likewise.
     """
     def scoped(queryset, field):
         return queryset if projects is None else queryset.filter(**{f"{field}__in": projects})
@@ -62,8 +62,18 @@ def progress_refresh(*, projects=None):
         .annotate(total=Sum("completed_investment"))
         .values("total")
     )
+    # Funds in place (实际到位资金, issue 25) add up the same way, from the same counted reports.
+    year_funds = (
+        MonthlyReport.objects.counted().filter(project=OuterRef("project"), month__year=OuterRef("year"))
+        .order_by()
+        .values("project")
+        .annotate(total=Sum("funds_in_place"))
+        .values("total")
+    )
+    money = AnnualPlan._meta.get_field("completed_investment")
     scoped(AnnualPlan.objects.all(), "project").update(
-        completed_investment=Coalesce(Subquery(year_total), Value(0), output_field=AnnualPlan._meta.get_field("completed_investment"))
+        completed_investment=Coalesce(Subquery(year_total), Value(0), output_field=money),
+        funds_in_place=Coalesce(Subquery(year_funds), Value(0), output_field=money),
     )
     last_month = MonthlyReport.objects.counted().filter(project=OuterRef("pk")).order_by().values("project").annotate(last=Max("month")).values("last")
     scoped(Project.objects.all(), "pk").update(last_report_month=Subquery(last_month))

@@ -13,6 +13,8 @@ from django_filters.constants import EMPTY_VALUES
 from actions.models import Action
 from projects.domain import rules
 from projects.domain.choices import (
+    InvestmentStage,
+    InvestorSource,
     Light,
     ReviewStatus,
     Stage,
@@ -21,6 +23,7 @@ from projects.domain.choices import (
     SupervisionLevel,
     SupervisionStatus,
 )
+from projects.domain.investment import REGISTERED_OR_LATER, STARTED_OR_LATER, registration_overdue_q
 from projects.domain.rules import light_q, reporting_month, today
 from projects.domain.workdays import workdays_before
 from projects.models import (
@@ -41,6 +44,11 @@ from projects.shared.fields import ActionChoiceField
 from projects.shared.lights import nodes_late_exists, report_status_q
 
 REPORT_STATUS_CHOICES = ReviewStatus.choices + [("missing", _("未报（含退回）"))]
+
+# The 招商引资 programme's catalogue code, and the filters that make a list one of its items (issue 25).
+INVESTMENT_PROGRAMME = "investment-promotion"
+INVESTMENT_FILTERS = ("investment_stage", "investment_reached", "investor_source", "signed_year", "signed_from", "signed_to",
+                      "has_contract_amount", "registration_overdue")
 
 
 def _scoped(queryset, request):
@@ -196,6 +204,52 @@ class ProjectFilterSet(django_filters.FilterSet):
         field_name="total_investment",
         lookup_expr="lte",
     )
+    # The investment-promotion lifecycle (招商引资, issue 25).
+    investment_stage = django_filters.ChoiceFilter(
+        label=_("招商阶段"),
+        choices=InvestmentStage.choices,
+    )
+    investment_reached = django_filters.ChoiceFilter(
+        label=_("招商进展"),
+        choices=[(InvestmentStage.REGISTERED.value, _("已注册（含开工、投产）")),
+                 (InvestmentStage.STARTED.value, _("已开工（含投产）"))],
+        method="filter_investment_reached",
+        help_text=_("签约项目履约（已注册）或开工的，含其后阶段：招商引资卡片的履约率、开工率所数。"),
+    )
+    investor_source = django_filters.ChoiceFilter(
+        label=_("投资方来源"),
+        choices=InvestorSource.choices,
+    )
+    signed_year = django_filters.NumberFilter(
+        label=_("签约年度"),
+        field_name="signed_on",
+        lookup_expr="year",
+        min_value=2000,
+        max_value=2100,
+    )
+    signed_from = django_filters.DateFilter(
+        label=_("签约时间起"),
+        field_name="signed_on",
+        lookup_expr="gte",
+        help_text=_("YYYY-MM-DD"),
+    )
+    signed_to = django_filters.DateFilter(
+        label=_("签约时间止"),
+        field_name="signed_on",
+        lookup_expr="lte",
+        help_text=_("YYYY-MM-DD"),
+    )
+    has_contract_amount = django_filters.BooleanFilter(
+        label=_("有协议投资额"),
+        method="filter_has_contract_amount",
+        widget=yes_no_all(),
+    )
+    registration_overdue = django_filters.BooleanFilter(
+        label=_("签约逾期未注册"),
+        method="filter_registration_overdue",
+        widget=yes_no_all(),
+        help_text=_("签约超过规定月数仍未注册（且未开工、投产或终止）"),
+    )
 
     sort = ProjectOrderingFilter(
         label=_("排序"),
@@ -214,7 +268,7 @@ class ProjectFilterSet(django_filters.FilterSet):
     )
 
     # Fields searched by the text box here and by the admin's search box.
-    SEARCH_FIELDS = ("code", "key", "name", "owner")
+    SEARCH_FIELDS = ("code", "key", "name", "owner", "investor")
 
     class Meta:
         model = Project
@@ -247,6 +301,27 @@ class ProjectFilterSet(django_filters.FilterSet):
 
     def filter_light(self, queryset, name, value):
         return queryset.filter(light_q(value))
+
+    def filter_investment_reached(self, queryset, name, value):
+        reached = REGISTERED_OR_LATER if value == InvestmentStage.REGISTERED else STARTED_OR_LATER
+        return queryset.filter(investment_stage__in=reached)
+
+    def filter_has_contract_amount(self, queryset, name, value):
+        has = Q(contract_amount__gt=0)
+        return queryset.filter(has) if value else queryset.exclude(has)
+
+    def filter_registration_overdue(self, queryset, name, value):
+        overdue = registration_overdue_q(rules.today())
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
+
+    def is_investment_list(self):
+        """Whether the list is one of 招商引资 items (its columns are shown): filtered to the programme or by
+        any of the lifecycle's filters."""
+        data = self.data
+        if any(data.get(key) not in (None, "") for key in INVESTMENT_FILTERS):
+            return True
+        programme = self.form.cleaned_data.get("programme") if hasattr(self.form, "cleaned_data") else None
+        return programme is not None and programme.code == INVESTMENT_PROGRAMME
 
     def filter_nodes_late(self, queryset, name, value):
         late = nodes_late_exists(rules.today())

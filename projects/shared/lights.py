@@ -13,6 +13,7 @@ from django.db.models.functions import Cast, Coalesce
 from projects.domain import rules
 from projects.domain.choices import COUNTED_REVIEW_STATUSES, UNDER_CONSTRUCTION, LightReason, Stage, Status
 from projects.domain.figures import SUM_DIGITS
+from projects.domain.investment import registration_overdue_q
 from projects.domain.rules import (
     BOUNDARY_MARGIN,
     HUNDRED,
@@ -134,6 +135,7 @@ def _light_reason_case(queryset, *, on, progress, overdue, default_thresholds):
         ),
         When(overdue, then=Value(LightReason.REPORT_OVERDUE.value)),
         When(lags_by_more_than("red_lag_points"), then=Value(LightReason.FAR_BEHIND.value)),
+        When(registration_overdue_q(on), then=Value(LightReason.NOT_REGISTERED.value)),  # issue 25
         When(lags_by_more_than("yellow_lag_points"), then=Value(LightReason.BEHIND.value)),
         When(status=Status.BEHIND, then=Value(LightReason.MARKED_BEHIND.value)),
         default=Value(LightReason.ON_PACE.value),

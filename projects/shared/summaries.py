@@ -15,6 +15,7 @@ from projects.domain.access import scope_key
 from projects.domain.choices import COUNTED_REVIEW_STATUSES, Light, RegionLevel, ReviewStatus, Stage
 from projects.models import MonthlyReport, Programme, Region, SupervisionItem
 from projects.shared import lights
+from projects.shared.investment import investment_card, investment_rows
 from projects.shared.versions import cached_per_region, cached_summary
 
 LIGHTS = (Light.RED, Light.YELLOW, Light.GREEN, Light.NONE)
@@ -306,9 +307,12 @@ def _pieces_of(projects, *, slots, missing, plan, year, on, month):
     return pieces
 
 
+# The investment card's rows (shared.investment) as parts of the dashboard's.
+INVESTMENT_ROWS = ("signed", "funds", "overdue")
+INVESTMENT_PARTS = tuple(f"investment_{name}" for name in INVESTMENT_ROWS)
 # The parts of the dashboard's rows, each grouped by (at least) city and county so that they split into
 # pieces per region and merge back by concatenation.
-PIECE_PARTS = ("summary", "actions", "programmes", "trend", "nodes_late", "supervision")
+PIECE_PARTS = ("summary", "actions", "programmes", "trend", "nodes_late", "supervision", *INVESTMENT_PARTS)
 AREA = ("city", "county")
 
 
@@ -318,7 +322,9 @@ def _dashboard_rows(projects, *, plan, year, on, month):
     # EXISTS is costed per row, which would lift the pass past PostgreSQL's JIT threshold (a second lost
     # compiling it); as a filter it is a hashed semi-join.
     in_scope = projects.values("pk")
+    investment = investment_rows(projects, year=year, on=on)
     return {
+        **{part: investment[name] for part, name in zip(INVESTMENT_PARTS, INVESTMENT_ROWS)},
         "summary": _summary_rows(projects, AREA, month),
         "actions": list(_grouped(projects.filter(actions__plan=plan), [*AREA, "actions"])) if plan else [],
         "programmes": list(_grouped(projects, [*AREA, "programmes"])),
@@ -360,6 +366,7 @@ def _dashboard_of(rows, *, user, plan, progress):
         "trend": cumulative,
         "nodes_late": sum(row["count"] for row in rows["nodes_late"]),
         "supervision": {key: sum(row[key] for row in rows["supervision"]) for key in ("open", "overdue")},
+        "investment": investment_card({name: rows[part] for part, name in zip(INVESTMENT_PARTS, INVESTMENT_ROWS)}),
     }
 
 

@@ -348,3 +348,60 @@ def test_the_admin_lists_and_filters_by_the_lifecycle_and_shows_its_fields(users
     assert pipeline["stalled"].name in text and pipeline["producing"].name not in text
     change = client.get(reverse("admin:projects_project_change", args=[pipeline["producing"].pk])).content.decode()
     assert 'name="contract_amount"' in change and 'name="investor_source"' in change and "投产" in change
+
+
+# --- Funds in place through the progress workbook (the monthly cycle's third path) ---------------------------
+
+
+def test_funds_in_place_through_the_progress_workbook(users, tmp_path):
+    """The month's prefilled workbook has a funds column; a 招商 row's funds are stored through the same
+    service and checks as the report page's, a wrong cell is refused by row and column with nothing
+    written, and a workbook without the column keeps the funds stored."""
+    import openpyxl
+
+    from projects.importing.progress import progress_template_workbook
+
+    month = D(2026, 10, 1)
+    signed = investment_project("正定县招商资金项目", signed_on=D(2026, 1, 5), contract_amount=Decimal("5000"))
+    plain = make_project("正定县普通调度项目", ZHENGDING)
+    book = openpyxl.load_workbook(io.BytesIO(progress_template_workbook(user=users["county_editor"], month=month)))
+    sheet = book.active
+    headings = [cell.value for cell in sheet[3]]
+    assert "本月实际到位资金（万元）" in headings
+    funds_column, completed_column = headings.index("本月实际到位资金（万元）"), headings.index("本月完成投资（万元）")
+    for cells in sheet.iter_rows(min_row=4):
+        name = cells[2].value
+        if name in (signed.name, plain.name):
+            cells[completed_column].value = 100
+            cells[funds_column].value = 300 if name == signed.name else None
+    path = tmp_path / "progress.xlsx"
+    book.save(path)
+    out = io.StringIO()
+    call_command("import_progress", str(path), "--month", "2026-10", "--user", "zd", stdout=out)
+    assert out.getvalue().splitlines()[0].startswith("created 2,")
+    assert MonthlyReport.objects.get(project=signed, month=month).funds_in_place == Decimal("300")
+    assert MonthlyReport.objects.get(project=plain, month=month).funds_in_place is None
+
+    # The funds alone changed: written, and shown as the row's change.
+    sheet_row = next(cells for cells in sheet.iter_rows(min_row=4) if cells[2].value == signed.name)
+    sheet_row[funds_column].value = 350
+    book.save(path)
+    call_command("import_progress", str(path), "--month", "2026-10", "--user", "zd", stdout=(out := io.StringIO()))
+    assert out.getvalue().splitlines()[0].startswith("created 0, updated 1, unchanged 1")
+    assert MonthlyReport.objects.get(project=signed, month=month).funds_in_place == Decimal("350")
+
+    # A negative amount: refused with its row and column; nothing written.
+    sheet_row[funds_column].value = -5
+    book.save(path)
+    with pytest.raises(SystemExit):
+        call_command("import_progress", str(path), "--month", "2026-10", "--user", "zd", stdout=(out := io.StringIO()))
+    assert f"row {sheet_row[0].row}, column 本月实际到位资金（万元）" in out.getvalue()
+    assert MonthlyReport.objects.get(project=signed, month=month).funds_in_place == Decimal("350")
+
+    # A workbook of the old shape (no funds column) leaves the funds as they are.
+    sheet.delete_cols(funds_column + 1)
+    sheet_row[completed_column].value = 120
+    book.save(path)
+    call_command("import_progress", str(path), "--month", "2026-10", "--user", "zd", stdout=io.StringIO())
+    report = MonthlyReport.objects.get(project=signed, month=month)
+    assert (report.completed_investment, report.funds_in_place) == (Decimal("120"), Decimal("350"))

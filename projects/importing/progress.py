@@ -29,12 +29,15 @@ PROGRESS_HEADERS = {
     "name": ("项目名称", "name"),
     "county": ("所属县（市、区）", "county"),
     "completed": ("本月完成投资（万元）", "completed_investment"),
+    # 招商引资 items' funds in place this month (issue 25); blank for other projects.
+    "funds": ("本月实际到位资金（万元）", "funds_in_place"),
     "progress": ("形象进度", "image_progress"),
     "problem": ("存在问题", "problem"),
     "note": ("说明", "note"),
 }
 PROGRESS_SYNONYMS = {
     "completed": ["当月完成投资", "本月完成", "月完成投资", "本月完成投资额"],
+    "funds": ["实际到位资金", "本月实际到位资金", "本月到位资金", "当月到位资金", "到位资金", "资金到位"],
     "progress": ["工程进度", "进展情况", "项目进展", "形象进度情况"],
     "problem": ["问题", "存在的问题", "需协调解决的问题", "困难问题"],
     "note": ["情况说明"],
@@ -108,6 +111,7 @@ class ProgressResource(WorkbookResource):
     name = fields.Field(column_name="name", widget=NameWidget())
     county = fields.Field(column_name="county", widget=TextWidget())
     completed = fields.Field("completed_investment", "completed", widget=MoneyWidget())
+    funds = fields.Field("funds_in_place", "funds", widget=MoneyWidget())
     # Free text: 无, 暂无, 无问题, — are empty (reading.is_empty_meaning), so 无 opens no problem (issue 25).
     progress = fields.Field("image_progress", "progress", widget=FreeTextWidget())
     problem = fields.Field(column_name="problem", widget=FreeTextWidget())
@@ -115,7 +119,7 @@ class ProgressResource(WorkbookResource):
 
     class Meta:
         model = MonthlyReport
-        fields = ("code", "name", "county", "completed", "progress", "problem", "note")
+        fields = ("code", "name", "county", "completed", "funds", "progress", "problem", "note")
         import_id_fields = ("name",)  # rows are matched by the loader
         instance_loader_class = ProgressLoader
         use_bulk = True
@@ -140,6 +144,8 @@ class ProgressResource(WorkbookResource):
             raise ImportFileError(_("缺少必需的列：%(columns)s") % {"columns": "、".join(missing)})
         self.outcome.unrecognized = columns.headings
         self.fields["completed"].widget.unit = columns["completed"][1]
+        if "funds" in columns:
+            self.fields["funds"].widget.unit = columns["funds"][1]
         keys = list(columns)
         kept, kept_numbers = [], []
         for number, cells in zip(numbers[columns.index + 1 :], dataset[columns.index + 1 :]):
@@ -183,10 +189,15 @@ class ProgressResource(WorkbookResource):
             raise ValidationError({"completed": [str(error)]}) from None
         if amount is None:  # empty, or — / 无
             raise ValidationError({"completed": [_("必填")]})
+        try:
+            # A blank cell, or a workbook without the column, reports no funds this time: those stored stay.
+            funds = self.fields["funds"].clean(row) if "funds" in row else None
+        except ValueError as error:
+            raise ValidationError({"funds": [str(error)]}) from None
         text = {key: self.fields[key].clean(row) if key in row else "" for key in ("progress", "problem", "note")}
         instance._entry = reports.ReportEntry(
             project=project, month=self.month, completed_investment=amount, image_progress=text["progress"],
-            problem=text["problem"], note=text["note"],
+            problem=text["problem"], note=text["note"], funds_in_place=reports.KEEP if funds is None else funds,
         )
 
     def save_instance(self, instance, is_create, row, **kwargs):
@@ -209,6 +220,10 @@ class ProgressResource(WorkbookResource):
                 report, header = outcome.report, PROGRESS_HEADERS["completed"][0]
                 old = _shown("completed", report.completed_investment) if report else ""
                 changes = [] if outcome.status == "unchanged" else [(header, old, _shown("completed", outcome.entry.completed_investment))]
+                funds = outcome.entry.funds_in_place
+                if changes and funds != reports.KEEP and funds != (report.funds_in_place if report else None):
+                    old_funds = _shown("completed", report.funds_in_place) if report else ""
+                    changes.append((PROGRESS_HEADERS["funds"][0], old_funds, _shown("completed", funds)))
                 self.outcome.add_row(RowResult(self.sheet_rows[number - 1], outcome.status, outcome.entry.project.name, changes))
 
 

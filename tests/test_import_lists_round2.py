@@ -349,3 +349,13 @@ def test_bad_cells_are_still_reported_one_by_one_and_nothing_is_written(db, tmp_
         "row 3, column 建设起止年限", "row 3, column 总投资（万元）", "row 4, column 所属县（市、区）", "row 4, column 总投资（万元）",
     ]
     assert not Project.objects.exists()
+
+
+def test_a_name_typed_with_a_line_break_elsewhere_is_stored_as_the_imports_store_it(db):
+    """The admin, the API and the demo save through the model: the one rule for names applies there too, so
+    a later list naming the project without the break matches it."""
+    from .conftest import ZHENGDING, make_project
+
+    project = make_project("正定县智能装备\n产业园  项目", ZHENGDING)
+    project.refresh_from_db()
+    assert project.name == "正定县智能装备产业园项目"

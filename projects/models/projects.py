@@ -11,6 +11,7 @@ from simple_history.models import HistoricalRecords
 from projects.domain.access import can_edit_projects, project_scope_q
 from projects.domain.choices import RegionLevel, Stage, Status
 from projects.domain.figures import money_constraints, total_investment_validator
+from projects.domain.names import normalize_name
 from projects.models.catalogue import Batch, Cluster, Industry, Programme, Region, money_field
 from projects.models.investment import InvestmentLifecycle
 
@@ -356,6 +357,7 @@ class Project(InvestmentLifecycle, models.Model):
         self.county_code = self.county.code if self.county_id else ""
 
     def save(self, *args, **kwargs):
+        self.name = normalize_name(self.name)  # whatever path typed it: as the imports store and match it
         self.set_sort_keys()
         self.derive_investor_source()
         update_fields = kwargs.get("update_fields")
@@ -364,7 +366,8 @@ class Project(InvestmentLifecycle, models.Model):
         super().save(*args, **kwargs)
 
     def clean_fields(self, exclude=None):
-        # Normalise before the validators see the code.
+        # Normalise before the validators see the code and the name.
+        self.name = normalize_name(self.name)
         if self.code is not None:
             self.code = normalize_project_code(self.code) or None
         super().clean_fields(exclude=exclude)

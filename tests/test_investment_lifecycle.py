@@ -405,3 +405,23 @@ def test_funds_in_place_through_the_progress_workbook(users, tmp_path):
     call_command("import_progress", str(path), "--month", "2026-10", "--user", "zd", stdout=io.StringIO())
     report = MonthlyReport.objects.get(project=signed, month=month)
     assert (report.completed_investment, report.funds_in_place) == (Decimal("120"), Decimal("350"))
+
+
+@pytest.mark.parametrize(("investor", "region", "source"), [
+    ("北京某汽车集团有限公司", "", InvestorSource.BEIJING_TIANJIN),
+    ("天津某家具股份有限公司", "", InvestorSource.BEIJING_TIANJIN),
+    ("深圳某电子有限公司", "", InvestorSource.OTHER_PROVINCE),
+    ("某某新材料有限公司", "", ""),  # no place in the name: left to be chosen
+    ("广东某电子有限公司", "", InvestorSource.OTHER_PROVINCE),
+    ("中国石化北京分公司", "", ""),  # mentions 北京, registered as 中国…: says nothing
+    ("某某科技有限公司", "香港", InvestorSource.ABROAD),  # the region first
+])
+def test_a_signing_list_without_source_or_region_takes_the_source_from_the_investors_name(db, tmp_path, investor, region, source):
+    """A signing list names the investor only (北京某汽车集团有限公司): its source is the place its name begins
+    with, on the import and on a save."""
+    project = investment_project("正定县招商来源项目", investor=investor, investor_region=region)
+    assert project.investor_source == source
+    path = tmp_path / "signing.csv"
+    path.write_text(f"项目名称,所属市,所属县（市、区）,投资方\n正定县招商新签项目,石家庄市,正定县,{investor}\n", encoding="utf-8")
+    import_lines(path)
+    assert Project.objects.get(name="正定县招商新签项目").investor_source == (source if not region else "")

@@ -109,14 +109,32 @@ OTHER_PROVINCES = ("上海", "重庆", "山西", "内蒙古", "辽宁", "吉林"
                    "西安", "厦门", "宁波", "大连", "沈阳", "长沙", "合肥", "无锡")
 
 
+# The places each source is told by, abroad first (香港 before 北京 in 香港北京路…).
+PLACES = ((ABROAD, InvestorSource.ABROAD), (BEIJING_TIANJIN, InvestorSource.BEIJING_TIANJIN),
+          (HEBEI, InvestorSource.IN_PROVINCE), (OTHER_PROVINCES, InvestorSource.OTHER_PROVINCE))
+
+
 def investor_source_of(region):
     """京津 / 省内 / 省外 / 境外 from where the investor is (投资方所在地, e.g. 北京市海淀区, 广东省深圳市,
     香港); "" when the words name none of them (then the source is left to be chosen)."""
     text = (region or "").strip()
     if not text:
         return ""
-    for words, source in ((ABROAD, InvestorSource.ABROAD), (BEIJING_TIANJIN, InvestorSource.BEIJING_TIANJIN),
-                          (HEBEI, InvestorSource.IN_PROVINCE), (OTHER_PROVINCES, InvestorSource.OTHER_PROVINCE)):
+    for words, source in PLACES:
         if any(word in text for word in words):
+            return source.value
+    return ""
+
+
+def investor_source_from(*, region, investor):
+    """The source of an investor with no source chosen: from where it is (投资方所在地), else from the place its
+    registered name begins with (北京某汽车集团有限公司 → 京津; a Chinese company name starts with where it is
+    registered). A name that merely mentions a place elsewhere (中国石化北京分公司) says nothing."""
+    source = investor_source_of(region)
+    if source:
+        return source
+    name = (investor or "").strip()
+    for words, source in PLACES:
+        if name.startswith(words):
             return source.value
     return ""

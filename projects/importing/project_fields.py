@@ -14,7 +14,7 @@ from import_export.instance_loaders import BaseInstanceLoader
 from projects.domain.access import phone_is_masked
 from projects.domain.choices import InvestorSource
 from projects.domain.figures import contract_amount_validator
-from projects.domain.investment import investor_source_of
+from projects.domain.investment import investor_source_from, investor_source_of
 from projects.importing.reading import clean_text
 from projects.importing.resources import ChoiceWidget
 from projects.importing.widgets import MoneyWidget, MonthWidget, TextWidget
@@ -60,7 +60,7 @@ class InvestorSourceField(fields.Field):
                 raise
         if not source:
             region = clean_text(row.get("investor_region")) or instance.investor_region
-            source = instance.investor_source or investor_source_of(region)
+            source = instance.investor_source or investor_source_from(region=region, investor=instance.investor)
         instance.investor_source = source
 
 
@@ -70,7 +70,17 @@ class InvestorRegionField(fields.Field):
     def save(self, instance, row, is_m2m=False, **kwargs):
         super().save(instance, row, is_m2m, **kwargs)
         if "investor_source" not in row and not instance.investor_source:
-            instance.investor_source = investor_source_of(instance.investor_region)
+            instance.investor_source = investor_source_from(region=instance.investor_region, investor=instance.investor)
+
+
+class InvestorField(fields.Field):
+    """投资方; without a 投资方来源 or 投资方所在地 column, the source follows the name's place while none was
+    chosen (北京某集团 → 京津)."""
+
+    def save(self, instance, row, is_m2m=False, **kwargs):
+        super().save(instance, row, is_m2m, **kwargs)
+        if not ({"investor_source", "investor_region"} & set(row)) and not instance.investor_source:
+            instance.investor_source = investor_source_from(region=instance.investor_region, investor=instance.investor)
 
 
 class AmountField(fields.Field):
@@ -90,7 +100,7 @@ def investment_fields():
     """The block's fields, new for each resource (widgets hold per-import state: the amount's unit)."""
     text, date = TextWidget, MonthWidget
     return {
-        "investor": fields.Field("investor", "investor", widget=text()),
+        "investor": InvestorField("investor", "investor", widget=text()),
         "investor_region": InvestorRegionField("investor_region", "investor_region", widget=text()),
         "investor_source": InvestorSourceField("investor_source", "investor_source",
                                                widget=ChoiceWidget(InvestorSource.choices)),

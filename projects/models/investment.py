@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from projects.domain.choices import InvestmentStage, InvestorSource
 from projects.domain.figures import contract_amount_validator
-from projects.domain.investment import investment_stage_expression, investor_source_of
+from projects.domain.investment import investment_stage_expression, investor_source_from
 from projects.models.catalogue import money_field
 
 # The lifecycle's fields a person writes (forms, the admin, the list's columns), in the order shown.
@@ -86,9 +86,9 @@ class InvestmentLifecycle(models.Model):
         abstract = True
 
     def derive_investor_source(self):
-        """The source from the investor's region when none was chosen (a chosen one is kept)."""
-        if not self.investor_source and self.investor_region:
-            self.investor_source = investor_source_of(self.investor_region)
+        """The source from the investor's region or name when none was chosen (a chosen one is kept)."""
+        if not self.investor_source:
+            self.investor_source = investor_source_from(region=self.investor_region, investor=self.investor)
 
     def clean_investment(self):
         """The lifecycle's dates in order: {field: message} for those that are not."""

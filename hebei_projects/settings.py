@@ -82,6 +82,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "projects.inbox.context_processors.inbox",  # the menu's 待办 (n), issue 26
             ],
         },
     },
@@ -214,7 +215,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "dashboard"
+# The inbox for those who report or review, the dashboard for the province and leaders (issue 26).
+LOGIN_REDIRECT_URL = "start"
 LOGOUT_REDIRECT_URL = "login"
 # Idle sessions end after a working day: the cookie age is renewed on every request.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
@@ -248,6 +250,7 @@ STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise expects it even before collectsta
 WHITENOISE_USE_FINDERS = DEBUG
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # "evidence" (site photos and project documents, issue 26) is added under "Evidence" below.
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
@@ -363,3 +366,38 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 PASSWORD_RESET_LIMIT_PER_EMAIL = env.int("PASSWORD_RESET_LIMIT_PER_EMAIL", default=3)
 PASSWORD_RESET_LIMIT_PER_IP = env.int("PASSWORD_RESET_LIMIT_PER_IP", default=20)
 PASSWORD_RESET_LIMIT_WINDOW = env.int("PASSWORD_RESET_LIMIT_WINDOW", default=3600)
+
+# --- Evidence: site photos and project documents (issue 26; projects/evidence/) --------------------------
+# Files go through Django's storage API, alias "evidence": the local file system under MEDIA_ROOT by default;
+# any S3-compatible store (several web hosts share it) with EVIDENCE_STORAGE=s3 and the AWS_* variables
+# django-storages reads. There is no public media URL: files are served only by projects.evidence.views,
+# which checks that the reader may see the project (a private bucket; the app streams what it serves).
+MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
+EVIDENCE_STORAGE = env("EVIDENCE_STORAGE", default="local")
+if EVIDENCE_STORAGE == "s3":
+    # django-storages reads these settings; the endpoint names any S3-compatible store (MinIO, OSS, COS …).
+    AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME")
+    AWS_S3_ENDPOINT_URL = env("AWS_S3_ENDPOINT_URL", default=None)
+    AWS_S3_REGION_NAME = env("AWS_S3_REGION_NAME", default=None)
+    AWS_ACCESS_KEY_ID = env("AWS_ACCESS_KEY_ID", default=None)
+    AWS_SECRET_ACCESS_KEY = env("AWS_SECRET_ACCESS_KEY", default=None)
+    STORAGES["evidence"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "location": env("EVIDENCE_S3_PREFIX", default="evidence"),
+        "default_acl": "private", "querystring_auth": True, "file_overwrite": False,
+    }}
+else:
+    STORAGES["evidence"] = {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {
+        "location": str(Path(MEDIA_ROOT) / "evidence"), "base_url": None,
+        "file_permissions_mode": 0o640, "directory_permissions_mode": 0o750,
+    }}
+EVIDENCE_MAX_PHOTO_BYTES = env.int("EVIDENCE_MAX_PHOTO_BYTES", default=15 * 2**20)
+EVIDENCE_MAX_DOCUMENT_BYTES = env.int("EVIDENCE_MAX_DOCUMENT_BYTES", default=30 * 2**20)
+# An Office file is a zip: refused when it would unpack past this.
+EVIDENCE_MAX_UNPACKED_BYTES = env.int("EVIDENCE_MAX_UNPACKED_BYTES", default=200 * 2**20)
+# Pixels an uploaded image may have (a phone's 50-megapixel camera fits); above it is a decompression bomb.
+EVIDENCE_MAX_IMAGE_PIXELS = env.int("EVIDENCE_MAX_IMAGE_PIXELS", default=60_000_000)
+# The longest edge of a stored photo and of its thumbnail (pixels): photos are re-encoded, never kept as sent.
+EVIDENCE_IMAGE_MAX_EDGE = env.int("EVIDENCE_IMAGE_MAX_EDGE", default=2560)
+EVIDENCE_THUMBNAIL_EDGE = env.int("EVIDENCE_THUMBNAIL_EDGE", default=320)
+# A photo taken farther than this from the project's position is a warning the reviewer sees.
+PHOTO_MAX_DISTANCE_KM = env.float("PHOTO_MAX_DISTANCE_KM", default=5.0)

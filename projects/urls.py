@@ -4,6 +4,7 @@ dispatch/ (monthly report and review), supervision/ (督办), security/ (sign-in
 from django.urls import include, path
 
 from projects.dispatch import views as dispatch_views
+from projects.evidence import views as evidence_views
 from projects.pages import actions, dashboard, profile, project_detail, project_list
 from projects.supervision import views as supervision_views
 
@@ -18,8 +19,15 @@ urlpatterns = [
     path("supervision/<int:pk>/", supervision_views.supervision_item, name="supervision_item"),
     path("reports/", dispatch_views.monthly_report, name="monthly_report"),
     path("reports/review/", dispatch_views.report_review, name="report_review"),
+    path("inbox/", include("projects.inbox.urls")),  # 待办 and the page after login (issue 26)
     path("actions/", actions.action_plan, name="action_plan"),
     path("profile/", profile.profile, name="profile"),
     path("accounts/", include("projects.security.urls")),  # two-factor login, password reset (issue 22)
     path("api/", include("projects.api.urls")),
+    # Site photos and project documents (issue 26): files only through these views, which check visible_to.
+    path("reports/<int:project_pk>/<str:month>/photos/", evidence_views.report_photos, name="report_photos"),
+    path("evidence/photos/<int:pk>/", evidence_views.photo_file, name="evidence_photo"),
+    path("evidence/photos/<int:pk>/thumbnail/", evidence_views.photo_thumbnail, name="evidence_photo_thumbnail"),
+    path("evidence/documents/<int:pk>/", evidence_views.document_file, name="evidence_document"),
+    path("projects/<int:pk>/documents/", evidence_views.project_documents, name="project_documents"),
 ]

@@ -67,7 +67,9 @@ def test_county_editor_reports_and_sees_the_dashboard_change(county_data, live_s
     page.fill("#id_username", user.username)
     page.fill("#id_password", "browser-test-password")
     page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    page.wait_for_url(f"{live_server.url}/inbox/")  # a county editor lands on their 待办 (issue 26)
+    assert page.locator("h1").inner_text().startswith("待办")
+    page.goto(f"{live_server.url}/")
     assert page.locator("h1").inner_text().startswith("驾驶舱")
 
     # Only their county's projects.

@@ -31,6 +31,7 @@ PAGES = {
     "profile": "/profile/",
     "report": "/reports/",
     "review": "/reports/review/",
+    "inbox": "/inbox/",
 }
 # Latin words that may appear in Chinese mode: the export formats, the language's own name, the API.
 ALLOWED_LATIN = {"XLSX", "CSV", "JSON", "English", "API"}
@@ -54,7 +55,7 @@ def login(context, base, username, language):
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    page.wait_for_url(re.compile(re.escape(base) + r"/(inbox/)?$"))  # editors and coordinators land on 待办 (issue 26)
     context.add_cookies([{"name": "django_language", "value": language, "url": base}])
     return page
 

@@ -344,5 +344,5 @@ def test_the_list_is_a_django_import_export_resource(db):
     assert not result.has_errors() and not result.has_validation_errors()
     assert result.totals["new"] == 1 and result.rows == []  # counted, not kept: the resource keeps what it shows
     assert resource.outcome.rows[0].row == 4  # the sheet's row, under title, note and header
-    assert ("总投资（万元）", "", "20000.00") in resource.outcome.rows[0].changes  # 2 亿元 shown as converted
+    assert ("总投资（万元）", "", "20,000") in resource.outcome.rows[0].changes  # 2 亿元 shown as converted
     assert not Project.objects.exists()

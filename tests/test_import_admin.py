@@ -32,7 +32,7 @@ def test_preview_then_confirm_applies_exactly_the_previewed_file(users, projects
     page = response.content.decode()
     assert response.status_code == 200
     assert response.context["batch"].result["counts"] == {"created": 1, "updated": 1, "unchanged": 0}
-    assert "10000.00 → 12000.00" in page and "确认导入" in page
+    assert "10,000 → 12,000" in page and "确认导入" in page
     assert snapshot() == before  # a preview writes nothing
     batch = ImportBatch.objects.get()
     response = client.post(reverse("admin:projects_project_import_confirm", args=[batch.pk]))

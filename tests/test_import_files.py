@@ -108,7 +108,7 @@ def test_the_preview_shows_new_rows_as_converted_and_the_summary_is_in_the_reade
     data = workbook([row("1", "正定县新能源装备项目", "石家庄市", "正定县", total="1.5", plan="0.3", stage="新开工")], header=header)
     page = upload(client, data).content.decode()
     # The clerk checks the 亿元 → 万元 conversion and the values before confirming.
-    for shown in ("正定县新能源装备项目", "总投资（万元）：15000.00", "新开工", "正定县", "省重点", "重大产业项目"):
+    for shown in ("正定县新能源装备项目", "总投资（万元）：15,000", "新开工", "正定县", "省重点", "重大产业项目"):
         assert shown in page, shown
     batch = ImportBatch.objects.get()
     response = client.post(reverse("admin:projects_project_import_confirm", args=[batch.pk]), follow=True)

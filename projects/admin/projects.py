@@ -24,6 +24,7 @@ from projects.admin.common import (
     filterset_list_filter,
 )
 from projects.admin.imports import ImportAdminMixin, _xlsx_response
+from projects.admin.report_rows import ONE_LINE, LockedRowsFormSetMixin, MonthField
 from projects.admin.transfer import TableExportMixin
 from projects.dispatch.reports import (
     TRANSITIONS,
@@ -69,7 +70,7 @@ class AnnualPlanInline(ProjectChildInline):
     fields = ["year", "planned_investment", "completed_before_year"]
 
 
-class MonthlyReportFormSet(forms.BaseInlineFormSet):
+class MonthlyReportFormSet(LockedRowsFormSetMixin, forms.BaseInlineFormSet):
     """Reports edited in the project's form go through reporting like every other writer: only changed
     rows are written, approved ones are locked, checks that fire want a note. Validation asks the same
     service what saving would do, so the errors appear on their rows."""
@@ -114,16 +115,6 @@ class MonthlyReportFormSet(forms.BaseInlineFormSet):
             elif outcome.status == EntryStatus.NEEDS_NOTE:
                 form.add_error("note", "；".join(warning.message for warning in outcome.warnings) + "。" +
                                _("请核对；如确认无误，请填写（或更新）说明后再次保存。"))
-
-
-class MonthField(forms.DateField):
-    """A month as the browser's month picker sends it (2026-10), stored as its first day."""
-
-    widget = forms.DateInput(attrs={"type": "month"}, format="%Y-%m")
-    input_formats = ["%Y-%m", "%Y-%m-%d"]
-
-
-ONE_LINE = forms.TextInput(attrs={"size": 18})
 
 
 class MonthlyReportInline(ProjectChildInline):

@@ -15,6 +15,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from projects.dispatch.context import raised_with, rows_context
 from projects.dispatch.reports import (
     KEEP,
     TRANSITIONS,
@@ -27,14 +28,23 @@ from projects.domain import rules
 from projects.domain.access import review_scope_q
 from projects.domain.choices import ReviewAction, ReviewStatus, Stage, Status
 from projects.domain.figures import parse_money
+from projects.evidence.reads import photo_counts, photos_by_report
 from projects.mail import delivery
 from projects.models import PROJECT_ORDER, MonthlyReport, Project
-from projects.shared import summaries
+from projects.shared import lights, summaries
 from projects.shared.filtersets import ProjectFilterSet, county_choices, list_link
 from projects.shared.paginators import CachedCountPaginator
 
 REPORT_PAGE_SIZE = 50
 
+
+# ?report= on the report page: the projects still to report for the month (owed, and no report at all) and
+# those whose report was returned; a returned report is also "missing" (lights.report_status_q).
+REPORT_FILTERS = {
+    "": None,
+    "unreported": lambda month: lights.report_status_q("missing", month) & ~lights.report_status_q("returned", month),
+    "returned": lambda month: lights.report_status_q("returned", month),
+}
 
 REPORT_FIELD = re.compile(r"^p(\d+)-(?:completed|funds|progress|problem|note|version)$")
 
@@ -80,6 +90,12 @@ def monthly_report(request):
         .select_related("city", "county")
         .order_by(*PROJECT_ORDER)
     )
+    report_filter = request.GET.get("report", "")
+    if report_filter not in REPORT_FILTERS:
+        raise Http404
+    if report_filter:
+        # The inbox's links (issue 26): exactly the rows it counts, by the list's rule for a month's reports.
+        projects = projects.filter(REPORT_FILTERS[report_filter](month))
     page = CachedCountPaginator(projects, REPORT_PAGE_SIZE, user=request.user).get_page(request.GET.get("page"))
     rows = list(page.object_list)
 
@@ -135,6 +151,8 @@ def monthly_report(request):
             return redirect(request.get_full_path())
 
     existing = stored_reports()
+    context = rows_context([project.pk for project in rows], month=month, on=today)
+    photos = photo_counts([project.pk for project in rows], month)  # site photos as evidence (issue 26)
     table = []
     for project in rows:
         report = existing.get(project.pk)
@@ -156,6 +174,8 @@ def monthly_report(request):
             "confirm": ",".join(warning.key for warning in note.warnings) if note and not isinstance(note, str) else "",
             "needs_note": bool(note and not isinstance(note, str) and note.status == EntryStatus.NEEDS_NOTE),
             "locked": report is not None and report.is_locked,
+            "context": context.get(project.pk),
+            "photos": photos.get(project.pk, 0),
         })
     return render(request, "projects/monthly_report.html", {
         "month": month,
@@ -165,6 +185,7 @@ def monthly_report(request):
         "table": table,
         "page": page,
         "filterset": filterset,
+        "report_filter": report_filter,
         "query": urlencode({k: v for k, v in request.GET.items() if k != "page"}),
     }, status=400 if row_notes else 200)
 
@@ -237,6 +258,13 @@ def report_review(request):
     listed = listed.select_related("project", "project__city", "project__county", "reported_by", "reviewed_by").order_by(
         *(f"project__{field}" for field in PROJECT_ORDER), "pk")
     page = CachedCountPaginator(listed, REPORT_PAGE_SIZE, user=request.user).get_page(request.GET.get("page"))
+    reviewed = list(page.object_list)
+    context = rows_context([report.project_id for report in reviewed], month=month, on=today, problems=True)
+    photos = photos_by_report([report.pk for report in reviewed])
+    for report in reviewed:
+        report.context = context.get(report.project_id)
+        report.photos = photos.get(report.pk, [])
+        report.problems_raised = raised_with(report, report.context)
     params = {"month": month.strftime("%Y-%m"), **({"county": county.pk} if county else {})}
     tabs = [
         {"value": value, "label": label, "count": sum(by_status.values()) if value == "all" else by_status.get(value, 0),
@@ -255,5 +283,6 @@ def report_review(request):
         "counties": counties.filter(pk__in=Project.objects.filter(review_scope_q(user, project_prefix="")).values("county")),
         "county": county,
         "page": page,
+        "reports": reviewed,
         "query": urlencode({k: v for k, v in request.GET.items() if k != "page"}),
     })

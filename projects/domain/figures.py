@@ -40,6 +40,22 @@ def money_text(value):
     return f"{Decimal(value):,.2f}"
 
 
+WAN_PER_YI = Decimal(10000)
+
+
+def figure_text(value, unit="万元"):
+    """The one way a figure is shown to people (issue 26), on pages, in previews and in mail: thousands
+    separated; an amount held in 万元 shown in 万元 (whole 万元, to the cent only when there are cents) or in
+    亿元 (two decimals, SPEC §2); a count, whole, as an amount in 万元 is; "—" when there is none.
+    Display only: what goes into an input, an export or the API is the plain number."""
+    if value is None or value == "":
+        return "—"
+    if unit == "亿元":
+        return f"{Decimal(value) / WAN_PER_YI:,.2f}"
+    text = f"{Decimal(value):,.2f}"
+    return text[:-3] if text.endswith(".00") else text
+
+
 def money_validator(value):
     """An amount is a non-negative decimal of at most two places that its column can hold. The model's
     fields carry it (admin and its inlines), the widgets of every workbook and the API call it."""

@@ -27,7 +27,7 @@ from import_export import fields
 from actions.models import Action
 from projects.domain import rules
 from projects.domain.choices import Stage
-from projects.domain.figures import total_investment_validator
+from projects.domain.figures import figure_text, total_investment_validator
 from projects.domain.template import COLUMNS as EXPORT_COLUMNS
 from projects.importing.catalogues import Catalogues
 from projects.importing.headers import (
@@ -93,11 +93,13 @@ def _header(key):
 
 
 def _shown(key, value):
-    """A value as the preview shows it: labels for choices, names for catalogue rows, 万元 as stored."""
+    """A value as the preview shows it: labels for choices, names for catalogue rows, 万元 thousands separated."""
     if value is None or value == "":
         return ""
     if key == "stage":
         return str(Stage(value).label)
+    if isinstance(value, Decimal):
+        return figure_text(value)  # issue 26: 13,152, not 13152.00
     return str(value)
 
 

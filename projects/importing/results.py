@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
+from projects.domain.figures import figure_text
+
 
 class ImportFileError(Exception):
     """The file as a whole cannot be read as a project list (not a workbook, no header row, ...)."""
@@ -98,10 +100,12 @@ class ImportResult:
 def describe(result):
     """An import's outcome in the reader's language, from what `to_dict` gave (and an import batch keeps)."""
     counts = result.get("counts", {})
-    return _("新增 %(created)d，更新 %(updated)d，不变 %(unchanged)d，跳过 %(skipped)d，错误 %(errors)d") % {
+    figures = {  # thousands separated, as every count people read (issue 26)
         "created": counts.get("created", 0), "updated": counts.get("updated", 0), "unchanged": counts.get("unchanged", 0),
         "skipped": result.get("skipped", 0), "errors": len(result.get("errors", ())),
     }
+    return _("新增 %(created)s，更新 %(updated)s，不变 %(unchanged)s，跳过 %(skipped)s，错误 %(errors)s") % {
+        name: figure_text(value) for name, value in figures.items()}
 
 
 PROGRESS_EVERY = 1000

@@ -15,6 +15,7 @@ from projects.models.catalogue import (
     money_field,
 )
 from projects.models.digests import DeliveryStatus, DigestDelivery, DigestSubscription
+from projects.models.evidence import DocumentKind, ProjectDocument, ReportPhoto
 from projects.models.imports import HeaderSynonym, ImportBatch
 from projects.models.investment import INVESTMENT_FIELDS, InvestmentLifecycle
 from projects.models.projects import (
@@ -44,5 +45,6 @@ __all__ = [
     "SupervisionItemQuerySet", "SupervisionStep", "ImportBatch", "Industry", "MONEY", "MonthlyReport", "MonthlyReportQuerySet",
     "PROJECT_CODE_RE", "PROJECT_ORDER", "PersonScopedQuerySet", "Problem", "Programme", "Project", "ProjectChildQuerySet",
     "ProjectQuerySet", "Region", "RegionQuerySet", "ReportTransition", "User", "WorkdayOverride",
-    "money_field", "new_project_key", "normalize_project_code", "validate_project_code",
+    "money_field", "new_project_key",
+    "DocumentKind", "ProjectDocument", "ReportPhoto", "normalize_project_code", "validate_project_code",
 ]

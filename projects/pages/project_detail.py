@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from actions.models import Action
 from projects.domain import rules
+from projects.evidence.reads import documents_context
 from projects.domain.access import phone_shown
 from projects.models import MilestoneKind, Project
 from projects.shared import lights
@@ -67,6 +68,7 @@ def project_detail(request, pk, *, node_input=None, node_errors=(), status=200):
         "node_errors": node_errors,
         "items": project.supervision_items.order_by("-opened_on", "-pk")[:20],
         "open_form": OpenForm(levels=open_levels) if open_levels else None,
+        **documents_context(project, can_edit=can_edit),  # issue 26
     }, status=status)
 
 

@@ -17,18 +17,27 @@ from projects.importing import exporting
 from projects.models import PROJECT_ORDER, Project
 from projects.pages.common import active_params, scope_filterset
 from projects.shared import lights, versions
-from projects.shared.paginators import CachedCountPaginator
+from projects.shared.paginators import PAGE_SIZES, CachedCountPaginator, page_of, page_size
 
 LIST_PAGE_SIZE = 50
+
+
+def filters_applied(request, form):
+    """How many of the form's filters the request sets: the folded filters' button says so on a phone."""
+    return sum(1 for name in form.fields if name != "sort" and any(value.strip() for value in request.GET.getlist(name)))
 
 
 @login_required
 def project_list(request):
     filterset, year = scope_filterset(request)
+    per_page, size_note = page_size(request.GET, LIST_PAGE_SIZE)
     if not filterset.is_valid():
-        page = CachedCountPaginator(Project.objects.none(), LIST_PAGE_SIZE).get_page(1)
+        page = CachedCountPaginator(Project.objects.none(), per_page).get_page(1)
         rows = render_to_string("projects/_project_rows.html", {"page": page, "year": year}, request)
-        return render(request, "projects/project_list.html", {"filterset": filterset, "page": page, "year": year, "rows": rows}, status=400)
+        return render(request, "projects/project_list.html", {
+            "filterset": filterset, "page": page, "year": year, "rows": rows, "filters_open": True,
+            "filters_applied": filters_applied(request, filterset.form),
+        }, status=400)
     projects = filterset.qs.select_related("city", "county")
     if filterset.form.cleaned_data.get("sort"):
         projects = projects.order_by(*projects.query.order_by, "pk")  # ties in any order would move between pages
@@ -36,7 +45,9 @@ def project_list(request):
         projects = projects.order_by(*PROJECT_ORDER)
     # The second light (项目节点) for the page's rows only: the count leaves the annotation out.
     projects = projects.annotate(nodes_late=lights.nodes_late_exists(rules.today()))
-    page = CachedCountPaginator(projects, LIST_PAGE_SIZE, user=request.user).get_page(request.GET.get("page"))
+    # The rows are cached under the request's parameters (per_page and page among them, as asked): a wrong
+    # value is another key whose rows are those of the page shown, so no key ever holds another page's rows.
+    page, page_note = page_of(CachedCountPaginator(projects, per_page, user=request.user), request.GET)
     params = active_params(filterset)
     investment = filterset.is_investment_list()  # 招商引资 items: their lifecycle's columns too (issue 25)
     if not is_leader(request.user):
@@ -48,10 +59,14 @@ def project_list(request):
         "rows": _list_rows(request, page, year, investment=investment),
         "investment": investment,
         "query": urlencode({k: v for k, v in request.GET.items() if k != "page"}),
+        "page_sizes": PAGE_SIZES,
+        "per_page": per_page,
+        "paging_notes": [note for note in (size_note, page_note) if note],
+        "filters_applied": filters_applied(request, filterset.form),
         # Rendering the filters' selects (every county, cluster, industry…) costs more than the page's
         # queries; they change with the catalogue (the data version), the scope, the filters and the language.
         "filters_key": versions.versioned_key(
-            "project-filters", scope_key(request.user), sorted((k, v) for k, v in request.GET.lists() if k not in ("page", "sort")),
+            "project-filters", scope_key(request.user), sorted((k, v) for k, v in request.GET.lists() if k not in ("page", "sort", "per_page")),
             translation.get_language(), user=request.user,
         ),
         "export_links": {fmt: reverse("project_export") + "?" + urlencode({**params, "format": fmt}) for fmt in exporting.FORMATS},

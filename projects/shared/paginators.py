@@ -1,4 +1,5 @@
-"""Pagination for lists of up to the province's 100,000 projects."""
+"""Pagination for lists of up to the province's 100,000 projects, and the page size and page number a
+list's reader asks for (issue 26: a page-size choice and a page jump, a wrong value answered in words)."""
 
 from collections.abc import Sequence
 
@@ -6,8 +7,13 @@ from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
 
+from projects.domain.figures import figure_text
 from projects.shared import versions
+
+# The page sizes a list offers (?per_page=); a list's own default stays what it was.
+PAGE_SIZES = (20, 50, 100)
 
 # From this many rows in, a page's keys are found first and its rows fetched by key (see page()).
 DEFERRED_JOIN_FROM = 1000
@@ -77,3 +83,27 @@ class DeferredJoinRows(Sequence):
 
     def __len__(self):
         return len(self.rows)
+
+
+def page_size(params, default):
+    """(rows per page, note): the size asked for by ?per_page= when it is one of PAGE_SIZES, else the
+    list's default, with a note saying why when something else was asked for."""
+    raw = params.get("per_page", "").strip()
+    if not raw:
+        return default, None
+    if raw.isascii() and raw.isdigit() and int(raw) in PAGE_SIZES:
+        return int(raw), None
+    return default, _("每页条数只能是 20、50 或 100，已按每页 %(default)s 条显示。") % {"default": default}
+
+
+def page_of(paginator, params):
+    """(page, note): the page asked for by ?page=. A number that is not a positive whole number shows the
+    first page, one past the end the last, each with a note saying so (never an error page)."""
+    raw = params.get("page", "").strip()
+    if not raw:
+        return paginator.get_page(1), None
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+        return paginator.get_page(1), _("页码“%(page)s”不是正整数，已显示第 1 页。") % {"page": raw[:20]}
+    if int(raw) > paginator.num_pages:
+        return paginator.get_page(paginator.num_pages), _("共 %(pages)s 页，已显示最后一页。") % {"pages": figure_text(paginator.num_pages)}
+    return paginator.get_page(int(raw)), None

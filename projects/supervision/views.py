@@ -19,7 +19,7 @@ from projects.domain.choices import RegionLevel, SupervisionLevel, SupervisionSt
 from projects.models import Project, Region, SupervisionItem
 from projects.shared import versions
 from projects.shared.filtersets import AGE_CHOICES, SupervisionItemFilterSet
-from projects.shared.paginators import CachedCountPaginator
+from projects.shared.paginators import PAGE_SIZES, CachedCountPaginator, page_of, page_size
 from projects.supervision import services as supervision
 from projects.supervision.forms import CloseForm, OpenForm, ResponseForm
 
@@ -38,7 +38,8 @@ def supervision_page(request):
     visible = SupervisionItem.objects.visible_to(request.user)
     filterset = SupervisionItemFilterSet(data, queryset=visible, request=request)
     if not filterset.is_valid():
-        return render(request, "projects/supervision.html", {"filterset": filterset, "invalid": True}, status=400)
+        return render(request, "projects/supervision.html", {"filterset": filterset, "invalid": True, "filters_open": True},
+                      status=400)
     on = rules.today()
     params = {key: value for key, value in filterset.form.cleaned_data.items() if value not in (None, "")}
     params = {key: getattr(value, "pk", value) for key, value in params.items()}
@@ -53,7 +54,8 @@ def supervision_page(request):
         user=request.user,
     )
     listed = filterset.qs.select_related("project__city", "project__county").order_by("due_on", "pk")
-    page = CachedCountPaginator(listed, ITEMS_PAGE_SIZE, user=request.user).get_page(request.GET.get("page"))
+    per_page, size_note = page_size(request.GET, ITEMS_PAGE_SIZE)  # issue 26: 20 / 50 / 100, a wrong value said
+    page, page_note = page_of(CachedCountPaginator(listed, per_page, user=request.user), request.GET)
     return render(request, "projects/supervision.html", {
         "filterset": filterset,
         "levels": list(SupervisionLevel),
@@ -62,6 +64,10 @@ def supervision_page(request):
         "page": page,
         "on": on,
         "query": urlencode({key: value for key, value in request.GET.items() if key != "page"}),
+        "page_sizes": PAGE_SIZES,
+        "per_page": per_page,
+        "paging_notes": [note for note in (size_note, page_note) if note],
+        "filters_applied": sum(1 for key, value in request.GET.items() if key in filterset.form.fields and value.strip()),
     })
 
 

@@ -4,24 +4,19 @@ in the reader's language, and phone numbers shown in full only to those who may 
 from decimal import Decimal
 
 from django import template
+from django.utils.html import format_html_join
 
 from projects.domain.access import phone_shown
+from projects.domain.figures import figure_text
 
 register = template.Library()
-
-WAN_PER_YI = Decimal(10000)
 
 
 @register.filter
 def money(value, unit="万元"):
-    """The one way an amount (held in 万元) is shown: with thousands separators, in 万元 for a project's
-    figures (whole 万元) or in 亿元 for summaries (two decimals, SPEC §2); "—" when there is none."""
-    if value in (None, ""):
-        return "—"
-    if unit == "亿元":
-        return f"{Decimal(value) / WAN_PER_YI:,.2f}"
-    text = f"{Decimal(value):,.2f}"
-    return text[:-3] if text.endswith(".00") else text  # 万元 to the cent only when there are cents
+    """An amount (held in 万元) as people read it: figures.figure_text, in 万元 for a project's figures or
+    in 亿元 for summaries; "—" when there is none."""
+    return figure_text(value, unit)
 
 
 @register.filter
@@ -31,10 +26,17 @@ def yi(value):
 
 
 @register.filter
+def number(value):
+    """A count as people read it, thousands separated (共 3,000 个项目, issue 26). Display only: a page
+    number in a link or an input stays the plain number."""
+    return figure_text(value)
+
+
+@register.filter
 def pct(value):
     if value in (None, ""):
         return "—"
-    return f"{Decimal(value):.1f}%"
+    return f"{Decimal(value):,.1f}%"
 
 
 @register.filter
@@ -88,3 +90,14 @@ def phone_for(phone, may_edit):
     """A project's contact number as this reader may see it: whole if they may edit the project, else
     masked (access.phone_shown, issue 22)."""
     return phone_shown(phone, may_edit=bool(may_edit))
+
+
+@register.simple_tag(takes_context=True)
+def query_inputs(context, *excluded):
+    """The request's query as hidden inputs, but for `excluded` parameters: a small GET form (the page jump,
+    the page size) keeps the list's filters and sort (issue 26)."""
+    request = context.get("request")
+    if request is None:
+        return ""
+    pairs = [(name, value) for name, values in request.GET.lists() if name not in excluded for value in values]
+    return format_html_join("", '<input type="hidden" name="{}" value="{}">', pairs)

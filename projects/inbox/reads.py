@@ -1,0 +1,187 @@
+"""What a user owes this month (待办, issue 26), read in a fixed number of queries: projects to report, reports
+returned to them with the reason, reports to review, 督办 items at their level to answer or overdue, and their
+uploaded lists waiting for confirmation. Deadlines come from the working-day calendar (rules.report_deadline,
+the items' own due dates).
+
+Every item says which rows it counts and links to a page filtered to exactly those rows, read by the same rule:
+the report page's ?report=unreported|returned (lights.report_status_q, as the list's report_status), the review
+page's ?status=submitted, the supervision page's ?level=&status=open[&overdue=true]. Each read starts from the
+user's own scope (visible_to, editable_by, reviewable_by), so nothing of another region is ever counted."""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.core.cache import cache
+from django.db.models import Count, Min, Q
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+from projects.domain import rules
+from projects.domain.access import is_province_wide, user_role
+from projects.domain.choices import ReviewStatus, Role, SupervisionLevel, SupervisionStatus
+from projects.models import PROJECT_ORDER, ImportBatch, MonthlyReport, Project, SupervisionItem
+from projects.shared import lights, versions
+
+# Months back the report and review pages offer (their month choice): older returned or unreviewed
+# reports are not reachable from them, so not owed here either.
+MONTHS_BACK = 13
+# A preview older than this is taken as abandoned (the uploader re-uploads a list that changed since).
+IMPORT_PREVIEW_DAYS = 30
+# The menu's count is cached under the scope's data versions (which reports, reviews and 督办 writes move);
+# uploads move none of them, so a new preview reaches the count within this time (the inbox page at once).
+COUNT_CACHE_SECONDS = 120
+# Returned reports listed one by one with their reasons (the rest through the link).
+RETURNED_LISTED = 20
+
+# The 督办 level a role answers at (supervision.services.acting_keys: a county's editors, a city's
+# coordinators, the province's administrators, a leader for the projects they contract).
+ROLE_LEVELS = {
+    Role.COUNTY_EDITOR: SupervisionLevel.COUNTY,
+    Role.CITY_COORDINATOR: SupervisionLevel.CITY,
+    Role.PROVINCE_ADMIN: SupervisionLevel.PROVINCE,
+    Role.LEADER: SupervisionLevel.LEADER,
+}
+
+IMPORT_CONFIRM_URLS = {"projects": "admin:projects_project_import_confirm", "progress": "admin:projects_monthlyreport_import_confirm"}
+
+
+@dataclass
+class InboxItem:
+    """One line of the inbox: what is owed, how many, by when, and the link to exactly those rows."""
+
+    kind: str  # report, returned, review, supervision, import
+    title: str
+    count: int
+    href: str
+    deadline: datetime.date | None = None
+    overdue: bool = False
+    note: str = ""
+    rows: list = field(default_factory=list)  # what is listed under the line (returned reports, batches)
+    counted: bool = True  # in the menu's number (a line that is a part of another line's rows is not)
+
+
+def _report_link(month, **params):
+    return reverse("monthly_report") + "?" + urlencode({"month": month.strftime("%Y-%m"), **params})
+
+
+def _months(on):
+    """The months the report and review pages offer, oldest first: (first, last)."""
+    last = rules.add_months(rules.month_start(on), -1)
+    return rules.add_months(last, -(MONTHS_BACK - 1)), last
+
+
+def _to_report(user, *, on):
+    month = rules.reporting_month(on)
+    deadline = rules.report_deadline(month)
+    count = (Project.objects.editable_by(user)
+             .filter(lights.report_status_q("missing", month) & ~lights.report_status_q("returned", month)).count())
+    if not count:
+        return []
+    return [InboxItem("report", _("%(month)s 应报未报的项目") % {"month": month.strftime("%Y-%m")}, count,
+                      _report_link(month, report="unreported"), deadline, on > deadline)]
+
+
+def _returned(user, *, on):
+    first, last = _months(on)
+    reports = list(
+        MonthlyReport.objects.filter(project__in=Project.objects.editable_by(user).values("pk"), review_status=ReviewStatus.RETURNED,
+                                     month__gte=first, month__lte=last)
+        .select_related("project", "reviewed_by")
+        .order_by("-month", *(f"project__{name}" for name in PROJECT_ORDER))
+    )
+    by_month = {}
+    for report in reports:
+        by_month.setdefault(report.month, []).append(report)
+    return [
+        InboxItem("returned", _("%(month)s 被退回的月报") % {"month": month.strftime("%Y-%m")}, len(returned),
+                  _report_link(month, report="returned"), rules.report_deadline(month), on > rules.report_deadline(month),
+                  rows=returned[:RETURNED_LISTED])
+        for month, returned in by_month.items()
+    ]
+
+
+def _to_review(user, *, on):
+    if not user.has_perm("projects.review_monthlyreport"):
+        return []
+    first, last = _months(on)
+    counts = (MonthlyReport.objects.reviewable_by(user)
+              .filter(review_status=ReviewStatus.SUBMITTED, month__gte=first, month__lte=last)
+              .order_by().values("month").annotate(count=Count("pk")).order_by("-month"))
+    return [
+        InboxItem("review", _("%(month)s 待审核的月报") % {"month": row["month"].strftime("%Y-%m")}, row["count"],
+                  reverse("report_review") + "?" + urlencode({"month": row["month"].strftime("%Y-%m"), "status": ReviewStatus.SUBMITTED}))
+        for row in counts
+    ]
+
+
+def _supervision(user, *, on):
+    level = ROLE_LEVELS.get(user_role(user))
+    if level is None or (level == SupervisionLevel.PROVINCE and not is_province_wide(user)):
+        return []
+    items = SupervisionItem.objects.visible_to(user).filter(status=SupervisionStatus.OPEN, level=level)
+    if level == SupervisionLevel.LEADER:
+        items = items.filter(project__contracting_leader=user)
+    found = items.aggregate(open=Count("pk"), overdue=Count("pk", filter=Q(due_on__lt=on)), next_due=Min("due_on"))
+    if not found["open"]:
+        return []
+    link = reverse("supervision") + "?" + urlencode({"level": level, "status": SupervisionStatus.OPEN})
+    lines = [InboxItem("supervision", _("待办理的督办事项（%(level)s）") % {"level": SupervisionLevel(level).label}, found["open"],
+                       link, found["next_due"], bool(found["overdue"]))]
+    if found["overdue"]:
+        lines.append(InboxItem("supervision", _("其中已逾期"), found["overdue"], link + "&overdue=true", overdue=True, counted=False))
+    return lines
+
+
+def _imports(user, *, on):
+    since = timezone.now() - datetime.timedelta(days=IMPORT_PREVIEW_DAYS)
+    batches = list(ImportBatch.objects.filter(user=user, status=ImportBatch.Status.PREVIEWED, result__errors=[], created_at__gte=since)
+                   .defer("data", "result").order_by("-created_at"))
+    lines = []
+    for batch in batches:
+        try:
+            href = reverse(IMPORT_CONFIRM_URLS[batch.kind], args=[batch.pk])
+        except (KeyError, NoReverseMatch):
+            continue
+        lines.append(InboxItem("import", _("待确认导入：%(file)s") % {"file": batch.filename}, 1, href,
+                               note=batch.preview_summary, rows=[batch]))
+    return lines
+
+
+def inbox_items(user, *, on=None):
+    """The user's inbox, in the order it is worked through: to report, returned, to review, 督办, imports."""
+    on = on or rules.today()
+    if not (user.is_authenticated and user.is_active):
+        return []
+    items = []
+    if user.has_perm("projects.add_monthlyreport"):
+        items += _to_report(user, on=on) + _returned(user, on=on)
+    items += _to_review(user, on=on) + _supervision(user, on=on) + _imports(user, on=on)
+    count_store(user, items, on=on)
+    return items
+
+
+def total(items):
+    """The menu's number: everything owed once (overdue 督办 items are already among the open ones)."""
+    return sum(item.count for item in items if item.counted)
+
+
+def _count_key(user, on):
+    return "projects:inbox:" + versions.versioned_key("inbox", user.pk, on, user=user)
+
+
+def count_store(user, items, *, on):
+    cache.set(_count_key(user, on), total(items), timeout=COUNT_CACHE_SECONDS)
+
+
+def inbox_count(user, *, on=None):
+    """The number in the menu's 待办 (n): cached under the versions of the user's scope (no query while warm)."""
+    on = on or rules.today()
+    if not (user.is_authenticated and user.is_active):
+        return 0
+    value = cache.get(_count_key(user, on))
+    if value is None:
+        value = total(inbox_items(user, on=on))
+    return value
+

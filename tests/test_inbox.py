@@ -1,0 +1,216 @@
+"""Issue 26: the to-do inbox (待办) — what a user owes this month, each line a link to exactly those rows, its
+count in the menu, and the first page after login for those who report or review. Through the pages, per role
+(county editor, city coordinator, province administrator, leader), and never anything of another region."""
+
+import datetime
+import re
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from projects.domain import rules
+from projects.domain.choices import ReviewStatus, SupervisionCause, SupervisionLevel, Stage
+from projects.inbox.reads import inbox_count
+from projects.models import ImportBatch, MonthlyReport, SupervisionItem
+from projects.shared.editing import progress_refresh
+
+from .conftest import NANGONG, QIAOXI_SJZ, SHIJIAZHUANG, ZHENGDING, make_project
+from .test_access import client_for
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def month():
+    return rules.reporting_month(rules.today())
+
+
+def report(project, status=ReviewStatus.SUBMITTED, reason="", when=None):
+    return MonthlyReport.objects.create(project=project, month=when or month(), completed_investment=Decimal("10"),
+                                        reported_at=timezone.now(), review_status=status, review_reason=reason)
+
+
+def item(project, level, due_on, cause=SupervisionCause.MANUAL):
+    return SupervisionItem.objects.create(project=project, cause=cause, description="请加快推进", level=level,
+                                          opened_on=rules.today() - datetime.timedelta(days=10), due_on=due_on)
+
+
+@pytest.fixture
+def owed(db):
+    """正定 owes one report, had one returned, has one submitted, and has 督办 items; 桥西 (same city) has a submitted
+    report; 南宫 (another city) owes, had one returned, and has an item: none of 南宫's may reach 石家庄's people."""
+    made = {
+        "zd_owing": make_project("正定县应报项目", ZHENGDING),
+        "zd_returned": make_project("正定县退回项目", ZHENGDING),
+        "zd_submitted": make_project("正定县已报项目", ZHENGDING),
+        "zd_preparatory": make_project("正定县前期项目", ZHENGDING, stage=Stage.PREPARATORY),
+        "qx_submitted": make_project("桥西区已报项目", QIAOXI_SJZ),
+        "sjz_own": make_project("石家庄市本级项目", city_code=SHIJIAZHUANG),
+        "ng_owing": make_project("南宫市应报项目", NANGONG),
+        "ng_returned": make_project("南宫市退回项目", NANGONG),
+    }
+    made["zd_returned_report"] = report(made["zd_returned"], ReviewStatus.RETURNED, "投资额与台账不符")
+    report(made["zd_submitted"])
+    report(made["qx_submitted"])
+    report(made["sjz_own"])
+    report(made["ng_returned"], ReviewStatus.RETURNED, "南宫的原因")
+    today = rules.today()
+    made["zd_item_overdue"] = item(made["zd_owing"], SupervisionLevel.COUNTY, today - datetime.timedelta(days=2))
+    made["zd_item"] = item(made["zd_submitted"], SupervisionLevel.COUNTY, today + datetime.timedelta(days=5))
+    made["zd_city_item"] = item(made["zd_owing"], SupervisionLevel.CITY, today + datetime.timedelta(days=3))
+    made["ng_item"] = item(made["ng_owing"], SupervisionLevel.COUNTY, today - datetime.timedelta(days=1))
+    progress_refresh()
+    return made
+
+
+def inbox(user):
+    response = client_for(user).get(reverse("inbox"))
+    assert response.status_code == 200
+    return response
+
+
+def by_kind(response, kind):
+    return [entry for entry in response.context["items"] if entry.kind == kind]
+
+
+def rows_behind(client, href):
+    """The rows the page behind an inbox link lists."""
+    response = client.get(href)
+    assert response.status_code == 200, href
+    context = response.context
+    if "table" in context:
+        return {row["project"].pk for row in context["table"]}
+    if "reports" in context:
+        return {report.project_id for report in context["reports"]}
+    return {entry.pk for entry in context["page"].object_list}
+
+
+def test_a_county_editor_sees_what_they_owe_each_a_link_to_exactly_those_rows(users, owed):
+    editor = users["county_editor"]
+    client = client_for(editor)
+    response = inbox(editor)
+    (to_report,) = by_kind(response, "report")
+    assert to_report.count == 1 and to_report.deadline == rules.report_deadline(month())
+    assert rows_behind(client, to_report.href) == {owed["zd_owing"].pk}
+    (returned,) = by_kind(response, "returned")
+    assert returned.count == 1 and rows_behind(client, returned.href) == {owed["zd_returned"].pk}
+    html = response.content.decode()
+    assert "投资额与台账不符" in html and "正定县退回项目" in html  # the reason, with the project
+    supervision = by_kind(response, "supervision")
+    assert [line.count for line in supervision] == [2, 1]  # open at the county level, of which overdue
+    assert supervision[0].deadline == owed["zd_item_overdue"].due_on and supervision[0].overdue
+    assert rows_behind(client, supervision[0].href) == {owed["zd_item_overdue"].pk, owed["zd_item"].pk}
+    assert rows_behind(client, supervision[1].href) == {owed["zd_item_overdue"].pk}
+    assert not by_kind(response, "review")  # a county does not review
+    assert response.context["total"] == 1 + 1 + 2
+    # The deadline on the working-day calendar, and the menu's count.
+    assert f"{rules.report_deadline(month()):%Y}" in html and "待办（4）" in html
+
+
+def test_nothing_of_another_region_reaches_the_inbox(users, owed):
+    html = inbox(users["county_editor"]).content.decode() + inbox(users["city_coordinator"]).content.decode()
+    assert "南宫" not in html
+    other = inbox(users["other_county_editor"])
+    assert [line.count for line in by_kind(other, "report")] == [1] and [line.count for line in by_kind(other, "returned")] == [1]
+    text = other.content.decode()
+    assert "南宫的原因" in text and "正定" not in text and "投资额与台账不符" not in text
+    assert [line.count for line in by_kind(other, "supervision")] == [1, 1]
+
+
+def test_a_city_coordinator_sees_the_reports_to_review_and_the_citys_items(users, owed):
+    coordinator = users["city_coordinator"]
+    client = client_for(coordinator)
+    response = inbox(coordinator)
+    (review,) = by_kind(response, "review")
+    assert review.count == 2  # 正定's and 桥西's; the city's own report is the province's to review
+    assert rows_behind(client, review.href) == {owed["zd_submitted"].pk, owed["qx_submitted"].pk}
+    supervision = by_kind(response, "supervision")
+    assert [line.count for line in supervision] == [1]  # the city-level item, not the counties'
+    assert rows_behind(client, supervision[0].href) == {owed["zd_city_item"].pk}
+    (to_report,) = by_kind(response, "report")  # the city's scope still owes 正定's
+    assert rows_behind(client, to_report.href) == {owed["zd_owing"].pk}
+
+
+def test_the_province_reviews_city_wide_reports_and_a_leader_owes_no_report(users, owed):
+    province = inbox(users["province_admin"])
+    (review,) = by_kind(province, "review")
+    assert rows_behind(client_for(users["province_admin"]), review.href) == {owed["sjz_own"].pk}
+    leader = inbox(users["leader"])
+    assert not by_kind(leader, "report") and not by_kind(leader, "returned") and not by_kind(leader, "review")
+
+
+def test_imports_waiting_for_confirmation_are_the_users_own(users, owed):
+    editor, other = users["county_editor"], users["other_county_editor"]
+
+    def batch(user, filename, status=ImportBatch.Status.PREVIEWED, errors=()):
+        return ImportBatch.objects.create(user=user, filename=filename, data=b"x", kind="progress", sha256="0" * 64,
+                                          status=status, result={"errors": list(errors)})
+
+    waiting = batch(editor, "正定11月调度.xlsx")
+    batch(editor, "有错误.xlsx", errors=[{"row": 3}])
+    batch(editor, "已导入.xlsx", status=ImportBatch.Status.APPLIED)
+    batch(other, "南宫清单.xlsx")
+    response = inbox(editor)
+    (line,) = by_kind(response, "import")
+    assert line.href == reverse("admin:projects_monthlyreport_import_confirm", args=[waiting.pk])
+    html = response.content.decode()
+    assert "正定11月调度.xlsx" in html and "南宫清单.xlsx" not in html and "有错误.xlsx" not in html
+
+
+def login(username, **params):
+    client = Client()
+    url = reverse("login") + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
+    response = client.post(url, {"username": username, "password": PASSWORD}, follow=True)
+    assert response.status_code == 200
+    return response.redirect_chain[-1][0]
+
+
+@pytest.mark.parametrize("username, landing", [("zd", "/inbox/"), ("sjz", "/inbox/"), ("prov", "/"), ("boss", "/")])
+def test_the_first_page_after_login_by_role(username, landing, users):
+    assert login(username) == landing
+
+
+def test_a_login_with_next_goes_there(users):
+    assert login("zd", next="/projects/") == "/projects/"
+    client = client_for(users["county_editor"])
+    assert client.get(reverse("start"), {"next": "https://evil.example.org/"}).url == reverse("inbox")
+
+
+def test_the_menus_count_is_cached_and_follows_a_write(users, owed):
+    editor = users["county_editor"]
+    client = client_for(editor)
+    assert "待办（4）" in client.get(reverse("project_list")).content.decode()
+    with CaptureQueriesContext(connection) as warm:
+        client.get(reverse("profile"))
+    assert not [query for query in warm.captured_queries if "projects_supervisionitem" in query["sql"]]  # from the cache
+    report(owed["zd_owing"])
+    progress_refresh(projects=[owed["zd_owing"].pk])  # as every report writer does: moves the county's version
+    assert inbox_count(editor) == 3
+    assert "待办（3）" in client.get(reverse("project_list")).content.decode()
+
+
+def test_the_menus_count_takes_the_same_queries_whatever_is_owed(users):
+    editor = users["county_editor"]
+    client = client_for(editor)
+
+    def queries_for(count):
+        for index in range(count):
+            project = make_project(f"正定待办{count}-{index}", ZHENGDING)
+            report(project, ReviewStatus.RETURNED, "重报", when=month())
+            item(project, SupervisionLevel.COUNTY, rules.today())
+        cache.clear()
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("inbox")).status_code == 200
+        return len(captured.captured_queries)
+
+    assert queries_for(3) == queries_for(25)
+
+
+def test_the_menu_item_is_on_every_page(users):
+    html = client_for(users["leader"]).get(reverse("dashboard")).content.decode()
+    assert re.search(r'<a href="/inbox/" class="inbox-link"[^>]*>待办', html)

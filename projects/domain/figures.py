@@ -80,33 +80,27 @@ def money_validator(value):
         raise ValidationError(_("金额最多两位小数（万元）"), code="places")
 
 
-def total_investment_validator(value):
-    """A total investment above what any Hebei project has had (FIGURE_MAX_TOTAL_INVESTMENT, 万元) is a
-    unit mistake (元 typed as 万元, 亿元 as 万元), refused where the total is written: the admin and the list."""
+def _plausible(value, message, code):
+    """Refuse an amount above the plausibility limit of a project's total (FIGURE_MAX_TOTAL_INVESTMENT, 万元):
+    a unit mistake (元 typed as 万元, 亿元 as 万元). `message` names the figure."""
     if value is None:
         return
     limit = Decimal(str(settings.FIGURE_MAX_TOTAL_INVESTMENT))
     if Decimal(value) > limit:
-        raise ValidationError(
-            _("总投资 %(value)s 万元超过合理上限 %(limit)s 万元（%(yi)s 亿元），请核对单位"),
-            code="implausible_total",
-            params={"value": money_text(value), "limit": money_text(limit), "yi": f"{limit / 10000:,.0f}"},
-        )
+        raise ValidationError(message, code=code,
+                              params={"value": money_text(value), "limit": money_text(limit), "yi": f"{limit / 10000:,.0f}"})
+
+
+def total_investment_validator(value):
+    """A total investment above what any Hebei project has had is a unit mistake, refused where the total is
+    written: the admin and the list."""
+    _plausible(value, _("总投资 %(value)s 万元超过合理上限 %(limit)s 万元（%(yi)s 亿元），请核对单位"), "implausible_total")
 
 
 def contract_amount_validator(value):
-    """A contract amount (协议投资额 / 签约额, 万元) above the plausibility limit of a project's total
-    (FIGURE_MAX_TOTAL_INVESTMENT) is a unit mistake, refused wherever it is written: the admin, the project
-    form and the list (issue 25). Its own code, so the words say which figure."""
-    if value is None:
-        return
-    limit = Decimal(str(settings.FIGURE_MAX_TOTAL_INVESTMENT))
-    if Decimal(value) > limit:
-        raise ValidationError(
-            _("协议投资额 %(value)s 万元超过合理上限 %(limit)s 万元（%(yi)s 亿元），请核对单位"),
-            code="implausible_contract",
-            params={"value": money_text(value), "limit": money_text(limit), "yi": f"{limit / 10000:,.0f}"},
-        )
+    """A contract amount (协议投资额 / 签约额, 万元) above the same limit, refused wherever it is written: the
+    admin, the project form and the list (issue 25). Its own code, so the words say which figure."""
+    _plausible(value, _("协议投资额 %(value)s 万元超过合理上限 %(limit)s 万元（%(yi)s 亿元），请核对单位"), "implausible_contract")
 
 
 def validation_text(error):

@@ -22,7 +22,35 @@ class DocumentKind(models.TextChoices):
     OTHER = "other", _("其他")
 
 
-class ReportPhoto(models.Model):
+class StoredFile(models.Model):
+    """What every stored file keeps: its name in the evidence storage, its size, who uploaded it and when."""
+
+    file_name = models.CharField(
+        verbose_name=_("文件"),
+        max_length=255,
+    )
+    size = models.PositiveIntegerField(
+        verbose_name=_("大小（字节）"),
+        default=0,
+    )
+    uploaded_by = models.ForeignKey(
+        User,
+        verbose_name=_("上传人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(
+        verbose_name=_("上传时间"),
+        default=timezone.now,
+    )
+
+    class Meta:
+        abstract = True
+
+
+class ReportPhoto(StoredFile):
     """A site photo of a project for a reported month, re-encoded without its EXIF block; the time and place
     the camera recorded are kept as fields, the checks (projects.evidence.checks) read them."""
 
@@ -36,10 +64,6 @@ class ReportPhoto(models.Model):
     # before the figure is filled in, and a report returned and submitted again keeps its photos.
     month = models.DateField(
         verbose_name=_("月份"),
-    )
-    file_name = models.CharField(
-        verbose_name=_("文件"),
-        max_length=255,
     )
     thumbnail_name = models.CharField(
         verbose_name=_("缩略图"),
@@ -56,10 +80,6 @@ class ReportPhoto(models.Model):
         verbose_name=_("内容指纹"),
         max_length=64,
         db_index=True,
-    )
-    size = models.PositiveIntegerField(
-        verbose_name=_("大小（字节）"),
-        default=0,
     )
     width = models.PositiveIntegerField(
         verbose_name=_("宽"),
@@ -88,18 +108,6 @@ class ReportPhoto(models.Model):
         null=True,
         blank=True,
     )
-    uploaded_by = models.ForeignKey(
-        User,
-        verbose_name=_("上传人"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    uploaded_at = models.DateTimeField(
-        verbose_name=_("上传时间"),
-        default=timezone.now,
-    )
 
     objects = ProjectChildQuerySet.as_manager()
 
@@ -113,7 +121,7 @@ class ReportPhoto(models.Model):
         return f"{self.project_id} {self.month:%Y-%m} {self.original_name}"
 
 
-class ProjectDocument(models.Model):
+class ProjectDocument(StoredFile):
     """A document a project carries (批复, 合同, 整改材料, 其他): a PDF, an Office file or an image."""
 
     project = models.ForeignKey(
@@ -128,10 +136,6 @@ class ProjectDocument(models.Model):
         choices=DocumentKind.choices,
         default=DocumentKind.OTHER,
     )
-    file_name = models.CharField(
-        verbose_name=_("文件"),
-        max_length=255,
-    )
     original_name = models.CharField(
         verbose_name=_("原文件名"),
         max_length=255,
@@ -143,22 +147,6 @@ class ProjectDocument(models.Model):
     content_hash = models.CharField(
         verbose_name=_("内容指纹"),
         max_length=64,
-    )
-    size = models.PositiveIntegerField(
-        verbose_name=_("大小（字节）"),
-        default=0,
-    )
-    uploaded_by = models.ForeignKey(
-        User,
-        verbose_name=_("上传人"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    uploaded_at = models.DateTimeField(
-        verbose_name=_("上传时间"),
-        default=timezone.now,
     )
 
     objects = ProjectChildQuerySet.as_manager()

@@ -105,3 +105,38 @@ def test_a_failed_computation_lets_the_waiting_requests_compute(db):
     answers = at_once([lambda: versions.cached_summary(parts, compute)] * 3)
     assert sum(isinstance(answer, RuntimeError) for answer in answers) == 1
     assert answers.count("figures") == 2
+
+
+def test_while_one_request_sums_anew_the_others_get_the_previous_figures_marked_stale(db):
+    """After a write, the first request computes the new figures; one arriving meanwhile is answered at once
+    with those of before the write, marked stale, instead of waiting (issue 24). Without previous figures
+    (or past STALE_SECONDS) it waits, as before."""
+    parts = ("stale-test", time.time())
+    assert versions.cached_summary(parts, lambda: {"total": 1}, stale=True) == {"total": 1}
+    versions.data_changed()  # a write: the cached figures are no longer current
+    started = threading.Event()
+
+    def slow():
+        started.set()
+        time.sleep(0.5)
+        return {"total": 2}
+
+    first = []
+    worker = threading.Thread(target=lambda: first.append(versions.cached_summary(parts, slow, stale=True)))
+    worker.start()
+    started.wait()
+    computed_here = []
+    meanwhile = versions.cached_summary(parts, lambda: computed_here.append(1) or {"total": -1}, stale=True)
+    assert meanwhile == {"total": 1, "stale": True} and not computed_here
+    worker.join()
+    assert first == [{"total": 2}]
+    assert versions.cached_summary(parts, lambda: {"total": -1}, stale=True) == {"total": 2}
+
+
+def test_the_dashboard_says_when_its_figures_are_seconds_old(users, projects, monkeypatch):
+    from projects.shared import summaries
+
+    real = summaries.dashboard_summary
+    monkeypatch.setattr(summaries, "dashboard_summary", lambda *args, **kwargs: {**real(*args, **kwargs), "stale": True})
+    page = client_for(users["province_admin"]).get(reverse("dashboard"))
+    assert 'data-stale="true"' in page.content.decode()

@@ -89,6 +89,7 @@ def dashboard(request):
         "supervision_query": urlencode({key: value for key, value in params.items() if key in ("city", "county")}),
         "cycle": cycle,
         "investment": investment,
+        "stale": summary.get("stale", False),
         "cycle_month": cycle_month,
         "cycle_deadline": rules.report_deadline(cycle_month),
     })

@@ -30,6 +30,9 @@ SUMMARY_CACHE_SECONDS = 600
 # A region's piece of a summary outlives the summaries merged from it: most regions do not change for hours,
 # and one that does is keyed anew by its version. The limit bounds what a missed invalidation could show.
 PIECE_CACHE_SECONDS = 3600
+# While one request computes a summary anew, the others may be given the previous one (marked stale) if it
+# is at most this old; past it they wait for the new one.
+STALE_SECONDS = 30
 # One request computes a cold summary; the others wait for it this long at most, then compute themselves.
 COMPUTE_WAIT_SECONDS = 15
 COMPUTE_POLL_SECONDS = 0.05
@@ -121,21 +124,30 @@ def versioned_key(*parts, user=None):
 _MISSING = object()
 
 
-def cached_summary(parts, compute, *, user=None):
+def cached_summary(parts, compute, *, user=None, stale=False):
     """compute() cached under `parts` and the versions of `user`'s scope. Asked for at once by several
-    requests while cold, it is computed once: the first computes, the others wait for its result."""
+    requests while cold, it is computed once: the first computes, the others wait for its result — or, with
+    `stale` (a dict value), get the previous result at once, marked {"stale": True}, if it is at most
+    STALE_SECONDS old: after a write, a dashboard seconds behind rather than a queue of waiting requests."""
     key = f"projects:summary:{versioned_key(*parts, user=user)}"
     value = cache.get(key, _MISSING)
     if value is not _MISSING:
         return value
+    latest = "projects:summary-latest:" + hashlib.sha256(repr(parts).encode()).hexdigest()
     computing = f"{key}:computing"
     if cache.add(computing, 1, timeout=COMPUTE_WAIT_SECONDS):
         try:
             value = compute()
             cache.set(key, value, timeout=SUMMARY_CACHE_SECONDS)
+            if stale:
+                cache.set(latest, value, timeout=STALE_SECONDS)
             return value
         finally:
             cache.delete(computing)
+    if stale:
+        previous = cache.get(latest, _MISSING)
+        if previous is not _MISSING:
+            return {**previous, "stale": True}
     deadline = time.monotonic() + COMPUTE_WAIT_SECONDS
     while time.monotonic() < deadline:
         time.sleep(COMPUTE_POLL_SECONDS)

@@ -161,3 +161,24 @@ def test_the_admin_changelist_renders_its_rows_once_per_data_version(users, proj
     assert "正定县改名后的项目" in client.get(url).content.decode()
     assert len(rendered) == 2
     assert client.get(url, {"o": "2"}).status_code == 200 and len(rendered) == 3  # another order: its own rows
+
+
+def test_an_api_page_is_serialised_once_per_data_version_and_caller(users, projects, monkeypatch):
+    """Serialising a page of projects costs many times reading it (issue 24): kept under the data versions
+    for the caller; a write shows at the next request; another caller (other rights: the phone) has its own."""
+    from projects.api import serializers as api
+
+    serialised = []
+    real = api.ProjectSerializer.to_representation
+    monkeypatch.setattr(api.ProjectSerializer, "to_representation", lambda self, obj: serialised.append(obj.pk) or real(self, obj))
+    province = client_for(users["province_admin"])
+    first = province.get("/api/v1/projects/").json()
+    count = len(serialised)
+    assert count and province.get("/api/v1/projects/").json() == first and len(serialised) == count
+    project = Project.objects.get(pk=projects["zhengding"].pk)
+    project.name = "正定县接口改名项目"
+    project.save()
+    assert "正定县接口改名项目" in {row["name"] for row in province.get("/api/v1/projects/").json()["results"]}
+    assert len(serialised) == 2 * count
+    client_for(users["leader"]).get("/api/v1/projects/")
+    assert len(serialised) == 3 * count

@@ -441,7 +441,8 @@ def test_the_admin_search_and_its_count_read_the_trigram_indexes(users, many_pro
             for column in ProjectFilterSet.SEARCH_FIELDS:
                 assert f"Bitmap Index Scan on projects_{column}_trgm" in plan, plan
     # The list page's search box (?q=) writes the same SQL, so its count reads the same indexes.
-    (count,) = queries_of(client, reverse("project_list") + "?q=产业园", "COUNT(")
+    searched = queries_of(client, reverse("project_list") + "?q=产业园", 'UPPER("projects_project"."name"::text) LIKE UPPER(')
+    (count,) = [sql for sql in searched if "COUNT(" in sql]  # the menu's 待办 counts are other queries
     assert "Bitmap Index Scan on projects_name_trgm" in plan_of(count)
 
 

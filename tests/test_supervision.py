@@ -126,7 +126,7 @@ def test_escalation_climbs_every_level_on_working_days_and_mails_each_new_level_
     item = SupervisionItem.objects.get()
     assert (item.level, item.due_on) == (SupervisionLevel.COUNTY, D(2026, 10, 9))
     assert run_on(monkeypatch, D(2026, 10, 9), capture).escalated == 0  # the last day of the limit
-    assert mail_server.messages == []
+    assert [message["To"] for message in mail_server.messages] == ["zd@example.org"]  # issue 27: the opening, once
 
     steps = [
         # (day of the run, level after it, new limit, who is mailed)
@@ -174,7 +174,7 @@ def test_the_command_runs_the_day(users, monkeypatch):
 
     out = StringIO()
     call_command("supervise", "--date", "2026-09-24", stdout=out)
-    assert out.getvalue().strip() == "opened 1, closed 0, escalated 0, mails 0"
+    assert out.getvalue().strip() == "opened 1, closed 0, escalated 0, mails 1"  # issue 27: the county is told
 
 
 # --- Acting on an item, over HTTP --------------------------------------------------------------------------
@@ -204,11 +204,16 @@ def test_only_the_acting_level_answers_and_closes(users, county_item):
     assert (response.user, response.level, response.text) == (users["county_editor"], SupervisionLevel.COUNTY, "已约谈建设单位，本周复工")
     assert county.post(url, {"text": "   "}).status_code == 200  # no text, no step
     assert county_item.steps.filter(kind=SupervisionStepKind.RESPONSE).count() == 1
+    # Issue 27: the county's 办结 is a request; the city signs it off (tests/test_supervision_signoff.py).
     assert county.post(url, {"close": "1", "result": "项目已复工"}).status_code == 302
     county_item.refresh_from_db()
-    assert (county_item.status, county_item.result) == (SupervisionStatus.CLOSED, "项目已复工")
+    assert (county_item.status, county_item.result) == (SupervisionStatus.SIGNOFF, "")
     assert county_item.history.latest().history_user == users["county_editor"]
-    assert county.post(url, {"text": "再记一条"}).status_code == 403  # closed: nobody acts any more
+    assert county.post(url, {"text": "再记一条"}).status_code == 403  # awaiting sign-off: the county waits
+    city = client_for(users["city_coordinator"])
+    assert city.post(url, {"action": "signoff", "signoff-version": county_item.version}).status_code == 302
+    county_item.refresh_from_db()
+    assert (county_item.status, county_item.result) == (SupervisionStatus.CLOSED, "项目已复工")
     assert "记录办理情况" not in county.get(url).content.decode()
 
 
@@ -385,7 +390,7 @@ def test_the_digest_has_the_supervision_section_and_the_leaders_own(users, monke
     subscription = DigestSubscription.objects.create(user=users["leader"], frequency=DigestFrequency.WEEKLY)
     period = digests.period_for(DigestFrequency.WEEKLY, D(2026, 10, 12))
     _subject, text, html = digests.digest_render(subscription, period, shared=False)
-    assert "督办事项（办理中 1 项，其中逾期 1 项）" in text and project.name in text
+    assert "督办事项（办理中 1 项，其中逾期 1 项，待销号 0 项，延期申请待审批 0 项）" in text and project.name in text
     assert "十二、我包联的项目" in text and "我包联的项目" in html
     county = DigestSubscription.objects.create(user=users["county_editor"], frequency=DigestFrequency.WEEKLY)
     _subject, text, _html = digests.digest_render(county, period, shared=False)

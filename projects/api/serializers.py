@@ -325,10 +325,15 @@ class SupervisionItemSerializer(serializers.ModelSerializer):
     level_display = serializers.CharField(source="get_level_display", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     steps = SupervisionStepSerializer(many=True, read_only=True)
+    signer_level = serializers.SerializerMethodField(help_text=_("销号层级：申请办结后由该层级销号或退回，并审批延期"))
 
     class Meta:
         model = SupervisionItem
         fields = [
             "id", "project", "cause", "cause_display", "problem", "report_month", "description", "level", "level_display",
-            "status", "status_display", "opened_on", "due_on", "escalated_on", "closed_on", "result", "steps",
+            "status", "status_display", "opened_on", "due_on", "escalated_on", "closed_on", "result",
+            "issuer_level", "signer_level", "extension_due_on", "extension_reason", "urged_on", "version", "steps",
         ]
+
+    def get_signer_level(self, item) -> str:
+        return item.signer_level

@@ -130,6 +130,7 @@ class MailKind(models.TextChoices):
     REPORT_RETURNED = "report_returned", _("月报被退回")
     ACCOUNT_OPENED = "account_opened", _("账号开通：设置密码")
     SUPERVISION_ESCALATED = "supervision", _("督办事项升级")
+    SUPERVISION_NOTICE = "supervision_step", _("督办事项通知")
 
 
 class ReviewStatus(models.TextChoices):
@@ -170,7 +171,11 @@ class SupervisionLevel(models.TextChoices):
 
 
 class SupervisionStatus(models.TextChoices):
+    """Where an item stands: with the acting level, awaiting the sign-off (销号) of the level above (issue 27),
+    or closed."""
+
     OPEN = "open", _("办理中")
+    SIGNOFF = "signoff", _("待销号")
     CLOSED = "closed", _("已办结")
 
 
@@ -179,3 +184,13 @@ class SupervisionStepKind(models.TextChoices):
     RESPONSE = "response", _("办理情况")
     ESCALATED = "escalated", _("升级督办")
     CLOSED = "closed", _("办结")
+    # Issue 27: the loop closed by the level above.
+    CLOSURE_REQUESTED = "requested", _("申请办结")
+    SIGNED_OFF = "signed_off", _("销号")
+    RETURNED = "returned", _("退回")
+    URGED = "urged", _("催办")
+    EXTENSION_REQUESTED = "ext_asked", _("申请延期")
+    EXTENSION_GRANTED = "ext_grant", _("同意延期")
+    EXTENSION_REFUSED = "ext_refuse", _("不同意延期")
+    REOPENED = "reopened", _("重新督办")
+    ESCALATED_BY_HAND = "esc_hand", _("人工升级")

@@ -120,6 +120,10 @@ def _supervision(user, *, on):
     level = ROLE_LEVELS.get(user_role(user))
     if level is None or (level == SupervisionLevel.PROVINCE and not is_province_wide(user)):
         return []
+    return _supervision_open(user, level, on=on) + _supervision_decisions(user, level)
+
+
+def _supervision_open(user, level, *, on):
     items = SupervisionItem.objects.visible_to(user).filter(status=SupervisionStatus.OPEN, level=level)
     if level == SupervisionLevel.LEADER:
         items = items.filter(project__contracting_leader=user)
@@ -131,6 +135,24 @@ def _supervision(user, *, on):
                        link, found["next_due"], bool(found["overdue"]))]
     if found["overdue"]:
         lines.append(InboxItem("supervision", _("其中已逾期"), found["overdue"], link + "&overdue=true", overdue=True, counted=False))
+    return lines
+
+
+def _supervision_decisions(user, level):
+    """Issue 27: items awaiting the user's sign-off (销号) and extension requests awaiting their decision (the
+    rule of projects.supervision.signoff.signer_level, as the queryset's signed_off_by)."""
+    mine = SupervisionItem.objects.visible_to(user).signed_off_by(level)
+    signoffs = mine.filter(status=SupervisionStatus.SIGNOFF)
+    extensions = mine.filter(status=SupervisionStatus.OPEN, extension_due_on__isnull=False)
+    lines = []
+    for items, label, status in ((signoffs, _("待销号的督办事项"), SupervisionStatus.SIGNOFF),
+                                 (extensions, _("待审批的延期申请"), SupervisionStatus.OPEN)):
+        count = items.count()
+        if count:
+            first = items.order_by("due_on", "pk").first()
+            href = (reverse("supervision_item", args=[first.pk]) if count == 1
+                    else reverse("supervision") + "?" + urlencode({"status": status}) + "#awaiting")
+            lines.append(InboxItem("supervision", label, count, href))
     return lines
 
 

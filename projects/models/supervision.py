@@ -9,6 +9,7 @@ from simple_history.models import HistoricalRecords
 from projects.domain import rules
 from projects.domain.choices import SupervisionCause, SupervisionLevel, SupervisionStatus, SupervisionStepKind
 from projects.domain.names import local_name
+from projects.models.evidence import ProjectDocument
 from projects.models.projects import Project, ProjectChildQuerySet
 from projects.models.reporting import Problem
 from projects.models.users import User
@@ -94,12 +95,40 @@ class Milestone(models.Model):
                 "date": self.actual_on.isoformat()}})
 
 
+# Not yet closed: with the acting level, or awaiting its sign-off (issue 27). The daily run opens no second
+# automatic item for a cause while one of these stands.
+UNFINISHED = [SupervisionStatus.OPEN, SupervisionStatus.SIGNOFF]
+
+
+def awaiting_signoff_q():
+    """Items whose acting level asked to close them and that await sign-off (销号, issue 27)."""
+    return models.Q(status=SupervisionStatus.SIGNOFF)
+
+
+def extension_asked_q():
+    """Open items whose acting level asked for more time, awaiting a decision (延期申请, issue 27)."""
+    return models.Q(status=SupervisionStatus.OPEN, extension_due_on__isnull=False)
+
+
 class SupervisionItemQuerySet(ProjectChildQuerySet):
     def open(self):
-        return self.filter(status=SupervisionStatus.OPEN)
+        """Items not yet closed (with the acting level or awaiting sign-off): what the counts call open."""
+        return self.filter(status__in=UNFINISHED)
+
+    def signed_off_by(self, level):
+        """Items `level` signs off (销号) and decides extensions of (issue 27; projects.supervision.signoff's
+        signer_level in SQL): the city a county's items unless the province issued them, the province the rest."""
+        county, city, province, leader = (SupervisionLevel.COUNTY, SupervisionLevel.CITY, SupervisionLevel.PROVINCE,
+                                          SupervisionLevel.LEADER)
+        if level == city:
+            return self.filter(models.Q(level=county) & ~models.Q(issuer_level=province))
+        if level == province:
+            return self.filter(models.Q(level__in=[city, province, leader]) | models.Q(level=county, issuer_level=province))
+        return self.none()
 
     def overdue(self, on):
-        return self.open().filter(due_on__lt=on)
+        """Items with the acting level past their limit (an item awaiting sign-off waits on the signer)."""
+        return self.filter(status=SupervisionStatus.OPEN, due_on__lt=on)
 
 
 class SupervisionItem(models.Model):
@@ -175,6 +204,34 @@ class SupervisionItem(models.Model):
         verbose_name=_("办结情况"),
         blank=True,
     )
+    # Issue 27: who signs off a manual item (the level that issued it); automatic items: the level above.
+    issuer_level = models.CharField(
+        verbose_name=_("督办层级"),
+        max_length=10,
+        choices=SupervisionLevel.choices,
+        blank=True,
+    )
+    extension_due_on = models.DateField(
+        verbose_name=_("申请延期至"),
+        null=True,
+        blank=True,
+    )
+    extension_reason = models.TextField(
+        verbose_name=_("延期理由"),
+        blank=True,
+    )
+    # The working day of the last urge (催办): at most one a working day.
+    urged_on = models.DateField(
+        verbose_name=_("最近催办日期"),
+        null=True,
+        blank=True,
+    )
+    # Moves with every transition by hand: a form carries the version it was read at, and a transition
+    # on a stale version is refused (two people at once: the second is told, never overwrites).
+    version = models.PositiveIntegerField(
+        verbose_name=_("版本"),
+        default=0,
+    )
 
     history = HistoricalRecords()
     objects = SupervisionItemQuerySet.as_manager()
@@ -194,13 +251,13 @@ class SupervisionItem(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["project", "cause"],
-                condition=models.Q(status=SupervisionStatus.OPEN,
+                condition=models.Q(status__in=UNFINISHED,
                                    cause__in=[SupervisionCause.RED_LIGHT, SupervisionCause.OVERDUE_REPORT]),
                 name="supervision_open_once_per_cause",
             ),
             models.UniqueConstraint(
                 fields=["problem"],
-                condition=models.Q(status=SupervisionStatus.OPEN, cause=SupervisionCause.OLD_PROBLEM),
+                condition=models.Q(status__in=UNFINISHED, cause=SupervisionCause.OLD_PROBLEM),
                 name="supervision_open_once_per_problem",
             ),
         ]
@@ -210,7 +267,25 @@ class SupervisionItem(models.Model):
 
     @property
     def is_open(self):
+        """With the acting level (not awaiting sign-off, not closed)."""
         return self.status == SupervisionStatus.OPEN
+
+    @property
+    def is_unfinished(self):
+        return self.status in UNFINISHED
+
+    @property
+    def signer_level(self):
+        """Issue 27: the level that signs the item off (销号) and decides its extensions: the province for an item
+        it issued by hand, the city for the other county items, the province for the rest (a 包联 leader is
+        read-only; the province signs off its own level). signed_off_by is the same rule in SQL."""
+        if self.level == SupervisionLevel.COUNTY and self.issuer_level != SupervisionLevel.PROVINCE:
+            return SupervisionLevel.CITY
+        return SupervisionLevel.PROVINCE
+
+    @property
+    def awaits_signoff(self):
+        return self.status == SupervisionStatus.SIGNOFF
 
 
 class SupervisionStep(models.Model):
@@ -256,3 +331,29 @@ class SupervisionStep(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} · {self.at:%Y-%m-%d %H:%M}"
+
+
+class SupervisionAttachment(models.Model):
+    """A document (整改材料) attached to a step of an item (issue 27): the file is a ProjectDocument of the
+    item's project, stored, validated and served (access-checked) by projects.evidence."""
+
+    step = models.ForeignKey(
+        SupervisionStep,
+        verbose_name=_("督办过程"),
+        on_delete=models.CASCADE,
+        related_name="attachments",
+    )
+    document = models.ForeignKey(
+        ProjectDocument,
+        verbose_name=_("文件"),
+        on_delete=models.CASCADE,
+        related_name="supervision_attachments",
+    )
+
+    class Meta:
+        verbose_name = _("督办附件")
+        verbose_name_plural = _("督办附件")
+        ordering = ["step", "pk"]
+
+    def __str__(self):
+        return str(self.document)

@@ -46,6 +46,7 @@ from projects.models import (
 from projects.reference.bulk import FastTable, cascade_delete, cascade_of, historical_models
 from projects.reference.data import reference_data_load
 from projects.reference.demo_investment import INVESTMENT_COLUMNS, Pipeline
+from projects.reference.demo_supervision import supervision_spread
 from projects.reference.demo_users import seed_users
 from projects.reference.demo_words import (
     COMPLETION_PROGRESS,
@@ -178,6 +179,7 @@ def _demo_seed(*, projects, seed, password, on):
     totals["users"] = names
     # The morning's supervision run: items for the red projects, old problems and overdue reports.
     totals["supervision"] = supervision.supervision_run(on=on, enqueue=lambda _pk: None).opened
+    supervision_spread(seed=seed, on=on)  # issue 27: over the last months, through every state of the loop
     return totals
 
 

@@ -39,6 +39,7 @@ from projects.models import (
     Region,
     SupervisionItem,
 )
+from projects.models.supervision import awaiting_signoff_q, extension_asked_q
 from projects.shared import lights
 from projects.shared.fields import ActionChoiceField
 from projects.shared.lights import nodes_late_exists, report_status_q
@@ -397,6 +398,11 @@ class SupervisionItemFilterSet(django_filters.FilterSet):
         field_name="project__county",
         queryset=county_choices,
     )
+    extension_asked = django_filters.BooleanFilter(
+        label=_("延期申请待审批"),
+        method="filter_extension_asked",
+        widget=yes_no_all(),
+    )
     age = django_filters.ChoiceFilter(
         label=_("已督办工作日"),
         choices=AGE_CHOICES,
@@ -410,6 +416,9 @@ class SupervisionItemFilterSet(django_filters.FilterSet):
     class Meta:
         model = SupervisionItem
         fields = []
+
+    def filter_extension_asked(self, queryset, name, value):
+        return queryset.filter(extension_asked_q()) if value else queryset.exclude(extension_asked_q())
 
     def filter_overdue(self, queryset, name, value):
         overdue = Q(status=SupervisionStatus.OPEN, due_on__lt=rules.today())

@@ -12,8 +12,9 @@ from django.utils.translation import gettext as _
 
 from projects.domain import rules
 from projects.domain.access import scope_key
-from projects.domain.choices import COUNTED_REVIEW_STATUSES, Light, RegionLevel, ReviewStatus, Stage
+from projects.domain.choices import COUNTED_REVIEW_STATUSES, Light, RegionLevel, ReviewStatus, Stage, SupervisionStatus
 from projects.models import MonthlyReport, Programme, Region, SupervisionItem
+from projects.models.supervision import awaiting_signoff_q, extension_asked_q
 from projects.shared import lights
 from projects.shared.investment import investment_card, investment_rows
 from projects.shared.versions import cached_per_region, cached_summary
@@ -338,7 +339,7 @@ def _dashboard_rows(projects, *, plan, year, on, month):
         "supervision": list(
             SupervisionItem.objects.open().filter(project__in=in_scope).order_by()
             .values(city=F("project__city_id"), county=F("project__county_id"))
-            .annotate(open=Count("pk"), overdue=Count("pk", filter=Q(due_on__lt=on)))
+            .annotate(**supervision_measures(on))
         ),
     }
 
@@ -366,7 +367,7 @@ def _dashboard_of(rows, *, user, plan, progress):
         "programmes": _breakdown_of(rows["programmes"], by="programmes", head=programme_heads, progress=progress),
         "trend": cumulative,
         "nodes_late": sum(row["count"] for row in rows["nodes_late"]),
-        "supervision": {key: sum(row[key] for row in rows["supervision"]) for key in ("open", "overdue")},
+        "supervision": {key: sum(row[key] for row in rows["supervision"]) for key in ("open", "overdue", "signoff", "extension")},
         "investment": investment_card({name: rows[part] for part, name in zip(INVESTMENT_PARTS, INVESTMENT_ROWS)}),
     }
 
@@ -380,7 +381,18 @@ def _heads(queryset, order_field, rows, by):
     return lambda row: known.get(row[by], (None, None))
 
 
+def supervision_measures(on):
+    """What the dashboard and the digests count of supervision items: open, overdue on `on`, awaiting
+    sign-off (销号) and with an extension request awaiting a decision (issue 27)."""
+    return {
+        "open": Count("pk"),
+        # Overdue as the 督办 page's filter says: with the acting level past its limit (not awaiting sign-off).
+        "overdue": Count("pk", filter=Q(status=SupervisionStatus.OPEN, due_on__lt=on)),
+        "signoff": Count("pk", filter=awaiting_signoff_q()),
+        "extension": Count("pk", filter=extension_asked_q()),
+    }
+
+
 def supervision_counts(projects, *, on):
-    """Open and overdue supervision items of `projects` (a project queryset, scoped and filtered)."""
-    return SupervisionItem.objects.open().filter(project__in=projects.values("pk")).aggregate(
-        open=Count("pk"), overdue=Count("pk", filter=Q(due_on__lt=on)))
+    """supervision_measures of the open items of `projects` (a project queryset, scoped and filtered)."""
+    return SupervisionItem.objects.open().filter(project__in=projects.values("pk")).aggregate(**supervision_measures(on))

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.constants import OnConflict
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
@@ -30,6 +30,7 @@ from projects.domain import rules, workdays
 from projects.domain.access import ROLE_GROUP_NAMES, is_province_wide, user_role
 from projects.domain.choices import (
     Light,
+    RegionLevel,
     MailKind,
     ProblemStatus,
     Role,
@@ -122,7 +123,7 @@ class RunOutcome:
 
 
 def _open_item_q(cause):
-    return Exists(SupervisionItem.objects.filter(project=OuterRef("pk"), cause=cause, status=SupervisionStatus.OPEN))
+    return Exists(SupervisionItem.objects.open().filter(project=OuterRef("pk"), cause=cause))
 
 
 def red_projects(on):
@@ -156,10 +157,12 @@ def supervision_run(*, on=None, enqueue):
     with transaction.atomic():
         run_lock()  # a second run waits here, then reads what the first committed
         outcome.closed = _close_recovered(on)
-        outcome.opened = _open_fallen_behind(on)
+        opened = _open_fallen_behind(on)
+        outcome.opened = len(opened)
         escalated = _escalate(on)
         outcome.escalated = len(escalated)
         outcome.mails = _mail_escalations(escalated, on=on, enqueue=enqueue)
+        outcome.mails += _mail_opened(opened, on=on, enqueue=enqueue)
         if outcome.opened or outcome.closed or outcome.escalated:
             versions.data_changed()  # bulk writes send no signals; the dashboard's counts move
     return outcome
@@ -182,7 +185,7 @@ def _open_fallen_behind(on):
     for values in projects.exclude(_open_item_q(SupervisionCause.OVERDUE_REPORT)).values_list(*columns):
         wanted.append((values, SupervisionCause.OVERDUE_REPORT, {"report_month": month},
                        _("%(month)s 月度调度逾期未报") % {"month": f"{month:%Y-%m}"}))
-    open_problem_items = SupervisionItem.objects.filter(problem=OuterRef("pk"), status=SupervisionStatus.OPEN)
+    open_problem_items = SupervisionItem.objects.open().filter(problem=OuterRef("pk"))
     for problem_id, description, *values in (
         old_problems(on).exclude(Exists(open_problem_items))
         .values_list("pk", "description", *(f"project__{column}" for column in columns))
@@ -195,7 +198,7 @@ def _open_fallen_behind(on):
         project = Project(pk=pk, county_id=county_id, city_id=city_id, contracting_leader_id=leader_id)
         items.append(SupervisionItem(project_id=pk, cause=cause, description=description, level=first_level(project),
                                      opened_on=on, due_on=due, **extra))
-    return len(_create_items(items, automatic=True))
+    return _create_items(items, automatic=True)
 
 
 def _insert_new(items):
@@ -247,7 +250,7 @@ def _changed_in_bulk(updates, *, on, step_kind, step_text, field):
     for queryset, values in updates:
         group = list(queryset.values_list("pk", flat=True))
         if group:
-            queryset.update(**values)
+            queryset.update(**values, version=F("version") + 1)  # a form read before is stale now
             ids.update(group)
     if not ids:
         return []
@@ -266,7 +269,7 @@ def _close_recovered(on):
     red = red_projects(on).filter(pk=OuterRef("project_id"))
     overdue, _month = report_overdue_projects(on)
     open_items = SupervisionItem.objects.open()
-    closing = {"status": SupervisionStatus.CLOSED, "closed_on": on}
+    closing = {"status": SupervisionStatus.CLOSED, "closed_on": on, "extension_due_on": None, "extension_reason": ""}
     updates = [
         (open_items.filter(cause=SupervisionCause.RED_LIGHT).exclude(Exists(red)),
          {**closing, "result": _("项目已恢复正常进度，自动办结。")}),
@@ -299,13 +302,10 @@ def _escalate(on):
     )
 
 
-def _mail_escalations(escalated, *, on, enqueue):
-    """One mail per person of a new level per day, listing what reached them (delivery.py: recorded once,
-    so a second run the same day sends nothing more). The people who may act are read at once and matched
-    by acting_keys, the rule the item page checks."""
-    if not escalated:
-        return 0
-    leaders = {item.project.contracting_leader_id for item in escalated if item.level == SupervisionLevel.LEADER}
+def _recipients(items):
+    """The people of each item's level, read at once and matched by acting_keys (the rule the item page
+    checks): {user pk: user}. A fixed number of queries however many items."""
+    leaders = {item.project.contracting_leader_id for item in items if item.level == SupervisionLevel.LEADER}
     roles = [ROLE_GROUP_NAMES[role] for role in (Role.COUNTY_EDITOR, Role.CITY_COORDINATOR, Role.PROVINCE_ADMIN)]
     candidates = (User.objects.filter(is_active=True).filter(Q(groups__name__in=roles) | Q(pk__in=leaders))
                   .select_related("region").prefetch_related("groups").distinct())
@@ -314,12 +314,30 @@ def _mail_escalations(escalated, *, on, enqueue):
         for key in acting_keys(user):
             people.setdefault(key, []).append(user)
     recipients = {}
-    for item in escalated:
+    for item in items:
         for user in people.get((item.level, project_key(item.level, item.project)), []):
             recipients.setdefault(user.pk, user)
+    return recipients
+
+
+def _mail_escalations(escalated, *, on, enqueue):
+    """One mail per person of a new level per day, listing what reached them (delivery.py: recorded once,
+    so a second run the same day sends nothing more)."""
+    if not escalated:
+        return 0
     rows = [{"user": user, "kind": MailKind.SUPERVISION_ESCALATED, "period_start": on, "period_end": on, "key": "supervision"}
-            for user in recipients.values() if user.email]
+            for user in _recipients(escalated).values() if user.email]
     return delivery.deliveries_record(rows, enqueue=enqueue)
+
+
+def _mail_opened(opened, *, on, enqueue):
+    """Issue 27: the people of the acting level hear of what the run opened for them, one mail a day."""
+    if not opened:
+        return 0
+    projects = {project.pk: project for project in Project.objects.filter(pk__in={item.project_id for item in opened})}
+    for item in opened:
+        item.project = projects[item.project_id]
+    return delivery.deliveries_record(opened_mail_rows(opened, on=on), enqueue=enqueue)
 
 
 @delivery.renders_mail(MailKind.SUPERVISION_ESCALATED)
@@ -350,16 +368,21 @@ def item_open(*, user, project, description, level):
     if not description:
         raise ValidationError({"description": _("请填写督办事项。")})
     on = rules.today()
+    # The issuing level signs the item off (issue 27): the highest level the opener supervises the project at.
+    issuer = max((lvl for lvl in acting_levels(user, project) if lvl != SupervisionLevel.LEADER), key=ESCALATION.index,
+                 default="")
     item = SupervisionItem(project=project, cause=SupervisionCause.MANUAL, description=description, level=level,
-                           opened_on=on, due_on=time_limit(on), opened_by=user)
+                           opened_on=on, due_on=time_limit(on), opened_by=user, issuer_level=issuer)
     with transaction.atomic():
         _create_items([item], user=user)
-    return SupervisionItem.objects.filter(project=project, opened_by=user).latest("pk")
+        item = SupervisionItem.objects.filter(project=project, opened_by=user).latest("pk")
+        notify_opened(item)  # the acting level hears of it once (mail, and the inbox lists it)
+    return item
 
 
 def _acting(user, item):
     if not item.is_open:
-        raise ValidationError(_("该督办事项已办结。"))
+        raise ValidationError(_("该督办事项已办结。") if item.status == SupervisionStatus.CLOSED else _("该督办事项已申请办结，待销号。"))
     if item.level not in acting_levels(user, item.project):
         raise PermissionDenied(_("该督办事项由%(level)s办理。") % {"level": item.get_level_display()})
 
@@ -388,3 +411,71 @@ def item_close(*, user, item, result):
         item.save(update_fields=["status", "closed_on", "result"])
         SupervisionStep.objects.create(item=item, kind=SupervisionStepKind.CLOSED, level=item.level, user=user, text=result)
     return item
+
+
+# --- Notices (issue 27) -------------------------------------------------------------------------------------------------
+
+
+def people_at(level, project):
+    """The active users with an address who act at `level` for `project` (the rule the item page checks)."""
+    roles = [ROLE_GROUP_NAMES[role] for role in (Role.COUNTY_EDITOR, Role.CITY_COORDINATOR, Role.PROVINCE_ADMIN)]
+    where = (Q(groups__name__in=roles) & (Q(region_id__in=[project.county_id, project.city_id])
+                                          | Q(region__level=RegionLevel.PROVINCE) | Q(is_superuser=True)))
+    if project.contracting_leader_id:
+        where |= Q(pk=project.contracting_leader_id)
+    candidates = User.objects.filter(where, is_active=True).exclude(email="").select_related("region").distinct()
+    wanted = (level, project_key(level, project))
+    return [user for user in candidates if wanted in acting_keys(user)]
+
+
+def notify_step(step, levels):
+    """One mail per person of `levels` about `step`, recorded once (key: the step) and sent on commit."""
+    on = rules.today()
+    recipients = {user.pk: user for level in levels for user in people_at(level, step.item.project)}
+    recipients.pop(getattr(step.user, "pk", None), None)  # not to the one who acted
+    rows = [{"user": user, "kind": MailKind.SUPERVISION_NOTICE, "period_start": on, "period_end": on,
+             "key": f"step-{step.pk}"} for user in recipients.values()]
+    return delivery.deliveries_record(rows, enqueue=delivery.enqueue)
+
+
+def opened_mail_rows(items, *, on):
+    """Rows of the daily run's mail about the items it opened: one per person a day (key "opened")."""
+    return [{"user": user, "kind": MailKind.SUPERVISION_NOTICE, "period_start": on, "period_end": on, "key": "opened"}
+            for user in _recipients(items).values() if user.email]
+
+
+def _mail(template, subject, context):
+    from django.template.loader import render_to_string
+
+    context = {**context, "site_url": settings.SITE_URL}
+    return (delivery.one_line_subject(subject), render_to_string(f"projects/mail/{template}.txt", context),
+            render_to_string(f"projects/mail/{template}.html", context))
+
+
+@delivery.renders_mail(MailKind.SUPERVISION_NOTICE)
+def notice_render(record):
+    """(subject, text, html) of a notice: the items the daily run opened at the reader's level that day, or
+    one step of one item (opened by hand, urged, returned, closure or extension asked, decided …)."""
+    if record.key == "opened":
+        day = record.period_start
+        opened = (SupervisionItem.objects.open().visible_to(record.user).filter(opened_on=day)
+                  .select_related("project__county", "project__city").order_by("due_on", "pk"))
+        items = [item for item in opened if item.level in acting_levels(record.user, item.project)]
+        if not items:
+            return None
+        return _mail("supervision_opened", _("新的督办事项：%(count)d 项待您办理") % {"count": len(items)},
+                     {"user": record.user, "items": items, "day": day})
+    step = (SupervisionStep.objects.select_related("item__project", "user")
+            .filter(pk=int(record.key.removeprefix("step-"))).first())
+    if step is None:
+        return None
+    return _mail("supervision_step", _("【督办】%(kind)s：%(project)s") % {"kind": step.get_kind_display(),
+                                                                       "project": step.item.project.name},
+                 {"user": record.user, "step": step, "item": step.item})
+
+
+def notify_opened(item):
+    """An item opened by hand: its acting level hears of it once (keyed by its first step)."""
+    step = item.steps.filter(kind=SupervisionStepKind.OPENED).select_related("item__project", "user").first()
+    if step is not None:
+        notify_step(step, [item.level])

@@ -340,21 +340,28 @@ def _mail_opened(opened, *, on, enqueue):
     return delivery.deliveries_record(opened_mail_rows(opened, on=on), enqueue=enqueue)
 
 
+def items_reaching(user, *, day, escalated):
+    """The open items that reached `user`'s level on `day`: escalated to it, or opened at it (the daily
+    mails' list, for the one reader)."""
+    field = "escalated_on" if escalated else "opened_on"
+    found = (SupervisionItem.objects.open().visible_to(user).filter(**{field: day})
+             .select_related("project__county", "project__city").order_by("due_on", "pk"))
+    return [item for item in found if item.level in acting_levels(user, item.project)]
+
+
+def items_mail(user, *, day, escalated):
+    """(subject, text, html) of the day's mail to one person listing the items that reached them, or None."""
+    items = items_reaching(user, day=day, escalated=escalated)
+    if not items:
+        return None
+    subject = (_("督办事项升级：%(count)d 项待您办理") if escalated else _("新的督办事项：%(count)d 项待您办理")) % {"count": len(items)}
+    return _mail("supervision_items", subject, {"user": user, "items": items, "day": day, "escalated": escalated})
+
+
 @delivery.renders_mail(MailKind.SUPERVISION_ESCALATED)
 def escalation_render(record):
     """(subject, text, html) of the mail to one person: the items that reached their level that day."""
-    from django.template.loader import render_to_string
-
-    day = record.period_start
-    escalated = (SupervisionItem.objects.open().visible_to(record.user).filter(escalated_on=day)
-                 .select_related("project__county", "project__city").order_by("due_on", "pk"))
-    items = [item for item in escalated if item.level in acting_levels(record.user, item.project)]
-    if not items:
-        return None
-    context = {"user": record.user, "items": items, "day": day, "site_url": settings.SITE_URL}
-    subject = _("督办事项升级：%(count)d 项待您办理") % {"count": len(items)}
-    return (subject, render_to_string("projects/mail/supervision_escalated.txt", context),
-            render_to_string("projects/mail/supervision_escalated.html", context))
+    return items_mail(record.user, day=record.period_start, escalated=True)
 
 
 # --- By hand ------------------------------------------------------------------------------------------
@@ -457,14 +464,7 @@ def notice_render(record):
     """(subject, text, html) of a notice: the items the daily run opened at the reader's level that day, or
     one step of one item (opened by hand, urged, returned, closure or extension asked, decided …)."""
     if record.key == "opened":
-        day = record.period_start
-        opened = (SupervisionItem.objects.open().visible_to(record.user).filter(opened_on=day)
-                  .select_related("project__county", "project__city").order_by("due_on", "pk"))
-        items = [item for item in opened if item.level in acting_levels(record.user, item.project)]
-        if not items:
-            return None
-        return _mail("supervision_opened", _("新的督办事项：%(count)d 项待您办理") % {"count": len(items)},
-                     {"user": record.user, "items": items, "day": day})
+        return items_mail(record.user, day=record.period_start, escalated=False)
     step = (SupervisionStep.objects.select_related("item__project", "user")
             .filter(pk=int(record.key.removeprefix("step-"))).first())
     if step is None:

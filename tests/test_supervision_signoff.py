@@ -366,3 +366,21 @@ def test_the_dashboard_and_the_digest_count_what_awaits_sign_off_and_extension_w
     period = digests.Period("weekly", DAY - datetime.timedelta(days=6), DAY)
     _subject, text, _html = digests.digest_render(subscription, period, shared=False)
     assert "延期申请待审批 1 项" in text
+
+
+def test_an_item_awaiting_sign_off_is_not_counted_overdue_anywhere(users, item):
+    """One rule for 逾期 (models.supervision.overdue_q): the acting level past its limit. An item waiting on
+    the signer is overdue neither on the 督办 page's figures, its filter, the dashboard nor the inbox."""
+    import datetime
+
+    post(users["county_editor"], item, "request", text="已整改")
+    item.refresh_from_db()
+    item.due_on = DAY - datetime.timedelta(days=30)
+    item.save()
+    city = client_for(users["city_coordinator"])
+    assert city.get(reverse("dashboard")).context["supervision"]["overdue"] == 0
+    assert [row.pk for row in city.get(reverse("supervision"), {"overdue": "true", "status": ""}).context["page"]] == []
+    item.refresh_from_db()
+    item.status = SupervisionStatus.OPEN  # back with the acting level: overdue again
+    item.save()
+    assert city.get(reverse("dashboard")).context["supervision"]["overdue"] == 1

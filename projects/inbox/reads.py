@@ -12,7 +12,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Min
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -22,6 +22,7 @@ from projects.domain import rules
 from projects.domain.access import is_province_wide, user_role
 from projects.domain.choices import ReviewStatus, Role, SupervisionLevel, SupervisionStatus
 from projects.models import PROJECT_ORDER, ImportBatch, MonthlyReport, Project, SupervisionItem
+from projects.models.supervision import overdue_q
 from projects.shared import lights, versions
 
 # Months back the report and review pages offer (their month choice): older returned or unreviewed
@@ -127,7 +128,7 @@ def _supervision_open(user, level, *, on):
     items = SupervisionItem.objects.visible_to(user).filter(status=SupervisionStatus.OPEN, level=level)
     if level == SupervisionLevel.LEADER:
         items = items.filter(project__contracting_leader=user)
-    found = items.aggregate(open=Count("pk"), overdue=Count("pk", filter=Q(due_on__lt=on)), next_due=Min("due_on"))
+    found = items.aggregate(open=Count("pk"), overdue=Count("pk", filter=overdue_q(on)), next_due=Min("due_on"))
     if not found["open"]:
         return []
     link = reverse("supervision") + "?" + urlencode({"level": level, "status": SupervisionStatus.OPEN})

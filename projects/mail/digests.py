@@ -19,7 +19,7 @@ from django.utils.http import urlencode
 
 from projects.domain import rules, workdays
 from projects.domain.access import scope_key
-from projects.domain.choices import DigestFrequency, Light, MailKind, ProblemStatus, Stage, Status, SupervisionStatus
+from projects.domain.choices import DigestFrequency, Light, MailKind, ProblemStatus, Stage, Status
 from projects.mail import delivery
 from projects.models import (
     PROJECT_ORDER,
@@ -180,7 +180,7 @@ def digest_context(subscription, period, *, since=None):
     # and, for a 包联 leader, the projects they contract, wherever those are.
     items = SupervisionItem.objects.open().filter(project__in=base.values("pk"))
     supervision = summaries.supervision_counts(base, on=on)
-    overdue_items = list(items.filter(status=SupervisionStatus.OPEN, due_on__lt=on).select_related("project__city", "project__county").order_by("due_on", "pk")[:limit])
+    overdue_items = list(items.overdue(on).select_related("project__city", "project__county").order_by("due_on", "pk")[:limit])
     for item in overdue_items:
         item.url = settings.SITE_URL + reverse("supervision_item", args=[item.pk])
     late_nodes = [_event_row(p) for p in events.filter(lights.nodes_late_exists(on))[:limit]]

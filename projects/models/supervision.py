@@ -100,6 +100,12 @@ class Milestone(models.Model):
 UNFINISHED = [SupervisionStatus.OPEN, SupervisionStatus.SIGNOFF]
 
 
+def overdue_q(on):
+    """Items with the acting level past their limit on `on` (an item awaiting sign-off waits on the signer,
+    not on the acting level): what every 逾期 count and filter counts."""
+    return models.Q(status=SupervisionStatus.OPEN, due_on__lt=on)
+
+
 def awaiting_signoff_q():
     """Items whose acting level asked to close them and that await sign-off (销号, issue 27)."""
     return models.Q(status=SupervisionStatus.SIGNOFF)
@@ -128,7 +134,7 @@ class SupervisionItemQuerySet(ProjectChildQuerySet):
 
     def overdue(self, on):
         """Items with the acting level past their limit (an item awaiting sign-off waits on the signer)."""
-        return self.filter(status=SupervisionStatus.OPEN, due_on__lt=on)
+        return self.filter(overdue_q(on))
 
 
 class SupervisionItem(models.Model):

@@ -39,7 +39,7 @@ from projects.models import (
     Region,
     SupervisionItem,
 )
-from projects.models.supervision import awaiting_signoff_q, extension_asked_q
+from projects.models.supervision import extension_asked_q, overdue_q
 from projects.shared import lights
 from projects.shared.fields import ActionChoiceField
 from projects.shared.lights import nodes_late_exists, report_status_q
@@ -421,7 +421,7 @@ class SupervisionItemFilterSet(django_filters.FilterSet):
         return queryset.filter(extension_asked_q()) if value else queryset.exclude(extension_asked_q())
 
     def filter_overdue(self, queryset, name, value):
-        overdue = Q(status=SupervisionStatus.OPEN, due_on__lt=rules.today())
+        overdue = overdue_q(rules.today())
         return queryset.filter(overdue) if value else queryset.exclude(overdue)
 
     def filter_age(self, queryset, name, value):

@@ -12,9 +12,9 @@ from django.utils.translation import gettext as _
 
 from projects.domain import rules
 from projects.domain.access import scope_key
-from projects.domain.choices import COUNTED_REVIEW_STATUSES, Light, RegionLevel, ReviewStatus, Stage, SupervisionStatus
+from projects.domain.choices import COUNTED_REVIEW_STATUSES, Light, RegionLevel, ReviewStatus, Stage
 from projects.models import MonthlyReport, Programme, Region, SupervisionItem
-from projects.models.supervision import awaiting_signoff_q, extension_asked_q
+from projects.models.supervision import awaiting_signoff_q, extension_asked_q, overdue_q
 from projects.shared import lights
 from projects.shared.investment import investment_card, investment_rows
 from projects.shared.versions import cached_per_region, cached_summary
@@ -386,8 +386,7 @@ def supervision_measures(on):
     sign-off (销号) and with an extension request awaiting a decision (issue 27)."""
     return {
         "open": Count("pk"),
-        # Overdue as the 督办 page's filter says: with the acting level past its limit (not awaiting sign-off).
-        "overdue": Count("pk", filter=Q(status=SupervisionStatus.OPEN, due_on__lt=on)),
+        "overdue": Count("pk", filter=overdue_q(on)),
         "signoff": Count("pk", filter=awaiting_signoff_q()),
         "extension": Count("pk", filter=extension_asked_q()),
     }

@@ -5,7 +5,7 @@ an item by hand from a project's page. Items are read through SupervisionItem.ob
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
@@ -17,14 +17,15 @@ from projects.domain import rules
 from projects.domain.access import scope_key
 from projects.domain.choices import RegionLevel, SupervisionLevel, SupervisionStatus
 from projects.models import Project, Region, SupervisionItem
+from projects.models.supervision import overdue_q
 from projects.shared import versions
 from projects.shared.filtersets import AGE_CHOICES, SupervisionItemFilterSet
 from projects.shared.paginators import PAGE_SIZES, CachedCountPaginator, page_of, page_size
 from projects.supervision import services as supervision
 from projects.supervision import signoff
 from projects.supervision.forms import (
-    ClosureRequestForm,
     CloseForm,
+    ClosureRequestForm,
     ExtensionForm,
     NoteForm,
     OpenForm,
@@ -94,7 +95,7 @@ def _summary(open_items, filterset, params, *, on, by_county):
     region_field = "project__county" if by_county else "project__city"
     counts = (
         open_items.order_by().values(region_field, "level")
-        .annotate(open=Count("pk"), overdue=Count("pk", filter=Q(due_on__lt=on)))
+        .annotate(open=Count("pk"), overdue=Count("pk", filter=overdue_q(on)))
     )
     regions = {region.pk: region for region in Region.objects.filter(pk__in={row[region_field] for row in counts})}
     table = {}

@@ -194,3 +194,16 @@ class SupervisionStepKind(models.TextChoices):
     EXTENSION_REFUSED = "ext_refuse", _("不同意延期")
     REOPENED = "reopened", _("重新督办")
     ESCALATED_BY_HAND = "esc_hand", _("人工升级")
+
+
+class RankingIndicator(models.TextChoices):
+    """What units are ranked on each month (issue 28); the province weighs them into a composite score."""
+
+    PROGRESS = "progress", _("完成率超时序进度")
+    PUNCTUALITY = "punctuality", _("按时报送率")
+    RED = "red", _("红灯项目占比")
+    YELLOW = "yellow", _("黄灯项目占比")
+    NODES_LATE = "nodes_late", _("节点滞后项目占比")
+    SUPERVISION_OVERDUE = "supervision_overdue", _("逾期督办事项")
+    NEW_STARTS = "new_starts", _("本月新开工")
+    INVESTMENT = "investment", _("招商履约率")

@@ -17,6 +17,7 @@ from projects.models.catalogue import (
 from projects.models.digests import DeliveryStatus, DigestDelivery, DigestSubscription
 from projects.models.evidence import DocumentKind, ProjectDocument, ReportPhoto
 from projects.models.imports import HeaderSynonym, ImportBatch
+from projects.models.leaders import Bulletin, RankingWeight
 from projects.models.investment import INVESTMENT_FIELDS, InvestmentLifecycle
 from projects.models.projects import (
     PROJECT_CODE_RE,
@@ -40,6 +41,7 @@ from projects.models.supervision import (
 from projects.models.users import PersonScopedQuerySet, User
 
 __all__ = [
+    "Bulletin", "RankingWeight",
     "INVESTMENT_FIELDS", "InvestmentLifecycle", "AnnualPlan", "ApiToken", "AuditEvent", "Batch", "Cluster", "ClusterQuerySet", "DeliveryStatus", "DigestDelivery",
     "DigestSubscription", "HeaderSynonym", "Milestone", "MilestoneKind", "SupervisionItem",
     "SupervisionItemQuerySet", "SupervisionStep", "ImportBatch", "Industry", "MONEY", "MonthlyReport", "MonthlyReportQuerySet",

@@ -100,7 +100,7 @@ def test_every_dashboard_figure_links_to_exactly_its_projects(users, projects):
             assert listed(row["href"]) == row["count"], (group, row["label"])
     for row in context["trend"]:
         month = parse_qs(urlparse(row["href"]).query)["reported_month"][0]
-        expected = Project.objects.filter(reports__month=datetime.date.fromisoformat(month + "-01"), plans__year=year()).distinct().count()
+        expected = Project.objects.filter(reports__month=datetime.date.fromisoformat(month + "-01"), reports__review_status__in=("submitted", "approved"), plans__year=year()).distinct().count()
         assert listed(row["href"]) == expected
 
 
@@ -310,3 +310,22 @@ def test_every_sortable_column_heading_links_to_its_sort(users, projects):
     assert sorts == ["name", "city", "stage", "total_investment", "plan", "completed", "rate", "light"]
     page = client.get(reverse("project_list") + "?sort=rate").content.decode()
     assert "sort=-rate" in page
+
+
+def test_dashboard_trend_counts_only_reports_that_count(users, projects):
+    """A returned report is not in the totals (its figure is refused), so it is not in the monthly trend
+    either, nor among the projects its month links to."""
+    kept, returned = (make_project(name, "130123") for name in ("计入的项目", "被退回的项目"))
+    for project in (kept, returned):
+        AnnualPlan.objects.create(project=project, year=year(), planned_investment=Decimal(1000))
+    month = datetime.date(year(), 1, 1)
+    MonthlyReport.objects.create(project=kept, month=month, completed_investment=Decimal("30"))
+    MonthlyReport.objects.create(project=returned, month=month, completed_investment=Decimal("500"),
+                                 review_status="returned")
+    progress_refresh()
+    client = client_for(users["county_editor"])
+    context = client.get(reverse("dashboard")).context
+    january = next(row for row in context["trend"] if row["month"] == month)
+    assert january["completed"] == context["totals"]["completed"] == Decimal("130")  # the fixture's 100 and 30
+    listed = {p.pk for p in client.get(january["href"]).context["page"].object_list}
+    assert kept.pk in listed and returned.pk not in listed

@@ -173,6 +173,11 @@ class ProjectFilterSet(django_filters.FilterSet):
         method="filter_reported_month",
         help_text=_("YYYY-MM：该月有月度调度的项目"),
     )
+    started_month = django_filters.CharFilter(
+        label=_("开工月份"),
+        method="filter_started_month",
+        help_text=_("YYYY-MM：实际开工日期在该月的项目"),
+    )
     report_status = django_filters.ChoiceFilter(
         label=_("月度调度"),
         choices=REPORT_STATUS_CHOICES,
@@ -338,7 +343,15 @@ class ProjectFilterSet(django_filters.FilterSet):
             month = datetime.date.fromisoformat(f"{value.strip()}-01")
         except ValueError:
             return queryset.none()
-        return queryset.filter(reports__month=month)
+        # Reports that count, like the dashboard's monthly trend that links here: a returned one is not reported.
+        return queryset.filter(pk__in=MonthlyReport.objects.counted().filter(month=month).values("project_id"))
+
+    def filter_started_month(self, queryset, name, value):
+        try:
+            month = datetime.date.fromisoformat(f"{value.strip()}-01")
+        except ValueError:
+            return queryset.none()
+        return queryset.filter(actual_start__gte=month, actual_start__lt=rules.add_months(month, 1))
 
     def chosen_report_month(self):
         """?report_month=YYYY-MM, else the month being reported now."""

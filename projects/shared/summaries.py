@@ -331,7 +331,7 @@ def _dashboard_rows(projects, *, plan, year, on, month):
         "actions": list(_grouped(projects.filter(actions__plan=plan), [*AREA, "actions"])) if plan else [],
         "programmes": list(_grouped(projects, [*AREA, "programmes"])),
         "trend": list(
-            MonthlyReport.objects.filter(project__in=in_scope, month__year=year).order_by()
+            MonthlyReport.objects.counted().filter(project__in=in_scope, month__year=year).order_by()
             .values("month", city=F("project__city_id"), county=F("project__county_id"))
             .annotate(total=Sum("completed_investment"))
         ),

@@ -277,6 +277,7 @@ MONTHLY_REPORT_DEADLINE_DAY = env.int("MONTHLY_REPORT_DEADLINE_DAY", default=5)
 # 调休 and weekends, see projects.domain.workdays). "workday": due on that working day of the month (the 5th
 # working day), for provinces that count it so.
 MONTHLY_REPORT_DEADLINE_MODE = env("MONTHLY_REPORT_DEADLINE_MODE", default="calendar")
+RANKING_VISIBLE_TO_COUNTIES = env.bool("RANKING_VISIBLE_TO_COUNTIES", default=True)  # cities and counties see the ranking (issue 28)
 # A signed investment-promotion item (招商引资) not registered within this many months of its signing is
 # behind: a yellow light of its own reason (issue 25).
 INVESTMENT_REGISTER_WITHIN_MONTHS = env.int("INVESTMENT_REGISTER_WITHIN_MONTHS", default=6)
@@ -390,6 +391,10 @@ else:
         "location": str(Path(MEDIA_ROOT) / "evidence"), "base_url": None,
         "file_permissions_mode": 0o640, "directory_permissions_mode": 0o750,
     }}
+# The monthly bulletins (调度通报, issue 28; projects/bulletin/): the same storage as evidence, a folder (or
+# bucket prefix) of their own, served only by projects.bulletin.views to those who may see the scope.
+STORAGES["bulletins"] = {**STORAGES["evidence"], "OPTIONS": {**STORAGES["evidence"]["OPTIONS"], "location": (
+    env("BULLETINS_S3_PREFIX", default="bulletins") if EVIDENCE_STORAGE == "s3" else str(Path(MEDIA_ROOT) / "bulletins"))}}
 EVIDENCE_MAX_PHOTO_BYTES = env.int("EVIDENCE_MAX_PHOTO_BYTES", default=15 * 2**20)
 EVIDENCE_MAX_DOCUMENT_BYTES = env.int("EVIDENCE_MAX_DOCUMENT_BYTES", default=30 * 2**20)
 # An Office file is a zip: refused when it would unpack past this.

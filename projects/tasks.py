@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from projects import importing
+from projects.bulletin import services as bulletins
 from projects.dispatch.reminders import reminders_dispatch, reminders_due
 from projects.domain import rules
 from projects.domain.choices import DigestFrequency, MailKind
@@ -129,6 +130,8 @@ def dispatch_digests(frequency, run_date=None):
     late = " (late)" if run_date < rules.today() else ""
     results = []
     for period in digests.periods_due(frequency, run_date):
+        if frequency == DigestFrequency.MONTHLY:
+            _bulletins_before_digest(period.start)
         count = digests.digests_dispatch(frequency=frequency, period=period, enqueue=enqueue_delivery)
         results.append(f"{frequency} {period.label}: {count} queued{late}")
     return results or f"{frequency}: not a sending day"
@@ -271,3 +274,24 @@ enqueue_import = _safely(run_import_batch.delay)
 def run_supervision():
     """Beat's entry point after the lights (督办每日处理): open, close and escalate supervision items."""
     return str(supervision.supervision_run(enqueue=enqueue_delivery))
+
+
+def _bulletins_before_digest(month):
+    """The monthly digest carries the month's bulletin (调度通报): made here first if the 07:30 run has not
+    (bulletin.services.bulletins_ensure makes each scope's once). A failure leaves the digest without it."""
+    try:
+        bulletins.bulletins_ensure(month)
+    except Exception:  # the digest matters more than its attachment
+        logger.exception("the bulletins of %s could not be generated before the monthly digest", month)
+
+
+@shared_task
+def generate_bulletins(run_date=None):
+    """Beat's entry point, every morning (07:30, before the monthly digest's 08:30): on the first working day
+    after a month's report deadline, the province's and each city's bulletin of that month, once each (a
+    re-run generates nothing); nothing on other days."""
+    run_date = datetime.date.fromisoformat(run_date) if run_date else rules.today()
+    made = bulletins.bulletins_due(run_date)
+    if not made:
+        return "not a bulletin day"
+    return [f"{month:%Y-%m}: {count} generated" for month, count in made.items()]

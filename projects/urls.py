@@ -16,6 +16,9 @@ urlpatterns = [
     path("projects/<int:pk>/milestones/", project_detail.project_milestones, name="project_milestones"),
     path("projects/<int:pk>/supervise/", supervision_views.supervision_open, name="supervision_open"),
     path("supervision/", supervision_views.supervision_page, name="supervision"),
+    path("rankings/", include("projects.rankings.urls")),  # 排名 (issue 28)
+    path("map/", include("projects.atlas.urls")),  # 一张图 (issue 28)
+    path("bulletins/", include("projects.bulletin.urls")),  # 调度通报 (issue 28)
     path("supervision/<int:pk>/", supervision_views.supervision_item, name="supervision_item"),
     path("reports/", dispatch_views.monthly_report, name="monthly_report"),
     path("reports/review/", dispatch_views.report_review, name="report_review"),

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
+from actions.models import ActionPlan
 from projects.domain import rules
 from projects.domain.choices import (
     COUNTED_REVIEW_STATUSES,
@@ -24,11 +25,10 @@ from projects.domain.choices import (
     SupervisionCause,
     SupervisionLevel,
 )
-from actions.models import ActionPlan
 from projects.models import Milestone, MilestoneKind, MonthlyReport, Programme, Project, Region, SupervisionItem
 from projects.shared import lights, summaries
-from projects.shared.investment import investment_card, investment_rows
 from projects.shared.filtersets import ProjectFilterSet
+from projects.shared.investment import investment_card, investment_rows
 
 from .conftest import NANGONG, QIAOXI_SJZ, SHIJIAZHUANG, ZHENGDING, make_project
 from .test_access import client_for
@@ -150,9 +150,11 @@ def dashboard(projects, user, on=MONTH):
 
 
 def trend_by_hand(projects):
-    """Completed investment per month of MONTH's year, with its running total, summed in Python."""
+    """Completed investment per month of MONTH's year of the reports that count (not a returned one), with its
+    running total, summed in Python."""
     by_month = {}
-    for report in MonthlyReport.objects.filter(project__in=projects, month__year=MONTH.year):
+    for report in MonthlyReport.objects.filter(project__in=projects, month__year=MONTH.year,
+                                               review_status__in=COUNTED_REVIEW_STATUSES):
         by_month[report.month] = by_month.get(report.month, Decimal(0)) + report.completed_investment
     running = Decimal(0)
     trend = []

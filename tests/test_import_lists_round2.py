@@ -4,7 +4,6 @@ progress import, 无 / 暂无 / — as empty text, names with line breaks, perio
 amount, 约300, 注： rows and the programme from the title. Workbooks are built as messy as real ones: title
 rows, unit notes, merged cells, footnotes."""
 
-import datetime
 import io
 from decimal import Decimal
 

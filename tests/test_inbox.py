@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from projects.domain import rules
-from projects.domain.choices import ReviewStatus, SupervisionCause, SupervisionLevel, Stage
+from projects.domain.choices import ReviewStatus, Stage, SupervisionCause, SupervisionLevel
 from projects.inbox.reads import inbox_count
 from projects.models import ImportBatch, MonthlyReport, SupervisionItem
 from projects.shared.editing import progress_refresh

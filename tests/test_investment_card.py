@@ -8,12 +8,11 @@ import re
 from decimal import Decimal
 
 import pytest
-from django.core import mail
 from django.urls import reverse
 from django.utils import translation
 
 from projects.domain import rules
-from projects.domain.choices import InvestmentStage, InvestorSource, ReviewStatus
+from projects.domain.choices import InvestorSource, ReviewStatus
 from projects.models import MonthlyReport, Programme
 from projects.shared import editing
 

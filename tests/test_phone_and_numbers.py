@@ -226,7 +226,7 @@ def test_an_approved_report_is_read_only_in_the_project_form(users, projects):
     assert re.search(rf'<input type="hidden" name="reports-{locked}-completed_investment" value="100.00"', page)
     assert not re.search(rf'<input type="(number|text|month)" name="reports-{locked}-', page)
     assert re.search(rf'name="reports-{locked}-DELETE"[^>]*disabled', page)
-    assert f'class="locked-value">100<' in page
+    assert 'class="locked-value">100<' in page
     # The submitted row stays editable.
     assert re.search(rf'<input type="number" name="reports-{open_}-completed_investment"', page)
     assert not re.search(rf'name="reports-{open_}-DELETE"[^>]*disabled', page)

@@ -91,8 +91,13 @@ def test_a_rerun_replaces_the_demo_and_its_history_and_leaves_real_projects_alon
     assert AnnualPlan.objects.filter(project=real).count() == 1 and real.history.count() == real_history
     assert AnnualPlan.history.filter(project=real).count() == 1
     demo = Project.objects.filter(key__startswith=DEMO_KEY_PREFIX)
-    # No history of the deleted demo rows: neither kept nor written for the deletion.
-    assert not Project.history.filter(key__startswith=DEMO_KEY_PREFIX).exists()
+    # No history of the deleted demo rows (neither kept nor written for the deletion): the demo's history is
+    # one creation record per project and plan now there (issue 28), not one per run.
+    demo_history = Project.history.filter(key__startswith=DEMO_KEY_PREFIX)
+    assert sorted(demo_history.values_list("id", "history_type")) == sorted((pk, "+") for pk in demo.values_list("pk", flat=True))
+    demo_plans = AnnualPlan.objects.filter(project__in=demo)
+    assert sorted(AnnualPlan.history.filter(project__in=demo).values_list("id", flat=True)) == sorted(
+        demo_plans.values_list("pk", flat=True))
     assert not Milestone.history.exists() and not MonthlyReport.history.exists()
     assert SupervisionItem.objects.filter(project__in=demo).count() == first_items
     # The supervision run's history is kept for the items that exist, gone with the ones deleted.

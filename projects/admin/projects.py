@@ -10,9 +10,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from simple_history.utils import bulk_update_with_history
 
 from projects import importing, tasks
@@ -41,8 +40,16 @@ from projects.domain.access import may_edit_project, phone_masked, scope_key
 from projects.domain.choices import Light, RegionLevel, ReviewAction, Status
 from projects.importing import exporting
 from projects.importing.resources import AnnualPlanResource, MonthlyReportResource, ProblemResource
-from projects.models import (INVESTMENT_FIELDS, AnnualPlan, Milestone, MilestoneKind, MonthlyReport, Problem, Project,
-                             ReportTransition)
+from projects.models import (
+    INVESTMENT_FIELDS,
+    AnnualPlan,
+    Milestone,
+    MilestoneKind,
+    MonthlyReport,
+    Problem,
+    Project,
+    ReportTransition,
+)
 from projects.shared import lights, locks
 from projects.shared.editing import StaleVersionError, progress_refresh, project_claim_version
 from projects.shared.filtersets import ProjectFilterSet

@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from projects.api import views
+from projects.api import rankings, views
 
 router = DefaultRouter()
 router.register("projects", views.ProjectViewSet, basename="project")
@@ -21,6 +21,7 @@ router.register("action-plans", views.ActionPlanViewSet, basename="action-plan")
 
 v1 = [
     path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
+    path("rankings/", rankings.RankingView.as_view(), name="rankings"),
     *router.urls,
 ]
 

@@ -20,8 +20,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from projects.domain import workdays
-from projects.domain.investment import registration_overdue
 from projects.domain.choices import UNDER_CONSTRUCTION, Light, LightReason, Stage, Status
+from projects.domain.investment import registration_overdue
 
 HUNDRED = Decimal(100)
 

@@ -12,7 +12,14 @@ from import_export import widgets
 
 from projects.domain.choices import Stage
 from projects.domain.figures import parse_money
-from projects.importing.reading import clean_free_text, clean_text, is_empty_meaning, name_text, parse_date, parse_period
+from projects.importing.reading import (
+    clean_free_text,
+    clean_text,
+    is_empty_meaning,
+    name_text,
+    parse_date,
+    parse_period,
+)
 from projects.models import normalize_project_code, validate_project_code
 
 LIST_SEPARATORS = re.compile(r"[、,，;；/\s]+")

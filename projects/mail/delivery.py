@@ -107,8 +107,9 @@ def enqueue(delivery_id):
 
 
 # kind -> the function that turns a delivery of that kind into (subject, text, html), or None when there is
-# nothing to send any more. Each capability registers its own mails (renders_mail) when it is imported;
-# ProjectsConfig.ready imports them all, so every process that sends knows every kind.
+# nothing to send any more; a renderer may add a fourth element, the attachments [(filename, bytes, mimetype)].
+# Each capability registers its own mails (renders_mail) when it is imported; ProjectsConfig.ready imports
+# them all, so every process that sends knows every kind.
 RENDERERS = {}
 
 
@@ -255,9 +256,11 @@ def delivery_send(*, delivery, token=None, final_attempt=True, retry_failed=Fals
         if content is None:
             _owned(delivery.pk, token).update(status=DeliveryStatus.CANCELLED, lease_until=None)
             return Outcome.CANCELLED
-        subject, text, html = content
+        subject, text, html, *attachments = content
         message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [delivery.user.email])
         message.attach_alternative(html, "text/html")
+        for filename, data, mimetype in (attachments[0] if attachments else ()):
+            message.attach(filename, data, mimetype)
         message.send(fail_silently=False)
     except Exception as error:
         _record_failure(delivery, token=token, error=error, subject=subject, final_attempt=final_attempt,

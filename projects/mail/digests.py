@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.files.storage import storages
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.template.loader import render_to_string
@@ -19,18 +20,21 @@ from django.utils.http import urlencode
 
 from projects.domain import rules, workdays
 from projects.domain.access import scope_key
-from projects.domain.choices import DigestFrequency, Light, MailKind, ProblemStatus, Stage, Status
+from projects.domain.choices import DigestFrequency, Light, MailKind, ProblemStatus, RegionLevel, Stage, Status
 from projects.mail import delivery
 from projects.models import (
     PROJECT_ORDER,
+    Bulletin,
     DeliveryStatus,
     DigestDelivery,
     DigestSubscription,
     Problem,
     Project,
+    Region,
     SupervisionItem,
 )
 from projects.shared import lights, summaries, versions
+from projects.shared.forecast import forecast_of, forecast_view
 from projects.shared.investment import investment_card, investment_card_links, investment_rows
 
 DIGEST_TITLES = {DigestFrequency.WEEKLY: "周报", DigestFrequency.MONTHLY: "月报"}
@@ -224,6 +228,9 @@ def digest_context(subscription, period, *, since=None):
         "contracted_projects": contracted,
         "investment": investment,
         "has_investment": bool(investment["total"]["signed"] or investment["overdue"]),
+        # The year-end forecast, in the monthly digest only (issue 28).
+        "forecast": (forecast_view(forecast_of(base, year=year, on=on))
+                     if period.frequency == DigestFrequency.MONTHLY else None),
         "list_limit": limit,
         "site_url": settings.SITE_URL,
     }
@@ -325,7 +332,34 @@ def delivery_render(record):
         .values_list("period_end", flat=True)
         .first()
     )
-    return digest_render(subscription, period, since=previous)
+    content = digest_render(subscription, period, since=previous)
+    attachment = bulletin_attachment(subscription.user, period) if record.kind == MailKind.MONTHLY else None
+    return (*content, [attachment]) if attachment else content
+
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def bulletin_attachment(user, period):
+    """(filename, bytes, mimetype) of the newest kept bulletin (调度通报, issue 28) of the user's scope for the
+    month of `period`, for province and city-level users; None for a county, or when none was kept (the digest
+    goes without it) or its file cannot be read. Read through the model and the "bulletins" storage: the
+    bulletin capability sits above mail."""
+    region = user.region
+    if region is None and user.is_superuser:
+        region = Region.objects.filter(level=RegionLevel.PROVINCE).first()
+    if region is None or not (region.level == RegionLevel.PROVINCE or region.is_city_level):
+        return None
+    bulletin = (Bulletin.objects.filter(region=region, year=period.start.year, month=period.start.month)
+                .order_by("-generated_at", "-pk").first())
+    if bulletin is None:
+        return None
+    try:
+        with storages["bulletins"].open(bulletin.file_name, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    return bulletin.file_name.rsplit("/", 1)[-1], data, DOCX_TYPE
 
 
 def digest_deliver(*, subscription, period, token=None, retry_failed=False):

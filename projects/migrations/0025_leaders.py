@@ -6,7 +6,6 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
-
 # The province's starting weights (they sum to 100; the province changes them in the admin).
 DEFAULT_WEIGHTS = {"progress": 30, "punctuality": 20, "red": 15, "yellow": 5, "nodes_late": 10,
                    "supervision_overdue": 10, "new_starts": 5, "investment": 5}

@@ -17,8 +17,8 @@ from projects.models.catalogue import (
 from projects.models.digests import DeliveryStatus, DigestDelivery, DigestSubscription
 from projects.models.evidence import DocumentKind, ProjectDocument, ReportPhoto
 from projects.models.imports import HeaderSynonym, ImportBatch
-from projects.models.leaders import Bulletin, RankingWeight
 from projects.models.investment import INVESTMENT_FIELDS, InvestmentLifecycle
+from projects.models.leaders import Bulletin, RankingWeight
 from projects.models.projects import (
     PROJECT_CODE_RE,
     PROJECT_ORDER,

@@ -10,7 +10,7 @@ from projects.domain import rules
 from projects.domain.choices import Light
 from projects.models import PROJECT_ORDER
 from projects.pages.common import active_params, bar_rows, chosen_plan, scope_filterset
-from projects.shared import summaries
+from projects.shared import forecast, summaries, trends
 from projects.shared.filtersets import REPORT_STATUS_CHOICES, list_link
 from projects.shared.investment import investment_card_links
 
@@ -89,6 +89,8 @@ def dashboard(request):
         "supervision_query": urlencode({key: value for key, value in params.items() if key in ("city", "county")}),
         "cycle": cycle,
         "investment": investment,
+        "trend_card": trends.dashboard_trend_card(request.user),  # 环比/同比 (issue 28)
+        "forecast_card": forecast.forecast_view(forecast.scope_forecast(projects, user=request.user, year=year, on=on, params=params)),
         "stale": summary.get("stale", False),
         "cycle_month": cycle_month,
         "cycle_deadline": rules.report_deadline(cycle_month),

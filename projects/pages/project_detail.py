@@ -14,8 +14,8 @@ from django.views.decorators.http import require_POST
 
 from actions.models import Action
 from projects.domain import rules
-from projects.evidence.reads import documents_context
 from projects.domain.access import phone_shown
+from projects.evidence.reads import documents_context
 from projects.models import MilestoneKind, Project
 from projects.shared import lights
 from projects.shared.filtersets import ProjectFilterSet

@@ -45,6 +45,26 @@ def historical_models():
             and hasattr(model, "history_id")]
 
 
+def first_history_write(model, queryset, *, date_sql, reason):
+    """One creation record ("+", by no user) in `model`'s django-simple-history table for each row of
+    `queryset`, copied from the row in one INSERT ... SELECT; `date_sql` gives its history_date (a column
+    of the row, or a subquery). Rows written past the ORM (FastTable) get none from save()."""
+    historical = model.history.model
+    connection = connections[router.db_for_write(historical)]
+    quote = connection.ops.quote_name
+    copied = [field.column for field in historical._meta.concrete_fields if not field.name.startswith("history_")]
+    history = ("history_date", "history_change_reason", "history_type", "history_user_id")
+    keys, params = queryset.order_by().values("pk").query.sql_with_params()
+    table = quote(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(historical._meta.db_table)} ({', '.join(quote(c) for c in [*copied, *history])}) "
+            f"SELECT {', '.join(f'{table}.{quote(c)}' for c in copied)}, {date_sql}, %s, '+', NULL "
+            f"FROM {table} WHERE {table}.{quote(model._meta.pk.column)} IN ({keys})",
+            [reason, *params],
+        )
+
+
 class FastTable:
     """Inserts rows of one model fast: plain tuples of the `columns` (attribute names), the other columns
     taking the field's default as Model() would (auto_now fields: `now`); COPY on PostgreSQL, one executemany

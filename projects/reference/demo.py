@@ -8,6 +8,8 @@ Written for speed (issue 24: 100,000 projects in well under three minutes on Pos
   keys again; one set-based lights_refresh at the end confirms the lights in SQL;
 - demo projects carry keys starting with DEMO_KEY_PREFIX, so that a re-run replaces them, set-based and
   without a history row per deleted row, and leaves real projects alone.
+Issue 28: last year's reports too, in the year's shape, 形象进度 that advances (demo_reports.py); each project's
+creation, coordinates inside its county and one first history record per project and plan (demo_records.py).
 A --seed gives the same rows on every run (the random draws keep their order).
 """
 
@@ -25,7 +27,6 @@ from projects.domain import rules
 from projects.domain.choices import (
     COUNTED_REVIEW_STATUSES,
     ProblemStatus,
-    ReviewStatus,
     Stage,
     Status,
 )
@@ -46,10 +47,11 @@ from projects.models import (
 from projects.reference.bulk import FastTable, cascade_delete, cascade_of, historical_models
 from projects.reference.data import reference_data_load
 from projects.reference.demo_investment import INVESTMENT_COLUMNS, Pipeline
+from projects.reference.demo_records import RECORD_COLUMNS, Records, first_history
+from projects.reference.demo_reports import Reports
 from projects.reference.demo_supervision import supervision_spread
 from projects.reference.demo_users import seed_users
 from projects.reference.demo_words import (
-    COMPLETION_PROGRESS,
     FROM_START,
     GENERIC_PRODUCTS,
     NODE_OFFSETS,
@@ -58,8 +60,6 @@ from projects.reference.demo_words import (
     PHASES,
     PROBLEMS,
     PRODUCTS,
-    PROGRESS_PHRASES,
-    RETURN_REASONS,
 )
 from projects.shared import lights, versions
 from projects.supervision import services as supervision
@@ -109,7 +109,8 @@ def _demo_seed(*, projects, seed, password, on):
     names = seed_users(password)  # first: the demo leader contracts some projects
     leader = User.objects.get(username="leader")
     kinds = [(kind.pk, kind.name) for kind in MilestoneKind.objects.filter(is_active=True)]
-    calendar = _Calendar(on)
+    reports_of = Reports(seed, on)  # this year's and last year's (issue 28)
+    records = Records(seed, on)  # when each was entered, for its first history record (issue 28)
     light = _Light(cities)
     pipeline = Pipeline(seed, on)  # the 招商引资 items' lifecycle, from a random stream of its own (issue 25)
     now = timezone.now()
@@ -148,9 +149,11 @@ def _demo_seed(*, projects, seed, password, on):
             if other_actions and rng.random() < 0.2:
                 chosen.add(rng.choice(other_actions))
             action_links.extend((project, action) for action in chosen)
-            project.row += pipeline.build(project)
+            project.row += pipeline.build(project) + records.build(project)
             project_plans = _build_plans(rng, project, on)
-            project_reports = _build_reports(rng, project, project_plans[-1][1], on, calendar) if project_plans else []
+            project_reports = reports_of.last_year(project, project_plans)
+            if project_plans:
+                project_reports += reports_of.this_year(rng, project, project_plans[-1][1])
             project_reports = pipeline.with_funds(project, project_reports)
             reports.extend(project_reports)
             plans.extend(_add_up(project, project_plans, project_reports))
@@ -175,6 +178,7 @@ def _demo_seed(*, projects, seed, password, on):
     # The lights judged in SQL, the one definition, in one set-based pass: it writes only the projects
     # whose light the rows above did not already carry (none, unless the rules outgrew _judged).
     lights.lights_refresh(projects=Project.objects.filter(key__startswith=DEMO_KEY_PREFIX), on=light.on)
+    first_history(Project.objects.filter(key__startswith=DEMO_KEY_PREFIX))
     versions.data_changed()  # the rows above were written past the save signals
     totals["users"] = names
     # The morning's supervision run: items for the red projects, old problems and overdue reports.
@@ -190,7 +194,8 @@ def _demo_rows_delete():
     """Delete the demo projects, every row that depends on them and their history, set-based.
 
     The ORM's delete() would load each of the millions of rows, send its signals and write a history row
-    for each; demo data has no history worth keeping, and a re-run must take no longer than the first."""
+    for each; demo data has no history worth keeping (beyond the first record each run writes anew), and a
+    re-run must take no longer than the first."""
     demo = Project.objects.filter(key__startswith=DEMO_KEY_PREFIX)
     if not demo.exists():
         return
@@ -209,20 +214,6 @@ def _demo_rows_delete():
 
 
 # --- Writing rows -----------------------------------------------------------------------------------------
-
-
-class _Calendar:
-    """rules.report_deadline and latest_due_month, once per month instead of once per report."""
-
-    def __init__(self, on):
-        self.latest_due_month = rules.latest_due_month(on=on)
-        self._deadlines = {}
-
-    def report_deadline(self, month):
-        deadline = self._deadlines.get(month)
-        if deadline is None:
-            deadline = self._deadlines[month] = rules.report_deadline(month)
-        return deadline
 
 
 def _with_project_ids(rows):
@@ -282,7 +273,7 @@ def _judged(project, light):
 PROJECT_COLUMNS = (
     "key", "code", "name", "batch_id", "stage", "status", "city_id", "county_id", "industry_id", "cluster_id", "owner",
     "scope", "start_year", "end_year", "planned_start", "planned_end", "actual_start", "actual_end", "total_investment",
-    "responsible_unit", "contact", "phone", "city_code", "county_code", *INVESTMENT_COLUMNS,
+    "responsible_unit", "contact", "phone", "city_code", "county_code", *INVESTMENT_COLUMNS, *RECORD_COLUMNS,
     # _judged: what the reports add up to and the light, as progress_refresh and lights_refresh store them.
     "contracting_leader_id", "last_report_month", "current_light_reason", "current_light_on", "current_light_rules",
 )
@@ -395,53 +386,7 @@ def _build_plans(rng, project, on):
     return plans
 
 
-ONE, CENT = Decimal("1"), Decimal("0.01")
-REPORT_HOUR = datetime.time(10)
-ONE_DAY = datetime.timedelta(days=1)
-
-
-def _build_reports(rng, project, plan, on, calendar):
-    """Rows of REPORT_COLUMNS, the project first (_with_project_ids)."""
-    if project.actual_start is None:
-        return []
-    start = max(rules.month_start(project.actual_start), datetime.date(on.year, 1, 1))
-    last_month = calendar.latest_due_month
-    completion_month = rules.month_start(project.actual_end) if project.actual_end else None
-    if completion_month:  # a completed project reports up to its completion, not after
-        last_month = min(last_month, completion_month)
-    if project.stops_reporting:
-        last_month = rules.add_months(last_month, -rng.randint(1, 2))
-    if last_month < start:
-        return []
-    # On pace = the year's plan in step with time progress, whenever the project started this year.
-    reported = (last_month.year - start.year) * 12 + last_month.month - start.month + 1
-    per_month = plan * Decimal(last_month.month) / 12 / reported
-    paced = per_month * Decimal(project.pace)
-    reports = []
-    month = start
-    while month <= last_month:
-        amount = paced * Decimal(rng.uniform(0.9, 1.1))
-        reported_on = calendar.report_deadline(month) - datetime.timedelta(days=rng.randint(-3, 4))
-        reported_at = datetime.datetime.combine(reported_on, REPORT_HOUR, tzinfo=datetime.timezone.utc)
-        # Earlier months were reviewed long ago; the month being collected is partly still under review.
-        review = ReviewStatus.APPROVED
-        if month == last_month:
-            review = rng.choices([ReviewStatus.SUBMITTED, ReviewStatus.APPROVED, ReviewStatus.RETURNED], weights=[55, 40, 5])[0]
-        progress = rng.choice(PROGRESS_PHRASES)
-        if month == completion_month:  # the last report of a completed project
-            progress = COMPLETION_PROGRESS
-        reports.append((
-            project,
-            month,
-            amount.quantize(CENT),
-            progress,
-            reported_at,
-            review.value,
-            None if review == ReviewStatus.SUBMITTED else reported_at + ONE_DAY,
-            rng.choice(RETURN_REASONS) if review == ReviewStatus.RETURNED else "",
-        ))
-        month = rules.add_months(month, 1)
-    return reports
+ONE = Decimal("1")
 
 
 def _build_milestones(rng, project, kinds, on):

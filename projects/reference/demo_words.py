@@ -23,7 +23,10 @@ PRODUCTS = {
 GENERIC_PRODUCTS = ["现代物流园", "文旅综合体", "城市更新", "污水处理", "学校建设", "医院综合楼", "供热管网改造"]
 OWNER_SUFFIXES = ["科技有限公司", "集团有限公司", "实业有限公司", "新材料股份有限公司", "投资发展有限公司"]
 OWNER_WORDS = ["华北", "冀中", "燕赵", "太行", "渤海", "长城", "新元", "恒信", "瑞达", "鼎盛", "宏远", "中创"]
-PROGRESS_PHRASES = ["主体结构施工", "设备安装调试", "厂房封顶", "基础施工", "场地平整", "试生产", "钢结构吊装"]
+# 形象进度: the steps of a build in their order, each up to the share of the construction period it ends at;
+# a report's text is its step and how far into the step the works are, so it never goes backwards.
+PROGRESS_STEPS = [(0.08, "场地平整"), (0.3, "基础施工"), (0.55, "主体施工"), (0.68, "厂房封顶"), (0.85, "设备安装"),
+                  (1.0, "试生产")]
 PHASES = ["二期", "三期", "扩建", "提升改造"]
 RETURN_REASONS = ["本月完成投资与形象进度不符，请核实", "金额疑似多录一位，请核对", "请补充形象进度"]
 PROBLEMS = [
@@ -35,6 +38,32 @@ PROBLEMS = [
     (ProblemCategory.INFRASTRUCTURE, "外部供电线路未接入"),
 ]
 COMPLETION_PROGRESS = "竣工验收，投产运行"
+HISTORY_REASON = "项目入库"  # the demo projects' first history record: entered into the platform
+SHORTEST_BUILD_DAYS = 240  # a project past its planned end (or planned too short) still steps through the phases
+
+
+def image_progress(month, started, ends):
+    """The 形象进度 of a project's report for `month`: the step its works reached, started on `started` and
+    (planned or actually) ending on `ends`, and how far into that step, e.g. "主体施工，完成约40%"."""
+    span = max((ends - started).days, SHORTEST_BUILD_DAYS)
+    share = min(max((month - started).days + 30, 0) / span, 0.999)  # the report tells the month's end
+    low = 0.0
+    for high, step in PROGRESS_STEPS:
+        if share < high:
+            done = int((share - low) / (high - low) * 10) * 10
+            return f"{step}，完成约{max(done, 10)}%"
+        low = high
+    return PROGRESS_STEPS[-1][1]
+
+
+def progress_step(text):
+    """The index of the step a 形象进度 text names (PROGRESS_STEPS; the completion last), None for another."""
+    if text == COMPLETION_PROGRESS:
+        return len(PROGRESS_STEPS)
+    for index, (_high, step) in enumerate(PROGRESS_STEPS):
+        if text.startswith(step):
+            return index
+    return None
 # Each node's planned date, in days from the planned start (the first five) or the planned end (the rest).
 NODE_OFFSETS = {"立项/备案": -150, "用地": -100, "规划许可": -70, "环评": -60, "施工许可": -20, "开工": 0,
                 "主体完工": -120, "竣工验收": 0, "投产": 30}

@@ -10,6 +10,8 @@ BEAT_SCHEDULES = {
     # day and send only on their days of China's working-day calendar, which a crontab cannot express.
     "重点项目周报（每周第一个工作日 08:30）": ("projects.tasks.dispatch_digests", {"frequency": "weekly"}, {"minute": "30", "hour": "8"}),
     "重点项目月报（月度调度截止后第一个工作日 08:30）": ("projects.tasks.dispatch_digests", {"frequency": "monthly"}, {"minute": "30", "hour": "8"}),
+    # Before the monthly digest, which attaches it (issue 28): the province's and each city's 调度通报.
+    "调度通报生成（月度调度截止后第一个工作日 07:30）": ("projects.tasks.generate_bulletins", {}, {"minute": "30", "hour": "7"}),
     "月度调度催报（截止前两个工作日、截止当日、截止次一工作日 09:00）": ("projects.tasks.send_report_reminders", {}, {"minute": "0", "hour": "9"}),
     "简报补发检查（每15分钟）": ("projects.tasks.catch_up_digests", {}, {"minute": "*/15"}),
     # Time progress moves at midnight; the lights are evaluated until this has judged them for the day.

@@ -30,9 +30,9 @@ from projects.domain import rules, workdays
 from projects.domain.access import ROLE_GROUP_NAMES, is_province_wide, user_role
 from projects.domain.choices import (
     Light,
-    RegionLevel,
     MailKind,
     ProblemStatus,
+    RegionLevel,
     Role,
     SupervisionCause,
     SupervisionLevel,

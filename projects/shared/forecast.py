@@ -1,0 +1,98 @@
+"""The year-end forecast of a scope (预计全年完成, issue 28): its series read in two queries, the forecast by
+domain.forecast, and its words.
+
+- this year's and last year's completion by month: the sum of the counted monthly reports (submitted or
+  approved, the reports whose figure is in the totals) of the scope's projects, one grouped query;
+- the plan: the sum of the scope's annual plans for the year, the dashboard's plan total.
+The months reported, m, are the months of the year whose report deadline has passed (rules.latest_due_month):
+twelve for a past year, none for a year not begun or before January's deadline."""
+
+from decimal import Decimal
+
+from django.db.models import Sum
+from django.utils.translation import gettext as _
+
+from projects.domain import forecast as rules_of_forecast
+from projects.domain import rules
+from projects.domain.access import scope_key
+from projects.domain.figures import figure_text
+from projects.models import AnnualPlan, MonthlyReport
+from projects.shared.versions import cached_summary
+
+ZERO = Decimal(0)
+
+
+def months_reported(*, year, on):
+    """m: how many months of `year` are due on day `on`."""
+    if year < on.year:
+        return 12
+    due = rules.latest_due_month(on=on)
+    return due.month if due.year == year else 0
+
+
+def series(projects, *, year, on):
+    """(cumulative completion through each month 1..m this year, last year's 12 monthly sums, plan total)."""
+    in_scope = projects.order_by().values("pk")
+    monthly = {}
+    for month, total in (MonthlyReport.objects.counted().filter(project__in=in_scope, month__year__in=(year - 1, year))
+                         .order_by().values_list("month").annotate(total=Sum("completed_investment"))):
+        monthly[month.year, month.month] = total or ZERO
+    plan = AnnualPlan.objects.filter(project__in=in_scope, year=year).aggregate(total=Sum("planned_investment"))["total"]
+    cumulative, running = [], ZERO
+    for month in range(1, months_reported(year=year, on=on) + 1):
+        running += monthly.get((year, month), ZERO)
+        cumulative.append(running)
+    last_year = [monthly.get((year - 1, month), ZERO) for month in range(1, 13)]
+    return cumulative, last_year, plan
+
+
+def forecast_of(projects, *, year, on):
+    """The year-end forecast (domain.forecast.Forecast) of `projects` (scoped and filtered) for `year`."""
+    cumulative, last_year, plan = series(projects, year=year, on=on)
+    return rules_of_forecast.year_end_forecast(cumulative=cumulative, plan=plan, last_year=last_year)
+
+
+def scope_forecast(projects, *, user, year, on, params):
+    """forecast_of cached under the data versions of `user`'s scope, like the dashboard's pieces; `params`
+    (the filters applied to `projects`) name the entry."""
+    return cached_summary(("forecast", scope_key(user), sorted(params.items()), on, year),
+                          lambda: forecast_of(projects, year=year, on=on), user=user)
+
+
+def _yi(value):
+    return figure_text(value, "亿元")
+
+
+def method_label(forecast):
+    if forecast.final:
+        return _("全年月报已齐")
+    if forecast.method == rules_of_forecast.SHAPE:
+        return _("按上年各月走势")
+    return _("按当前进度")
+
+
+def forecast_caveat(forecast):
+    """The uncertainty in one sentence, in the reader's language."""
+    if not forecast.available:
+        return _("本年还没有到填报期限的月报，暂不预测全年。")
+    if forecast.final:
+        return _("全年各月月报已齐，预计数即实际完成数。")
+    months = {"months": forecast.months}
+    if forecast.method == rules_of_forecast.PACE:
+        if forecast.rough:
+            return _("上年没有逐月完整的数据，且年初只有%(months)s个月的月报，仅按当前进度粗略推算。") % months
+        return _("上年没有逐月完整的数据，仅按当前进度推算，未计入年底冲刺，全年结果可能更高。")
+    spread = {"spread": _yi(forecast.spread), "share": forecast.spread_share, **months}
+    if forecast.rough:
+        return _("两种算法相差%(spread)s亿元（%(share)s%%），年初只有%(months)s个月的月报，预测较粗。") % spread
+    return _("两种算法相差%(spread)s亿元（%(share)s%%），全年结果大致落在这一区间；上年走势计入了年底冲刺，故作为主要预测。") % spread
+
+
+def forecast_view(forecast):
+    """What the dashboard card and the monthly digest show of a forecast: figures and words."""
+    return {
+        "forecast": forecast,
+        "method": method_label(forecast) if forecast.available else "",
+        "other_method": _("按当前进度推算") if forecast.other is not None else "",
+        "caveat": forecast_caveat(forecast),
+    }

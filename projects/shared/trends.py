@@ -1,0 +1,168 @@
+"""Month-on-month and year-on-year (环比 / 同比, issue 28): a scope's or each unit's figures for any month, and the
+month against the month before and the same month a year before.
+
+A month's figures, each judged as of the month's end (today for the current month):
+- completed: investment completed this year through the month, the sum of the counted monthly reports of the
+  year's months up to it (what was reported, so a past month reads as it stood);
+- plan and rate: the year's planned investment and completed / plan in percent;
+- starts: projects whose actual start date falls in the month;
+- red / yellow: projects whose light was red / yellow on the month's end (lights.annotate_progress with `on`);
+- projects: the projects counted (not cancelled).
+
+Each read is one query grouped by unit (`by` = "city" or "county"), whatever the number of projects."""
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, F, Sum
+from django.utils.translation import gettext as _
+
+from projects.domain import rules
+from projects.domain.access import scope_key
+from projects.domain.choices import Light, Status
+from projects.domain.figures import figure_text
+from projects.models import MonthlyReport, Project
+from projects.shared import lights
+from projects.shared.filtersets import list_link
+from projects.shared.versions import cached_summary
+
+FIGURES = ("completed", "rate", "starts", "red")
+
+
+def month_end(month):
+    return rules.add_months(month, 1) - datetime.timedelta(days=1)
+
+
+def judged_on(month):
+    """The day a month's figures are judged on: its last day, or today while it is not over."""
+    return min(month_end(month), rules.today())
+
+
+def _empty():
+    return {"projects": 0, "plan": Decimal(0), "completed": Decimal(0), "starts": 0, "red": 0, "yellow": 0,
+            "rate": None}
+
+
+def month_figures(projects, *, month, by=None):
+    """{unit pk (None for the whole scope when `by` is None): figures} of `projects` for `month` (first day)."""
+    on = judged_on(month)
+    year = month.year
+    key = (lambda row: row[by]) if by else (lambda row: None)
+    keys = [by] if by else []
+    figures = {}
+
+    def unit(row):
+        return figures.setdefault(key(row), _empty())
+
+    counted = projects.exclude(status=Status.CANCELLED)
+    for row in (lights.annotate_progress(counted, year=year, on=on).order_by()
+                .values(*keys, "light_reason").annotate(count=Count("pk"), plan=Sum("plan_investment"))):
+        target = unit(row)
+        target["projects"] += row["count"]
+        target["plan"] += row["plan"] or Decimal(0)
+        light = rules.light_of(row["light_reason"])
+        if light in (Light.RED, Light.YELLOW):
+            target[light.value] += row["count"]
+    report_keys = {f"{by}": F(f"project__{by}_id")} if by else {}
+    for row in (MonthlyReport.objects.counted().filter(project__in=counted.values("pk"), month__year=year,
+                                                       month__lte=month)
+                .order_by().values(**report_keys).annotate(total=Sum("completed_investment"))):
+        unit(row)["completed"] += row["total"] or Decimal(0)
+    for row in (projects.filter(actual_start__gte=month, actual_start__lt=rules.add_months(month, 1))
+                .order_by().values(*keys).annotate(count=Count("pk"))):
+        unit(row)["starts"] += row["count"]
+    for target in figures.values():
+        rate = rules.completion_rate(completed=target["completed"], planned=target["plan"])
+        target["rate"] = None if rate is None else round(float(rate), 1)
+    return figures
+
+
+@dataclass
+class Trend:
+    """A scope's or unit's figures this month, last month and the same month last year, with the changes."""
+
+    month: datetime.date
+    current: dict
+    previous: dict
+    last_year: dict
+
+    def rows(self):
+        """[(figure, this month, last month, Δ MoM, same month last year, Δ YoY)] for FIGURES."""
+        return [(name, self.current.get(name), self.previous.get(name), delta(self.current.get(name), self.previous.get(name)),
+                 self.last_year.get(name), delta(self.current.get(name), self.last_year.get(name))) for name in FIGURES]
+
+
+def delta(now, then):
+    if now is None or then is None:
+        return None
+    difference = now - then
+    return round(difference, 1) if isinstance(difference, float) else difference
+
+
+def trend_months(month):
+    return month, rules.add_months(month, -1), rules.add_months(month, -12)
+
+
+def trends_of(projects, *, month, by=None):
+    """{unit pk or None: Trend} of `projects` for `month`: three month_figures reads."""
+    current, previous, last_year = (month_figures(projects, month=m, by=by) for m in trend_months(month))
+    keys = set(current) | set(previous) | set(last_year)
+    return {key: Trend(month, current.get(key, _empty()), previous.get(key, _empty()), last_year.get(key, _empty()))
+            for key in keys}
+
+
+def scope_trend(user, *, month):
+    """The Trend of everything `user` sees, cached under the data versions of their scope."""
+    def compute():
+        return trends_of(Project.objects.visible_to(user), month=month).get(None) or Trend(month, _empty(), _empty(), _empty())
+
+    return cached_summary(("trend", scope_key(user), month), compute, user=user)
+
+
+def trend_links(month, *, params=None):
+    """Links to the project list of exactly the projects behind the figures that the list can express: the
+    starts of each month (started_month)."""
+    params = params or {}
+    return {label: list_link(params, started_month=m.strftime("%Y-%m"))
+            for label, m in zip(("current", "previous", "last_year"), trend_months(month))}
+
+
+def _text(name, value, *, change=False):
+    """A figure (or its change, with its sign) as shown: 亿元 for completion, points for the rate, counts."""
+    if value is None:
+        return "—" if not change else ""
+    if name == "completed":
+        text = figure_text(abs(value) if change else value, "亿元")
+    elif name == "rate":
+        text = f"{abs(value) if change else value:.1f}" + ("" if change else "%")
+    else:
+        text = figure_text(abs(value) if change else value)
+    if not change:
+        return text
+    return ("+" if value > 0 else "−" if value < 0 else "") + text
+
+
+def card(trend, *, starts_links=None):
+    """What _trend_card.html shows of a Trend: {"month", "rows": [{"name", "label", "cells": [(text, link)] of this
+    month, last month, MoM change, same month last year, YoY change]}]}; the starts linked to exactly their projects."""
+    labels = {"completed": _("本年累计完成投资（亿元）"), "rate": _("投资完成率"), "starts": _("新开工项目"), "red": _("红灯项目")}
+    links = starts_links or {}
+    rows = []
+    for name, now, before, mom, last_year, yoy in trend.rows():
+        linked = name == "starts"
+        rows.append({"name": name, "label": labels[name], "cells": [
+            (_text(name, now), links.get("current") if linked else None),
+            (_text(name, before), links.get("previous") if linked else None),
+            (_text(name, mom, change=True), None),
+            (_text(name, last_year), links.get("last_year") if linked else None),
+            (_text(name, yoy, change=True), None),
+        ]})
+    return {"month": trend.month, "rows": rows}
+
+
+def dashboard_trend_card(user):
+    """The dashboard's trend card (_trend_card.html): the scope's Trend for the latest month whose reports were
+    due, the starts linked to exactly their projects."""
+    month = rules.latest_due_month(on=rules.today())
+    return card(scope_trend(user, month=month), starts_links=trend_links(month))

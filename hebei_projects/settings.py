@@ -391,6 +391,9 @@ else:
         "location": str(Path(MEDIA_ROOT) / "evidence"), "base_url": None,
         "file_permissions_mode": 0o640, "directory_permissions_mode": 0o750,
     }}
+# The office a bulletin is issued by, per division code, e.g. BULLETIN_ISSUERS=130000=河北省重点项目建设领导小组办公室;
+# a scope not named is issued by its development and reform commission (河北省发展和改革委员会).
+BULLETIN_ISSUERS = dict(item.split("=", 1) for item in env.list("BULLETIN_ISSUERS", default=[]) if "=" in item)
 # The monthly bulletins (调度通报, issue 28; projects/bulletin/): the same storage as evidence, a folder (or
 # bucket prefix) of their own, served only by projects.bulletin.views to those who may see the scope.
 STORAGES["bulletins"] = {**STORAGES["evidence"], "OPTIONS": {**STORAGES["evidence"]["OPTIONS"], "location": (

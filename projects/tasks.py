@@ -106,7 +106,8 @@ def _record_accepted(task, delivery_id, token, accepted):
 enqueue_delivery = _safely(deliver_digest.delay)
 
 # The beat tasks that work on "today", and where their run date goes among their arguments.
-RUN_DATE_POSITION = {"projects.tasks.dispatch_digests": 1, "projects.tasks.send_report_reminders": 0}
+RUN_DATE_POSITION = {"projects.tasks.dispatch_digests": 1, "projects.tasks.send_report_reminders": 0,
+                     "projects.tasks.generate_bulletins": 0}
 
 
 @signals.before_task_publish.connect
@@ -130,11 +131,17 @@ def dispatch_digests(frequency, run_date=None):
     late = " (late)" if run_date < rules.today() else ""
     results = []
     for period in digests.periods_due(frequency, run_date):
-        if frequency == DigestFrequency.MONTHLY:
-            _bulletins_before_digest(period.start)
-        count = digests.digests_dispatch(frequency=frequency, period=period, enqueue=enqueue_delivery)
+        count = _digests_dispatch(frequency, period)
         results.append(f"{frequency} {period.label}: {count} queued{late}")
     return results or f"{frequency}: not a sending day"
+
+
+def _digests_dispatch(frequency, period, **options):
+    """Record and queue `period`'s digests (digests.digests_dispatch); a monthly one after the month's bulletins,
+    which it attaches, on every path: the day's dispatch, the catch-up of a lost run and of a missed day."""
+    if frequency == DigestFrequency.MONTHLY:
+        _bulletins_before_digest(period.start)
+    return digests.digests_dispatch(frequency=frequency, period=period, enqueue=enqueue_delivery, **options)
 
 
 @shared_task
@@ -169,7 +176,7 @@ def catch_up_digests():
         if frequency not in DigestFrequency.values or not _ran_today(task):
             continue
         for period in digests.periods_due(frequency, today):
-            count = digests.digests_dispatch(frequency=frequency, period=period, only_missing=True, enqueue=enqueue_delivery)
+            count = _digests_dispatch(frequency, period, only_missing=True)
             results.append(f"{frequency} {period.label}: {count} queued")
     reminders = PeriodicTask.objects.filter(task="projects.tasks.send_report_reminders", enabled=True)
     if any(_ran_today(task) for task in reminders):
@@ -207,7 +214,7 @@ def missed_days_catch_up(*, today, dry_run=False):
             if dry_run:
                 results.append(f"{frequency} {period.label} (due {due}): nothing recorded, would be sent late")
                 continue
-            count = digests.digests_dispatch(frequency=frequency, period=period, enqueue=enqueue_delivery)
+            count = _digests_dispatch(frequency, period)
             if count:  # none: nobody subscribes (asked again next time)
                 results.append(f"{frequency} {period.label} (due {due}, late): {count} queued")
     if not schedules.filter(task="projects.tasks.send_report_reminders").exists():

@@ -297,3 +297,22 @@ def test_schema_and_docs_are_served_without_a_cdn(users):
     assert "swagger-ui" in docs and "cdn" not in docs.lower() and "/static/drf_spectacular_sidecar/" in docs
     redoc = client.get("/api/redoc/").content.decode()
     assert "/static/drf_spectacular_sidecar/" in redoc and "cdn" not in redoc.lower()
+
+
+def test_dashboard_gives_the_forecast_and_the_trend_of_the_page(users, projects):
+    """The year-end forecast and 环比/同比 (issue 28) in the API are the page's cards' figures."""
+    user = users["city_coordinator"]
+    api = Caller(user, "token").get("dashboard/").json()
+    page = client_for(user).get(reverse("dashboard")).context
+    forecast = page["forecast_card"]["forecast"]
+    assert api["forecast"]["months"] == forecast.months
+    assert api["forecast"]["method"] == forecast.method
+    assert api["forecast"]["caveat"] == page["forecast_card"]["caveat"]
+    for name in ("completed", "plan", "headline", "pace", "low", "high"):
+        value = getattr(forecast, name)
+        assert (None if api["forecast"][name] is None else Decimal(api["forecast"][name])) == value, name
+    trend = api["trend"]
+    assert trend["month"] == page["trend_card"]["month"].isoformat()
+    assert set(trend["current"]) >= {"completed", "rate", "starts", "red"}
+    starts_row = next(row for row in page["trend_card"]["rows"] if row["name"] == "starts")
+    assert str(trend["current"]["starts"]) == starts_row["cells"][0][0]

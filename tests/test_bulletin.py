@@ -120,7 +120,7 @@ def test_the_province_bulletin_shows_the_dashboards_figures_red_list_and_missing
     text = document_text(document)
     assert "河北省重点项目调度通报" in text
     assert f"{month.year}年第{month.month}期" in text
-    assert "河北省重点项目调度办公室" in text
+    assert "河北省发展和改革委员会" in text
 
 
 def test_the_ranking_table_is_the_rankings(users, scene):
@@ -335,3 +335,42 @@ def test_the_admin_lists_bulletins_read_only_within_the_scope(users, projects):
     assert client_for(users["county_editor"]).get(url).status_code == 403
     other = client_for(make_user("xt", Role.CITY_COORDINATOR, XINGTAI)).get(url)
     assert reverse("bulletin_file", args=[kept.pk]) not in other.content.decode()
+
+
+def test_a_missed_bulletin_day_is_made_up_with_the_late_monthly_digest(
+        settings, users, projects, two_scopes, monkeypatch, django_capture_on_commit_callbacks):
+    """No worker all the bulletin day (the same day as the monthly digest): the catch-up that sends the digest
+    late makes the bulletins first, so the late digest carries its bulletin like the punctual one."""
+    from projects.models import DeliveryStatus, DigestDelivery
+    from projects.reference.schedules import beat_schedules_ensure
+    from projects.tasks import catch_up_digests
+
+    settings.MONTHLY_REPORT_DEADLINE_DAY, settings.MONTHLY_REPORT_DEADLINE_MODE = 5, "calendar"
+    beat_schedules_ensure()
+    subscription = DigestSubscription.objects.create(user=users["leader"], frequency=DigestFrequency.MONTHLY)
+    september = digests.period_from_start(DigestFrequency.MONTHLY, D(2026, 9, 1))
+    DigestDelivery.objects.create(user=subscription.user, kind="monthly", period_start=september.start,
+                                  period_end=september.end, due_on=digests.send_day(september), status=DeliveryStatus.SENT)
+    monkeypatch.setattr(rules, "today", lambda: D(2026, 11, 9))  # the bulletin day, 11-06, passed with nothing run
+    with django_capture_on_commit_callbacks(execute=True):
+        catch_up_digests.apply()
+    [message] = mail.outbox
+    [(filename, data, _mimetype)] = message.attachments
+    assert "2026年第10期" in filename
+    assert set(Bulletin.objects.filter(year=2026, month=10).values_list("region__code", flat=True)) == {"130000", SHIJIAZHUANG}
+
+
+def test_a_queued_bulletin_run_works_on_the_day_it_was_queued(monkeypatch):
+    """Beat queues it at 07:30; a worker that gets it after midnight still makes that day's bulletins."""
+    from celery import signals
+
+    monkeypatch.setattr(rules, "today", lambda: D(2026, 11, 6))
+    body = ((), {}, {})
+    signals.before_task_publish.send(sender="projects.tasks.generate_bulletins", body=body, headers={})
+    assert body[1] == {"run_date": "2026-11-06"}
+
+
+def test_the_issuing_office_is_set_per_scope(settings, users, scene):
+    settings.BULLETIN_ISSUERS = {"130000": "河北省重点项目建设领导小组办公室"}
+    assert content.issuer(Region.objects.get(code="130000")) == "河北省重点项目建设领导小组办公室"
+    assert content.issuer(Region.objects.get(code=SHIJIAZHUANG)) == "石家庄市发展和改革委员会"

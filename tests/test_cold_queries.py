@@ -26,7 +26,7 @@ from projects.domain.choices import (
     SupervisionLevel,
 )
 from projects.models import Milestone, MilestoneKind, MonthlyReport, Programme, Project, Region, SupervisionItem
-from projects.shared import lights, summaries
+from projects.shared import forecast, lights, summaries, trends
 from projects.shared.filtersets import ProjectFilterSet
 from projects.shared.investment import investment_card, investment_rows
 
@@ -208,6 +208,8 @@ def test_the_dashboard_merged_from_region_pieces_gives_what_the_separate_reads_g
                 "nodes_late": projects.filter(lights.nodes_late_exists(MONTH)).count(),
                 "supervision": summaries.supervision_counts(projects, on=MONTH),
                 "investment": investment_card(investment_rows(projects, year=MONTH.year, on=MONTH)),
+                "forecast": forecast.forecast_of(projects, year=MONTH.year, on=MONTH),
+                "trend_months": trends.trends_of(projects, month=rules.latest_due_month(on=MONTH))[None],
             }
             labels[language] = [row["label"] for row in areas]
     assert sum(row["count"] for row in areas) in (0, merged["totals"]["count"])
@@ -490,3 +492,23 @@ def test_the_schema_is_generated_once_per_language_and_is_drf_spectaculars(users
         fresh = SpectacularAPIView.as_view(api_version="v1")(request)
         fresh.render()
         assert json.loads(fresh.content) == json.loads(served.content)
+
+
+def test_a_supervision_step_in_a_county_recomputes_only_that_countys_sums(users, with_actions_and_supervision):
+    """A step on a 督办 item (here: urged) moves the versions of its project's regions, not every cached
+    figure in the province (issue 24): the province's dashboard then reads 正定's projects only."""
+    from projects.models import SupervisionItem
+    from projects.supervision import signoff
+
+    province = users["province_admin"]
+    zhengding = Region.objects.get(code=ZHENGDING)
+    item = SupervisionItem.objects.open().filter(project__county=zhengding).first()
+    assert item is not None
+    dashboard(scoped(province), province)  # everything cached
+    signoff.item_urge(user=province, item=item, version=item.version)
+    with CaptureQueriesContext(connection) as queries:
+        dashboard(scoped(province), province)
+    project_reads = [q["sql"] for q in queries.captured_queries if '"projects_project"' in q["sql"] and "GROUP BY" in q["sql"]]
+    assert project_reads, "the province's figures were not recomputed after the step"
+    for sql in project_reads:
+        assert re.search(r'(projects_project"|U0)\."county_id" IN \(%s\)' % zhengding.pk, sql), sql

@@ -254,6 +254,11 @@ def test_when_the_province_does_not_allow_it_cities_and_counties_get_403(users, 
     assert client.get("/rankings/export/").status_code == 403
     assert client.get("/api/v1/rankings/").status_code == 403
     assert client_for(users["province_admin"]).get("/rankings/").status_code == 200
+    # The menu offers it only to who may open it.
+    assert 'href="/rankings/"' not in client.get("/").content.decode()
+    assert 'href="/rankings/"' in client_for(users["province_admin"]).get("/").content.decode()
+    settings.RANKING_VISIBLE_TO_COUNTIES = True
+    assert 'href="/rankings/"' in client.get("/").content.decode()
 
 
 def test_bad_parameters_answer_400_naming_the_parameter(users):

@@ -40,16 +40,8 @@ from projects.domain.access import may_edit_project, phone_masked, scope_key
 from projects.domain.choices import Light, RegionLevel, ReviewAction, Status
 from projects.importing import exporting
 from projects.importing.resources import AnnualPlanResource, MonthlyReportResource, ProblemResource
-from projects.models import (
-    INVESTMENT_FIELDS,
-    AnnualPlan,
-    Milestone,
-    MilestoneKind,
-    MonthlyReport,
-    Problem,
-    Project,
-    ReportTransition,
-)
+from projects.models import INVESTMENT_FIELDS, AnnualPlan, Milestone, MilestoneKind, MonthlyReport, Problem, Project
+from projects.models import ReportTransition
 from projects.shared import lights, locks
 from projects.shared.editing import StaleVersionError, progress_refresh, project_claim_version
 from projects.shared.filtersets import ProjectFilterSet

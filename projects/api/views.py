@@ -35,7 +35,7 @@ from projects.models import (
     SupervisionItem,
     SupervisionStep,
 )
-from projects.shared import summaries
+from projects.shared import forecast, summaries, trends
 from projects.shared.filtersets import (
     AnnualPlanFilterSet,
     MonthlyReportFilterSet,
@@ -370,7 +370,29 @@ DashboardSerializer = inline_serializer(name="Dashboard", fields={
             label=serializers.CharField(allow_null=True))),
         "overdue": serializers.IntegerField(help_text="签约逾期未注册的项目数"),
     }),
+    "forecast": inline_serializer(name="DashboardForecast", fields={
+        "months": serializers.IntegerField(help_text="已到填报期限的月数"),
+        "method": serializers.CharField(allow_null=True, help_text="shape：按上年各月走势；pace：按当前进度；空：不预测"),
+        **{name: serializers.DecimalField(max_digits=SUM_DIGITS, decimal_places=2, allow_null=True, coerce_to_string=True)
+           for name in ("completed", "plan", "headline", "pace", "shape", "low", "high", "rate")},
+        "caveat": serializers.CharField(help_text="预测的不确定性，读者的语言"),
+    }),
+    "trend": inline_serializer(name="DashboardTrend", fields={
+        "month": serializers.DateField(help_text="最近一个已到填报期限的月份"),
+        **{period: inline_serializer(name=f"DashboardTrend{period.title().replace('_', '')}", fields={
+            "completed": serializers.DecimalField(max_digits=SUM_DIGITS, decimal_places=2),
+            "rate": serializers.FloatField(allow_null=True),
+            "starts": serializers.IntegerField(),
+            "red": serializers.IntegerField(),
+        }) for period in ("current", "previous", "last_year")},
+    }),
 })
+
+
+def _forecast_data(card):
+    forecast = card["forecast"]
+    return {"months": forecast.months, "method": forecast.method, "caveat": card["caveat"],
+            **{name: getattr(forecast, name) for name in ("completed", "plan", "headline", "pace", "shape", "low", "high", "rate")}}
 
 
 class DashboardView(APIView):
@@ -404,6 +426,9 @@ class DashboardView(APIView):
             "programmes": summary["programmes"],
             "report_cycle": {"month": rules.reporting_month(on), **summary["cycle"]},
             "investment": summary["investment"],
+            # The page's cards: the year-end forecast and 环比/同比 of the filtered scope.
+            "forecast": _forecast_data(forecast.forecast_view(summary["forecast"])),
+            "trend": trends.trend_data(summary["trend_months"]),
         }).data)
 
 

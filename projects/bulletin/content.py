@@ -5,6 +5,7 @@ date), the period, 一、总体情况 (the overall figures and the areas), 二�
 The number (期号) is the month's number in its year: the bulletin of November 2026 is 2026年第11期, whichever
 generation of it this is (a regenerated bulletin keeps its number; the list shows when each was made)."""
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,7 +25,11 @@ def bulletin_number(month):
 
 
 def issuer(region):
-    return _("%(region)s重点项目调度办公室") % {"region": region}
+    """The issuing office under the title: settings.BULLETIN_ISSUERS names it per division code (an office
+    may issue under its own name); otherwise the scope's development and reform commission, which runs the
+    key-project work in Hebei's province and cities."""
+    named = settings.BULLETIN_ISSUERS.get(region.code)
+    return named or _("%(region)s发展和改革委员会") % {"region": region}
 
 
 def file_name(region, month):

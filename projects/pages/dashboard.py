@@ -89,8 +89,8 @@ def dashboard(request):
         "supervision_query": urlencode({key: value for key, value in params.items() if key in ("city", "county")}),
         "cycle": cycle,
         "investment": investment,
-        "trend_card": trends.dashboard_trend_card(request.user),  # 环比/同比 (issue 28)
-        "forecast_card": forecast.forecast_view(forecast.scope_forecast(projects, user=request.user, year=year, on=on, params=params)),
+        "trend_card": trends.dashboard_trend_card(summary["trend_months"], params=params),  # 环比/同比 (issue 28)
+        "forecast_card": forecast.forecast_view(summary["forecast"]),
         "stale": summary.get("stale", False),
         "cycle_month": cycle_month,
         "cycle_deadline": rules.report_deadline(cycle_month),

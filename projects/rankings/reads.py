@@ -87,18 +87,26 @@ def units_for(user, level):
     The province: the 14 city-level units, or every county (level=county). A city: its counties, or
     (level=city) the city-level units with its own row marked. A county: its city's counties, its own marked.
     Cities and counties only as the province allows (RANKING_VISIBLE_TO_COUNTIES): else PermissionDenied."""
+    if not may_see(user):
+        raise PermissionDenied
     if is_province_wide(user):
         if level == "county":
             return None, list(Region.objects.counties()), None
         return None, list(Region.objects.city_level()), None
     region = user.region
-    if region is None or not getattr(settings, "RANKING_VISIBLE_TO_COUNTIES", True):
-        raise PermissionDenied
     if region.is_city_level:
         if level == "city":
             return None, list(Region.objects.city_level()), region.pk
         return region, counties_of(region), None
     return (region.reporting_city or region.parent), counties_of(region.reporting_city or region.parent), region.pk
+
+
+def may_see(user):
+    """Whether `user` may see a ranking: the province always; a city or county with a region as the province
+    allows (RANKING_VISIBLE_TO_COUNTIES). The menu shows 排名 to them alone."""
+    if is_province_wide(user):
+        return True
+    return user.region_id is not None and getattr(settings, "RANKING_VISIBLE_TO_COUNTIES", True)
 
 
 def counties_of(city):

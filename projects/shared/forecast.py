@@ -9,15 +9,13 @@ twelve for a past year, none for a year not begun or before January's deadline."
 
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils.translation import gettext as _
 
 from projects.domain import forecast as rules_of_forecast
 from projects.domain import rules
-from projects.domain.access import scope_key
 from projects.domain.figures import figure_text
 from projects.models import AnnualPlan, MonthlyReport
-from projects.shared.versions import cached_summary
 
 ZERO = Decimal(0)
 
@@ -30,33 +28,41 @@ def months_reported(*, year, on):
     return due.month if due.year == year else 0
 
 
-def series(projects, *, year, on):
-    """(cumulative completion through each month 1..m this year, last year's 12 monthly sums, plan total)."""
-    in_scope = projects.order_by().values("pk")
+def series_rows(projects, *, year):
+    """The counted reports' completion of `year` and the year before, grouped by month, city and county: one
+    query, and a part of the dashboard's per-region pieces (shared.summaries), whose monthly trend reads it too."""
+    return list(
+        MonthlyReport.objects.counted().filter(project__in=projects.order_by().values("pk"), month__year__in=(year - 1, year))
+        .order_by().values("month", city=F("project__city_id"), county=F("project__county_id"))
+        .annotate(total=Sum("completed_investment"))
+    )
+
+
+def series(rows, *, year, on):
+    """(cumulative completion through each month 1..m of `year`, last year's 12 monthly sums) from series_rows."""
     monthly = {}
-    for month, total in (MonthlyReport.objects.counted().filter(project__in=in_scope, month__year__in=(year - 1, year))
-                         .order_by().values_list("month").annotate(total=Sum("completed_investment"))):
-        monthly[month.year, month.month] = total or ZERO
-    plan = AnnualPlan.objects.filter(project__in=in_scope, year=year).aggregate(total=Sum("planned_investment"))["total"]
+    for row in rows:
+        key = (row["month"].year, row["month"].month)
+        monthly[key] = monthly.get(key, ZERO) + (row["total"] or ZERO)
     cumulative, running = [], ZERO
     for month in range(1, months_reported(year=year, on=on) + 1):
         running += monthly.get((year, month), ZERO)
         cumulative.append(running)
-    last_year = [monthly.get((year - 1, month), ZERO) for month in range(1, 13)]
-    return cumulative, last_year, plan
+    return cumulative, [monthly.get((year - 1, month), ZERO) for month in range(1, 13)]
 
 
-def forecast_of(projects, *, year, on):
-    """The year-end forecast (domain.forecast.Forecast) of `projects` (scoped and filtered) for `year`."""
-    cumulative, last_year, plan = series(projects, year=year, on=on)
+def forecast_of_rows(rows, *, plan, year, on):
+    """The year-end forecast (domain.forecast.Forecast) from series_rows and the year's plan total."""
+    cumulative, last_year = series(rows, year=year, on=on)
     return rules_of_forecast.year_end_forecast(cumulative=cumulative, plan=plan, last_year=last_year)
 
 
-def scope_forecast(projects, *, user, year, on, params):
-    """forecast_of cached under the data versions of `user`'s scope, like the dashboard's pieces; `params`
-    (the filters applied to `projects`) name the entry."""
-    return cached_summary(("forecast", scope_key(user), sorted(params.items()), on, year),
-                          lambda: forecast_of(projects, year=year, on=on), user=user)
+def forecast_of(projects, *, year, on):
+    """The year-end forecast of `projects` (scoped and filtered) for `year` (the monthly digest's; the dashboard
+    folds it from its pieces)."""
+    plan = AnnualPlan.objects.filter(project__in=projects.order_by().values("pk"), year=year).aggregate(
+        total=Sum("planned_investment"))["total"]
+    return forecast_of_rows(series_rows(projects, year=year), plan=plan, year=year, on=on)
 
 
 def _yi(value):

@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 from projects.domain import rules
 from projects.domain.access import scope_key
 from projects.domain.choices import COUNTED_REVIEW_STATUSES, Light, RegionLevel, ReviewStatus, Stage
-from projects.models import MonthlyReport, Programme, Region, SupervisionItem
+from projects.models import Programme, Region, SupervisionItem
 from projects.models.supervision import awaiting_signoff_q, extension_asked_q, overdue_q
-from projects.shared import lights
+from projects.shared import forecast, lights, trends
 from projects.shared.investment import investment_card, investment_rows
 from projects.shared.versions import cached_per_region, cached_summary
 
@@ -242,7 +242,7 @@ def dashboard_summary(projects, *, user, year, on, plan, params):
             pieces = cached_per_region(parts, slots, lambda missing: _pieces_of(
                 projects, slots=slots, missing=missing, plan=plan, year=year, on=on, month=month))
             rows = {name: [row for piece in pieces.values() for row in piece[name]] for name in PIECE_PARTS}
-        return _dashboard_of(rows, user=user, plan=plan, progress=progress)
+        return _dashboard_of(rows, user=user, plan=plan, progress=progress, year=year, on=on)
 
     return cached_summary(
         ("dashboard", scope_key(user), sorted(params.items()), on, plan.pk if plan else None, translation.get_language()),
@@ -314,7 +314,8 @@ INVESTMENT_ROWS = ("signed", "funds", "overdue")
 INVESTMENT_PARTS = tuple(f"investment_{name}" for name in INVESTMENT_ROWS)
 # The parts of the dashboard's rows, each grouped by (at least) city and county so that they split into
 # pieces per region and merge back by concatenation.
-PIECE_PARTS = ("summary", "actions", "programmes", "trend", "nodes_late", "supervision", *INVESTMENT_PARTS)
+PIECE_PARTS = ("summary", "actions", "programmes", "series", "trend_months", "nodes_late", "supervision",
+               *INVESTMENT_PARTS)
 AREA = ("city", "county")
 
 
@@ -330,11 +331,10 @@ def _dashboard_rows(projects, *, plan, year, on, month):
         "summary": _summary_rows(projects, AREA, month),
         "actions": list(_grouped(projects.filter(actions__plan=plan), [*AREA, "actions"])) if plan else [],
         "programmes": list(_grouped(projects, [*AREA, "programmes"])),
-        "trend": list(
-            MonthlyReport.objects.counted().filter(project__in=in_scope, month__year=year).order_by()
-            .values("month", city=F("project__city_id"), county=F("project__county_id"))
-            .annotate(total=Sum("completed_investment"))
-        ),
+        # This year's and last year's counted reports by month: the monthly trend and the year-end forecast.
+        "series": forecast.series_rows(projects, year=year),
+        # 环比/同比: the figures of the latest due month, the month before and the same month last year.
+        "trend_months": trends.trend_rows(projects, on=on),
         "nodes_late": list(projects.filter(lights.nodes_late_exists(on)).order_by().values(*AREA).annotate(count=Count("pk"))),
         "supervision": list(
             SupervisionItem.objects.open().filter(project__in=in_scope).order_by()
@@ -344,22 +344,24 @@ def _dashboard_rows(projects, *, plan, year, on, month):
     }
 
 
-def _dashboard_of(rows, *, user, plan, progress):
+def _dashboard_of(rows, *, user, plan, progress, year, on):
     """The dashboard's figures from its rows (_dashboard_rows, or the pieces' merged)."""
     field, title = _area_of(user)
     summary = rows["summary"]
     action_heads = _heads(plan.actions.all() if plan else [], "number", rows["actions"], "actions")
     programme_heads = _heads(Programme.objects.all(), "order", rows["programmes"], "programmes")
+    totals = _totals_of(summary, progress=progress)
     trend = {}
-    for row in rows["trend"]:
-        trend[row["month"]] = trend.get(row["month"], Decimal(0)) + row["total"]
+    for row in rows["series"]:
+        if row["month"].year == year:
+            trend[row["month"]] = trend.get(row["month"], Decimal(0)) + row["total"]
     running = Decimal(0)
     cumulative = []
     for month in sorted(trend):
         running += trend[month]
         cumulative.append({"month": month, "completed": trend[month], "cumulative": running})
     return {
-        "totals": _totals_of(summary, progress=progress),
+        "totals": totals,
         "area_title": str(title) if field else None,
         "areas": _areas_of(summary, field=field, user=user, progress=progress) if field else [],
         "cycle": _cycle_of(summary),
@@ -369,6 +371,8 @@ def _dashboard_of(rows, *, user, plan, progress):
         "nodes_late": sum(row["count"] for row in rows["nodes_late"]),
         "supervision": {key: sum(row[key] for row in rows["supervision"]) for key in ("open", "overdue", "signoff", "extension")},
         "investment": investment_card({name: rows[part] for part, name in zip(INVESTMENT_PARTS, INVESTMENT_ROWS)}),
+        "forecast": forecast.forecast_of_rows(rows["series"], plan=totals["plan"], year=year, on=on),
+        "trend_months": trends.trend_of_rows(rows["trend_months"], on=on),
     }
 
 

@@ -44,38 +44,58 @@ def _empty():
             "rate": None}
 
 
-def month_figures(projects, *, month, by=None):
-    """{unit pk (None for the whole scope when `by` is None): figures} of `projects` for `month` (first day)."""
+def month_rows(projects, *, month):
+    """`projects`' figures for `month` (first day) as rows grouped by city and county, each with the month: three
+    grouped queries (lights, reports, starts) whatever the number of projects. What month_figures folds, and a
+    part of the dashboard's per-region pieces (shared.summaries), so both read one rule."""
     on = judged_on(month)
-    year = month.year
-    key = (lambda row: row[by]) if by else (lambda row: None)
-    keys = [by] if by else []
-    figures = {}
+    rows = {}
 
-    def unit(row):
-        return figures.setdefault(key(row), _empty())
+    def row(source):
+        key = (source["city"], source["county"])
+        if key not in rows:
+            rows[key] = {"city": key[0], "county": key[1], "month": month, **_empty()}
+        return rows[key]
 
     counted = projects.exclude(status=Status.CANCELLED)
-    for row in (lights.annotate_progress(counted, year=year, on=on).order_by()
-                .values(*keys, "light_reason").annotate(count=Count("pk"), plan=Sum("plan_investment"))):
-        target = unit(row)
-        target["projects"] += row["count"]
-        target["plan"] += row["plan"] or Decimal(0)
-        light = rules.light_of(row["light_reason"])
+    for source in (lights.annotate_progress(counted, year=month.year, on=on).order_by()
+                   .values("city", "county", "light_reason").annotate(count=Count("pk"), plan=Sum("plan_investment"))):
+        target = row(source)
+        target["projects"] += source["count"]
+        target["plan"] += source["plan"] or Decimal(0)
+        light = rules.light_of(source["light_reason"])
         if light in (Light.RED, Light.YELLOW):
-            target[light.value] += row["count"]
-    report_keys = {f"{by}": F(f"project__{by}_id")} if by else {}
-    for row in (MonthlyReport.objects.counted().filter(project__in=counted.values("pk"), month__year=year,
-                                                       month__lte=month)
-                .order_by().values(**report_keys).annotate(total=Sum("completed_investment"))):
-        unit(row)["completed"] += row["total"] or Decimal(0)
-    for row in (projects.filter(actual_start__gte=month, actual_start__lt=rules.add_months(month, 1))
-                .order_by().values(*keys).annotate(count=Count("pk"))):
-        unit(row)["starts"] += row["count"]
+            target[light.value] += source["count"]
+    for source in (MonthlyReport.objects.counted()
+                   .filter(project__in=counted.values("pk"), month__year=month.year, month__lte=month)
+                   .order_by().values(city=F("project__city_id"), county=F("project__county_id"))
+                   .annotate(total=Sum("completed_investment"))):
+        row(source)["completed"] += source["total"] or Decimal(0)
+    for source in (projects.filter(actual_start__gte=month, actual_start__lt=rules.add_months(month, 1))
+                   .order_by().values("city", "county").annotate(count=Count("pk"))):
+        row(source)["starts"] += source["count"]
+    return list(rows.values())
+
+
+SUMMED = ("projects", "plan", "completed", "starts", "red", "yellow")
+
+
+def fold(rows, *, by=None):
+    """{unit pk (None for the whole scope when `by` is None): figures} summed from month_rows of one month."""
+    figures = {}
+    for row in rows:
+        target = figures.setdefault(row[by] if by else None, _empty())
+        for name in SUMMED:
+            target[name] += row[name]
     for target in figures.values():
         rate = rules.completion_rate(completed=target["completed"], planned=target["plan"])
         target["rate"] = None if rate is None else round(float(rate), 1)
     return figures
+
+
+def month_figures(projects, *, month, by=None):
+    """{unit pk (None for the whole scope when `by` is None): figures} of `projects` for `month` (first day)."""
+    return fold(month_rows(projects, month=month), by=by)
 
 
 @dataclass
@@ -161,8 +181,25 @@ def card(trend, *, starts_links=None):
     return {"month": trend.month, "rows": rows}
 
 
-def dashboard_trend_card(user):
-    """The dashboard's trend card (_trend_card.html): the scope's Trend for the latest month whose reports were
-    due, the starts linked to exactly their projects."""
-    month = rules.latest_due_month(on=rules.today())
-    return card(scope_trend(user, month=month), starts_links=trend_links(month))
+def trend_rows(projects, *, on):
+    """The dashboard's part (shared.summaries): month_rows of the three months of the trend of the latest month
+    whose reports were due on `on`."""
+    return [row for month in trend_months(rules.latest_due_month(on=on)) for row in month_rows(projects, month=month)]
+
+
+def trend_of_rows(rows, *, on):
+    """The Trend folded from trend_rows (or the dashboard's merged pieces of them)."""
+    month = rules.latest_due_month(on=on)
+    figures = [fold([row for row in rows if row["month"] == m]).get(None) or _empty() for m in trend_months(month)]
+    return Trend(month, *figures)
+
+
+def dashboard_trend_card(trend, *, params=None):
+    """The dashboard's trend card (_trend_card.html) of the dashboard's Trend, the starts linked to exactly
+    their projects among the page's filters."""
+    return card(trend, starts_links=trend_links(trend.month, params=params))
+
+
+def trend_data(trend):
+    """The trend's figures for the API: {"month", "current", "previous", "last_year"}."""
+    return {"month": trend.month, "current": trend.current, "previous": trend.previous, "last_year": trend.last_year}

@@ -28,7 +28,6 @@ from projects.evidence import services as evidence
 from projects.models import SupervisionItem, SupervisionStep
 from projects.models.evidence import DocumentKind
 from projects.models.supervision import SupervisionAttachment, awaiting_signoff_q, extension_asked_q
-from projects.shared import versions
 from projects.supervision import services
 
 COUNTY, CITY, PROVINCE, LEADER = (SupervisionLevel.COUNTY, SupervisionLevel.CITY, SupervisionLevel.PROVINCE,
@@ -151,8 +150,7 @@ def _text(text, field, message):
 def _save(item, user, fields, step_kind, text, *, level=None):
     item.version += 1
     item._history_user = user
-    item.save(update_fields=[*fields, "version"])
-    versions.data_changed()
+    item.save(update_fields=[*fields, "version"])  # its post_save moves the versions of the project's regions
     return SupervisionStep.objects.create(item=item, kind=step_kind, level=level or item.level, user=user, text=text)
 
 

@@ -8,6 +8,7 @@ from django.utils.html import format_html_join
 
 from projects.domain.access import phone_shown
 from projects.domain.figures import figure_text
+from projects.rankings.reads import may_see
 
 register = template.Library()
 
@@ -101,3 +102,9 @@ def query_inputs(context, *excluded):
         return ""
     pairs = [(name, value) for name, values in request.GET.lists() if name not in excluded for value in values]
     return format_html_join("", '<input type="hidden" name="{}" value="{}">', pairs)
+
+
+@register.simple_tag
+def may_see_rankings(user):
+    """Whether the menu shows 排名 to `user` (rankings.reads.may_see)."""
+    return may_see(user)

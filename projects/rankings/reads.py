@@ -25,10 +25,11 @@ from django.db.models import Q
 from projects.domain import rules
 from projects.domain.access import is_province_wide
 from projects.domain.choices import RankingIndicator
-from projects.models import Project, Region
+from projects.models import Region
 from projects.models.leaders import RankingWeight
 from projects.rankings import links, measures, scoring
 from projects.shared import trends
+from projects.shared.summaries import region_slots, slot_of
 from projects.shared.versions import cached_summary
 
 LEVELS = ("city", "county")
@@ -125,10 +126,15 @@ def _computed(units, *, month, level, scope, weight_rows):
     by = "city" if level == "city" else "county"
 
     def compute():
-        current = measures.unit_values(units, month=month, by=by)
-        previous = measures.unit_values(units, month=rules.add_months(month, -1), by=by)
-        unit_trends = trends.trends_of(Project.objects.filter(**{f"{by}__in": [u.pk for u in units]}), month=month, by=by)
-        return {"rows": scoring.rows_of(units, current, previous, weight_rows), "trends": unit_trends}
+        # Per region and cached so (measures.scoped_rows): after a write, only its county's rows are read anew.
+        before, year_before = rules.add_months(month, -1), rules.add_months(month, -12)
+        rows = measures.scoped_rows(units, month=month, by=by, scope=scope)
+        previous_rows = measures.scoped_rows(units, month=before, by=by, scope=scope)
+        year_rows = measures.scoped_rows(units, month=year_before, by=by, scope=scope, parts=("trend",))
+        current = measures.unit_values(units, month=month, by=by, rows=rows)
+        previous = measures.unit_values(units, month=before, by=by, rows=previous_rows)
+        trend_rows = {m: part["trend"] for m, part in ((month, rows), (before, previous_rows), (year_before, year_rows))}
+        return {"rows": scoring.rows_of(units, current, previous, weight_rows), "trend_rows": trend_rows}
 
     key = ("ranking", month, level, scope.pk if scope else None, tuple(weight_rows))
     return cached_summary(key, compute)
@@ -144,6 +150,7 @@ def unit_ranking(user, *, month, level="city"):
     weight_rows = weights()
     data = _computed(units, month=month, level=level, scope=scope, weight_rows=weight_rows)
     regions = {unit.pk: unit for unit in units}
+    unit_trends = _unit_trends(data["trend_rows"], month, "city" if level == "city" else "county")
     linkable = links.linkable(user, level=level, own=own)
     rows = []
     for row in data["rows"]:
@@ -152,8 +159,24 @@ def unit_ranking(user, *, month, level="city"):
         cells = {indicator: Cell(**cell, link=links.cell_link(indicator, region, level, month, row) if may else None)
                  for indicator, cell in row["cells"].items()}
         rows.append(UnitRow(region=region, ranked=row["ranked"], rank=row["rank"], rank_change=row["rank_change"],
-                            score=row["score"], cells=cells, trend=data["trends"].get(row["pk"]),
+                            score=row["score"], cells=cells, trend=unit_trends.get(row["pk"]),
                             link=links.unit_link(region, level) if may else None, projects=row["projects"],
                             detail=row["detail"], own=row["pk"] == own))
     return Ranking(month=month, level=level, weights=weight_rows, rows=rows,
-                   scope_trend=trends.scope_trend(user, month=month), scope=scope, highlight=own)
+                   scope_trend=_scope_trend(user, data["trend_rows"], month), scope=scope, highlight=own)
+
+
+def _unit_trends(trend_rows, month, by):
+    """{unit pk: Trend} folded from the three months' rows."""
+    folded = [trends.fold(trend_rows[m], by=by) for m in trends.trend_months(month)]
+    empty = trends.Trend(month, trends._empty(), trends._empty(), trends._empty()).current
+    return {pk: trends.Trend(month, *(figures.get(pk) or dict(empty) for figures in folded))
+            for pk in set().union(*folded)}
+
+
+def _scope_trend(user, trend_rows, month):
+    """The Trend of what `user` sees, folded from the ranking's rows of the regions in their scope."""
+    slots = None if is_province_wide(user) else set(region_slots(user) or ())
+    figures = [trends.fold([row for row in trend_rows[m] if slots is None or slot_of(row) in slots]).get(None)
+               or trends._empty() for m in trends.trend_months(month)]
+    return trends.Trend(month, *figures)

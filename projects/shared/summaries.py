@@ -270,13 +270,14 @@ def region_slots(user):
     return [("county", pk) for pk in counties] + [("own", region.pk)]
 
 
-def _slot_of(row):
+def slot_of(row):
+    """The slot (region_slots) a row grouped by city and county belongs to."""
     if row["county"] is not None:
         return ("county", row["county"])
     return ("own", row["city"]) if row["city"] is not None else ("none", None)
 
 
-def _slots_q(missing, slots):
+def slots_q(missing, slots):
     """The projects of the `missing` slots (no condition when every slot of the scope is missing)."""
     if set(missing) >= set(slots):
         return Q()
@@ -294,11 +295,11 @@ def _slots_q(missing, slots):
 
 def _pieces_of(projects, *, slots, missing, plan, year, on, month):
     """{slot: its rows} for the `missing` slots, each part read in one query over all of them."""
-    rows = _dashboard_rows(projects.filter(_slots_q(missing, slots)), plan=plan, year=year, on=on, month=month)
+    rows = _dashboard_rows(projects.filter(slots_q(missing, slots)), plan=plan, year=year, on=on, month=month)
     pieces = {slot: {name: [] for name in PIECE_PARTS} for slot in missing}
     for name, part in rows.items():
         for row in part:
-            piece = pieces.get(_slot_of(row))
+            piece = pieces.get(slot_of(row))
             if piece is not None:
                 piece[name].append(row)
     # Kept folded over light reasons: a fifth of the rows to merge for each of the province's 200 pieces.

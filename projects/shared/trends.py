@@ -19,13 +19,11 @@ from django.db.models import Count, F, Sum
 from django.utils.translation import gettext as _
 
 from projects.domain import rules
-from projects.domain.access import scope_key
 from projects.domain.choices import Light, Status
 from projects.domain.figures import figure_text
-from projects.models import MonthlyReport, Project
+from projects.models import MonthlyReport
 from projects.shared import lights
 from projects.shared.filtersets import list_link
-from projects.shared.versions import cached_summary
 
 FIGURES = ("completed", "rate", "starts", "red")
 
@@ -130,14 +128,6 @@ def trends_of(projects, *, month, by=None):
     keys = set(current) | set(previous) | set(last_year)
     return {key: Trend(month, current.get(key, _empty()), previous.get(key, _empty()), last_year.get(key, _empty()))
             for key in keys}
-
-
-def scope_trend(user, *, month):
-    """The Trend of everything `user` sees, cached under the data versions of their scope."""
-    def compute():
-        return trends_of(Project.objects.visible_to(user), month=month).get(None) or Trend(month, _empty(), _empty(), _empty())
-
-    return cached_summary(("trend", scope_key(user), month), compute, user=user)
 
 
 def trend_links(month, *, params=None):

@@ -1,5 +1,7 @@
 import datetime
 import re
+from types import SimpleNamespace
+from unittest import mock
 
 from django.core.management import call_command
 from django.db.models import Sum
@@ -9,8 +11,11 @@ from django.utils import timezone, translation
 from actions.models import Action
 from projects.domain import rules
 from projects.domain.choices import Role, Stage
+from projects.atlas import reads as atlas
 from projects.models import AnnualPlan, DigestSubscription, MonthlyReport, Problem, Programme, Project, Region, User
+from projects.rankings.reads import default_month, unit_ranking
 from projects.reference import boundaries
+from projects.reference.demo_reports import UnitTempos
 from projects.reference.demo_words import progress_step
 from projects.shared.lights import annotate_progress
 
@@ -96,3 +101,64 @@ def test_the_demo_has_last_year_history_progress_and_places(db, client):
     for project in placed.select_related("city", "county")[:120]:
         place = project.county or project.city
         assert boundaries.contains(place.code, float(project.longitude), float(project.latitude)), project
+
+
+def test_the_demo_units_differ_as_leaders_would_see_them(db, client):
+    """Issue 28: the cities are not all alike. Some are ahead of time progress, some clearly behind (the map
+    shows several colours, the rankings differ by more than noise), and some report on time far more often
+    than others; the province's completion stays where a demo of alike units had it. Read on a fixed early
+    December day: in January no month of the year has been reported yet, and every unit shows nothing."""
+    local_date = timezone.localdate
+    with mock.patch("django.utils.timezone.localdate",
+                    side_effect=lambda *args, **kwargs: local_date(*args, **kwargs) if args or kwargs else DECEMBER):
+        _check_the_units_differ(client)
+
+
+DECEMBER = datetime.date(2026, 12, 7)
+
+
+def _check_the_units_differ(client):
+    assert rules.today() == DECEMBER
+    call_command("seed_demo", "--projects", "1400", "--seed", "1")
+    province = User.objects.get(username="province")
+    client.force_login(province)
+    page = client.get(reverse("atlas"))
+    lags = [row["number"] for row in page.context["rows"] if row["code"]]
+    assert len(lags) == 14 and None not in lags
+    assert len({atlas.value_class(lag, atlas.LAG_BREAKS) for lag in lags}) >= 3
+    assert max(lags) - min(lags) >= 15
+    assert max(lags) >= 0 and min(lags) < -25  # someone ahead of time progress, someone far behind
+    assert len({row["fill"] for row in page.context["rows"] if row["code"]}) >= 3  # as drawn
+
+    ranking = unit_ranking(province, month=default_month())
+    punctuality = [row.cells["punctuality"].value for row in ranking.rows]
+    assert None not in punctuality and max(punctuality) - min(punctuality) >= 10
+    red = [row.cells["red"].value for row in ranking.rows]
+    assert max(red) >= 2 * min(red)
+
+    today = rules.today()
+    totals = client.get("/").context["totals"]
+    rate = totals["completed"] * 100 / totals["plan"]
+    progress = rules.time_progress(year=today.year, on=today)
+    assert -25 < rate - progress < -8  # the province as a whole: a little behind, as before
+    assert totals["red"] / totals["count"] < 0.2
+
+
+def test_unit_tempos_spread_the_cities_and_their_counties_around_the_province():
+    """The rule behind the spread: a fifth of the cities ahead, a fifth behind, the paces averaging 1 (the
+    province's totals kept), counties differing within their city around its pace; the same for a seed."""
+    cities = [SimpleNamespace(pk=index, code=f"13{index:02d}00") for index in range(1, 15)]
+    counties = {city.pk: [SimpleNamespace(pk=city.pk * 100 + n, code=f"{city.code[:4]}{n:02d}") for n in range(1, 9)]
+                for city in cities}
+    tempos = UnitTempos(1, cities, counties)
+    paces = sorted(tempos.of(city).pace for city in cities)
+    assert abs(sum(paces) / 14 - 1) < 1e-9
+    assert paces[-3] > 1.18 and paces[2] < 0.9 and paces[3] > 0.88  # three ahead, three behind
+    lates = sorted(tempos.of(city).late for city in cities)
+    assert lates[2] <= 0.1 and lates[-3] >= 0.4
+    for city in cities:
+        own = [tempos.of(county).pace for county in counties[city.pk]]
+        assert abs(sum(own) / len(own) - tempos.of(city).pace) < 1e-9 and max(own) - min(own) > 0.05
+    again = UnitTempos(1, cities, counties)
+    assert [again.of(city) for city in cities] == [tempos.of(city) for city in cities]
+    assert [UnitTempos(2, cities, counties).of(city) for city in cities] != [tempos.of(city) for city in cities]

@@ -40,6 +40,23 @@ def cascade_delete(model, queryset, cascade):
     queryset._raw_delete(queryset.db)
 
 
+def analyze(models):
+    """Bring the planner's statistics of `models`' tables up to date after a bulk load (PostgreSQL only; other
+    databases keep none worth the trouble). Autovacuum would get there in its own time; until then the planner
+    takes a freshly filled table for the few rows it had (a 100,000-project demo: 464 annual plans estimated
+    instead of 87,000, a province digest sorting on disk, twice as slow)."""
+    by_database = {}
+    for model in models:
+        by_database.setdefault(router.db_for_write(model), []).append(model._meta.db_table)
+    for alias, tables in by_database.items():
+        connection = connections[alias]
+        if connection.vendor != "postgresql":
+            continue
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {', '.join(quote(table) for table in dict.fromkeys(tables))}")
+
+
 def historical_models():
     return [model for model in apps.get_models() if getattr(model, "instance_type", None) is not None
             and hasattr(model, "history_id")]

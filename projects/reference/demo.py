@@ -10,7 +10,11 @@ Written for speed (issue 24: 100,000 projects in well under three minutes on Pos
   without a history row per deleted row, and leaves real projects alone.
 Issue 28: last year's reports too, in the year's shape, 形象进度 that advances (demo_reports.py); each project's
 creation, coordinates inside its county and one first history record per project and plan (demo_records.py).
-A --seed gives the same rows on every run (the random draws keep their order).
+Units that differ (issue 28): each city-level unit and county has a seeded pace and reporting discipline
+(demo_reports.UnitTempos: a few cities ahead of time progress, most near, a few clearly behind; some report
+late or miss reports far more often), the cities' paces averaging out so the province's totals stay as they were.
+After the load the filled tables are ANALYZEd on PostgreSQL, so the planner knows their sizes at once.
+A --seed gives the same rows on every run.
 """
 
 import datetime
@@ -42,13 +46,15 @@ from projects.models import (
     Programme,
     Project,
     Region,
+    SupervisionItem,
+    SupervisionStep,
     User,
 )
-from projects.reference.bulk import FastTable, cascade_delete, cascade_of, historical_models
+from projects.reference.bulk import FastTable, analyze, cascade_delete, cascade_of, historical_models
 from projects.reference.data import reference_data_load
 from projects.reference.demo_investment import INVESTMENT_COLUMNS, Pipeline
 from projects.reference.demo_records import RECORD_COLUMNS, Records, first_history
-from projects.reference.demo_reports import Reports
+from projects.reference.demo_reports import PACE_CAP, Reports, UnitTempos
 from projects.reference.demo_supervision import supervision_spread
 from projects.reference.demo_users import seed_users
 from projects.reference.demo_words import (
@@ -78,10 +84,19 @@ def demo_seed(*, projects, seed=1, password, on=None):
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _demo_seed(projects=projects, seed=seed, password=password, on=on)
+        totals = _demo_seed(projects=projects, seed=seed, password=password, on=on)
     finally:
         if collecting:
             gc.enable()
+    analyze(_loaded_models())  # the planner's statistics of the tables just filled, on PostgreSQL
+    return totals
+
+
+def _loaded_models():
+    """The models whose tables the demo fills in bulk."""
+    models = [Project, Project.programmes.through, Project.actions.through, AnnualPlan, MonthlyReport, Problem, Milestone,
+              SupervisionItem, SupervisionStep]
+    return models + [model.history.model for model in (Project, AnnualPlan, SupervisionItem)]
 
 
 @transaction.atomic
@@ -110,6 +125,7 @@ def _demo_seed(*, projects, seed, password, on):
     leader = User.objects.get(username="leader")
     kinds = [(kind.pk, kind.name) for kind in MilestoneKind.objects.filter(is_active=True)]
     reports_of = Reports(seed, on)  # this year's and last year's (issue 28)
+    tempos = UnitTempos(seed, cities, counties_by_city)  # who is ahead, behind, late (issue 28)
     records = Records(seed, on)  # when each was entered, for its first history record (issue 28)
     light = _Light(cities)
     pipeline = Pipeline(seed, on)  # the 招商引资 items' lifecycle, from a random stream of its own (issue 25)
@@ -134,7 +150,7 @@ def _demo_seed(*, projects, seed, password, on):
         for _index in range(size):
             serial += 1
             built.append(_build_project(rng, serial, on, counties_by_city, cities, batches, industries, clusters_by_county,
-                                        used_names))
+                                        used_names, tempos))
         # The projects' rows are drawn before the projects are written, which then carry what their rows add
         # up to. The rows start with their project and get its id once the projects are in.
         programme_links, action_links, plans, reports, problems, nodes = [], [], [], [], [], []
@@ -298,10 +314,11 @@ class _DemoProject:
 
     __slots__ = ("serial", "key", "pk", "row", "city", "place", "leader", "last_report_month", "year_figures", "stage",
                  "status", "start_year", "planned_start", "planned_end", "actual_start", "actual_end", "total_investment",
-                 "programmes", "pace", "stops_reporting", "investment_stage", "signed_on", "funds_share")
+                 "programmes", "pace", "tempo", "stops_reporting", "investment_stage", "signed_on", "funds_share")
 
 
-def _build_project(rng, serial, on, counties_by_city, cities, batches, industries, clusters_by_county, used_names):
+def _build_project(rng, serial, on, counties_by_city, cities, batches, industries, clusters_by_county, used_names,
+                   tempos):
     # Cities in turn, so that even a small demo covers every city-level unit.
     city = cities[serial % len(cities)]
     own_counties = counties_by_city.get(city.pk)
@@ -361,10 +378,11 @@ def _build_project(rng, serial, on, counties_by_city, cities, batches, industrie
     project.stage, project.status, project.start_year, project.total_investment = stage, status, start_year, total
     project.planned_start, project.planned_end, project.actual_start, project.actual_end = (
         planned_start, planned_end, actual_start, actual_end)
-    # A quarter of the projects fall behind pace; a few stop reporting.
     # Most projects keep pace; some lag a little (yellow), a few far (red); a few stop reporting.
-    project.pace = rng.choices([1.08, 1.02, 0.93, 0.8, 0.55], weights=[28, 45, 14, 8, 2.5])[0]
-    project.stops_reporting = rng.random() < 0.015
+    # Scaled by the unit's tempo (demo_reports.UnitTempos): some units ahead, some behind, some report late.
+    tempo = project.tempo = tempos.of(place)
+    project.pace = min(PACE_CAP, rng.choices([1.08, 1.02, 0.93, 0.8, 0.55], weights=[28, 45, 14, 8, 2.5])[0] * tempo.pace)
+    project.stops_reporting = rng.random() < 0.015 * tempo.missing
     project.programmes = programmes
     return project
 

@@ -7,10 +7,27 @@ red, and the year-end forecast has last year's monthly shape to go by. Last year
 stream of its own (seeded from the demo's seed), so the rest of the demo draws what it always drew.
 Every report's 形象进度 follows its project's construction period (demo_words.image_progress): it advances
 from one month to the next and never goes backwards.
+
+Units differ the way leaders see them differ (issue 28): each city-level unit and each county has a tempo
+(UnitTempos, drawn from a random stream of its own, so a --seed gives the same spread on every run):
+- pace, multiplying its projects' own pace this year (and half as much last year's): a fifth of the cities
+  ahead (x1.24-1.30: completion at or above time progress), a fifth clearly behind (x0.81-0.86: completion
+  some 30 points short, more red and yellow), the rest near (x0.93-1.05, 12-25 points short, as the whole
+  province is); the cities' paces average 1, so the province's totals stay where they were.
+  Counties vary within their city (x0.86-1.14, averaging 1 within it), its own projects at its pace.
+- discipline: the share of reports submitted after the deadline (a fifth of the cities 4-10%, a fifth
+  40-52%, the rest 15-32%; a county at 0.6-1.4 times its city's), how often a project stops reporting
+  (x0.4, x1, x2 of 1.5%: missing reports) and how often the latest month is returned (2, 4, 7 in 100).
+  A report that would come in after today is not in yet: missing. Discipline is drawn apart from pace, so a
+  unit may be ahead and late with its reports.
+On the 3,000-project demo (seed 1, early December) the cities' completion minus time progress spans +4 to -32
+points (three colours on the map's breaks; the province -16 as before), their punctuality 45% to 93% and their
+red share 8% to 26% (province 14%), where alike units spanned -13 to -19, 46% to 65% and 8% to 18% (12%).
 """
 
 import datetime
 import random
+from dataclasses import dataclass
 from decimal import Decimal
 
 from projects.domain import rules
@@ -47,8 +64,15 @@ class Reports:
             return COMPLETION_PROGRESS
         return image_progress(month, project.actual_start, project.actual_end or project.planned_end)
 
-    def _reported_at(self, rng, month):
-        reported_on = self.report_deadline(month) - datetime.timedelta(days=rng.randint(-3, 4))
+    def _reported_at(self, rng, month, late):
+        """When the report came in: with chance `late` one to six days after the deadline, else up to four
+        days before it (one draw)."""
+        draw = rng.random()
+        if draw < late:
+            days = 1 + int(6 * draw / late)
+        else:
+            days = -int(5 * (draw - late) / (1 - late))
+        reported_on = self.report_deadline(month) + datetime.timedelta(days=days)
         return datetime.datetime.combine(reported_on, REPORT_HOUR, tzinfo=datetime.timezone.utc)
 
     def this_year(self, rng, project, plan):
@@ -68,16 +92,19 @@ class Reports:
         # On pace = the year's plan in step with time progress, whenever the project started this year.
         reported = (last_month.year - start.year) * 12 + last_month.month - start.month + 1
         paced = plan * Decimal(last_month.month) / 12 / reported * Decimal(project.pace)
+        tempo = project.tempo
         reports = []
         month = start
         while month <= last_month:
             amount = paced * Decimal(rng.uniform(0.9, 1.1))
-            reported_at = self._reported_at(rng, month)
+            reported_at = self._reported_at(rng, month, tempo.late)
+            if reported_at.date() > on:
+                break  # to come in late, after today: not in yet (missing)
             # Earlier months were reviewed long ago; the month being collected is partly still under review.
             review = ReviewStatus.APPROVED
             if month == last_month:
                 review = rng.choices([ReviewStatus.SUBMITTED, ReviewStatus.APPROVED, ReviewStatus.RETURNED],
-                                     weights=[55, 40, 5])[0]
+                                     weights=[55, 40, tempo.returned])[0]
             reports.append((
                 project, month, amount.quantize(CENT), self._progress(project, month, completion_month), reported_at,
                 review.value, None if review == ReviewStatus.SUBMITTED else reported_at + ONE_DAY,
@@ -97,14 +124,65 @@ class Reports:
         rng = self.past
         first = started.month if started.year == year else 1
         season = SEASON[first - 1:]
-        pace = Decimal(rng.choices(*LAST_YEAR_PACE)[0])
+        tempo = project.tempo
+        # The unit's pace counts half as much last year: units move, but not from nowhere.
+        pace = Decimal(rng.choices(*LAST_YEAR_PACE)[0] * (1 + (tempo.pace - 1) / 2))
         reports = []
         for index, weight in enumerate(season):
             month = datetime.date(year, first + index, 1)
             amount = planned * pace * Decimal(weight / sum(season) * rng.uniform(0.85, 1.15))
-            reported_at = self._reported_at(rng, month)
+            reported_at = self._reported_at(rng, month, tempo.late)
             reports.append((
                 project, month, amount.quantize(CENT), self._progress(project, month, None), reported_at,
                 ReviewStatus.APPROVED.value, reported_at + ONE_DAY, "",
             ))
         return reports
+
+
+@dataclass(frozen=True)
+class Tempo:
+    """A unit's pace (multiplying its projects' own) and discipline: the chance a report is late, how much
+    likelier than usual a project stops reporting, the weight of a returned latest report (of 100)."""
+
+    pace: float
+    late: float
+    missing: float
+    returned: int
+
+
+# Per tier (ahead or prompt, near, behind or slack): pace range, late range, missing factor, returned weight.
+PACES = ((1.24, 1.30), (0.93, 1.05), (0.81, 0.86))
+DISCIPLINES = (((0.04, 0.10), 0.4, 2), ((0.15, 0.32), 1.0, 4), ((0.40, 0.52), 2.0, 7))
+PACE_CAP = 1.35  # a project's pace at most: ahead, not implausibly so
+
+
+def _tiers(count, rng):
+    """A shuffled tier (0 first, 1 middle, 2 last) for each of `count` units: a fifth first, a fifth last."""
+    edge = max(1, round(count / 5)) if count >= 3 else 0
+    tiers = [0] * edge + [2] * edge + [1] * (count - 2 * edge)
+    rng.shuffle(tiers)
+    return tiers
+
+
+class UnitTempos:
+    """The Tempo of each city-level unit and county (see the module docstring), from a stream of its own."""
+
+    def __init__(self, seed, cities, counties_by_city):
+        rng = random.Random(f"units-{seed}")
+        cities = sorted(cities, key=lambda city: city.code)
+        paces = [rng.uniform(*PACES[tier]) for tier in _tiers(len(cities), rng)]
+        mean = sum(paces) / len(paces) if paces else 1
+        self.tempos = {}
+        for city, pace, tier in zip(cities, paces, _tiers(len(cities), rng)):
+            late, missing, returned = DISCIPLINES[tier]
+            city_tempo = Tempo(pace / mean, rng.uniform(*late), missing, returned)
+            self.tempos[city.pk] = city_tempo
+            counties = sorted(counties_by_city.get(city.pk, ()), key=lambda county: county.code)
+            factors = [min(1.14, max(0.86, rng.gauss(1, 0.07))) for _county in counties]
+            county_mean = sum(factors) / len(factors) if factors else 1
+            for county, factor in zip(counties, factors):
+                self.tempos[county.pk] = Tempo(city_tempo.pace * factor / county_mean,
+                                               min(0.6, city_tempo.late * rng.uniform(0.6, 1.4)), missing, returned)
+
+    def of(self, place):
+        return self.tempos.get(place.pk) or Tempo(1.0, 0.25, 1.0, 5)

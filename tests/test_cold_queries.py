@@ -512,3 +512,19 @@ def test_a_supervision_step_in_a_county_recomputes_only_that_countys_sums(users,
     assert project_reads, "the province's figures were not recomputed after the step"
     for sql in project_reads:
         assert re.search(r'(projects_project"|U0)\."county_id" IN \(%s\)' % zhengding.pk, sql), sql
+
+
+def test_a_citys_pieces_hold_only_its_own_projects_whoever_reads_first(users, projects):
+    """辛集 lies in 石家庄 but reports on its own (as 定州 and 雄安's counties do in 保定): 石家庄's dashboard
+    must not take 辛集's piece, which 石家庄's reader cannot see. Read first by 石家庄, the piece was cached
+    empty and the province then missed 辛集's projects; read first by the province, 石家庄 counted them."""
+    xinji = make_project("辛集市皮革产业园项目", "130181")
+    city, province = users["city_coordinator"], users["province_admin"]
+    for first, second in ((city, province), (province, city)):
+        from django.core.cache import cache
+
+        cache.clear()
+        figures = {user.pk: dashboard(scoped(user), user)["totals"]["count"] for user in (first, second)}
+        assert figures[province.pk] == Project.objects.count()
+        assert figures[city.pk] == Project.objects.visible_to(city).count()
+        assert xinji not in Project.objects.visible_to(city)

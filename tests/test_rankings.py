@@ -324,3 +324,19 @@ def test_cancelled_projects_are_not_counted_in_shares(users):
     make_project("终止", ZHENGDING, status=Status.CANCELLED, stage=Stage.CONTINUING)
     rows = _by_name(unit_ranking(users["city_coordinator"], month=D(2025, 6, 1), level="county"))
     assert rows["正定县"].projects == 0 and not rows["正定县"].ranked
+
+
+def test_a_month_not_yet_due_and_a_countys_city_level_answer_400(users):
+    """A month not begun is not ranked (it would rank empty figures), and a county ranks among its city's
+    counties only: both named in the answer."""
+    province = client_for(users["province_admin"])
+    ahead = rules.add_months(rules.month_start(rules.today()), 1).strftime("%Y-%m")
+    for path in ("/rankings/", "/rankings/export/"):
+        assert province.get(path, {"month": ahead}).status_code == 400
+    answer = province.get("/api/v1/rankings/", {"month": ahead})
+    assert answer.status_code == 400 and "month" in answer.json()
+    county = client_for(users["county_editor"])
+    assert county.get("/rankings/", {"level": "city"}).status_code == 400
+    answer = county.get("/api/v1/rankings/", {"level": "city"})
+    assert answer.status_code == 400 and "level" in answer.json()
+    assert county.get("/rankings/").status_code == 200

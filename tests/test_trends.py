@@ -106,3 +106,19 @@ def test_the_dashboard_shows_the_trend_card_of_the_readers_scope(county, users):
     assert "环比与同比" in text and 'data-figure="starts"' in text
     month = rules.latest_due_month(on=rules.today())
     assert f"started_month={month:%Y-%m}" in text
+
+
+def test_the_trend_card_sums_completion_as_the_dashboards_totals_do(users, projects):
+    """A terminated project's reported work stays in the completion, as in the dashboard's 本年完成投资: the
+    card's "this month" (through the latest due month; every report here is January's) and the totals on the
+    same page are one figure."""
+    from projects.domain.figures import figure_text
+
+    cancelled = make_project("终止项目", ZHENGDING, status=Status.CANCELLED)
+    AnnualPlan.objects.create(project=cancelled, year=rules.today().year, planned_investment=Decimal("500"))
+    MonthlyReport.objects.create(project=cancelled, month=datetime.date(rules.today().year, 1, 1),
+                                 completed_investment=Decimal("70"))
+    editing.progress_refresh()
+    context = client_for(users["province_admin"]).get("/").context
+    card_completed = next(row for row in context["trend_card"]["rows"] if row["name"] == "completed")["cells"][0][0]
+    assert card_completed == figure_text(context["totals"]["completed"], "亿元")

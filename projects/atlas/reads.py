@@ -42,7 +42,7 @@ def map_level(user, requested):
     """The level the map is drawn at: "city" (the 14 city-level units) or "county". Only the province may
     ask for the cities; a city-level unit sees its counties, a county itself."""
     if requested not in ("", None, "city", "county"):
-        raise PermissionDenied
+        raise ValueError(requested)  # a malformed value: the page answers 400
     if is_province_wide(user):
         return requested or "city"
     if requested == "city":

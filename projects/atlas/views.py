@@ -3,7 +3,7 @@ light, every unit and point linked to exactly its projects; a table of the same 
 fallback). Drawn on the server and cached under the data versions."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.safestring import mark_safe
@@ -33,10 +33,13 @@ def _filterset(request):
 
 @login_required
 def atlas_page(request):
-    level = reads.map_level(request.user, request.GET.get("level"))
+    try:
+        level = reads.map_level(request.user, request.GET.get("level"))
+    except ValueError:
+        return HttpResponseBadRequest(_("参数 level 应为 city 或 county。"))
     indicator = request.GET.get("indicator") or "lag"
     if indicator not in dict(reads.INDICATORS):
-        raise Http404
+        return HttpResponseBadRequest(_("参数 indicator 应为 %(choices)s 之一。") % {"choices": ", ".join(dict(reads.INDICATORS))})
     filterset, year = _filterset(request)
     if not filterset.is_valid():
         raise Http404

@@ -82,6 +82,13 @@ def default_level(user):
     return "city" if is_province_wide(user) else "county"
 
 
+def levels_for(user):
+    """The levels `user` may rank at: a county only its city's counties."""
+    if is_province_wide(user) or (user.region_id is not None and user.region.is_city_level):
+        return LEVELS
+    return ("county",)
+
+
 def units_for(user, level):
     """(scope region or None, [units ranked], own unit pk or None) of what `user` may see at `level`.
 

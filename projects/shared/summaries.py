@@ -266,7 +266,9 @@ def region_slots(user):
     region = user.region
     if not region.is_city_level:
         return [("county", region.pk)]
-    counties = Region.objects.counties().filter(Q(reporting_city=region) | Q(parent=region)).values_list("pk", flat=True)
+    # The counties it reports for: not 辛集 under 石家庄, nor 定州 and 雄安's counties under 保定, which report on
+    # their own (a piece is cached per region and shared: read by a city, it must hold what the province's holds).
+    counties = Region.objects.counties().filter(reporting_city=region).values_list("pk", flat=True)
     return [("county", pk) for pk in counties] + [("own", region.pk)]
 
 

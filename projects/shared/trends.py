@@ -7,7 +7,7 @@ A month's figures, each judged as of the month's end (today for the current mont
 - plan and rate: the year's planned investment and completed / plan in percent;
 - starts: projects whose actual start date falls in the month;
 - red / yellow: projects whose light was red / yellow on the month's end (lights.annotate_progress with `on`);
-- projects: the projects counted (not cancelled).
+- projects: the projects counted (not cancelled; plan and completion are every project's, as the dashboard's).
 
 Each read is one query grouped by unit (`by` = "city" or "county"), whatever the number of projects."""
 
@@ -19,7 +19,7 @@ from django.db.models import Count, F, Sum
 from django.utils.translation import gettext as _
 
 from projects.domain import rules
-from projects.domain.choices import Light, Status
+from projects.domain.choices import Light, LightReason
 from projects.domain.figures import figure_text
 from projects.models import MonthlyReport
 from projects.shared import lights
@@ -55,17 +55,19 @@ def month_rows(projects, *, month):
             rows[key] = {"city": key[0], "county": key[1], "month": month, **_empty()}
         return rows[key]
 
-    counted = projects.exclude(status=Status.CANCELLED)
-    for source in (lights.annotate_progress(counted, year=month.year, on=on).order_by()
+    # Plan and completion of every project, as the dashboard's totals sum them (a terminated project's work
+    # was done); the projects counted, and shares, without the terminated ones (their light is none).
+    for source in (lights.annotate_progress(projects, year=month.year, on=on).order_by()
                    .values("city", "county", "light_reason").annotate(count=Count("pk"), plan=Sum("plan_investment"))):
         target = row(source)
-        target["projects"] += source["count"]
+        if source["light_reason"] != LightReason.CANCELLED:
+            target["projects"] += source["count"]
         target["plan"] += source["plan"] or Decimal(0)
         light = rules.light_of(source["light_reason"])
         if light in (Light.RED, Light.YELLOW):
             target[light.value] += source["count"]
     for source in (MonthlyReport.objects.counted()
-                   .filter(project__in=counted.values("pk"), month__year=month.year, month__lte=month)
+                   .filter(project__in=projects.values("pk"), month__year=month.year, month__lte=month)
                    .order_by().values(city=F("project__city_id"), county=F("project__county_id"))
                    .annotate(total=Sum("completed_investment"))):
         row(source)["completed"] += source["total"] or Decimal(0)

@@ -19,7 +19,7 @@ from projects.domain import rules
 from projects.domain.choices import DigestFrequency, MailKind
 from projects.mail import delivery, digests
 from projects.models import DeliveryStatus, DigestDelivery
-from projects.shared import lights
+from projects.shared import lights, summaries
 from projects.supervision import services as supervision
 
 logger = logging.getLogger(__name__)
@@ -256,8 +256,18 @@ def _logged(results):
 
 @shared_task
 def refresh_lights():
-    """Beat's entry point, just after midnight: judge every project's light for the new day (lights.lights_refresh)."""
-    return f"{lights.lights_refresh()} lights judged"
+    """Beat's entry point, just after midnight: judge every project's light for the new day (lights.lights_refresh),
+    then sum the province's dashboard anew for the morning's first reader."""
+    judged = lights.lights_refresh()
+    _dashboard_warm()
+    return f"{judged} lights judged"
+
+
+def _dashboard_warm():
+    try:
+        summaries.dashboard_warm()
+    except Exception:  # a cold dashboard is slower, not wrong
+        logger.exception("the dashboard could not be summed in advance")
 
 
 enqueue_lights_refresh = _safely(refresh_lights.delay)
@@ -280,7 +290,9 @@ enqueue_import = _safely(run_import_batch.delay)
 @shared_task
 def run_supervision():
     """Beat's entry point after the lights (督办每日处理): open, close and escalate supervision items."""
-    return str(supervision.supervision_run(enqueue=enqueue_delivery))
+    outcome = supervision.supervision_run(enqueue=enqueue_delivery)
+    _dashboard_warm()  # the run moved every version when it opened, closed or escalated items
+    return str(outcome)
 
 
 def _bulletins_before_digest(month):

@@ -528,3 +528,17 @@ def test_a_citys_pieces_hold_only_its_own_projects_whoever_reads_first(users, pr
         assert figures[province.pk] == Project.objects.count()
         assert figures[city.pk] == Project.objects.visible_to(city).count()
         assert xinji not in Project.objects.visible_to(city)
+
+
+def test_after_the_nights_lights_the_provinces_dashboard_is_summed_in_advance(users, with_actions_and_supervision):
+    """The night's refresh moves every version (time progress moved); it then sums the province's dashboard,
+    so that the morning's first reader, the province's or a city's, finds the sums cached (issue 24)."""
+    from projects.tasks import refresh_lights
+
+    refresh_lights.apply()
+    for role in ("province_admin", "city_coordinator"):
+        with CaptureQueriesContext(connection) as queries:
+            assert client_for(users[role]).get(reverse("dashboard")).status_code == 200
+        # The dashboard's sums (the inbox's count in the menu is the inbox's, cached on its own).
+        summed = [q["sql"] for q in queries.captured_queries if 'FROM "projects_project"' in q["sql"] and "GROUP BY" in q["sql"]]
+        assert not summed, (role, summed[:1])

@@ -292,6 +292,17 @@ def test_the_export_is_the_pages_table_under_a_header_naming_month_and_scope(use
     assert header[:4] == ["排名", "较上月", "单位", "综合得分"]
     units = [row[2] for row in sheet.iter_rows(min_row=3, values_only=True)]
     assert units[0] in ("正定县", "桥西区") and "南宫市" not in units
+    # Figures are numbers with a format (sortable, summable), not text: a share is a fraction shown as %.
+    ranking = unit_ranking(users["city_coordinator"], month=D(2025, 6, 1), level="county")
+    column = 5 + 3 * [indicator for indicator, _label, _weight in ranking.weights].index("punctuality")
+    by_unit = {row[2]: row for row in sheet.iter_rows(min_row=3, values_only=True)}
+    for row in ranking.rows:
+        value = row.cells["punctuality"].value
+        shown = by_unit[str(row.region)][column - 1]
+        assert shown == ("—" if value is None else pytest.approx(value / 100))
+    red = 5 + 3 * [indicator for indicator, _label, _weight in ranking.weights].index("red")
+    numbers = [row[red - 1] for row in sheet.iter_rows(min_row=3) if isinstance(row[red - 1].value, (int, float))]
+    assert numbers and all(cell.number_format == "0.0%" for cell in numbers)
 
 
 def _listed(client, link):

@@ -180,7 +180,7 @@ def _overdue(document, figures):
 def _supervision(document, figures):
     doc.heading(document, _("五、督办落实情况"))
     items = figures.supervision
-    doc.paragraph(document, _("办理中的督办事项 %(open)s 项，其中逾期 %(overdue)s 项、待销号 %(signoff)s 项、延期申请待审批 %(extension)s 项。") % {
+    doc.paragraph(document, _("截至通报生成时，办理中的督办事项 %(open)s 项，其中逾期 %(overdue)s 项、待销号 %(signoff)s 项、延期申请待审批 %(extension)s 项。") % {
         key: count(items.get(key) or 0) for key in ("open", "overdue", "signoff", "extension")})
     doc.table(document, [_("办理中"), _("逾期"), _("待销号"), _("延期申请待审批")],
               [[count(items.get(key) or 0) for key in ("open", "overdue", "signoff", "extension")]], numeric=range(4))

@@ -175,7 +175,8 @@ def bulletin_figures(region, month):
         totals=summary["totals"], area_title=summary["area_title"], areas=summary["areas"], cycle=cycle,
         red=red_rows, red_count=summary["totals"]["red"],
         overdue_units=overdue_units(base, month=month, region=region),
-        supervision=summaries.supervision_counts(base, on=on),
+        # The items open now are counted now, and so are the overdue among them: one date for the section.
+        supervision=summaries.supervision_counts(base, on=rules.today()),
         investment=investment_card(investment_rows(base, year=year, on=on)),
         ranking=_ranking(reader, month=month, level=level), ranking_level=level,
         data_version=":".join(str(part) for part in version),

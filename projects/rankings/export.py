@@ -8,6 +8,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from projects.domain import ranking as ranking_rules
+from projects.rankings.scoring import PERCENT
 
 
 def scope_title(ranking):
@@ -22,7 +23,7 @@ def table_rows(ranking):
     """[header, *rows] of the table as the page shows it."""
     header = [_("排名"), _("较上月"), _("单位"), _("综合得分")]
     for _value, label, weight in ranking.weights:
-        header += [f"{label}（{_('权重')} {weight}）", _("名次"), _("较上月")]
+        header += [_("%(label)s（权重 %(weight)s）") % {"label": label, "weight": weight}, _("名次"), _("较上月")]
     rows = [header]
     for row in ranking.rows:
         line = [row.rank if row.ranked else (_("无项目") if row.projects == 0 else "—"),
@@ -30,7 +31,9 @@ def table_rows(ranking):
                 row.score if row.score is not None else ""]
         for indicator, _label, _weight in ranking.weights:
             cell = row.cells[indicator]
-            line += [cell.text, cell.rank or "", ranking_rules.change_text(cell.change)]
+            # The value as a number (a share in percent as a fraction, shown as %): sortable and summable.
+            value = cell.value if cell.value is None or indicator not in PERCENT else cell.value / 100
+            line += [value if value is not None else "—", cell.rank or "", ranking_rules.change_text(cell.change)]
         rows.append(line)
     return rows
 
@@ -46,6 +49,11 @@ def workbook_bytes(ranking):
         if index == 0:
             for cell in sheet[sheet.max_row]:
                 cell.font = Font(bold=True)
+            continue
+        for position, (indicator, _label, _weight) in enumerate(ranking.weights):
+            cell = sheet.cell(row=sheet.max_row, column=5 + 3 * position)
+            if isinstance(cell.value, (int, float)):
+                cell.number_format = "0.0%" if indicator in PERCENT else "0.0" if isinstance(cell.value, float) else "0"
     sheet.column_dimensions["C"].width = 24
     buffer = io.BytesIO()
     book.save(buffer)

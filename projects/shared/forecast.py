@@ -90,8 +90,8 @@ def forecast_caveat(forecast):
         return _("上年没有逐月完整的数据，仅按当前进度推算，未计入年底冲刺，全年结果可能更高。")
     spread = {"spread": _yi(forecast.spread), "share": forecast.spread_share, **months}
     if forecast.rough:
-        return _("两种算法相差%(spread)s亿元（%(share)s%%），年初只有%(months)s个月的月报，预测较粗。") % spread
-    return _("两种算法相差%(spread)s亿元（%(share)s%%），全年结果大致落在这一区间；上年走势计入了年底冲刺，故作为主要预测。") % spread
+        return _("两种算法相差%(spread)s亿元（预计数的%(share)s%%），年初只有%(months)s个月的月报，预测较粗。") % spread
+    return _("两种算法相差%(spread)s亿元（预计数的%(share)s%%），全年结果大致落在这一区间；上年走势计入了年底冲刺，故作为主要预测。") % spread
 
 
 def forecast_view(forecast):

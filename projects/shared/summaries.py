@@ -5,17 +5,20 @@ same thing wherever it is shown."""
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Count, F, FilteredRelation, Q, Sum, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from actions.models import ActionPlan
 from projects.domain import rules
 from projects.domain.access import scope_key
 from projects.domain.choices import COUNTED_REVIEW_STATUSES, Light, RegionLevel, ReviewStatus, Stage
-from projects.models import Programme, Region, SupervisionItem
+from projects.models import Programme, Project, Region, SupervisionItem, User
 from projects.models.supervision import awaiting_signoff_q, extension_asked_q, overdue_q
 from projects.shared import forecast, lights, trends
+from projects.shared.filtersets import ProjectFilterSet
 from projects.shared.investment import investment_card, investment_rows
 from projects.shared.versions import cached_per_region, cached_summary
 
@@ -250,6 +253,26 @@ def dashboard_summary(projects, *, user, year, on, plan, params):
         user=user,
         stale=True,  # while one request sums anew after a write, the others show the figures of seconds ago
     )
+
+
+def dashboard_warm():
+    """Sum the province's default dashboard (this year, the primary plan, no filter) into the cache, as its
+    first reader would. The night's jobs (the lights judged, the supervision run) move every version; run
+    after them, the morning's first reader does not wait for the province's sums, and a city's dashboard merges
+    the pieces they left (pieces are per region, shared by every scope). Returns whether there was a reader."""
+    reader = (User.objects.filter(is_active=True).filter(Q(is_superuser=True) | Q(region__level=RegionLevel.PROVINCE))
+              .order_by("-is_superuser", "pk").first())
+    if reader is None:
+        return False
+    on = rules.today()
+    filterset = ProjectFilterSet({"year": str(on.year)}, queryset=Project.objects.visible_to(reader))
+    if not filterset.is_valid():
+        return False
+    params = {name: value for name, value in filterset.data.items() if name in filterset.filters and value not in ("", None)}
+    plan = ActionPlan.objects.filter(is_primary=True).first()
+    with translation.override(settings.LANGUAGE_CODE):
+        dashboard_summary(filterset.qs, user=reader, year=on.year, on=on, plan=plan, params=params)
+    return True
 
 
 def region_slots(user):

@@ -352,15 +352,16 @@ def _dashboard_rows(projects, *, plan, year, on, month):
     # compiling it); as a filter it is a hashed semi-join.
     in_scope = projects.values("pk")
     investment = investment_rows(projects, year=year, on=on)
+    series = forecast.series_rows(projects, year=year)
     return {
         **{part: investment[name] for part, name in zip(INVESTMENT_PARTS, INVESTMENT_ROWS)},
         "summary": _summary_rows(projects, AREA, month),
         "actions": list(_grouped(projects.filter(actions__plan=plan), [*AREA, "actions"])) if plan else [],
         "programmes": list(_grouped(projects, [*AREA, "programmes"])),
         # This year's and last year's counted reports by month: the monthly trend and the year-end forecast.
-        "series": forecast.series_rows(projects, year=year),
+        "series": series,
         # 环比/同比: the figures of the latest due month, the month before and the same month last year.
-        "trend_months": trends.trend_rows(projects, on=on),
+        "trend_months": trends.trend_rows(projects, on=on, series=series, series_years=(year - 1, year)),
         "nodes_late": list(projects.filter(lights.nodes_late_exists(on)).order_by().values(*AREA).annotate(count=Count("pk"))),
         "supervision": list(
             SupervisionItem.objects.open().filter(project__in=in_scope).order_by()

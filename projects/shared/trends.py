@@ -42,10 +42,12 @@ def _empty():
             "rate": None}
 
 
-def month_rows(projects, *, month):
+def month_rows(projects, *, month, series=None):
     """`projects`' figures for `month` (first day) as rows grouped by city and county, each with the month: three
     grouped queries (lights, reports, starts) whatever the number of projects. What month_figures folds, and a
-    part of the dashboard's per-region pieces (shared.summaries), so both read one rule."""
+    part of the dashboard's per-region pieces (shared.summaries), so both read one rule. `series`: the same
+    projects' counted reports summed by month, city and county (shared.forecast.series_rows) covering the month's
+    year, read already: the completion is folded from it instead of summing the reports again."""
     on = judged_on(month)
     rows = {}
 
@@ -66,10 +68,14 @@ def month_rows(projects, *, month):
         light = rules.light_of(source["light_reason"])
         if light in (Light.RED, Light.YELLOW):
             target[light.value] += source["count"]
-    for source in (MonthlyReport.objects.counted()
-                   .filter(project__in=projects.values("pk"), month__year=month.year, month__lte=month)
-                   .order_by().values(city=F("project__city_id"), county=F("project__county_id"))
-                   .annotate(total=Sum("completed_investment"))):
+    if series is not None:
+        completed = [source for source in series if source["month"].year == month.year and source["month"] <= month]
+    else:
+        completed = (MonthlyReport.objects.counted()
+                     .filter(project__in=projects.values("pk"), month__year=month.year, month__lte=month)
+                     .order_by().values(city=F("project__city_id"), county=F("project__county_id"))
+                     .annotate(total=Sum("completed_investment")))
+    for source in completed:
         row(source)["completed"] += source["total"] or Decimal(0)
     for source in (projects.filter(actual_start__gte=month, actual_start__lt=rules.add_months(month, 1))
                    .order_by().values("city", "county").annotate(count=Count("pk"))):
@@ -173,10 +179,11 @@ def card(trend, *, starts_links=None):
     return {"month": trend.month, "rows": rows}
 
 
-def trend_rows(projects, *, on):
+def trend_rows(projects, *, on, series=None, series_years=()):
     """The dashboard's part (shared.summaries): month_rows of the three months of the trend of the latest month
-    whose reports were due on `on`."""
-    return [row for month in trend_months(rules.latest_due_month(on=on)) for row in month_rows(projects, month=month)]
+    whose reports were due on `on`; the completion of a month in `series_years` folded from `series`."""
+    return [row for month in trend_months(rules.latest_due_month(on=on))
+            for row in month_rows(projects, month=month, series=series if month.year in series_years else None)]
 
 
 def trend_of_rows(rows, *, on):

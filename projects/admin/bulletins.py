@@ -6,12 +6,13 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from projects.admin.common import ReadOnlyAdminMixin
 from projects.bulletin import reads, services
 from projects.models import Bulletin
 
 
 @admin.register(Bulletin)
-class BulletinAdmin(admin.ModelAdmin):
+class BulletinAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["number", "region", "year", "month", "generated_by", "generated_at", "data_version",
                     "reports_counted", "size", "download"]
     list_filter = ["year", "month"]
@@ -31,12 +32,3 @@ class BulletinAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return reads.may_read(request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -25,6 +25,7 @@ from projects.domain.choices import (
     SupervisionCause,
     SupervisionLevel,
 )
+from projects.inbox.reads import inbox_count
 from projects.models import Milestone, MilestoneKind, MonthlyReport, Programme, Project, Region, SupervisionItem
 from projects.shared import forecast, lights, summaries, trends
 from projects.shared.filtersets import ProjectFilterSet
@@ -537,8 +538,20 @@ def test_after_the_nights_lights_the_provinces_dashboard_is_summed_in_advance(us
 
     refresh_lights.apply()
     for role in ("province_admin", "city_coordinator"):
+        inbox_count(users[role])  # the menu's count is the inbox's, cached on its own
         with CaptureQueriesContext(connection) as queries:
             assert client_for(users[role]).get(reverse("dashboard")).status_code == 200
-        # The dashboard's sums (the inbox's count in the menu is the inbox's, cached on its own).
+        # The dashboard's sums.
         summed = [q["sql"] for q in queries.captured_queries if 'FROM "projects_project"' in q["sql"] and "GROUP BY" in q["sql"]]
         assert not summed, (role, summed[:1])
+
+
+def test_every_connection_plans_for_ssd_storage(db):
+    """Migration 0027: with PostgreSQL's default random_page_cost (4, spinning disks) one county's piece of the
+    dashboard hash-joined every project's plans and programmes instead of looking up its own rows."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL setting: run with DATABASE_URL=postgres://… (CI's PostgreSQL pass does)")
+    import psycopg
+
+    with psycopg.connect(**connection.get_connection_params()) as fresh:  # a new connection: the database's own setting
+        assert fresh.execute("SHOW random_page_cost").fetchone()[0] == "1.1"

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from projects.domain import rules
 from projects.domain.choices import ReviewStatus, Stage, SupervisionCause, SupervisionLevel
-from projects.inbox.reads import inbox_count
+from projects.inbox.reads import inbox_count, inbox_items, total
 from projects.models import ImportBatch, MonthlyReport, SupervisionItem
 from projects.shared.editing import progress_refresh
 
@@ -214,3 +214,15 @@ def test_the_menus_count_takes_the_same_queries_whatever_is_owed(users):
 def test_the_menu_item_is_on_every_page(users):
     html = client_for(users["leader"]).get(reverse("dashboard")).content.decode()
     assert re.search(r'<a href="/inbox/" class="inbox-link"[^>]*>待办', html)
+
+
+@pytest.mark.parametrize("role", ["county_editor", "city_coordinator", "province_admin", "leader"])
+def test_the_menus_count_is_the_inbox_pages_without_reading_its_rows(users, owed, role):
+    """The menu's number is read anew after every write in the user's scope (for the province, after anyone's): it
+    counts what the page lists, without reading the returned reports and their projects the page shows."""
+    user = users[role]
+    cache.clear()
+    with CaptureQueriesContext(connection) as captured:
+        counted = inbox_count(user)
+    assert counted == total(inbox_items(user))
+    assert not [query for query in captured.captured_queries if "review_reason" in query["sql"]]

@@ -84,22 +84,27 @@ def _to_report(user, *, on):
                       _report_link(month, report="unreported"), deadline, on > deadline)]
 
 
-def _returned(user, *, on):
+def _returned(user, *, on, listed=True):
+    """A line per month with returned reports; `listed`: with the reports and their reasons (the inbox page),
+    else counted only (the menu's number, read after every write in the user's scope)."""
     first, last = _months(on)
-    reports = list(
-        MonthlyReport.objects.filter(project__in=Project.objects.editable_by(user).values("pk"), review_status=ReviewStatus.RETURNED,
-                                     month__gte=first, month__lte=last)
-        .select_related("project", "reviewed_by")
-        .order_by("-month", *(f"project__{name}" for name in PROJECT_ORDER))
+    reports = MonthlyReport.objects.filter(
+        project__in=Project.objects.editable_by(user).values("pk"), review_status=ReviewStatus.RETURNED,
+        month__gte=first, month__lte=last,
     )
     by_month = {}
-    for report in reports:
-        by_month.setdefault(report.month, []).append(report)
+    if listed:
+        for report in (reports.select_related("project", "reviewed_by")
+                       .order_by("-month", *(f"project__{name}" for name in PROJECT_ORDER))):
+            by_month.setdefault(report.month, []).append(report)
+        counts = {month: len(returned) for month, returned in by_month.items()}
+    else:
+        counts = dict(reports.order_by().values_list("month").annotate(count=Count("pk")).order_by("-month"))
     return [
-        InboxItem("returned", _("%(month)s 被退回的月报") % {"month": month.strftime("%Y-%m")}, len(returned),
+        InboxItem("returned", _("%(month)s 被退回的月报") % {"month": month.strftime("%Y-%m")}, count,
                   _report_link(month, report="returned"), rules.report_deadline(month), on > rules.report_deadline(month),
-                  rows=returned[:RETURNED_LISTED])
-        for month, returned in by_month.items()
+                  rows=by_month.get(month, [])[:RETURNED_LISTED])
+        for month, count in counts.items()
     ]
 
 
@@ -172,14 +177,15 @@ def _imports(user, *, on):
     return lines
 
 
-def inbox_items(user, *, on=None):
-    """The user's inbox, in the order it is worked through: to report, returned, to review, 督办, imports."""
+def inbox_items(user, *, on=None, listed=True):
+    """The user's inbox, in the order it is worked through: to report, returned, to review, 督办, imports.
+    Without `listed`, the lines' counts only (no returned reports under their line): the menu's number."""
     on = on or rules.today()
     if not (user.is_authenticated and user.is_active):
         return []
     items = []
     if user.has_perm("projects.add_monthlyreport"):
-        items += _to_report(user, on=on) + _returned(user, on=on)
+        items += _to_report(user, on=on) + _returned(user, on=on, listed=listed)
     items += _to_review(user, on=on) + _supervision(user, on=on) + _imports(user, on=on)
     count_store(user, items, on=on)
     return items
@@ -205,6 +211,6 @@ def inbox_count(user, *, on=None):
         return 0
     value = cache.get(_count_key(user, on))
     if value is None:
-        value = total(inbox_items(user, on=on))
+        value = total(inbox_items(user, on=on, listed=False))
     return value
 

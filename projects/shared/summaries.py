@@ -356,7 +356,11 @@ def _dashboard_rows(projects, *, plan, year, on, month):
     return {
         **{part: investment[name] for part, name in zip(INVESTMENT_PARTS, INVESTMENT_ROWS)},
         "summary": _summary_rows(projects, AREA, month),
-        "actions": list(_grouped(projects.filter(actions__plan=plan), [*AREA, "actions"])) if plan else [],
+        # By the plan's action ids, not a join to the plan: with the small reference tables unanalysed (autovacuum
+        # never reaches them), PostgreSQL took the plan for one action and read every project's actions (0.2-0.4 s
+        # for one county's piece at 100,000 projects; 10-40 ms by ids).
+        "actions": list(_grouped(projects.filter(actions__in=list(plan.actions.values_list("pk", flat=True))),
+                                 [*AREA, "actions"])) if plan else [],
         "programmes": list(_grouped(projects, [*AREA, "programmes"])),
         # This year's and last year's counted reports by month: the monthly trend and the year-end forecast.
         "series": series,

@@ -42,6 +42,9 @@ from projects.shared.filtersets import (
     ProblemFilterSet,
     ProjectFilterSet,
     SupervisionItemFilterSet,
+    action_plans,
+    active_params,
+    scope_filterset,
 )
 from projects.shared.versions import SUMMARY_CACHE_SECONDS, versioned_key
 
@@ -406,16 +409,12 @@ class DashboardView(APIView):
         OpenApiParameter("plan", OpenApiTypes.STR, description="行动计划代码（默认八项行动）"),
     ])
     def get(self, request, *args, **kwargs):
-        data = request.query_params.copy()
-        year = ProjectFilterSet.selected_year(data)
-        data["year"] = str(year)
-        filterset = ProjectFilterSet(data, queryset=Project.objects.visible_to(request.user), request=request)
+        filterset, year = scope_filterset(request.user, request.query_params, request=request)
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
-        plans = list(ActionPlan.objects.all())
-        plan = next((p for p in plans if p.code == data.get("plan")), None) or next((p for p in plans if p.is_primary), None)
+        _plans, plan = action_plans(request.query_params.get("plan"))
         on = rules.today()
-        params = {name: value for name, value in filterset.data.items() if name in filterset.filters and value not in ("", None)}
+        params = active_params(filterset)
         summary = summaries.dashboard_summary(filterset.qs, user=request.user, year=year, on=on, plan=plan, params=params)
         return Response(type(DashboardSerializer)({
             "year": year,

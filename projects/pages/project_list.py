@@ -15,8 +15,9 @@ from projects.domain import rules
 from projects.domain.access import is_leader, scope_key
 from projects.importing import exporting
 from projects.models import PROJECT_ORDER, Project
-from projects.pages.common import active_params, scope_filterset
+from projects.pages.common import scope_filterset
 from projects.shared import lights, versions
+from projects.shared.filtersets import active_params
 from projects.shared.paginators import PAGE_SIZES, CachedCountPaginator, page_of, page_size
 
 LIST_PAGE_SIZE = 50

@@ -11,14 +11,13 @@ from django.db.models.functions import Coalesce, NullIf
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from actions.models import ActionPlan
 from projects.domain import rules
 from projects.domain.access import scope_key
 from projects.domain.choices import COUNTED_REVIEW_STATUSES, Light, RegionLevel, ReviewStatus, Stage
-from projects.models import Programme, Project, Region, SupervisionItem, User
+from projects.models import Programme, Region, SupervisionItem, User
 from projects.models.supervision import awaiting_signoff_q, extension_asked_q, overdue_q
 from projects.shared import forecast, lights, trends
-from projects.shared.filtersets import ProjectFilterSet
+from projects.shared.filtersets import action_plans, active_params, scope_filterset
 from projects.shared.investment import investment_card, investment_rows
 from projects.shared.versions import cached_per_region, cached_summary
 
@@ -264,14 +263,12 @@ def dashboard_warm():
               .order_by("-is_superuser", "pk").first())
     if reader is None:
         return False
-    on = rules.today()
-    filterset = ProjectFilterSet({"year": str(on.year)}, queryset=Project.objects.visible_to(reader))
+    filterset, year = scope_filterset(reader, {})
     if not filterset.is_valid():
         return False
-    params = {name: value for name, value in filterset.data.items() if name in filterset.filters and value not in ("", None)}
-    plan = ActionPlan.objects.filter(is_primary=True).first()
+    _plans, plan = action_plans()
     with translation.override(settings.LANGUAGE_CODE):
-        dashboard_summary(filterset.qs, user=reader, year=on.year, on=on, plan=plan, params=params)
+        dashboard_summary(filterset.qs, user=reader, year=year, on=rules.today(), plan=plan, params=active_params(filterset))
     return True
 
 

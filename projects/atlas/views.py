@@ -13,9 +13,8 @@ from projects.atlas import reads, svg
 from projects.domain import rules
 from projects.domain.access import scope_key
 from projects.domain.choices import Light
-from projects.models import Project
 from projects.reference import boundaries
-from projects.shared.filtersets import ProjectFilterSet, list_link
+from projects.shared.filtersets import active_params, list_link, scope_filterset
 from projects.shared.versions import cached_summary
 
 # Parameters of the map itself, not filters of the projects.
@@ -26,9 +25,7 @@ def _filterset(request):
     data = request.GET.copy()
     for name in OWN_PARAMS:
         data.pop(name, None)
-    year = ProjectFilterSet.selected_year(data)
-    data["year"] = str(year)
-    return ProjectFilterSet(data, queryset=Project.objects.visible_to(request.user), request=request), year
+    return scope_filterset(request.user, data, request=request)
 
 
 @login_required
@@ -43,7 +40,7 @@ def atlas_page(request):
     filterset, year = _filterset(request)
     if not filterset.is_valid():
         raise Http404
-    params = {name: value for name, value in filterset.data.items() if name in filterset.filters and value not in ("", None)}
+    params = active_params(filterset)
     on = rules.today()
     user = request.user
 

@@ -12,18 +12,21 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db.models import Count, Min
+from django.db.models import Count, F, Min, Q, Window
+from django.db.models.functions import RowNumber
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from projects.domain import rules
-from projects.domain.access import is_province_wide, user_role
+from projects.domain.access import can_edit_projects, is_province_wide, scope_key, user_role
 from projects.domain.choices import ReviewStatus, Role, SupervisionLevel, SupervisionStatus
 from projects.models import PROJECT_ORDER, ImportBatch, MonthlyReport, Project, SupervisionItem
 from projects.models.supervision import overdue_q
 from projects.shared import lights, versions
+from projects.shared.summaries import region_slots, slot_of, slots_q
+from projects.shared.versions import cached_per_region
 
 # Months back the report and review pages offer (their month choice): older returned or unreviewed
 # reports are not reachable from them, so not owed here either.
@@ -73,52 +76,101 @@ def _months(on):
     return rules.add_months(last, -(MONTHS_BACK - 1)), last
 
 
-def _to_report(user, *, on):
+def _owed_counts(user, *, on):
+    """What the report, returned and review lines count: {"report": n, "returned": {month: n}, "review": {month: n}}.
+    Counted by region and cached per region under its version (versions.cached_per_region, the dashboard's slots):
+    the menu's number is read anew after every write in the user's scope, for the province after anyone's; a
+    county's report then recounts that county's projects, not the province's 100,000 (issue 24)."""
+    month = rules.reporting_month(on)
+    first, last = _months(on)
+    may_report = user.has_perm("projects.add_monthlyreport")
+    may_review = user.has_perm("projects.review_monthlyreport")
+    by_region = {"city": F("project__city_id"), "county": F("project__county_id")}
+
+    def read(where):
+        rows = {"report": [], "returned": [], "review": []}
+        editable = Project.objects.editable_by(user).filter(where)
+        if may_report:
+            rows["report"] = list(
+                editable.filter(lights.report_status_q("missing", month) & ~lights.report_status_q("returned", month))
+                .order_by().values("city", "county").annotate(count=Count("pk")))
+            rows["returned"] = list(
+                MonthlyReport.objects.filter(project__in=editable.values("pk"), review_status=ReviewStatus.RETURNED,
+                                             month__gte=first, month__lte=last)
+                .order_by().values("month", **by_region).annotate(count=Count("pk")))
+        if may_review:
+            reviewable = MonthlyReport.objects.reviewable_by(user)
+            if where:
+                reviewable = reviewable.filter(project__in=Project.objects.filter(where).values("pk"))
+            rows["review"] = list(
+                reviewable.filter(review_status=ReviewStatus.SUBMITTED, month__gte=first, month__lte=last)
+                .order_by().values("month", **by_region).annotate(count=Count("pk")))
+        return rows
+
+    if not (may_report or may_review):
+        return {"report": 0, "returned": {}, "review": {}}
+    slots = region_slots(user)
+    if slots is None:  # a 包联 leader's projects lie anywhere: counted at once
+        pieces = [read(Q())]
+    else:
+        def compute(missing):
+            pieces = {slot: {name: [] for name in ("report", "returned", "review")} for slot in missing}
+            for name, rows in read(slots_q(missing, slots)).items():
+                for row in rows:
+                    piece = pieces.get(slot_of(row))
+                    if piece is not None:
+                        piece[name].append(row)
+            return pieces
+
+        parts = ("inbox", scope_key(user), user_role(user), may_report, may_review, can_edit_projects(user), on)
+        pieces = cached_per_region(parts, slots, compute).values()
+    counts = {"report": 0, "returned": {}, "review": {}}
+    for piece in pieces:
+        counts["report"] += sum(row["count"] for row in piece["report"])
+        for name in ("returned", "review"):
+            for row in piece[name]:
+                counts[name][row["month"]] = counts[name].get(row["month"], 0) + row["count"]
+    return counts
+
+
+def _to_report(user, *, on, owed):
     month = rules.reporting_month(on)
     deadline = rules.report_deadline(month)
-    count = (Project.objects.editable_by(user)
-             .filter(lights.report_status_q("missing", month) & ~lights.report_status_q("returned", month)).count())
-    if not count:
+    if not owed["report"]:
         return []
-    return [InboxItem("report", _("%(month)s 应报未报的项目") % {"month": month.strftime("%Y-%m")}, count,
+    return [InboxItem("report", _("%(month)s 应报未报的项目") % {"month": month.strftime("%Y-%m")}, owed["report"],
                       _report_link(month, report="unreported"), deadline, on > deadline)]
 
 
-def _returned(user, *, on, listed=True):
-    """A line per month with returned reports; `listed`: with the reports and their reasons (the inbox page),
-    else counted only (the menu's number, read after every write in the user's scope)."""
-    first, last = _months(on)
-    reports = MonthlyReport.objects.filter(
-        project__in=Project.objects.editable_by(user).values("pk"), review_status=ReviewStatus.RETURNED,
-        month__gte=first, month__lte=last,
-    )
+def _returned(user, *, on, owed, listed=True):
+    """A line per month with returned reports, newest first; `listed`: with the reports and their reasons (the
+    inbox page), else counted only (the menu's number)."""
     by_month = {}
-    if listed:
-        for report in (reports.select_related("project", "reviewed_by")
+    if listed and owed["returned"]:
+        first, last = _months(on)
+        reports = MonthlyReport.objects.filter(
+            project__in=Project.objects.editable_by(user).values("pk"), review_status=ReviewStatus.RETURNED,
+            month__gte=first, month__lte=last,
+        )
+        order = [F(f"project__{name}").asc() for name in PROJECT_ORDER]
+        # The first RETURNED_LISTED of each month, not every returned report of the scope (thousands, province-wide).
+        listed_first = reports.annotate(place=Window(RowNumber(), partition_by=F("month"), order_by=order))
+        for report in (listed_first.filter(place__lte=RETURNED_LISTED).select_related("project", "reviewed_by")
                        .order_by("-month", *(f"project__{name}" for name in PROJECT_ORDER))):
             by_month.setdefault(report.month, []).append(report)
-        counts = {month: len(returned) for month, returned in by_month.items()}
-    else:
-        counts = dict(reports.order_by().values_list("month").annotate(count=Count("pk")).order_by("-month"))
     return [
         InboxItem("returned", _("%(month)s 被退回的月报") % {"month": month.strftime("%Y-%m")}, count,
                   _report_link(month, report="returned"), rules.report_deadline(month), on > rules.report_deadline(month),
-                  rows=by_month.get(month, [])[:RETURNED_LISTED])
-        for month, count in counts.items()
+                  rows=by_month.get(month, []))
+        for month, count in sorted(owed["returned"].items(), reverse=True)
     ]
 
 
-def _to_review(user, *, on):
-    if not user.has_perm("projects.review_monthlyreport"):
-        return []
-    first, last = _months(on)
-    counts = (MonthlyReport.objects.reviewable_by(user)
-              .filter(review_status=ReviewStatus.SUBMITTED, month__gte=first, month__lte=last)
-              .order_by().values("month").annotate(count=Count("pk")).order_by("-month"))
+def _to_review(user, *, on, owed):
     return [
-        InboxItem("review", _("%(month)s 待审核的月报") % {"month": row["month"].strftime("%Y-%m")}, row["count"],
-                  reverse("report_review") + "?" + urlencode({"month": row["month"].strftime("%Y-%m"), "status": ReviewStatus.SUBMITTED}))
-        for row in counts
+        InboxItem("review", _("%(month)s 待审核的月报") % {"month": month.strftime("%Y-%m")}, count,
+                  reverse("report_review") + "?" + urlencode({"month": month.strftime("%Y-%m"), "status": ReviewStatus.SUBMITTED}))
+        for month, count in sorted(owed["review"].items(), reverse=True)
     ]
 
 
@@ -183,10 +235,9 @@ def inbox_items(user, *, on=None, listed=True):
     on = on or rules.today()
     if not (user.is_authenticated and user.is_active):
         return []
-    items = []
-    if user.has_perm("projects.add_monthlyreport"):
-        items += _to_report(user, on=on) + _returned(user, on=on, listed=listed)
-    items += _to_review(user, on=on) + _supervision(user, on=on) + _imports(user, on=on)
+    owed = _owed_counts(user, on=on)
+    items = _to_report(user, on=on, owed=owed) + _returned(user, on=on, owed=owed, listed=listed)
+    items += _to_review(user, on=on, owed=owed) + _supervision(user, on=on) + _imports(user, on=on)
     count_store(user, items, on=on)
     return items
 

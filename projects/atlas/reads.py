@@ -187,5 +187,9 @@ def map_points(projects):
     return points, total
 
 
-def point_link(pk):
-    return reverse("project_detail", args=[pk])
+def point_links():
+    """pk -> the project's page, for every point: reverse() once, not 10,000 times (a quarter of the province's
+    map drawn anew after a write)."""
+    marker = "987654321"
+    pattern = reverse("project_detail", args=[marker])
+    return lambda pk: pattern.replace(marker, str(pk))

@@ -99,8 +99,9 @@ def _drawn(projects, *, user, level, indicator, year, on, params):
                      "value": reads.value_text(reads.indicator_value(own_row, indicator, progress), indicator),
                      "fill": None, "count": own_row["count"], "red": own_row["red"], "has_shape": False})
     points, located = reads.map_points(projects)
-    light_labels = dict(Light.choices)
-    point_dicts = [{"lon": lon, "lat": lat, "href": reads.point_link(pk), "light": light,
+    light_labels = {value: str(label) for value, label in Light.choices}  # translated once, not per point
+    point_link = reads.point_links()
+    point_dicts = [{"lon": lon, "lat": lat, "href": point_link(pk), "light": light,
                     "title": f"{name} · {light_labels[light]}"} for pk, name, lon, lat, light in points]
     label_size = 10 if len(regions) > 60 else 14 if len(regions) > 20 else 18  # all counties, a city's, the 14 units
     drawing = svg.draw(units=units, outline=outline, points=point_dicts, label_size=label_size,

@@ -248,3 +248,18 @@ def test_after_a_countys_report_the_provinces_menu_count_recounts_that_county_al
     assert after == before - 1
     cache.clear()
     assert after == inbox_count(admin) == total(inbox_items(admin))
+
+
+def test_a_month_with_many_returned_reports_lists_its_first_twenty_and_counts_them_all(users, owed):
+    """The page lists the first RETURNED_LISTED of each month (in the list's order) under a line counting them all,
+    without reading the others: province-wide, thousands are returned in a month."""
+    from projects.inbox.reads import RETURNED_LISTED
+
+    earlier = rules.add_months(month(), -1)
+    for index in range(RETURNED_LISTED + 5):
+        report(make_project(f"正定退回{index:02d}", ZHENGDING), ReviewStatus.RETURNED, "重报", when=earlier)
+    progress_refresh()
+    lines = by_kind(inbox(users["county_editor"]), "returned")
+    assert [line.count for line in lines] == [1, RETURNED_LISTED + 5]  # this month's, then last month's
+    assert [report.project.name for report in lines[1].rows] == [f"正定退回{index:02d}" for index in range(RETURNED_LISTED)]
+    assert [report.project.name for report in lines[0].rows] == ["正定县退回项目"]

@@ -42,10 +42,8 @@ from projects.shared.filtersets import (
     ProblemFilterSet,
     ProjectFilterSet,
     SupervisionItemFilterSet,
-    action_plans,
-    active_params,
-    scope_filterset,
 )
+from projects.shared.scopes import action_plans, active_params, scope_filterset
 from projects.shared.versions import SUMMARY_CACHE_SECONDS, versioned_key
 
 

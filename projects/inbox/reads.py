@@ -76,6 +76,13 @@ def _months(on):
     return rules.add_months(last, -(MONTHS_BACK - 1)), last
 
 
+def _returned_reports(projects, *, on):
+    """The reports of `projects` returned to their reporters, of the months the report page offers."""
+    first, last = _months(on)
+    return MonthlyReport.objects.filter(project__in=projects.values("pk"), review_status=ReviewStatus.RETURNED,
+                                        month__gte=first, month__lte=last)
+
+
 def _owed_counts(user, *, on):
     """What the report, returned and review lines count: {"report": n, "returned": {month: n}, "review": {month: n}}.
     Counted by region and cached per region under its version (versions.cached_per_region, the dashboard's slots):
@@ -94,10 +101,8 @@ def _owed_counts(user, *, on):
             rows["report"] = list(
                 editable.filter(lights.report_status_q("missing", month) & ~lights.report_status_q("returned", month))
                 .order_by().values("city", "county").annotate(count=Count("pk")))
-            rows["returned"] = list(
-                MonthlyReport.objects.filter(project__in=editable.values("pk"), review_status=ReviewStatus.RETURNED,
-                                             month__gte=first, month__lte=last)
-                .order_by().values("month", **by_region).annotate(count=Count("pk")))
+            rows["returned"] = list(_returned_reports(editable, on=on).order_by()
+                                    .values("month", **by_region).annotate(count=Count("pk")))
         if may_review:
             reviewable = MonthlyReport.objects.reviewable_by(user)
             if where:
@@ -147,11 +152,7 @@ def _returned(user, *, on, owed, listed=True):
     inbox page), else counted only (the menu's number)."""
     by_month = {}
     if listed and owed["returned"]:
-        first, last = _months(on)
-        reports = MonthlyReport.objects.filter(
-            project__in=Project.objects.editable_by(user).values("pk"), review_status=ReviewStatus.RETURNED,
-            month__gte=first, month__lte=last,
-        )
+        reports = _returned_reports(Project.objects.editable_by(user), on=on)
         order = [F(f"project__{name}").asc() for name in PROJECT_ORDER]
         # The first RETURNED_LISTED of each month, not every returned report of the scope (thousands, province-wide).
         listed_first = reports.annotate(place=Window(RowNumber(), partition_by=F("month"), order_by=order))

@@ -1,11 +1,11 @@
 """What several pages share: the user's projects through the FilterSet, the chosen action plan, bar rows."""
 
-from projects.shared import filtersets
+from projects.shared import scopes
 
 
 def scope_filterset(request, data=None):
     """The user's visible projects through the FilterSet (year defaulting to the current one)."""
-    return filtersets.scope_filterset(request.user, data if data is not None else request.GET, request=request)
+    return scopes.scope_filterset(request.user, data if data is not None else request.GET, request=request)
 
 
 def bar_rows(rows, *, value_key, link):
@@ -19,4 +19,4 @@ def bar_rows(rows, *, value_key, link):
 
 def chosen_plan(request):
     """All action plans, and the one ?plan= names (else the default plan)."""
-    return filtersets.action_plans(request.GET.get("plan"))
+    return scopes.action_plans(request.GET.get("plan"))

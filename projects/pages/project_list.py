@@ -17,8 +17,8 @@ from projects.importing import exporting
 from projects.models import PROJECT_ORDER, Project
 from projects.pages.common import scope_filterset
 from projects.shared import lights, versions
-from projects.shared.filtersets import active_params
 from projects.shared.paginators import PAGE_SIZES, CachedCountPaginator, page_of, page_size
+from projects.shared.scopes import active_params
 
 LIST_PAGE_SIZE = 50
 

@@ -10,7 +10,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django_filters.constants import EMPTY_VALUES
 
-from actions.models import Action, ActionPlan
+from actions.models import Action
 from projects.domain import rules
 from projects.domain.choices import (
     InvestmentStage,
@@ -492,24 +492,3 @@ def list_link(base_params, **extra):
             params[key] = value
     return reverse("project_list") + "?" + urlencode(params)
 
-
-def scope_filterset(user, data, *, request=None):
-    """(the FilterSet over `user`'s visible projects with `data`, the year it shows): the year defaults to the
-    current one. The dashboard's page, its API and its warm-up read a scope through this, so that the same
-    filters name the same cached sums (summaries.dashboard_summary)."""
-    data = data.copy()
-    year = ProjectFilterSet.selected_year(data)
-    data["year"] = str(year)
-    return ProjectFilterSet(data, queryset=Project.objects.visible_to(user), request=request), year
-
-
-def active_params(filterset):
-    """The filters a (valid) FilterSet applies, by parameter: what its figures' links and cache entries carry."""
-    return {name: value for name, value in filterset.data.items() if name in filterset.filters and value not in ("", None)}
-
-
-def action_plans(code=None):
-    """All action plans, and the one `code` names (else the primary plan, the eight special actions)."""
-    plans = list(ActionPlan.objects.all())
-    chosen = next((plan for plan in plans if plan.code == code), None)
-    return plans, chosen or next((plan for plan in plans if plan.is_primary), None)

@@ -17,8 +17,8 @@ from projects.domain.choices import COUNTED_REVIEW_STATUSES, Light, RegionLevel,
 from projects.models import Programme, Region, SupervisionItem, User
 from projects.models.supervision import awaiting_signoff_q, extension_asked_q, overdue_q
 from projects.shared import forecast, lights, trends
-from projects.shared.filtersets import action_plans, active_params, scope_filterset
 from projects.shared.investment import investment_card, investment_rows
+from projects.shared.scopes import action_plans, active_params, scope_filterset
 from projects.shared.versions import cached_per_region, cached_summary
 
 LIGHTS = (Light.RED, Light.YELLOW, Light.GREEN, Light.NONE)

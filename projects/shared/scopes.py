@@ -1,0 +1,28 @@
+"""A scope read through the FilterSet: the user's visible projects with the filters asked for, the year they show
+and the action plan chosen. The dashboard's page, its API, the map and the night's warm-up read a scope through
+these, so that the same filters name the same cached sums (summaries.dashboard_summary)."""
+
+from actions.models import ActionPlan
+from projects.models import Project
+from projects.shared.filtersets import ProjectFilterSet
+
+
+def scope_filterset(user, data, *, request=None):
+    """(the FilterSet over `user`'s visible projects with `data`, the year it shows): the year defaults to the
+    current one."""
+    data = data.copy()
+    year = ProjectFilterSet.selected_year(data)
+    data["year"] = str(year)
+    return ProjectFilterSet(data, queryset=Project.objects.visible_to(user), request=request), year
+
+
+def active_params(filterset):
+    """The filters a (valid) FilterSet applies, by parameter: what its figures' links and cache entries carry."""
+    return {name: value for name, value in filterset.data.items() if name in filterset.filters and value not in ("", None)}
+
+
+def action_plans(code=None):
+    """All action plans, and the one `code` names (else the primary plan, the eight special actions)."""
+    plans = list(ActionPlan.objects.all())
+    chosen = next((plan for plan in plans if plan.code == code), None)
+    return plans, chosen or next((plan for plan in plans if plan.is_primary), None)

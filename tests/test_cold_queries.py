@@ -546,6 +546,21 @@ def test_after_the_nights_lights_the_provinces_dashboard_is_summed_in_advance(us
         assert not summed, (role, summed[:1])
 
 
+def test_a_warm_dashboard_renders_nothing_anew_and_follows_a_write(users, with_actions_and_supervision):
+    """Issue 24: a warm dashboard was three quarters template, and read its red list every time; its body is kept
+    under the scope's versions, so a second request reads no project, and a write in the scope shows at once."""
+    client = client_for(users["city_coordinator"])
+    first = client.get(reverse("dashboard"))
+    with CaptureQueriesContext(connection) as warm:
+        again = client.get(reverse("dashboard"))
+    assert again.context["body"] == first.context["body"]
+    assert not [q["sql"] for q in warm.captured_queries if '"projects_project"' in q["sql"]]
+    project = first.context["red_projects"][0]["project"]
+    project.name = "00改了名字的红灯项目"  # sorts first in its county: listed first among the red
+    project.save()
+    assert "00改了名字的红灯项目" in client.get(reverse("dashboard")).context["body"]
+
+
 def test_every_connection_plans_for_ssd_storage(db):
     """Migration 0027: with PostgreSQL's default random_page_cost (4, spinning disks) one county's piece of the
     dashboard hash-joined every project's plans and programmes instead of looking up its own rows."""

@@ -2,15 +2,20 @@
 figure linked to the list filtered to exactly its projects."""
 
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 
 from projects.domain import rules
+from projects.domain.access import scope_key
 from projects.domain.choices import Light
 from projects.models import PROJECT_ORDER
 from projects.pages.common import bar_rows, chosen_plan, scope_filterset
-from projects.shared import forecast, summaries, trends
+from projects.shared import forecast, summaries, trends, versions
 from projects.shared.filtersets import REPORT_STATUS_CHOICES, list_link
 from projects.shared.investment import investment_card_links
 from projects.shared.scopes import active_params
@@ -21,12 +26,30 @@ def dashboard(request):
     filterset, year = scope_filterset(request)
     if not filterset.is_valid():
         raise Http404
-    projects = filterset.qs
-    on = rules.today()
-    progress = rules.time_progress(year=year, on=on)
     params = active_params(filterset)
-
     plans, plan = chosen_plan(request)
+    on = rules.today()
+    user = request.user
+    # Rendering the body costs more than reading its cached sums (a warm page was three quarters template); it
+    # changes with the data (the scope's versions), the scope and its name, the review button, the filters, the
+    # plan, the day and the language, and is kept until one of those changes.
+    key = "projects:dashboard-body:" + versions.versioned_key(
+        "dashboard-body", scope_key(user), user.region_id, user.has_perm("projects.review_monthlyreport"),
+        sorted(params.items()), plan.pk if plan else None, on, translation.get_language(), user=user,
+    )
+    body = cache.get(key)
+    context = {}
+    if body is None:
+        context = _dashboard_context(request, filterset=filterset, year=year, params=params, plans=plans, plan=plan, on=on)
+        body = render_to_string("projects/_dashboard_body.html", context, request)
+        if not context["stale"]:  # figures of seconds ago are shown once, not kept
+            cache.set(key, body, versions.SUMMARY_CACHE_SECONDS)
+    return render(request, "projects/dashboard.html", {**context, "body": mark_safe(body)})  # noqa: S308 — our template's output
+
+
+def _dashboard_context(request, *, filterset, year, params, plans, plan, on):
+    projects = filterset.qs
+    progress = rules.time_progress(year=year, on=on)
     cycle_month = rules.reporting_month(on)
 
     summary = summaries.dashboard_summary(projects, user=request.user, year=year, on=on, plan=plan, params=params)
@@ -67,7 +90,7 @@ def dashboard(request):
         {"project": project, "reason": rules.describe_light(reason=project.light_reason, project=project, year=year, on=on)}
         for project in projects.filter(rules.light_q(Light.RED)).select_related("city", "county").order_by(*PROJECT_ORDER)[:20]
     ]
-    return render(request, "projects/dashboard.html", {
+    return {
         "filterset": filterset,
         "year": year,
         "years": range(on.year + 1, on.year - 5, -1),
@@ -95,5 +118,5 @@ def dashboard(request):
         "stale": summary.get("stale", False),
         "cycle_month": cycle_month,
         "cycle_deadline": rules.report_deadline(cycle_month),
-    })
+    }
 

@@ -555,6 +555,10 @@ def test_a_warm_dashboard_renders_nothing_anew_and_follows_a_write(users, with_a
         again = client.get(reverse("dashboard"))
     assert again.context["body"] == first.context["body"]
     assert not [q["sql"] for q in warm.captured_queries if '"projects_project"' in q["sql"]]
+    # Kept per scope: a county of the same city, and another city's county, each get their own.
+    for other in ("county_editor", "other_county_editor"):
+        body = client_for(users[other]).get(reverse("dashboard")).context["body"]
+        assert body != first.context["body"] and f"驾驶舱 · {users[other].region}" in body
     project = first.context["red_projects"][0]["project"]
     project.name = "00改了名字的红灯项目"  # sorts first in its county: listed first among the red
     project.save()

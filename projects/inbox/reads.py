@@ -25,7 +25,7 @@ from projects.domain.choices import ReviewStatus, Role, SupervisionLevel, Superv
 from projects.models import PROJECT_ORDER, ImportBatch, MonthlyReport, Project, SupervisionItem
 from projects.models.supervision import overdue_q
 from projects.shared import lights, versions
-from projects.shared.summaries import region_slots, slot_of, slots_q
+from projects.shared.summaries import region_slots, slots_q, split_by_slot
 from projects.shared.versions import cached_per_region
 
 # Months back the report and review pages offer (their month choice): older returned or unreviewed
@@ -119,13 +119,7 @@ def _owed_counts(user, *, on):
         pieces = [read(Q())]
     else:
         def compute(missing):
-            pieces = {slot: {name: [] for name in ("report", "returned", "review")} for slot in missing}
-            for name, rows in read(slots_q(missing, slots)).items():
-                for row in rows:
-                    piece = pieces.get(slot_of(row))
-                    if piece is not None:
-                        piece[name].append(row)
-            return pieces
+            return split_by_slot(read(slots_q(missing, slots)), missing)
 
         parts = ("inbox", scope_key(user), user_role(user), may_report, may_review, can_edit_projects(user), on)
         pieces = cached_per_region(parts, slots, compute).values()

@@ -102,14 +102,8 @@ def scoped_rows(units, *, month, by, scope=None, parts=PARTS):
             base = Project.objects.filter(Q(county__in=[unit.pk for unit in units]) | Q(county__isnull=True, city=scope))
 
     def compute(missing):
-        rows = month_rows(base.filter(summaries.slots_q(missing, slots)), month=month, parts=parts)
-        pieces = {slot: {part: [] for part in parts} for slot in missing}
-        for part, part_rows in rows.items():
-            for row in part_rows:
-                piece = pieces.get(summaries.slot_of(row))
-                if piece is not None:
-                    piece[part].append(row)
-        return pieces
+        return summaries.split_by_slot(month_rows(base.filter(summaries.slots_q(missing, slots)), month=month, parts=parts),
+                                       missing)
 
     pieces = cached_per_region(("ranking", month, trends.judged_on(month), parts), slots, compute)
     return {part: [row for piece in pieces.values() for row in piece[part]] for part in parts}

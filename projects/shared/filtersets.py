@@ -491,4 +491,3 @@ def list_link(base_params, **extra):
         else:
             params[key] = value
     return reverse("project_list") + "?" + urlencode(params)
-

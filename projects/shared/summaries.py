@@ -299,6 +299,18 @@ def slot_of(row):
     return ("own", row["city"]) if row["city"] is not None else ("none", None)
 
 
+def split_by_slot(rows, missing):
+    """{slot: {part: its rows}} for the `missing` slots, from {part: rows grouped by (at least) city and county}:
+    what versions.cached_per_region's compute(missing) returns."""
+    pieces = {slot: {part: [] for part in rows} for slot in missing}
+    for part, part_rows in rows.items():
+        for row in part_rows:
+            piece = pieces.get(slot_of(row))
+            if piece is not None:
+                piece[part].append(row)
+    return pieces
+
+
 def slots_q(missing, slots):
     """The projects of the `missing` slots (no condition when every slot of the scope is missing)."""
     if set(missing) >= set(slots):
@@ -317,13 +329,8 @@ def slots_q(missing, slots):
 
 def _pieces_of(projects, *, slots, missing, plan, year, on, month):
     """{slot: its rows} for the `missing` slots, each part read in one query over all of them."""
-    rows = _dashboard_rows(projects.filter(slots_q(missing, slots)), plan=plan, year=year, on=on, month=month)
-    pieces = {slot: {name: [] for name in PIECE_PARTS} for slot in missing}
-    for name, part in rows.items():
-        for row in part:
-            piece = pieces.get(slot_of(row))
-            if piece is not None:
-                piece[name].append(row)
+    pieces = split_by_slot(_dashboard_rows(projects.filter(slots_q(missing, slots)), plan=plan, year=year, on=on, month=month),
+                           missing)
     # Kept folded over light reasons: a fifth of the rows to merge for each of the province's 200 pieces.
     for piece in pieces.values():
         piece["summary"] = _folded(piece["summary"], [*AREA, "stage", "report_status"], summed=["owing"])

@@ -1,8 +1,10 @@
 import datetime
 import json
+import re
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -11,7 +13,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from projects.domain.choices import DigestFrequency, ProblemStatus, Status
+from projects.domain.choices import (
+    DigestFrequency,
+    ProblemStatus,
+    Stage,
+    Status,
+    SupervisionCause,
+    SupervisionLevel,
+)
 from projects.mail import digests
 from projects.mail.delivery import Outcome
 from projects.models import (
@@ -19,9 +28,12 @@ from projects.models import (
     DeliveryStatus,
     DigestDelivery,
     DigestSubscription,
+    Milestone,
+    MilestoneKind,
     MonthlyReport,
     Problem,
     Programme,
+    SupervisionItem,
 )
 from projects.shared.editing import progress_refresh
 from projects.tasks import catch_up_digests, deliver_digest, dispatch_digests
@@ -159,15 +171,33 @@ def test_names_are_escaped_and_cannot_inject_headers(users, projects, mail_serve
 
 
 def test_queries_per_digest_do_not_grow_with_the_scope(users):
+    """Every list of the digest has rows (its projects read with only the fields it shows: a field it did not read
+    would be a query per row)."""
     subscription = subscribe(users["county_editor"])
+    period = current_week()
+    kind = MilestoneKind.objects.first()
 
     def queries_for(count):
         for index in range(count):
-            project = make_project(f"正定{count}-{index}", "130123", status=Status.STALLED)
+            project = make_project(f"正定{count}-{index}", "130123", status=Status.STALLED,
+                                   actual_start=period.end - datetime.timedelta(days=1),
+                                   planned_end=period.end + datetime.timedelta(days=10), contracting_leader=users["county_editor"])
             Problem.objects.create(project=project, description="老问题", raised_on=D(2020, 1, 1))
-        digests.digest_render(subscription, current_week(), shared=False)  # the user's region is cached after the first
+            SupervisionItem.objects.create(project=project, cause=SupervisionCause.RED_LIGHT, description="督办",
+                                          level=SupervisionLevel.CITY, opened_on=D(2020, 1, 1), due_on=D(2020, 2, 1))
+            Milestone.objects.create(project=project, kind=kind, planned_on=D(2020, 1, 1))
+        yellow = make_project(f"正定黄灯{count}", "130123", status=Status.BEHIND, stage=Stage.PREPARATORY)
+        overdue = make_project(f"正定逾期{count}", "130123", stage=Stage.CONTINUING, actual_start=D(2020, 1, 1))
+        progress_refresh()
+        context = digests.digest_context(subscription, period)
+        for name in ("red_projects", "yellow_projects", "overdue_projects", "new_starts", "planned_completions",
+                     "old_problems", "overdue_items", "late_nodes", "contracted_projects"):
+            assert context[name], name
+        assert yellow in [row["project"] for row in context["yellow_projects"]]
+        assert overdue in [row["project"] for row in context["overdue_projects"]]
+        digests.digest_render(subscription, period, shared=False)  # the user's region is cached after the first
         with CaptureQueriesContext(connection) as captured:
-            digests.digest_render(subscription, current_week(), shared=False)
+            digests.digest_render(subscription, period, shared=False)
         return len(captured.captured_queries)
 
     assert queries_for(2) == queries_for(20)
@@ -408,3 +438,48 @@ def test_a_digest_is_the_same_to_the_byte_when_rendered_twice_and_shared_by_its_
         shared = digests.digest_render(second, current_week())
     # The subscription's narrowing, and whether its user contracts projects (a 包联 leader's section is theirs).
     assert shared == renderings.pop() and len(captured.captured_queries) <= 5
+
+
+# --- A run of every subscriber's digest: each region summed once (issue 24) ------------------------------
+
+
+def project_sums(queries):
+    """The statements of `queries` that sum or count over projects or supervision items: a digest's figures."""
+    return [q["sql"] for q in queries.captured_queries
+            if ("SUM(" in q["sql"] or "COUNT(" in q["sql"]) and ('"projects_project"' in q["sql"])]
+
+
+def test_after_the_provinces_digest_a_citys_and_a_countys_sum_nothing_again(users, projects):
+    """The province's digest, first of a run, sums each region once; a city's and a county's digest of the same
+    period merge those regions' sums instead of summing their projects anew."""
+    period = current_week()
+    province = digests.digest_context(subscribe(users["province_admin"]), period)
+    for role in ("city_coordinator", "county_editor"):
+        with CaptureQueriesContext(connection) as queries:
+            context = digests.digest_context(subscribe(users[role]), period)
+        assert project_sums(queries) == [], role
+        assert 0 < context["totals"]["count"] < province["totals"]["count"]
+    # A monthly digest sums its own (its cycle month and the forecast's series): and then shares them too.
+    digests.digest_context(subscribe(users["province_admin"], DigestFrequency.MONTHLY), period)
+    with CaptureQueriesContext(connection) as queries:
+        digests.digest_context(subscribe(users["county_editor"], DigestFrequency.MONTHLY), period)
+    assert project_sums(queries) == []
+
+
+def test_after_a_write_in_one_county_the_provinces_digest_sums_that_county_again_and_no_other(users, projects):
+    period = current_week()
+    province = subscribe(users["province_admin"])
+    before = digests.digest_context(province, period)
+    project = projects["zhengding"]
+    project.total_investment += Decimal("7")
+    project.save()
+    with CaptureQueriesContext(connection) as queries:
+        after = digests.digest_context(province, period)
+    sums = project_sums(queries)
+    assert sums
+    zhengding = projects["zhengding"].county_id
+    for sql in sums:  # 正定's projects, and those its city's own and of no region (their versions moved too)
+        assert re.search(r'(projects_project"|U0)\."county_id" IN \(%s\)' % zhengding, sql), sql
+    assert after["totals"]["total_investment"] == before["totals"]["total_investment"] + Decimal("7")
+    cache.clear()  # the same figures as summing everything anew
+    assert digests.digest_context(province, period)["totals"] == after["totals"]

@@ -6,7 +6,6 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, Q, Value, When
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -185,11 +184,3 @@ def map_points(projects):
     points = [(pk, name, float(lon), float(lat), rules.light_of(reason).value) for pk, name, lon, lat, reason in rows]
     total = len(points) if len(points) < POINT_CAP else located.count()
     return points, total
-
-
-def point_links():
-    """pk -> the project's page, for every point: reverse() once, not 10,000 times (a quarter of the province's
-    map drawn anew after a write)."""
-    marker = "987654321"
-    pattern = reverse("project_detail", args=[marker])
-    return lambda pk: pattern.replace(marker, str(pk))

@@ -15,6 +15,7 @@ from projects.domain.access import scope_key
 from projects.domain.choices import Light
 from projects.reference import boundaries
 from projects.shared.filtersets import list_link
+from projects.shared.links import project_links
 from projects.shared.scopes import active_params, scope_filterset
 from projects.shared.versions import cached_summary
 
@@ -101,7 +102,7 @@ def _drawn(projects, *, user, level, indicator, year, on, params):
                      "fill": None, "count": own_row["count"], "red": own_row["red"], "has_shape": False})
     points, located = reads.map_points(projects)
     light_labels = {value: str(label) for value, label in Light.choices}  # translated once, not per point
-    point_link = reads.point_links()
+    point_link = project_links()  # reverse() once, not 10,000 times
     point_dicts = [{"lon": lon, "lat": lat, "href": point_link(pk), "light": light,
                     "title": f"{name} · {light_labels[light]}"} for pk, name, lon, lat, light in points]
     label_size = 10 if len(regions) > 60 else 14 if len(regions) > 20 else 18  # all counties, a city's, the 14 units

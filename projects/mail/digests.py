@@ -34,8 +34,14 @@ from projects.models import (
     SupervisionItem,
 )
 from projects.shared import lights, summaries, versions
-from projects.shared.forecast import forecast_of, forecast_view
-from projects.shared.investment import investment_card, investment_card_links, investment_rows
+from projects.shared.forecast import forecast_view
+from projects.shared.investment import investment_card_links
+from projects.shared.links import project_links
+from projects.shared.scopes import action_plans
+
+# What a digest's lists show of a project, and what rules.describe_light reads.
+LISTED_FIELDS = ("name", "planned_start", "actual_start", "actual_end", "planned_end", "signed_on", "city__name",
+                 "county__name")
 
 DIGEST_TITLES = {DigestFrequency.WEEKLY: "周报", DigestFrequency.MONTHLY: "月报"}
 
@@ -145,25 +151,28 @@ def digest_context(subscription, period, *, since=None):
     soon = on + datetime.timedelta(days=30)
 
     cycle_month = period.start if period.frequency == DigestFrequency.MONTHLY else rules.reporting_month(period.end)
-    # Totals, areas and the report cycle in one pass over the scope (its lights judged once, not thrice).
-    summary = summaries.scope_summary(projects, user=user, month=cycle_month, progress=progress)
-    totals = summary["totals"]
+    monthly = period.frequency == DigestFrequency.MONTHLY
+    figures = summaries.digest_figures(projects, user=user, narrowing=_narrowing(subscription), plan=action_plans()[1],
+                                       year=year, on=on, month=cycle_month, monthly=monthly)
+    totals = figures["totals"]
     stage_rows = [(label, count) for _value, label, count in totals["stages"]]
-    area_title, area_rows = summary["area_title"], summary["areas"]
-    action_rows = summaries.breakdown(
-        projects.filter(actions__plan__is_primary=True),
-        by="actions__number",
-        label_field="actions__name",
-        progress=progress,
-    )
 
     limit = settings.DIGEST_LIST_LIMIT
-    # The primary key last everywhere: rendered twice over the same data, a digest is the same to the byte.
-    listed = projects.select_related("city", "county").order_by(*PROJECT_ORDER)
+    link = project_links(settings.SITE_URL)
+
+    def project_row(project):
+        reason = rules.describe_light(reason=project.light_reason, project=project, year=year, on=on)
+        return {"project": project, "url": link(project.pk), "reason": reason}
+
+    def event_row(project):
+        return {"project": project, "url": link(project.pk)}
+
+    # The primary key last everywhere: rendered twice over the same data, a digest is the same to the byte. Only
+    # the fields the lists show (and describe_light reads) are read: a county's digest is mostly its lists.
+    listed = projects.select_related("city", "county").only(*LISTED_FIELDS).order_by(*PROJECT_ORDER)
     flagged = {}
     for light in (Light.RED, Light.YELLOW):
-        rows = list(listed.filter(rules.light_q(light))[:limit])
-        flagged[light] = [_project_row(project, year, on) for project in rows]
+        flagged[light] = [project_row(project) for project in listed.filter(rules.light_q(light))[:limit]]
     overdue = list(listed.filter(report_overdue=True, stage__in=[Stage.NEW_START, Stage.CONTINUING])[:limit])
 
     problem_age = settings.DIGEST_PROBLEM_AGE_DAYS
@@ -171,26 +180,34 @@ def digest_context(subscription, period, *, since=None):
         Problem.objects.filter(project__in=base.values("pk"))
         .exclude(status=ProblemStatus.RESOLVED)
         .filter(raised_on__lte=on - datetime.timedelta(days=problem_age))
-        .select_related("project", "project__city", "project__county")
+        .only("category", "description", "responsible_unit", "raised_on", "project_id")
         .order_by("raised_on", "pk")[:limit]
     )
-    for problem in old_problems:
-        problem.days_open = (on - problem.raised_on).days
-        problem.url = project_url(problem.project)
 
-    events = base.select_related("city", "county").order_by(*PROJECT_ORDER)
+    events = base.select_related("city", "county").only(*LISTED_FIELDS).order_by(*PROJECT_ORDER)
 
     # Supervision (督办): the scope's open items, the overdue ones listed; projects whose nodes are late;
     # and, for a 包联 leader, the projects they contract, wherever those are.
     items = SupervisionItem.objects.open().filter(project__in=base.values("pk"))
-    supervision = summaries.supervision_counts(base, on=on)
-    overdue_items = list(items.overdue(on).select_related("project__city", "project__county").order_by("due_on", "pk")[:limit])
+    overdue_items = list(items.overdue(on).only("cause", "level", "due_on", "project_id").order_by("due_on", "pk")[:limit])
+    # The problems' and items' projects read apart, by id: joined in, PostgreSQL hashed every project of the province
+    # to list a city's 30 problems (25 ms).
+    owners = Project.objects.select_related("city", "county").only("name", "city__name", "county__name").in_bulk(
+        {problem.project_id for problem in old_problems} | {item.project_id for item in overdue_items})
+    categories = _labels(Problem, "category")
+    for problem in old_problems:
+        problem.project = owners[problem.project_id]
+        problem.category_label = categories[problem.category]
+        problem.days_open = (on - problem.raised_on).days
+        problem.url = link(problem.project_id)
+    causes, levels = _labels(SupervisionItem, "cause"), _labels(SupervisionItem, "level")
     for item in overdue_items:
+        item.project = owners[item.project_id]
+        item.cause_label, item.level_label = causes[item.cause], levels[item.level]
         item.url = settings.SITE_URL + reverse("supervision_item", args=[item.pk])
-    late_nodes = [_event_row(p) for p in events.filter(lights.nodes_late_exists(on))[:limit]]
-    contracted = [_project_row(p, year, on) for p in listed.filter(contracting_leader=user)[:limit]]
-    investment = investment_card_links(investment_card(investment_rows(base, year=year, on=on)),
-                                       params={}, year=year, absolute=settings.SITE_URL)
+    late_nodes = [event_row(p) for p in events.filter(lights.nodes_late_exists(on))[:limit]]
+    contracted = [project_row(p) for p in listed.filter(contracting_leader=user)[:limit]] if _contracts(user) else []
+    investment = investment_card_links(figures["investment"], params={}, year=year, absolute=settings.SITE_URL)
     return {
         "subscription": subscription,
         "user": user,
@@ -201,27 +218,27 @@ def digest_context(subscription, period, *, since=None):
         "time_progress": progress,
         "totals": totals,
         "stage_rows": stage_rows,
-        "area_title": area_title,
-        "area_rows": area_rows,
-        "action_rows": action_rows,
+        "area_title": figures["area_title"],
+        "area_rows": figures["areas"],
+        "action_rows": figures["actions"],
         "red_projects": flagged[Light.RED],
         "yellow_projects": flagged[Light.YELLOW],
-        "overdue_projects": [_project_row(project, year, on) for project in overdue],
+        "overdue_projects": [project_row(project) for project in overdue],
         "cycle_month": cycle_month,
-        "report_cycle": summary["cycle"],
+        "report_cycle": figures["cycle"],
         "cycle_missing_url": settings.SITE_URL + reverse("project_list") + "?" + urlencode(
             {"report_status": "missing", "report_month": cycle_month.strftime("%Y-%m")}),
-        "new_starts": [_event_row(p) for p in events.filter(actual_start__gt=since, actual_start__lte=on)[:limit]],
-        "completions": [_event_row(p) for p in events.filter(actual_end__gt=since, actual_end__lte=on)[:limit]],
+        "new_starts": [event_row(p) for p in events.filter(actual_start__gt=since, actual_start__lte=on)[:limit]],
+        "completions": [event_row(p) for p in events.filter(actual_end__gt=since, actual_end__lte=on)[:limit]],
         "planned_starts": [
-            _event_row(p) for p in events.filter(actual_start__isnull=True, planned_start__gt=on, planned_start__lte=soon)[:limit]
+            event_row(p) for p in events.filter(actual_start__isnull=True, planned_start__gt=on, planned_start__lte=soon)[:limit]
         ],
         "planned_completions": [
-            _event_row(p) for p in events.filter(actual_end__isnull=True, planned_end__gt=on, planned_end__lte=soon)[:limit]
+            event_row(p) for p in events.filter(actual_end__isnull=True, planned_end__gt=on, planned_end__lte=soon)[:limit]
         ],
         "old_problems": old_problems,
         "problem_age": problem_age,
-        "supervision": supervision,
+        "supervision": figures["supervision"],
         "overdue_items": overdue_items,
         "supervision_url": settings.SITE_URL + reverse("supervision"),
         "late_nodes": late_nodes,
@@ -229,11 +246,28 @@ def digest_context(subscription, period, *, since=None):
         "investment": investment,
         "has_investment": bool(investment["total"]["signed"] or investment["overdue"]),
         # The year-end forecast, in the monthly digest only (issue 28).
-        "forecast": (forecast_view(forecast_of(base, year=year, on=on))
-                     if period.frequency == DigestFrequency.MONTHLY else None),
+        "forecast": forecast_view(figures["forecast"]) if monthly else None,
         "list_limit": limit,
         "site_url": settings.SITE_URL,
     }
+
+
+def _contracts(user):
+    """Whether `user` contracts (包联) any project: their digest then lists those. Asked once per rendering."""
+    if not hasattr(user, "_contracts_projects"):
+        user._contracts_projects = user.contracted_projects.exists()
+    return user._contracts_projects
+
+
+def _labels(model, field):
+    """{value: label} of a choice field, translated once (get_FOO_display translates every choice per call)."""
+    return {value: str(label) for value, label in model._meta.get_field(field).flatchoices}
+
+
+def _narrowing(subscription):
+    """The programmes and actions a subscription is narrowed to, as ids."""
+    return (sorted(programme.pk for programme in subscription.programmes.all()),
+            sorted(action.pk for action in subscription.actions.all()))
 
 
 def _scope_name(subscription):
@@ -241,23 +275,6 @@ def _scope_name(subscription):
     name = user.region.name if user.region_id else "全省"
     narrowing = [p.name for p in subscription.programmes.all()] + [a.name for a in subscription.actions.all()]
     return f"{name}（{'、'.join(narrowing)}）" if narrowing else name
-
-
-def project_url(project):
-    """The project's page (not the admin: most digest readers never open it)."""
-    return settings.SITE_URL + reverse("project_detail", args=[project.pk])
-
-
-def _project_row(project, year, on):
-    return {
-        "project": project,
-        "url": project_url(project),
-        "reason": rules.describe_light(reason=project.light_reason, project=project, year=year, on=on),
-    }
-
-
-def _event_row(project):
-    return {"project": project, "url": project_url(project)}
 
 
 def digest_render(subscription, period, *, since=None, shared=True):
@@ -270,9 +287,8 @@ def digest_render(subscription, period, *, since=None, shared=True):
         versions.scope_version(subscription.user),
         scope_key(subscription.user),
         # A 包联 leader's digest has a section of their own projects: theirs alone.
-        subscription.user.pk if subscription.user.contracted_projects.exists() else None,
-        sorted(programme.pk for programme in subscription.programmes.all()),
-        sorted(action.pk for action in subscription.actions.all()),
+        subscription.user.pk if _contracts(subscription.user) else None,
+        _narrowing(subscription),
         period, since,
     )).encode()).hexdigest()
     return tuple(cache.get_or_set(key, lambda: _render(subscription, period, since), timeout=DIGEST_RENDER_SECONDS))

@@ -234,17 +234,11 @@ def dashboard_summary(projects, *, user, year, on, plan, params):
     every project of the province (issue 24)."""
     progress = rules.time_progress(year=year, on=on)
     month = rules.reporting_month(on)
-    slots = region_slots(user)
 
     def summarise():
-        if slots is None:  # a leader's 包联 projects lie anywhere: summed at once
-            rows = _dashboard_rows(projects, plan=plan, year=year, on=on, month=month)
-        else:
-            parts = ("dashboard", sorted(params.items()), on, year, month, plan.pk if plan else None)
-            pieces = cached_per_region(parts, slots, lambda missing: _pieces_of(
-                projects, slots=slots, missing=missing, plan=plan, year=year, on=on, month=month))
-            rows = {name: [row for piece in pieces.values() for row in piece[name]] for name in PIECE_PARTS}
-        return _dashboard_of(rows, user=user, plan=plan, progress=progress, year=year, on=on)
+        rows = merged_rows(projects, user=user, parts=PIECE_PARTS, key=("dashboard", sorted(params.items())),
+                           plan=plan, year=year, on=on, month=month)
+        return _figures_of(rows, user=user, plan=plan, progress=progress, year=year, on=on)
 
     return cached_summary(
         ("dashboard", scope_key(user), sorted(params.items()), on, plan.pk if plan else None, translation.get_language()),
@@ -327,15 +321,28 @@ def slots_q(missing, slots):
     return where
 
 
-def _pieces_of(projects, *, slots, missing, plan, year, on, month):
+def merged_rows(projects, *, user, parts, key, plan, year, on, month):
+    """{part: rows grouped by city and county} of `parts` (PIECE_PARTS) over `projects`, `user`'s scope filtered
+    as `key` names it: summed per region and merged, each region's piece cached under its own version, so that a
+    county's write makes only its piece cold; summed at once for a scope that is not a region's (a 包联 leader's
+    projects lie anywhere)."""
+    slots = region_slots(user)
+    if slots is None:
+        return _dashboard_rows(projects, parts=parts, plan=plan, year=year, on=on, month=month)
+    pieces = cached_per_region((*key, parts, on, year, month, plan.pk if plan else None), slots, lambda missing: _pieces_of(
+        projects, parts=parts, slots=slots, missing=missing, plan=plan, year=year, on=on, month=month))
+    return {part: [row for piece in pieces.values() for row in piece[part]] for part in parts}
+
+
+def _pieces_of(projects, *, parts, slots, missing, plan, year, on, month):
     """{slot: its rows} for the `missing` slots, each part read in one query over all of them."""
-    pieces = split_by_slot(_dashboard_rows(projects.filter(slots_q(missing, slots)), plan=plan, year=year, on=on, month=month),
-                           missing)
+    pieces = split_by_slot(_dashboard_rows(projects.filter(slots_q(missing, slots)), parts=parts, plan=plan, year=year,
+                                           on=on, month=month), missing)
     # Kept folded over light reasons: a fifth of the rows to merge for each of the province's 200 pieces.
+    folds = {"summary": [*AREA, "stage", "report_status"], "actions": [*AREA, "actions"], "programmes": [*AREA, "programmes"]}
     for piece in pieces.values():
-        piece["summary"] = _folded(piece["summary"], [*AREA, "stage", "report_status"], summed=["owing"])
-        piece["actions"] = _folded(piece["actions"], [*AREA, "actions"])
-        piece["programmes"] = _folded(piece["programmes"], [*AREA, "programmes"])
+        for part in folds.keys() & piece.keys():
+            piece[part] = _folded(piece[part], folds[part], summed=["owing"] if part == "summary" else ())
     return pieces
 
 
@@ -349,45 +356,81 @@ PIECE_PARTS = ("summary", "actions", "programmes", "series", "trend_months", "no
 AREA = ("city", "county")
 
 
-def _dashboard_rows(projects, *, plan, year, on, month):
-    """The dashboard's sums of `projects`, as rows grouped by city and county (and the part's keys)."""
+def _dashboard_rows(projects, *, parts=PIECE_PARTS, plan, year, on, month):
+    """The dashboard's sums of `projects` (those of `parts`), as rows grouped by city and county (and the part's
+    keys)."""
+    rows = {}
+    if INVESTMENT_PARTS[0] in parts:
+        investment = investment_rows(projects, year=year, on=on)
+        rows.update({part: investment[name] for part, name in zip(INVESTMENT_PARTS, INVESTMENT_ROWS)})
     # Totals, areas and the report cycle in one pass; the late nodes apart: as an aggregate's filter
     # EXISTS is costed per row, which would lift the pass past PostgreSQL's JIT threshold (a second lost
     # compiling it); as a filter it is a hashed semi-join.
-    in_scope = projects.values("pk")
-    investment = investment_rows(projects, year=year, on=on)
-    series = forecast.series_rows(projects, year=year)
-    return {
-        **{part: investment[name] for part, name in zip(INVESTMENT_PARTS, INVESTMENT_ROWS)},
-        "summary": _summary_rows(projects, AREA, month),
+    if "summary" in parts:
+        rows["summary"] = _summary_rows(projects, AREA, month)
+    if "actions" in parts:
         # By the plan's action ids, not a join to the plan: with the small reference tables unanalysed (autovacuum
         # never reaches them), PostgreSQL took the plan for one action and read every project's actions (0.2-0.4 s
         # for one county's piece at 100,000 projects; 10-40 ms by ids).
-        "actions": list(_grouped(projects.filter(actions__in=list(plan.actions.values_list("pk", flat=True))),
-                                 [*AREA, "actions"])) if plan else [],
-        "programmes": list(_grouped(projects, [*AREA, "programmes"])),
+        rows["actions"] = list(_grouped(projects.filter(actions__in=list(plan.actions.values_list("pk", flat=True))),
+                                        [*AREA, "actions"])) if plan else []
+    if "programmes" in parts:
+        rows["programmes"] = list(_grouped(projects, [*AREA, "programmes"]))
+    if "series" in parts:
         # This year's and last year's counted reports by month: the monthly trend and the year-end forecast.
-        "series": series,
+        rows["series"] = forecast.series_rows(projects, year=year)
+    if "trend_months" in parts:
         # 环比/同比: the figures of the latest due month, the month before and the same month last year.
-        "trend_months": trends.trend_rows(projects, on=on, series=series, series_years=(year - 1, year)),
-        "nodes_late": list(projects.filter(lights.nodes_late_exists(on)).order_by().values(*AREA).annotate(count=Count("pk"))),
-        "supervision": list(
-            SupervisionItem.objects.open().filter(project__in=in_scope).order_by()
+        rows["trend_months"] = trends.trend_rows(projects, on=on, series=rows.get("series"), series_years=(year - 1, year))
+    if "nodes_late" in parts:
+        rows["nodes_late"] = list(projects.filter(lights.nodes_late_exists(on)).order_by().values(*AREA).annotate(count=Count("pk")))
+    if "supervision" in parts:
+        rows["supervision"] = list(
+            SupervisionItem.objects.open().filter(project__in=projects.values("pk")).order_by()
             .values(city=F("project__city_id"), county=F("project__county_id"))
             .annotate(**supervision_measures(on))
-        ),
-    }
+        )
+    return rows
 
 
-def _dashboard_of(rows, *, user, plan, progress, year, on):
-    """The dashboard's figures from its rows (_dashboard_rows, or the pieces' merged)."""
-    field, title = _area_of(user)
-    summary = rows["summary"]
-    action_heads = _heads(plan.actions.all() if plan else [], "number", rows["actions"], "actions")
-    programme_heads = _heads(Programme.objects.all(), "order", rows["programmes"], "programmes")
-    totals = _totals_of(summary, progress=progress)
+def _figures_of(rows, *, user, plan, progress, year, on):
+    """The figures its parts give from rows (_dashboard_rows', or the pieces' merged): the dashboard's, or the
+    digests' fewer."""
+    figures = {}
+    if "summary" in rows:
+        field, title = _area_of(user)
+        summary = rows["summary"]
+        figures.update({
+            "totals": _totals_of(summary, progress=progress),
+            "area_title": str(title) if field else None,
+            "areas": _areas_of(summary, field=field, user=user, progress=progress) if field else [],
+            "cycle": _cycle_of(summary),
+        })
+    if "actions" in rows:
+        heads = _heads(plan.actions.all() if plan else [], "number", rows["actions"], "actions")
+        figures["actions"] = _breakdown_of(rows["actions"], by="actions", head=heads, progress=progress)
+    if "programmes" in rows:
+        heads = _heads(Programme.objects.all(), "order", rows["programmes"], "programmes")
+        figures["programmes"] = _breakdown_of(rows["programmes"], by="programmes", head=heads, progress=progress)
+    if "series" in rows:
+        figures["trend"] = _cumulative(rows["series"], year=year)
+        figures["forecast"] = forecast.forecast_of_rows(rows["series"], plan=figures["totals"]["plan"], year=year, on=on)
+    if "trend_months" in rows:
+        figures["trend_months"] = trends.trend_of_rows(rows["trend_months"], on=on)
+    if "nodes_late" in rows:
+        figures["nodes_late"] = sum(row["count"] for row in rows["nodes_late"])
+    if "supervision" in rows:
+        figures["supervision"] = {key: sum(row[key] for row in rows["supervision"])
+                                  for key in ("open", "overdue", "signoff", "extension")}
+    if INVESTMENT_PARTS[0] in rows:
+        figures["investment"] = investment_card({name: rows[part] for part, name in zip(INVESTMENT_PARTS, INVESTMENT_ROWS)})
+    return figures
+
+
+def _cumulative(series, *, year):
+    """The monthly trend of `year` from series rows: each month's completed investment and the running total."""
     trend = {}
-    for row in rows["series"]:
+    for row in series:
         if row["month"].year == year:
             trend[row["month"]] = trend.get(row["month"], Decimal(0)) + row["total"]
     running = Decimal(0)
@@ -395,20 +438,22 @@ def _dashboard_of(rows, *, user, plan, progress, year, on):
     for month in sorted(trend):
         running += trend[month]
         cumulative.append({"month": month, "completed": trend[month], "cumulative": running})
-    return {
-        "totals": totals,
-        "area_title": str(title) if field else None,
-        "areas": _areas_of(summary, field=field, user=user, progress=progress) if field else [],
-        "cycle": _cycle_of(summary),
-        "actions": _breakdown_of(rows["actions"], by="actions", head=action_heads, progress=progress),
-        "programmes": _breakdown_of(rows["programmes"], by="programmes", head=programme_heads, progress=progress),
-        "trend": cumulative,
-        "nodes_late": sum(row["count"] for row in rows["nodes_late"]),
-        "supervision": {key: sum(row[key] for row in rows["supervision"]) for key in ("open", "overdue", "signoff", "extension")},
-        "investment": investment_card({name: rows[part] for part, name in zip(INVESTMENT_PARTS, INVESTMENT_ROWS)}),
-        "forecast": forecast.forecast_of_rows(rows["series"], plan=totals["plan"], year=year, on=on),
-        "trend_months": trends.trend_of_rows(rows["trend_months"], on=on),
-    }
+    return cumulative
+
+
+# What a digest sums; a monthly one forecasts the year's end too (its series).
+DIGEST_PARTS = ("summary", "actions", "supervision", *INVESTMENT_PARTS)
+
+
+def digest_figures(projects, *, user, narrowing, plan, year, on, month, monthly):
+    """A digest's figures of `projects` (user's scope, narrowed as `narrowing` names it, annotated by
+    lights.annotate_progress at `on`): totals, areas and the report cycle of `month`, the actions of `plan`,
+    supervision, the investment card and, when `monthly`, the year-end forecast. Summed per region as the
+    dashboard's are: in a run of every subscriber's digest the province's first one sums each region once, and
+    a city's or a county's then merges the pieces it left."""
+    parts = (*DIGEST_PARTS, "series") if monthly else DIGEST_PARTS
+    rows = merged_rows(projects, user=user, parts=parts, key=("digest", narrowing), plan=plan, year=year, on=on, month=month)
+    return _figures_of(rows, user=user, plan=plan, progress=rules.time_progress(year=year, on=on), year=year, on=on)
 
 
 def _heads(queryset, order_field, rows, by):

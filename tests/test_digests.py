@@ -13,8 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from projects.domain import rules
 from projects.domain.choices import (
     DigestFrequency,
+    Light,
     ProblemStatus,
     Stage,
     Status,
@@ -24,6 +26,7 @@ from projects.domain.choices import (
 from projects.mail import digests
 from projects.mail.delivery import Outcome
 from projects.models import (
+    PROJECT_ORDER,
     AnnualPlan,
     DeliveryStatus,
     DigestDelivery,
@@ -35,6 +38,7 @@ from projects.models import (
     Programme,
     SupervisionItem,
 )
+from projects.shared import lights
 from projects.shared.editing import progress_refresh
 from projects.tasks import catch_up_digests, deliver_digest, dispatch_digests
 
@@ -94,7 +98,7 @@ def test_a_red_project_is_listed_with_its_reason(users, projects):
     project.save()
     subscription = subscribe(users["county_editor"])
     context = digests.digest_context(subscription, current_week())
-    assert [row["project"] for row in context["red_projects"]] == [project]
+    assert [row["pk"] for row in context["red_projects"]] == [project.pk]
     assert context["red_projects"][0]["reason"] == "停缓建"
     _subject, text, html = digests.digest_render(subscription, current_week())
     assert "正定县智能装备产业园项目（正定县）：停缓建" in text
@@ -193,8 +197,8 @@ def test_queries_per_digest_do_not_grow_with_the_scope(users):
         for name in ("red_projects", "yellow_projects", "overdue_projects", "new_starts", "planned_completions",
                      "old_problems", "overdue_items", "late_nodes", "contracted_projects"):
             assert context[name], name
-        assert yellow in [row["project"] for row in context["yellow_projects"]]
-        assert overdue in [row["project"] for row in context["overdue_projects"]]
+        assert yellow.pk in [row["pk"] for row in context["yellow_projects"]]
+        assert overdue.pk in [row["pk"] for row in context["overdue_projects"]]
         digests.digest_render(subscription, period, shared=False)  # the user's region is cached after the first
         with CaptureQueriesContext(connection) as captured:
             digests.digest_render(subscription, period, shared=False)
@@ -458,6 +462,7 @@ def test_after_the_provinces_digest_a_citys_and_a_countys_sum_nothing_again(user
         with CaptureQueriesContext(connection) as queries:
             context = digests.digest_context(subscribe(users[role]), period)
         assert project_sums(queries) == [], role
+        assert not [q for q in queries.captured_queries if "ROW_NUMBER" in q["sql"]], role  # nor its lights' lists
         assert 0 < context["totals"]["count"] < province["totals"]["count"]
     # A monthly digest sums its own (its cycle month and the forecast's series): and then shares them too.
     digests.digest_context(subscribe(users["province_admin"], DigestFrequency.MONTHLY), period)
@@ -483,3 +488,44 @@ def test_after_a_write_in_one_county_the_provinces_digest_sums_that_county_again
     assert after["totals"]["total_investment"] == before["totals"]["total_investment"] + Decimal("7")
     cache.clear()  # the same figures as summing everything anew
     assert digests.digest_context(province, period)["totals"] == after["totals"]
+
+
+def test_a_full_digest_goes_as_8bit_utf8_not_quoted_printable(users, projects, mailoutbox):
+    """A list of 30 rows on one line (over SMTP's 998-byte limit) made the whole HTML part quoted-printable: three
+    times the size for Chinese text (each UTF-8 byte as =XX), and the costliest step of sending a shared digest."""
+    period = current_week()
+    for index in range(30):
+        make_project(f"正定县第{index:02d}个新开工的智能装备产业园项目", "130123",
+                     actual_start=period.end - datetime.timedelta(days=1), planned_end=period.end + datetime.timedelta(days=9))
+    digests.digest_deliver(subscription=subscribe(users["county_editor"]), period=period)
+    [mail] = mailoutbox
+    parts = {part.get_content_type(): part for part in mail.message().walk()}
+    html = parts["text/html"]
+    assert "正定县第29个新开工" in html.get_payload(decode=True).decode()
+    assert html["Content-Transfer-Encoding"] == "8bit"
+    assert parts["text/plain"]["Content-Transfer-Encoding"] == "8bit"
+
+
+@pytest.mark.parametrize("role", ["province_admin", "city_coordinator", "county_editor", "leader"])
+def test_the_red_yellow_and_overdue_lists_read_per_region_are_the_first_in_the_lists_order(users, projects, role, settings):
+    """Each list is the first DIGEST_LIST_LIMIT of the scope in PROJECT_ORDER, as one query over the scope gives them,
+    though read per region (the first few of each) and merged: across cities, counties, a city's own projects and
+    names that tie."""
+    settings.DIGEST_LIST_LIMIT = 3
+    user = users[role]
+    made = []
+    for index, county in enumerate(["130123", "130104", "130581", "130123", None, "130104", "130581", "130123"] * 2):
+        for status in (Status.STALLED, Status.BEHIND):
+            made.append(make_project(f"项目{index % 3}", county, city_code=None if county else "130100", status=status,
+                                     stage=Stage.PREPARATORY if index % 2 else Stage.CONTINUING,
+                                     contracting_leader=users["leader"] if index % 3 else None))
+    progress_refresh()
+    period = current_week()
+    subscription = subscribe(user)
+    context = digests.digest_context(subscription, period)
+    annotated = lights.annotate_progress(digests.subscription_projects(subscription), year=period.end.year, on=period.end)
+    for name, condition in (("red_projects", rules.light_q(Light.RED)), ("yellow_projects", rules.light_q(Light.YELLOW)),
+                            ("overdue_projects", digests.FLAGGED["overdue"])):
+        expected = list(annotated.filter(condition).order_by(*PROJECT_ORDER).values_list("pk", flat=True)[:3])
+        assert [row["pk"] for row in context[name]] == expected, name
+        assert len(expected) == 3 or role == "county_editor" and name == "overdue_projects", name  # lists that tell

@@ -220,7 +220,8 @@ def delivery_claim(*, delivery, token, retry_failed=False):
         lease_until=now + datetime.timedelta(seconds=settings.DIGEST_CLAIM_SECONDS),
         attempts=F("attempts") + 1,
     )
-    delivery.refresh_from_db()
+    # Its own columns only: the user it goes to is kept (a refresh of everything drops it, a query per mail).
+    delivery.refresh_from_db(fields=[field.attname for field in delivery._meta.concrete_fields if not field.is_relation])
     if claimed:
         return None
     return {

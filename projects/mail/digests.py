@@ -7,12 +7,14 @@ the number of queries per digest does not grow with the number of projects in it
 import datetime
 import hashlib
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.storage import storages
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef, Q, Value, Window
+from django.db.models.functions import Coalesce, RowNumber
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
@@ -161,19 +163,15 @@ def digest_context(subscription, period, *, since=None):
     link = project_links(settings.SITE_URL)
 
     def project_row(project):
+        """A listed project (a model instance, or a row of _flagged_lists read as one) with its light's reason."""
         reason = rules.describe_light(reason=project.light_reason, project=project, year=year, on=on)
-        return {"project": project, "url": link(project.pk), "reason": reason}
+        return {"pk": project.pk, "name": project.name, "place": project.place, "url": link(project.pk), "reason": reason}
 
     def event_row(project):
         return {"project": project, "url": link(project.pk)}
 
-    # The primary key last everywhere: rendered twice over the same data, a digest is the same to the byte. Only
-    # the fields the lists show (and describe_light reads) are read: a county's digest is mostly its lists.
-    listed = projects.select_related("city", "county").only(*LISTED_FIELDS).order_by(*PROJECT_ORDER)
-    flagged = {}
-    for light in (Light.RED, Light.YELLOW):
-        flagged[light] = [project_row(project) for project in listed.filter(rules.light_q(light))[:limit]]
-    overdue = list(listed.filter(report_overdue=True, stage__in=[Stage.NEW_START, Stage.CONTINUING])[:limit])
+    flagged = {kind: [project_row(SimpleNamespace(**row)) for row in rows] for kind, rows in _flagged_lists(
+        projects, user=user, narrowing=_narrowing(subscription), on=on, limit=limit).items()}
 
     problem_age = settings.DIGEST_PROBLEM_AGE_DAYS
     old_problems = list(
@@ -184,6 +182,8 @@ def digest_context(subscription, period, *, since=None):
         .order_by("raised_on", "pk")[:limit]
     )
 
+    # The primary key last everywhere: rendered twice over the same data, a digest is the same to the byte. Only
+    # the fields the lists show are read.
     events = base.select_related("city", "county").only(*LISTED_FIELDS).order_by(*PROJECT_ORDER)
 
     # Supervision (督办): the scope's open items, the overdue ones listed; projects whose nodes are late;
@@ -206,7 +206,12 @@ def digest_context(subscription, period, *, since=None):
         item.cause_label, item.level_label = causes[item.cause], levels[item.level]
         item.url = settings.SITE_URL + reverse("supervision_item", args=[item.pk])
     late_nodes = [event_row(p) for p in events.filter(lights.nodes_late_exists(on))[:limit]]
-    contracted = [project_row(p) for p in listed.filter(contracting_leader=user)[:limit]] if _contracts(user) else []
+    contracted = []
+    if _contracts(subscription):
+        for project in (projects.filter(contracting_leader=user).select_related("city", "county").only(*LISTED_FIELDS)
+                        .order_by(*PROJECT_ORDER)[:limit]):
+            project.place = project.county.name if project.county else project.city.name if project.city else ""
+            contracted.append(project_row(project))
     investment = investment_card_links(figures["investment"], params={}, year=year, absolute=settings.SITE_URL)
     return {
         "subscription": subscription,
@@ -221,9 +226,9 @@ def digest_context(subscription, period, *, since=None):
         "area_title": figures["area_title"],
         "area_rows": figures["areas"],
         "action_rows": figures["actions"],
-        "red_projects": flagged[Light.RED],
-        "yellow_projects": flagged[Light.YELLOW],
-        "overdue_projects": [project_row(project) for project in overdue],
+        "red_projects": flagged["red"],
+        "yellow_projects": flagged["yellow"],
+        "overdue_projects": flagged["overdue"],
         "cycle_month": cycle_month,
         "report_cycle": figures["cycle"],
         "cycle_missing_url": settings.SITE_URL + reverse("project_list") + "?" + urlencode(
@@ -252,11 +257,46 @@ def digest_context(subscription, period, *, since=None):
     }
 
 
-def _contracts(user):
-    """Whether `user` contracts (包联) any project: their digest then lists those. Asked once per rendering."""
-    if not hasattr(user, "_contracts_projects"):
-        user._contracts_projects = user.contracted_projects.exists()
-    return user._contracts_projects
+# The lists of projects by light or overdue report, each in PROJECT_ORDER.
+FLAGGED = {
+    "red": rules.light_q(Light.RED),
+    "yellow": rules.light_q(Light.YELLOW),
+    "overdue": Q(report_overdue=True, stage__in=[Stage.NEW_START, Stage.CONTINUING]),
+}
+
+
+def _flagged_lists(projects, *, user, narrowing, on, limit):
+    """{kind of FLAGGED: the first `limit` of `projects` (annotated at `on`) in PROJECT_ORDER, as rows}. Read per
+    region as the figures are: the first `limit` of each region in one query per kind (a window function), cached
+    under the region's version; a scope's list is its regions' merged. In a run of every subscriber's digest the
+    province's reads every region's once, and a county's or a city's then reads none: each such list was a query
+    with the light's rules compiled in and evaluated (6 ms of a county's 50)."""
+    def read(where):
+        ranked = projects.filter(where).annotate(rank=Window(
+            RowNumber(), partition_by=[F("city_id"), F("county_id")], order_by=[F(name).asc() for name in PROJECT_ORDER]))
+        return {kind: list(ranked.filter(condition, rank__lte=limit).values(
+            "pk", "name", "city_code", "county_code", "rank", "planned_start", "signed_on", "completion_rate",
+            "light_reason", "city", "county",
+            place=Coalesce(F("county__name"), F("city__name"), Value("")))) for kind, condition in FLAGGED.items()}
+
+    slots = summaries.region_slots(user)
+    if slots is None:  # a 包联 leader's projects lie anywhere
+        rows = read(Q())
+    else:
+        pieces = versions.cached_per_region(("digest-lists", narrowing, on, limit), slots, lambda missing: summaries.split_by_slot(
+            read(summaries.slots_q(missing, slots)), missing))
+        rows = {kind: [row for piece in pieces.values() for row in piece[kind]] for kind in FLAGGED}
+    # Regions apart by their codes (digits: the same order in any collation); in a region, the database's order.
+    return {kind: sorted(kind_rows, key=lambda row: (row["city_code"], row["county_code"], row["rank"]))[:limit]
+            for kind, kind_rows in rows.items()}
+
+
+def _contracts(subscription):
+    """Whether the subscriber contracts (包联) any project: their digest then lists those. due_subscriptions reads it
+    with the subscription."""
+    if not hasattr(subscription, "contracts"):
+        subscription.contracts = subscription.user.contracted_projects.exists()
+    return subscription.contracts
 
 
 def _labels(model, field):
@@ -287,7 +327,7 @@ def digest_render(subscription, period, *, since=None, shared=True):
         versions.scope_version(subscription.user),
         scope_key(subscription.user),
         # A 包联 leader's digest has a section of their own projects: theirs alone.
-        subscription.user.pk if _contracts(subscription.user) else None,
+        subscription.user.pk if _contracts(subscription) else None,
         _narrowing(subscription),
         period, since,
     )).encode()).hexdigest()
@@ -315,6 +355,7 @@ def due_subscriptions(frequency):
         .exclude(user__email="")
         .select_related("user", "user__region")
         .prefetch_related("programmes", "actions")
+        .annotate(contracts=Exists(Project.objects.filter(contracting_leader=OuterRef("user"))))
     )
 
 

@@ -7,6 +7,7 @@ domain.forecast, and its words.
 The months reported, m, are the months of the year whose report deadline has passed (rules.latest_due_month):
 twelve for a past year, none for a year not begun or before January's deadline."""
 
+import datetime
 from decimal import Decimal
 
 from django.db.models import F, Sum
@@ -31,8 +32,11 @@ def months_reported(*, year, on):
 def series_rows(projects, *, year):
     """The counted reports' completion of `year` and the year before, grouped by month, city and county: one
     query, and a part of the dashboard's per-region pieces (shared.summaries), whose monthly trend reads it too."""
+    # A range on the month, not month__year__in: that is EXTRACT(YEAR …), which PostgreSQL cannot estimate; it
+    # expected 5,000 of the province's 1.2 million reports and looked up each one's project (1.9 s; 0.6 s by range).
     return list(
-        MonthlyReport.objects.counted().filter(project__in=projects.order_by().values("pk"), month__year__in=(year - 1, year))
+        MonthlyReport.objects.counted().filter(project__in=projects.order_by().values("pk"), month__gte=datetime.date(year - 1, 1, 1),
+                                               month__lt=datetime.date(year + 1, 1, 1))
         .order_by().values("month", city=F("project__city_id"), county=F("project__county_id"))
         .annotate(total=Sum("completed_investment"))
     )

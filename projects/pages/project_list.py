@@ -12,7 +12,7 @@ from django.utils.safestring import mark_safe
 
 from projects.audit.services import audit_export
 from projects.domain import rules
-from projects.domain.access import is_leader, scope_key
+from projects.domain.access import is_leader, scope_key, user_role
 from projects.importing import exporting
 from projects.models import PROJECT_ORDER, Project
 from projects.pages.common import scope_filterset
@@ -30,15 +30,37 @@ def filters_applied(request, form):
 
 @login_required
 def project_list(request):
+    user = request.user
+    # A warm list renders nothing: the body (filters, counts, rows, paging) is kept under the scope's data versions and
+    # changes with the scope, the role (a 包联 leader's filter), the parameters as asked, the day and the language. Only
+    # a valid request's body is kept, so a kept one needs no validation (half a warm request was the FilterSet and
+    # the template around the cached rows).
+    key = "projects:list-body:" + versions.versioned_key(
+        "project-list-body", scope_key(user), user_role(user), sorted(request.GET.lists()), translation.get_language(),
+        rules.today(), user=user,
+    )
+    body = cache.get(key)
+    if body is None:
+        context, status = _list_context(request)
+        body = render_to_string("projects/_project_list_body.html", context, request)
+        if status == 200:
+            cache.set(key, body, versions.SUMMARY_CACHE_SECONDS)
+    else:
+        status = 200
+    return render(request, "projects/project_list.html", {"body": mark_safe(body)}, status=status)  # noqa: S308
+
+
+def _list_context(request):
+    """(the list body's context, its status)."""
     filterset, year = scope_filterset(request)
     per_page, size_note = page_size(request.GET, LIST_PAGE_SIZE)
     if not filterset.is_valid():
         page = CachedCountPaginator(Project.objects.none(), per_page).get_page(1)
         rows = render_to_string("projects/_project_rows.html", {"page": page, "year": year}, request)
-        return render(request, "projects/project_list.html", {
+        return {
             "filterset": filterset, "page": page, "year": year, "rows": rows, "filters_open": True,
             "filters_applied": filters_applied(request, filterset.form),
-        }, status=400)
+        }, 400
     projects = filterset.qs.select_related("city", "county")
     if filterset.form.cleaned_data.get("sort"):
         projects = projects.order_by(*projects.query.order_by, "pk")  # ties in any order would move between pages
@@ -53,7 +75,7 @@ def project_list(request):
     investment = filterset.is_investment_list()  # 招商引资 items: their lifecycle's columns too (issue 25)
     if not is_leader(request.user):
         filterset.form.fields.pop("contracted", None)  # only a 包联 leader has projects of their own to pick
-    return render(request, "projects/project_list.html", {
+    return {
         "filterset": filterset,
         "page": page,
         "year": year,
@@ -64,15 +86,16 @@ def project_list(request):
         "per_page": per_page,
         "paging_notes": [note for note in (size_note, page_note) if note],
         "filters_applied": filters_applied(request, filterset.form),
-        # Rendering the filters' selects (every county, cluster, industry…) costs more than the page's
-        # queries; they change with the catalogue (the data version), the scope, the filters and the language.
+        # Rendering the filters' selects (every county, cluster, industry…) costs more than the page's queries; they
+        # change with the catalogue (the data version), the scope, the role (a leader's 我包联的 filter: a leader and the
+        # province's administrator share the province's scope), the filters and the language.
         "filters_key": versions.versioned_key(
-            "project-filters", scope_key(request.user), sorted((k, v) for k, v in request.GET.lists() if k not in ("page", "sort", "per_page")),
+            "project-filters", scope_key(request.user), user_role(request.user), sorted((k, v) for k, v in request.GET.lists() if k not in ("page", "sort", "per_page")),
             translation.get_language(), user=request.user,
         ),
         "export_links": {fmt: reverse("project_export") + "?" + urlencode({**params, "format": fmt}) for fmt in exporting.FORMATS},
         "sort_links": _sort_links(request, filterset),
-    })
+    }, 200
 
 
 def _list_rows(request, page, year, *, investment=False):

@@ -27,7 +27,7 @@ from projects.domain.choices import (
 )
 from projects.inbox.reads import inbox_count
 from projects.models import Milestone, MilestoneKind, MonthlyReport, Programme, Project, Region, SupervisionItem
-from projects.shared import forecast, lights, summaries, trends
+from projects.shared import forecast, lights, summaries, trends, versions
 from projects.shared.filtersets import ProjectFilterSet
 from projects.shared.investment import investment_card, investment_rows
 
@@ -342,11 +342,13 @@ def test_a_warm_admin_project_list_keeps_its_sidebar(users, projects, monkeypatc
         return response.content.decode().split('<nav id="changelist-filter"')[1].split("</nav>")[0]
 
     first = sidebar(province.get(url))
-    built = []
-    original = ChangeList.get_query_string
+    built, read = [], []
+    original, cached_summary = ChangeList.get_query_string, versions.cached_summary
     monkeypatch.setattr(ChangeList, "get_query_string", lambda self, *args, **kwargs: built.append(1) or original(self, *args, **kwargs))
+    monkeypatch.setattr(versions, "cached_summary", lambda parts, *args, **kwargs: read.append(parts[0]) or cached_summary(parts, *args, **kwargs))
     assert sidebar(province.get(url)) == first and "南宫市" in first
     assert len(built) < 10, len(built)
+    assert read.count("admin-filters") == 1 and "admin-filter" not in read, read  # the sidebar's choices: one read
     assert "南宫市" not in sidebar(county.get(url))
 
 

@@ -24,18 +24,26 @@ class FilterSetListFilter(admin.SimpleListFilter):
     filterset_class = ProjectFilterSet
 
     def lookups(self, request, model_admin):
-        # The choices (every county, cluster, industry…) change with the catalogue (the data version), the
-        # scope and the language: kept until one of them changes, as the list page keeps its filters.
-        def choices():
-            field = self._unbound_form(request).fields[self.parameter_name]
-            flat = []
-            # A yes/no filter keeps its choices on its widget (全部 / 是 / 否).
-            for value, label in getattr(field, "choices", None) or field.widget.choices:  # groups one after the other
-                flat.extend(label if isinstance(label, (list, tuple)) else [(value, label)])
-            return [(str(value), str(label)) for value, label in flat if value != ""]
+        return self._sidebar_choices(request, model_admin)[self.parameter_name]
 
-        key = ("admin-filter", type(self).__name__, self.parameter_name, scope_key(request.user), translation.get_language())
-        return versions.cached_summary(key, choices, user=request.user)
+    def _sidebar_choices(self, request, model_admin):
+        """{parameter: choices} of the sidebar's filters of this FilterSet, read once per request. The choices (every
+        county, cluster, industry…) change with the catalogue (the data version), the scope and the language: kept
+        until one of them changes, as the list page keeps its filters; one cache read for the whole sidebar, not
+        two per filter."""
+        read = request.__dict__.setdefault("_sidebar_choices", {})
+        if model_admin not in read:
+            names = sorted(spec.parameter_name for spec in model_admin.list_filter
+                           if isinstance(spec, type) and issubclass(spec, FilterSetListFilter)
+                           and spec.filterset_class is self.filterset_class)
+
+            def choices():
+                form = self._unbound_form(request)
+                return {name: _flat_choices(form.fields[name]) for name in names}
+
+            key = ("admin-filters", self.filterset_class.__name__, names, scope_key(request.user), translation.get_language())
+            read[model_admin] = versions.cached_summary(key, choices, user=request.user)
+        return read[model_admin]
 
     def queryset(self, request, queryset):
         if self.value() is None:
@@ -53,6 +61,15 @@ class FilterSetListFilter(admin.SimpleListFilter):
         if self.filterset_class not in forms:
             forms[self.filterset_class] = self.filterset_class(request=request).form
         return forms[self.filterset_class]
+
+
+def _flat_choices(field):
+    """[(value, label)] of a form field's choices as strings, groups one after the other, the empty choice left out. A
+    yes/no filter keeps its choices on its widget (全部 / 是 / 否); a field without choices has none."""
+    flat = []
+    for value, label in getattr(field, "choices", None) or getattr(field.widget, "choices", None) or ():
+        flat.extend(label if isinstance(label, (list, tuple)) else [(value, label)])
+    return [(str(value), str(label)) for value, label in flat if value != ""]
 
 
 def filterset_list_filter(name, filterset_class=ProjectFilterSet):

@@ -8,6 +8,9 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
@@ -205,3 +208,21 @@ def test_beyond_the_cap_the_red_points_come_first_and_the_page_says_so(users, ma
     assert response.context["points_capped"]
     assert re.findall(r'class="pt (\w+)"', page) == ["red", "red"]  # 正定甲, 雄县己, 辛集辛 are far behind: red
     assert "图上只画出 2 个（红灯、黄灯优先）" in page
+
+
+def test_after_a_write_in_one_county_the_provinces_map_sums_that_county_again_and_no_other(users, mapped):
+    """The units' figures are summed per region (as the dashboard's): a county's write re-sums that county (and its
+    city's own projects, and those of no region: their versions move too), and the map shows what summing anew shows."""
+    client = client_for(users["province_admin"])
+    client.get(reverse("atlas") + "?indicator=investment")
+    project = mapped["zhengding"]
+    project.total_investment += Decimal("5000")
+    project.save()
+    with CaptureQueriesContext(connection) as queries:
+        after = client.get(reverse("atlas") + "?indicator=investment").content.decode()
+    sums = [q["sql"] for q in queries.captured_queries if '"projects_project"' in q["sql"] and "GROUP BY" in q["sql"]]
+    assert sums
+    for sql in sums:
+        assert re.search(r'"county_id" IN \(%s\)' % project.county_id, sql), sql
+    cache.clear()
+    assert units_of(after) == units_of(client.get(reverse("atlas") + "?indicator=investment").content.decode())

@@ -1,5 +1,5 @@
 """What the map shows for a reader: the units of their scope, each unit's figures (summed by
-shared.summaries.breakdown, the same rows the dashboard's area breakdown folds), the chosen indicator's value
+shared.summaries.unit_breakdown: the area rows the dashboard folds, per region), the chosen indicator's value
 and class, and the projects with coordinates as points coloured by their light."""
 
 from decimal import Decimal
@@ -71,11 +71,10 @@ def scope_projects(projects, user):
     return projects.filter(**{field: user.region_id})
 
 
-def unit_rows(projects, *, field, progress):
-    """summaries.breakdown by `field` ("city" or "county"): {region pk: row}, and the row of projects without
+def unit_rows(projects, *, user, field, params, year, on):
+    """summaries.unit_breakdown by `field` ("city" or "county"): {region pk: row}, and the row of projects without
     one (a city's own projects at county level), or None."""
-    rows = summaries.breakdown(projects, by=field, progress=progress, label_field=f"{field}__name",
-                               order_field=f"{field}__code")
+    rows = summaries.unit_breakdown(projects, user=user, field=field, params=params, year=year, on=on)
     by_key = {row["key"]: row for row in rows}
     return by_key, by_key.pop(None, None)
 

@@ -73,7 +73,7 @@ def _drawn(projects, *, user, level, indicator, year, on, params):
     projects = reads.scope_projects(projects, user)
     regions, outline = reads.map_units(user, level)
     field = "city" if level == "city" else "county"
-    by_key, own_row = reads.unit_rows(projects, field=field, progress=progress)
+    by_key, own_row = reads.unit_rows(projects, user=user, field=field, params=params, year=year, on=on)
     values = {region.pk: reads.indicator_value(by_key.get(region.pk), indicator, progress) for region in regions}
     breaks, colours = reads.palette(indicator, values.values())
     indicator_label = str(dict(reads.INDICATORS)[indicator])

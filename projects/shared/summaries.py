@@ -441,6 +441,15 @@ def _cumulative(series, *, year):
     return cumulative
 
 
+def unit_breakdown(projects, *, user, field, params, year, on):
+    """The breakdown of `projects` (user's scope, filtered as `params` name them) by `field` ("city" or "county"):
+    the area rows the dashboard folds, summed per region and merged as its figures are, so that after a county's
+    write the map re-sums that county alone (it summed the province: 0.2 s at 100,000 projects)."""
+    rows = merged_rows(projects, user=user, parts=("summary",), key=("units", sorted(params.items())), plan=None,
+                       year=year, on=on, month=rules.reporting_month(on))
+    return _areas_of(rows["summary"], field=field, user=user, progress=rules.time_progress(year=year, on=on))
+
+
 # What a digest sums; a monthly one forecasts the year's end too (its series).
 DIGEST_PARTS = ("summary", "actions", "supervision", *INVESTMENT_PARTS)
 

@@ -159,33 +159,40 @@ def with_actions_and_supervision(cycle_projects):
     return cycle_projects
 
 
+def separate_reads(projects, user):
+    """The dashboard's figures of `projects` each read over the whole scope at once, by its own query: what the figures
+    merged from per-region pieces must be."""
+    progress = rules.time_progress(year=MONTH.year, on=MONTH)
+    plan = ActionPlan.objects.get(is_primary=True)
+    area_title, areas = summaries.area_breakdown(projects, user=user, progress=progress)
+    return {
+        "totals": summaries.scope_totals(projects, progress=progress),
+        "area_title": area_title,
+        "areas": areas,
+        "cycle": summaries.report_cycle(projects, month=MONTH),
+        "actions": summaries.breakdown(projects.filter(actions__plan=plan), by="actions", label_field="actions__name",
+                                       order_field="actions__number", progress=progress),
+        "programmes": summaries.breakdown(projects, by="programmes", label_field="programmes__name",
+                                          order_field="programmes__order", progress=progress),
+        "trend": trend_by_hand(projects),
+        "nodes_late": projects.filter(lights.nodes_late_exists(MONTH)).count(),
+        "supervision": summaries.supervision_counts(projects, on=MONTH),
+        "investment": investment_card(investment_rows(projects, year=MONTH.year, on=MONTH)),
+        "forecast": forecast.forecast_of(projects, year=MONTH.year, on=MONTH),
+        "trend_months": trends.trends_of(projects, month=rules.latest_due_month(on=MONTH))[None],
+    }
+
+
 @pytest.mark.parametrize("role", ["province_admin", "city_coordinator", "county_editor"])
 def test_the_dashboard_merged_from_region_pieces_gives_what_the_separate_reads_give(users, with_actions_and_supervision, role):
     user = users[role]
     projects = scoped(user)
-    progress = rules.time_progress(year=MONTH.year, on=MONTH)
-    plan = ActionPlan.objects.get(is_primary=True)
     labels = {}
     for language in ("zh-hans", "en"):
         with translation.override(language):
             merged = dashboard(projects, user)
-            area_title, areas = summaries.area_breakdown(projects, user=user, progress=progress)
-            assert merged == {
-                "totals": summaries.scope_totals(projects, progress=progress),
-                "area_title": area_title,
-                "areas": areas,
-                "cycle": summaries.report_cycle(projects, month=MONTH),
-                "actions": summaries.breakdown(projects.filter(actions__plan=plan), by="actions", label_field="actions__name",
-                                               order_field="actions__number", progress=progress),
-                "programmes": summaries.breakdown(projects, by="programmes", label_field="programmes__name",
-                                                  order_field="programmes__order", progress=progress),
-                "trend": trend_by_hand(projects),
-                "nodes_late": projects.filter(lights.nodes_late_exists(MONTH)).count(),
-                "supervision": summaries.supervision_counts(projects, on=MONTH),
-                "investment": investment_card(investment_rows(projects, year=MONTH.year, on=MONTH)),
-                "forecast": forecast.forecast_of(projects, year=MONTH.year, on=MONTH),
-                "trend_months": trends.trends_of(projects, month=rules.latest_due_month(on=MONTH))[None],
-            }
+            assert merged == separate_reads(projects, user)
+            areas = merged["areas"]
             labels[language] = [row["label"] for row in areas]
     assert sum(row["count"] for row in areas) in (0, merged["totals"]["count"])
     assert merged["actions"] and merged["programmes"] and merged["trend"] and merged["nodes_late"]  # a fixture that tells
@@ -206,26 +213,15 @@ def test_a_digests_figures_merged_from_region_pieces_give_what_the_separate_read
     user.contracted_projects.set(with_actions_and_supervision[::3]) if role == "leader" else None
     plan = ActionPlan.objects.get(is_primary=True)
     programme = Programme.objects.order_by("order").first()
-    progress = rules.time_progress(year=MONTH.year, on=MONTH)
     for narrowing, data in ((([], []), {}), (([programme.pk], []), {"programme": str(programme.pk)})):
         projects = scoped(user, data)
         for language in ("zh-hans", "en"):
             with translation.override(language):
                 figures = summaries.digest_figures(projects, user=user, narrowing=narrowing, plan=plan, year=MONTH.year,
                                                    on=MONTH, month=MONTH, monthly=True)
-                area_title, areas = summaries.area_breakdown(projects, user=user, progress=progress)
-                assert figures == {
-                    "totals": summaries.scope_totals(projects, progress=progress),
-                    "area_title": area_title,
-                    "areas": areas,
-                    "cycle": summaries.report_cycle(projects, month=MONTH),
-                    "actions": summaries.breakdown(projects.filter(actions__plan=plan), by="actions", label_field="actions__name",
-                                                   order_field="actions__number", progress=progress),
-                    "supervision": summaries.supervision_counts(projects, on=MONTH),
-                    "investment": investment_card(investment_rows(projects, year=MONTH.year, on=MONTH)),
-                    "trend": trend_by_hand(projects),
-                    "forecast": forecast.forecast_of(projects, year=MONTH.year, on=MONTH),
-                }
+                expected = separate_reads(projects, user)
+                assert figures == {key: expected[key] for key in ("totals", "area_title", "areas", "cycle", "actions",
+                                                                  "supervision", "investment", "trend", "forecast")}
         assert figures["totals"]["count"] and figures["actions"] and figures["supervision"]["open"]  # a fixture that tells
         if role == "province_admin" and not data:
             assert figures["totals"]["count"] == len(with_actions_and_supervision)

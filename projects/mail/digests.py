@@ -270,7 +270,7 @@ def _flagged_lists(projects, *, user, narrowing, on, limit):
     region as the figures are: the first `limit` of each region in one query per kind (a window function), cached
     under the region's version; a scope's list is its regions' merged. In a run of every subscriber's digest the
     province's reads every region's once, and a county's or a city's then reads none: each such list was a query
-    with the light's rules compiled in and evaluated (6 ms of a county's 50)."""
+    with the light's rules compiled in and evaluated (about 6 ms each of a county's 50)."""
     def read(where):
         ranked = projects.filter(where).annotate(rank=Window(
             RowNumber(), partition_by=[F("city_id"), F("county_id")], order_by=[F(name).asc() for name in PROJECT_ORDER]))

@@ -83,6 +83,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "projects.inbox.context_processors.inbox",  # the menu's 待办 (n), issue 26
+                "projects.pages.context_processors.menu",  # the menu's cache key
             ],
         },
     },

@@ -348,6 +348,29 @@ def test_a_warm_admin_project_list_keeps_its_sidebar(users, projects, monkeypatc
     assert "南宫市" not in sidebar(county.get(url))
 
 
+def test_a_warm_page_draws_its_menu_from_the_cache_per_user_page_and_count(users, projects):
+    """The menu (its links and permission checks) is kept per user, page, language and 待办 count: a warm page
+    loads no permissions, the current item follows the page, and each user gets their own."""
+    province, leader = client_for(users["province_admin"]), client_for(users["leader"])
+
+    def menu(response):
+        return response.content.decode().split('<nav class="main-nav">')[1].split("</nav>")[0]
+
+    first = menu(province.get(reverse("project_list")))
+    with CaptureQueriesContext(connection) as warm:
+        again = menu(province.get(reverse("project_list")))
+    assert again == first and "审核" in first
+    assert not [q for q in warm.captured_queries if "auth_permission" in q["sql"]]
+    assert f'href="{reverse("project_list")}" aria-current="page"' in first
+    assert f'href="{reverse("dashboard")}" aria-current="page"' in menu(province.get(reverse("dashboard")))
+    projects["nangong"].contracting_leader = users["leader"]
+    projects["nangong"].save()
+    assert "我包联的项目" in menu(leader.get(reverse("project_list")))
+    assert "我包联的项目" not in menu(province.get(reverse("project_list"))) and "审核" not in menu(leader.get(reverse("project_list")))
+    province.cookies["django_language"] = "en"
+    assert "Dashboard" in menu(province.get(reverse("project_list")))
+
+
 # --- The sorts end in the default order ------------------------------------------------------------------
 
 

@@ -1,0 +1,27 @@
+"""The menu's cache key: the menu is drawn once per user, page, language and 待办 count, and kept (its links and
+permission checks cost a warm page about as much as the page's own body)."""
+
+from django.utils import translation
+
+from projects.domain.access import user_role
+from projects.rankings.reads import may_see
+from projects.shared import versions
+
+
+def menu(request):
+    """{"menu_key": a callable the template calls once}: nothing is read for a page without the menu."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+
+    def key():
+        # Everything the menu shows depends on: the user (their permissions, staff and superuser flags, region and
+        # role), whether rankings are theirs to see, the page (the current item) and the language; the data versions
+        # of their scope (a project given them to contract, 包联, moves them). A change to a group's permissions
+        # shows within the template's 600 s.
+        return versions.versioned_key(
+            "menu", user.pk, user_role(user), user.is_staff, user.is_superuser, user.region_id, may_see(user),
+            request.path, translation.get_language(), user=user,
+        )
+
+    return {"menu_key": key}

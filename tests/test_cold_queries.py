@@ -369,6 +369,19 @@ def test_a_warm_page_draws_its_menu_from_the_cache_per_user_page_and_count(users
     assert "我包联的项目" not in menu(province.get(reverse("project_list"))) and "审核" not in menu(leader.get(reverse("project_list")))
     province.cookies["django_language"] = "en"
     assert "Dashboard" in menu(province.get(reverse("project_list")))
+    # Every project's page shares one kept menu (none of its items is current there), not one per project.
+    from django.test import RequestFactory
+    from django.urls import resolve
+
+    from projects.pages.context_processors import menu as menu_context
+
+    def menu_key(path):
+        request = RequestFactory().get(path)
+        request.user, request.resolver_match = users["province_admin"], resolve(path)
+        return menu_context(request)["menu_key"]()
+
+    first, second = (reverse("project_detail", args=[project.pk]) for project in (projects["nangong"], projects["qiaoxi"]))
+    assert menu_key(first) == menu_key(second) != menu_key(reverse("project_list"))
 
 
 # --- The sorts end in the default order ------------------------------------------------------------------

@@ -16,12 +16,14 @@ def menu(request):
 
     def key():
         # Everything the menu shows depends on: the user (their permissions, staff and superuser flags, region and
-        # role), whether rankings are theirs to see, the page (the current item) and the language; the data versions
-        # of their scope (a project given them to contract, 包联, moves them). A change to a group's permissions
-        # shows within the template's 600 s.
+        # role), whether rankings are theirs to see, the page's view (its item is marked current: the menu's items
+        # take no arguments, so every project's page shares one menu, not one each) and the language; the data
+        # versions of their scope (a project given them to contract, 包联, moves them). A change to a group's
+        # permissions shows within the template's 600 s.
+        match = getattr(request, "resolver_match", None)
         return versions.versioned_key(
             "menu", user.pk, user_role(user), user.is_staff, user.is_superuser, user.region_id, may_see(user),
-            request.path, translation.get_language(), user=user,
+            match.view_name if match else request.path, translation.get_language(), user=user,
         )
 
     return {"menu_key": key}

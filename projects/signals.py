@@ -38,17 +38,18 @@ EVERYTHING = (Region, WorkdayOverride, Industry, Programme, Batch, Cluster, Acti
 
 
 @receiver(pre_save, sender=Project)
-def _project_regions_before(sender, instance, raw=False, **kwargs):
+def _project_place_before(sender, instance, raw=False, **kwargs):
     # A project moved to another county leaves the old one's figures too.
-    instance._regions_before = () if instance._state.adding else tuple(
-        Project.objects.filter(pk=instance.pk).values_list("city_id", "county_id").first() or ())
+    instance._place_before = None if instance._state.adding else (
+        Project.objects.filter(pk=instance.pk).values_list("city_id", "county_id").first())
 
 
 @receiver(post_save)
 @receiver(post_delete)
 def _row_changed(sender, instance, **kwargs):
     if sender is Project:
-        versions.data_changed(regions=[instance.city_id, instance.county_id, *getattr(instance, "_regions_before", ())])
+        before = getattr(instance, "_place_before", None)
+        versions.data_changed(places=[(instance.city_id, instance.county_id), *([before] if before else [])])
     elif sender in PROJECT_ROWS:
         versions.projects_changed([instance.project_id])
     elif sender in EVERYTHING:
@@ -69,7 +70,7 @@ def _calendar_changed(sender, **kwargs):
 def _links_changed(sender, action, instance, **kwargs):
     if action.startswith("post_"):
         if isinstance(instance, Project):
-            versions.data_changed(regions=[instance.city_id, instance.county_id])
+            versions.data_changed(places=[(instance.city_id, instance.county_id)])
         else:  # a programme's or an action's projects: any of them
             versions.data_changed()
 

@@ -244,15 +244,41 @@ def test_a_county_report_recomputes_only_that_countys_sums_for_the_province(user
     project_reads = [q["sql"] for q in queries.captured_queries if '"projects_project"' in q["sql"] and "GROUP BY" in q["sql"]]
     assert project_reads, "the province's figures were not recomputed after a write"
     for sql in project_reads:
-        # 正定's projects, and those of its city's own and of no region (keyed by the city's and the
-        # province's versions, which the write moved too): read by index, a handful of rows.
+        # 正定's projects alone, read by index: not its city's own projects (no county), nor those of no region,
+        # whose pieces have versions of their own that a county's report does not move.
         assert re.search(r'(projects_project"|U0)\."county_id" IN \(%s\)' % zhengding.pk, sql), sql
+        assert not re.search(r'"(county|city)_id" IS NULL', sql), sql
     # The same figures as summing everything anew.
     from django.core.cache import cache
 
     cache.clear()
     assert after == dashboard(scoped(province), province)
     assert after["totals"]["completed"] is not None
+
+
+def test_a_project_moved_to_its_citys_own_recomputes_those_two_pieces_alone(users, with_actions_and_supervision):
+    """A project moved from 正定 to 石家庄市本级 (no county) leaves 正定's piece and the city's own projects' piece
+    cold, and no other: each is read by its own condition, and the figures are those of summing anew."""
+    province = users["province_admin"]
+    dashboard(scoped(province), province)  # everything cached
+    zhengding = Region.objects.get(code=ZHENGDING)
+    project = next(p for p in with_actions_and_supervision if p.county_id == zhengding.pk)
+    project.county = None
+    project.save()
+
+    with CaptureQueriesContext(connection) as queries:
+        after = dashboard(scoped(province), province)
+    project_reads = [q["sql"] for q in queries.captured_queries if '"projects_project"' in q["sql"] and "GROUP BY" in q["sql"]]
+    assert project_reads, "the province's figures were not recomputed after a write"
+    for sql in project_reads:
+        assert re.search(r'"county_id" IN \(%s\)' % zhengding.pk, sql), sql
+        assert re.search(r'"city_id" IN \(%s\) AND (U0|"projects_project")\."county_id" IS NULL' % project.city_id, sql), sql
+        assert not re.search(r'"city_id" IS NULL', sql), sql  # projects of no region: still cached
+    from django.core.cache import cache
+
+    cache.clear()
+    assert after == dashboard(scoped(province), province)
+    assert next(row for row in after["areas"] if row["key"] == project.city_id)["count"]
 
 
 def test_the_dashboard_shows_the_cycle_counted_by_hand(users, cycle_projects, monkeypatch):
@@ -323,7 +349,12 @@ def test_a_kept_list_body_is_its_readers_scope_role_and_language(users, projects
     province.cookies["django_language"] = "en"
     assert "Project name" in province.get(url).content.decode()
     make_project("刚加的项目", ZHENGDING)
-    assert "刚加的项目" in county.get(url).content.decode()
+    with CaptureQueriesContext(connection) as after_write:
+        assert "刚加的项目" in county.get(url).content.decode()
+    # The filters' choices are not the projects' data: a county's write leaves them kept.
+    catalogue_reads = [q["sql"] for q in after_write.captured_queries
+                       if re.search(r'FROM "(projects_industry|projects_cluster|projects_programme)"', q["sql"])]
+    assert not catalogue_reads, catalogue_reads
 
 
 def test_a_warm_admin_project_list_keeps_its_sidebar(users, projects, monkeypatch):
@@ -640,6 +671,8 @@ def test_a_warm_dashboard_renders_nothing_anew_and_follows_a_write(users, with_a
         again = client.get(reverse("dashboard"))
     assert again.context["body"] == first.context["body"]
     assert not [q["sql"] for q in warm.captured_queries if '"projects_project"' in q["sql"]]
+    # Nor builds its FilterSet, reads the plans or loads permissions (a warm dashboard sent 11 queries, the list 8).
+    assert not [q["sql"] for q in warm.captured_queries if re.search(r'FROM "(actions_actionplan|auth_permission)"', q["sql"])]
     # Kept per scope: a county of the same city, and another city's county, each get their own.
     for other in ("county_editor", "other_county_editor"):
         body = client_for(users[other]).get(reverse("dashboard")).context["body"]

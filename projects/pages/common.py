@@ -1,6 +1,11 @@
 """What several pages share: the user's projects through the FilterSet, the chosen action plan, bar rows."""
 
+from django.core.cache import cache
+
 from projects.shared import scopes
+
+# How long whether to show a user what a permission allows is kept; the menu's kept HTML is as old at most.
+SHOWN_PERM_SECONDS = 600
 
 
 def scope_filterset(request, data=None):
@@ -20,3 +25,15 @@ def bar_rows(rows, *, value_key, link):
 def chosen_plan(request):
     """All action plans, and the one ?plan= names (else the default plan)."""
     return scopes.action_plans(request.GET.get("plan"))
+
+
+def shown_perm(user, perm):
+    """Whether to show `user` what `perm` allows (a button, a link), kept for SHOWN_PERM_SECONDS: loading a user's
+    permissions costs a warm page two queries. For what is shown only: the view behind the link checks the
+    permission itself, at once."""
+    key = f"projects:shown-perm:{user.pk}:{perm}"
+    shown = cache.get(key)
+    if shown is None:
+        shown = user.has_perm(perm)
+        cache.set(key, shown, SHOWN_PERM_SECONDS)
+    return shown

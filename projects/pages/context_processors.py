@@ -3,7 +3,7 @@ permission checks cost a warm page about as much as the page's own body)."""
 
 from django.utils import translation
 
-from projects.domain.access import user_role
+from projects.domain.access import is_leader, user_role
 from projects.rankings.reads import may_see
 from projects.shared import versions
 
@@ -17,13 +17,13 @@ def menu(request):
     def key():
         # Everything the menu shows depends on: the user (their permissions, staff and superuser flags, region and
         # role), whether rankings are theirs to see, the page's view (its item is marked current: the menu's items
-        # take no arguments, so every project's page shares one menu, not one each) and the language; the data
-        # versions of their scope (a project given them to contract, 包联, moves them). A change to a group's
-        # permissions shows within the template's 600 s.
+        # take no arguments, so every project's page shares one menu, not one each) and the language. Projects' data
+        # only for a 包联 leader (whether any project is theirs to contract, which a project's save moves with the
+        # versions of a leader's scope); anyone else's menu stays warm through a county's report. A change to a
+        # group's permissions shows within the template's 600 s.
         match = getattr(request, "resolver_match", None)
-        return versions.versioned_key(
-            "menu", user.pk, user_role(user), user.is_staff, user.is_superuser, user.region_id, may_see(user),
-            match.view_name if match else request.path, translation.get_language(), user=user,
-        )
+        parts = ("menu", user.pk, user_role(user), user.is_staff, user.is_superuser, user.region_id, may_see(user),
+                 match.view_name if match else request.path, translation.get_language())
+        return versions.versioned_key(*parts, user=user) if is_leader(user) else versions.catalogue_key(*parts)
 
     return {"menu_key": key}

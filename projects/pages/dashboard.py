@@ -14,7 +14,7 @@ from projects.domain import rules
 from projects.domain.access import scope_key
 from projects.domain.choices import Light
 from projects.models import PROJECT_ORDER
-from projects.pages.common import bar_rows, chosen_plan, scope_filterset
+from projects.pages.common import bar_rows, chosen_plan, scope_filterset, shown_perm
 from projects.shared import forecast, summaries, trends, versions
 from projects.shared.filtersets import REPORT_STATUS_CHOICES, list_link
 from projects.shared.investment import investment_card_links
@@ -23,28 +23,29 @@ from projects.shared.scopes import active_params
 
 @login_required
 def dashboard(request):
-    filterset, year = scope_filterset(request)
-    if not filterset.is_valid():
-        raise Http404
-    params = active_params(filterset)
-    plans, plan = chosen_plan(request)
-    on = rules.today()
     user = request.user
+    on = rules.today()
     # Rendering the body costs more than reading its cached sums (a warm page was three quarters template); it
-    # changes with the data (the scope's versions), the scope and its name, the review button, the filters, the
-    # plan, the day and the language, and is kept until one of those changes.
+    # changes with the data (the scope's versions), the scope and its name, the review button, the parameters as
+    # asked (filters, year, plan), the day and the language, and is kept until one of those changes. Only a valid
+    # request's body is kept, so a kept one needs no FilterSet.
+    may_review = shown_perm(user, "projects.review_monthlyreport")
     key = "projects:dashboard-body:" + versions.versioned_key(
-        "dashboard-body", scope_key(user), user.region_id, user.has_perm("projects.review_monthlyreport"),
-        sorted(params.items()), plan.pk if plan else None, on, translation.get_language(), user=user,
+        "dashboard-body", scope_key(user), user.region_id, may_review,
+        sorted(request.GET.lists()), on, translation.get_language(), user=user,
     )
     body = cache.get(key)
-    context = {}
     if body is None:
-        context = _dashboard_context(request, filterset=filterset, year=year, params=params, plans=plans, plan=plan, on=on)
-        body = render_to_string("projects/_dashboard_body.html", context, request)
+        filterset, year = scope_filterset(request)
+        if not filterset.is_valid():
+            raise Http404
+        plans, plan = chosen_plan(request)
+        context = _dashboard_context(request, filterset=filterset, year=year, params=active_params(filterset), plans=plans,
+                                     plan=plan, on=on)
+        body = render_to_string("projects/_dashboard_body.html", {**context, "may_review": may_review}, request)
         if not context["stale"]:  # figures of seconds ago are shown once, not kept
             cache.set(key, body, versions.SUMMARY_CACHE_SECONDS)
-    return render(request, "projects/dashboard.html", {**context, "body": mark_safe(body)})  # noqa: S308 — our template's output
+    return render(request, "projects/dashboard.html", {"body": mark_safe(body)})  # noqa: S308 — our template's output
 
 
 def _dashboard_context(request, *, filterset, year, params, plans, plan, on):

@@ -88,11 +88,12 @@ def _list_context(request):
         "paging_notes": [note for note in (size_note, page_note) if note],
         "filters_applied": filters_applied(request, filterset.form),
         # Rendering the filters' selects (every county, cluster, industry…) costs more than the page's queries; they
-        # change with the catalogue (the data version), the scope, the role (a leader's 我包联的 filter: a leader and the
-        # province's administrator share the province's scope), the filters and the language.
-        "filters_key": versions.versioned_key(
+        # change with the catalogues and regions (the epoch, not the projects' data: a county's report leaves them
+        # warm), the scope, the role (a leader's 我包联的 filter: a leader and the province's administrator share the
+        # province's scope), the filters and the language.
+        "filters_key": versions.catalogue_key(
             "project-filters", scope_key(request.user), user_role(request.user), sorted((k, v) for k, v in request.GET.lists() if k not in ("page", "sort", "per_page")),
-            translation.get_language(), user=request.user,
+            translation.get_language(),
         ),
         "export_links": {fmt: reverse("project_export") + "?" + urlencode({**params, "format": fmt}) for fmt in exporting.FORMATS},
         "sort_links": _sort_links(request, filterset),

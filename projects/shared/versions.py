@@ -4,7 +4,9 @@ unchanged — and a write makes cold only what it can change.
 Three kinds of counter, in the cache:
 - the epoch, moved by a change that may touch every figure (reference data, the calendar, a daily run);
 - the province's, moved by every write to projects and their reports, plans, problems, nodes and items;
-- one per region, moved by a write to a project of that region (its city and its county).
+- one per region, moved by a write to a project of that region (its city and its county); and, for the pieces
+  of summaries (cached_per_region), one per city-level unit's own projects (those of no county) and one for
+  projects of no region, so that a county's report leaves its city's own piece warm.
 A summary cached for a city's or a county's users is keyed by the epoch and that region's counter, so a
 county's report leaves every other county's (and city's) cached pages warm; what province-wide users and
 leaders (whose 包联 projects lie anywhere) read is keyed by the epoch and the province's counter.
@@ -43,6 +45,8 @@ REGIONS_OF_AT_MOST = 2000
 DATA_VERSION_KEY = "projects:data-version"  # the epoch
 PROVINCE_VERSION_KEY = "projects:data-version:province"
 REGION_VERSION_KEY = "projects:data-version:region:{}"
+OWN_VERSION_KEY = "projects:data-version:own:{}"  # a city-level unit's projects of no county
+UNPLACED_VERSION_KEY = "projects:data-version:unplaced"  # projects of no region
 
 
 def _fresh():
@@ -73,19 +77,23 @@ def data_version():
     return _read([DATA_VERSION_KEY])[0]
 
 
-def data_changed(*, regions=None):
-    """Move the versions of what a write may have changed: `regions` (ids; None in it is ignored) are the
-    regions of the projects written; without them everything may have changed."""
-    if regions is None:
+def data_changed(*, places=None):
+    """Move the versions of what a write may have changed: `places` are the (city id, county id) of the projects
+    written (before and after); without them everything may have changed."""
+    if places is None:
         _move(DATA_VERSION_KEY)
         return
-    _move(PROVINCE_VERSION_KEY)
-    for region_id in {region for region in regions if region is not None}:
-        _move(REGION_VERSION_KEY.format(region_id))
+    keys = {PROVINCE_VERSION_KEY}
+    for city, county in places:
+        keys.update(REGION_VERSION_KEY.format(region) for region in (city, county) if region is not None)
+        if county is None:
+            keys.add(UNPLACED_VERSION_KEY if city is None else OWN_VERSION_KEY.format(city))
+    for key in sorted(keys):
+        _move(key)
 
 
 def projects_changed(projects):
-    """data_changed for the regions of `projects`: ids, or a queryset of projects (or of their ids); None:
+    """data_changed for the places of `projects`: ids, or a queryset of projects (or of their ids); None:
     everything."""
     if projects is None:
         data_changed()
@@ -100,7 +108,7 @@ def projects_changed(projects):
     if len(pairs) > REGIONS_OF_AT_MOST:
         data_changed()
     else:
-        data_changed(regions=[region for pair in pairs for region in pair])
+        data_changed(places=pairs)
 
 
 def _version_keys(user):
@@ -119,6 +127,13 @@ def versioned_key(*parts, user=None):
     """A cache key for what `parts` (which must name everything it depends on) give at the current versions
     of `user`'s scope (None: the province's, which every write moves)."""
     return hashlib.sha256(repr((scope_version(user), *parts)).encode()).hexdigest()
+
+
+def catalogue_key(*parts):
+    """A cache key for what `parts` give from the catalogues, the regions and the calendar alone, not from any
+    project's data (a filter form's choices, the menu): keyed by the epoch only, so a project's write leaves it
+    warm."""
+    return hashlib.sha256(repr((data_version(), *parts)).encode()).hexdigest()
 
 
 _MISSING = object()
@@ -161,23 +176,28 @@ def cached_summary(parts, compute, *, user=None, stale=False):
     return value
 
 
+def _slot_version_key(slot):
+    kind, region_id = slot
+    if kind == "county":
+        return REGION_VERSION_KEY.format(region_id)
+    return OWN_VERSION_KEY.format(region_id) if kind == "own" else UNPLACED_VERSION_KEY
+
+
 def cached_per_region(parts, slots, compute):
     """{slot: value} for `slots`, each cached under `parts` and the versions of its own region, so that a
     write recomputes only the slots of the regions it moved. A slot is (kind, region id): ("county", id)
-    keyed by that county's version, ("own", id) by that city-level unit's, ("none", None) by the
-    province's. compute(missing) gives {slot: value} for the missing slots (all of them at once when
+    keyed by that county's version, ("own", id) by that city-level unit's own projects' (not its counties'),
+    ("none", None) by the version of projects of no region. compute(missing) gives {slot: value} for the missing slots (all of them at once when
     nothing is cached: one pass instead of one per region)."""
     slots = list(slots)
-    version_keys = [DATA_VERSION_KEY, PROVINCE_VERSION_KEY]
-    version_keys += [REGION_VERSION_KEY.format(region_id) for kind, region_id in slots if kind != "none"]
-    version_keys = list(dict.fromkeys(version_keys))
+    slot_versions = {slot: _slot_version_key(slot) for slot in slots}
+    version_keys = list(dict.fromkeys([DATA_VERSION_KEY, *slot_versions.values()]))
     found = dict(zip(version_keys, _read(version_keys)))
     epoch = found[DATA_VERSION_KEY]
 
     def key(slot):
-        kind, region_id = slot
-        region = found[PROVINCE_VERSION_KEY] if kind == "none" else found[REGION_VERSION_KEY.format(region_id)]
-        return "projects:piece:" + hashlib.sha256(repr((epoch, region, slot, *parts)).encode()).hexdigest()
+        version = found[slot_versions[slot]]
+        return "projects:piece:" + hashlib.sha256(repr((epoch, version, slot, *parts)).encode()).hexdigest()
 
     keys = {slot: key(slot) for slot in slots}
     cached = cache.get_many(list(keys.values()))

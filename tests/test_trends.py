@@ -122,3 +122,64 @@ def test_the_trend_card_sums_completion_as_the_dashboards_totals_do(users, proje
     context = client_for(users["province_admin"]).get("/").context
     card_completed = next(row for row in context["trend_card"]["rows"] if row["name"] == "completed")["cells"][0][0]
     assert card_completed == figure_text(context["totals"]["completed"], "亿元")
+
+
+# --- An ended month's lights as they stood at its end ------------------------------------------------------
+
+MAY = D(2025, 5, 1)
+
+
+def test_an_ended_months_red_count_is_the_light_kept_at_its_end(monkeypatch):
+    """A project red at May's end (a tenth of its plan done when two fifths of the year had passed), then reported
+    to green in June: May's red count stays 1. Evaluated again in June, May's light was judged with June's
+    completion (green), and the 环比 compared June with a May that never was."""
+    from projects.domain.choices import Light
+    from projects.models import MonthLight
+    from projects.shared import lights
+
+    project = make_project("五月红灯", ZHENGDING, actual_start=D(2024, 3, 1))
+    AnnualPlan.objects.create(project=project, year=2025, planned_investment=Decimal("400"))
+    _report(project, D(2025, 4, 1), "40")
+    editing.progress_refresh()
+    monkeypatch.setattr(rules, "today", lambda: D(2025, 5, 31))
+    lights.lights_refresh()  # the night of May's last day
+    project.refresh_from_db()
+    assert rules.light_of(project.current_light_reason) == Light.RED
+    may_reason = project.current_light_reason
+
+    monkeypatch.setattr(rules, "today", lambda: D(2025, 6, 1))
+    lights.lights_refresh()  # June's first night keeps May's lights before judging June's
+    assert list(MonthLight.objects.values_list("project", "month", "light_reason", "judged_on")) == [
+        (project.pk, MAY, may_reason, D(2025, 5, 31))]
+    monkeypatch.setattr(rules, "today", lambda: D(2025, 6, 20))
+    _report(project, MAY, "300")
+    editing.progress_refresh(projects=[project.pk])
+    project.refresh_from_db()
+    assert rules.light_of(project.current_light_reason) == Light.GREEN
+
+    scope = Project.objects.filter(pk=project.pk)
+    assert trends.month_figures(scope, month=MAY)[None]["red"] == 1
+    assert trends.month_figures(scope, month=D(2025, 6, 1))[None]["red"] == 0  # this month: today's light
+    # A month nothing was kept for is evaluated, as before (April: green with June's completion).
+    assert trends.month_figures(scope, month=D(2025, 4, 1))[None]["red"] == 0
+    lights.lights_refresh()  # an operator's re-run keeps nothing twice
+    assert MonthLight.objects.count() == 1
+
+
+def test_a_project_judged_after_midnight_keeps_no_light_for_the_month_before(monkeypatch):
+    """A write after midnight, before June's first refresh, judges its project for June: it has no May light to
+    keep, and May's figure evaluates it; the others' lights are kept."""
+    from projects.models import MonthLight
+    from projects.shared import lights
+
+    early, other = (make_project(name, ZHENGDING, actual_start=D(2024, 3, 1)) for name in ("凌晨改过", "没改过"))
+    for project in (early, other):
+        AnnualPlan.objects.create(project=project, year=2025, planned_investment=Decimal("400"))
+    editing.progress_refresh()
+    monkeypatch.setattr(rules, "today", lambda: D(2025, 5, 31))
+    lights.lights_refresh()
+    monkeypatch.setattr(rules, "today", lambda: D(2025, 6, 1))
+    lights.lights_refresh(projects=[early.pk])  # what a save's signal does
+    lights.lights_refresh()
+    assert list(MonthLight.objects.values_list("project", flat=True)) == [other.pk]
+    assert trends.month_figures(Project.objects.all(), month=MAY)[None]["projects"] == 2

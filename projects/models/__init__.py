@@ -23,6 +23,7 @@ from projects.models.projects import (
     PROJECT_CODE_RE,
     PROJECT_ORDER,
     AnnualPlan,
+    MonthLight,
     Project,
     ProjectChildQuerySet,
     ProjectQuerySet,
@@ -43,7 +44,7 @@ from projects.models.users import PersonScopedQuerySet, User
 __all__ = [
     "Bulletin", "RankingWeight",
     "INVESTMENT_FIELDS", "InvestmentLifecycle", "AnnualPlan", "ApiToken", "AuditEvent", "Batch", "Cluster", "ClusterQuerySet", "DeliveryStatus", "DigestDelivery",
-    "DigestSubscription", "HeaderSynonym", "Milestone", "MilestoneKind", "SupervisionItem",
+    "DigestSubscription", "HeaderSynonym", "Milestone", "MilestoneKind", "MonthLight", "SupervisionItem",
     "SupervisionItemQuerySet", "SupervisionStep", "ImportBatch", "Industry", "MONEY", "MonthlyReport", "MonthlyReportQuerySet",
     "PROJECT_CODE_RE", "PROJECT_ORDER", "PersonScopedQuerySet", "Problem", "Programme", "Project", "ProjectChildQuerySet",
     "ProjectQuerySet", "Region", "RegionQuerySet", "ReportTransition", "User", "WorkdayOverride",

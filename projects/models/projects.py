@@ -455,3 +455,22 @@ class AnnualPlan(models.Model):
 
     def __str__(self):
         return f"{self.year}"
+
+
+class MonthLight(models.Model):
+    """A project's light as it stood at a month's end: the light stored on the month's last judged day, kept by the
+    next month's first full refresh (shared.lights.keep_month_lights) before it judges anew. A past month's red and
+    yellow counts (环比/同比) read it: evaluated again later, the light would be judged with today's completion."""
+
+    project = models.ForeignKey(Project, verbose_name=_("项目"), on_delete=models.CASCADE, related_name="month_lights")
+    month = models.DateField(verbose_name=_("月份"))  # its first day
+    light_reason = models.CharField(verbose_name=_("红黄绿灯原因"), max_length=20)
+    judged_on = models.DateField(verbose_name=_("红黄绿灯评定日"))
+
+    class Meta:
+        verbose_name = _("月末红黄绿灯")
+        verbose_name_plural = _("月末红黄绿灯")
+        constraints = [models.UniqueConstraint(fields=["project", "month"], name="projects_month_light_unique")]
+
+    def __str__(self):
+        return f"{self.project_id} {self.month:%Y-%m} {self.light_reason}"

@@ -6,7 +6,8 @@ Each indicator of a month (RankingIndicator), judged on the month's end (today w
 - punctuality: of the projects owing the month's report (rules.owes_report_q), the share reported on time:
   a counted report submitted by rules.report_deadline (on the working-day calendar); after it, late
   (rules.report_is_late, here in SQL); owed and none that counts, missing;
-- red / yellow: share of the unit's projects whose light was red / yellow (lights.annotate_progress, `on`);
+- red / yellow: share of the unit's projects whose light was red / yellow at the month's end (shared.trends: as kept
+  then, MonthLight, for an ended month);
 - nodes_late: share of the unit's projects with a node late (lights.nodes_late_exists);
 - supervision_overdue: open 督办 items past their limit (models.supervision.overdue_q);
 - new_starts: projects whose actual start falls in the month;

@@ -26,7 +26,7 @@ from projects.domain.rules import (
     owes_report_q,
     time_progress,
 )
-from projects.models import Milestone, MonthlyReport, Project
+from projects.models import Milestone, MonthLight, MonthlyReport, Project
 from projects.shared import versions
 
 
@@ -194,6 +194,7 @@ def lights_refresh(*, projects=None, on=None):
     on = on or rules.today()
     started, fingerprint = time.time(), light_rules_fingerprint()
     if projects is None:
+        keep_month_lights(on)
         querysets = [Project.objects.all()]
     elif isinstance(projects, models.QuerySet):
         querysets = [Project.objects.filter(pk__in=projects)]
@@ -219,6 +220,38 @@ def lights_refresh(*, projects=None, on=None):
         if (cache.get(LIGHTS_STALE_KEY) or 0) <= started:  # no change arrived while this ran
             cache.delete(LIGHTS_STALE_KEY)
     return sum(len(pks) for pks in by_reason.values())
+
+
+def keep_month_lights(on):
+    """Before the first full refresh of `on`'s month judges anew: keep the lights stored on the last judged day of
+    an earlier month as that month's (MonthLight), normally the previous month's last day. A project judged since
+    (written after midnight, before this refresh) is not kept: its light for that month is evaluated, as for any
+    month before lights were kept. Run again (an operator's re-run), it keeps nothing twice. Returns how many it kept."""
+    month_begins = rules.month_start(on)
+    last = Project.objects.filter(current_light_on__lt=month_begins).aggregate(last=Max("current_light_on"))["last"]
+    if last is None:
+        return 0
+    month = rules.month_start(last)
+    stood = (Project.objects.filter(current_light_on__gte=month, current_light_on__lt=month_begins)
+             .exclude(current_light_reason="").order_by("pk").values_list("pk", "current_light_reason", "current_light_on"))
+    kept = 0
+    batch = []
+    for pk, reason, judged_on in stood.iterator(chunk_size=LIGHTS_REFRESH_CHUNK):
+        batch.append(MonthLight(project_id=pk, month=month, light_reason=reason, judged_on=judged_on))
+        if len(batch) == LIGHTS_REFRESH_CHUNK:
+            kept += len(MonthLight.objects.bulk_create(batch, ignore_conflicts=True))
+            batch = []
+    if batch:
+        kept += len(MonthLight.objects.bulk_create(batch, ignore_conflicts=True))
+    return kept
+
+
+def as_month_ended(queryset, month):
+    """`queryset`, annotated by annotate_progress as of `month`'s end, with month_light_reason: the light kept at
+    the month's end (MonthLight) where one was, else the one evaluated. COALESCE evaluates the rules only for a
+    project none was kept for."""
+    return queryset.annotate(kept_light=FilteredRelation("month_lights", condition=Q(month_lights__month=month))).annotate(
+        month_light_reason=Coalesce(F("kept_light__light_reason"), F("light_reason")))
 
 
 class _ExistsPerRow(models.Exists):

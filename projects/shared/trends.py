@@ -6,7 +6,8 @@ A month's figures, each judged as of the month's end (today for the current mont
   year's months up to it (what was reported, so a past month reads as it stood);
 - plan and rate: the year's planned investment and completed / plan in percent;
 - starts: projects whose actual start date falls in the month;
-- red / yellow: projects whose light was red / yellow on the month's end (lights.annotate_progress with `on`);
+- red / yellow: projects whose light was red / yellow on the month's end: as kept then (MonthLight) for an ended
+  month, else evaluated (lights.annotate_progress with `on`);
 - projects: the projects counted (not cancelled; plan and completion are every project's, as the dashboard's).
 
 Each read is one query grouped by unit (`by` = "city" or "county"), whatever the number of projects."""
@@ -59,13 +60,18 @@ def month_rows(projects, *, month, series=None):
 
     # Plan and completion of every project, as the dashboard's totals sum them (a terminated project's work
     # was done); the projects counted, and shares, without the terminated ones (their light is none).
-    for source in (lights.annotate_progress(projects, year=month.year, on=on).order_by()
-                   .values("city", "county", "light_reason").annotate(count=Count("pk"), plan=Sum("plan_investment"))):
+    judged = lights.annotate_progress(projects, year=month.year, on=on)
+    if on < rules.today():  # an ended month: its lights as they stood at its end, where they were kept
+        judged = lights.as_month_ended(judged, month)
+    else:
+        judged = judged.annotate(month_light_reason=F("light_reason"))
+    for source in (judged.order_by().values("city", "county", "month_light_reason")
+                   .annotate(count=Count("pk"), plan=Sum("plan_investment"))):
         target = row(source)
-        if source["light_reason"] != LightReason.CANCELLED:
+        if source["month_light_reason"] != LightReason.CANCELLED:
             target["projects"] += source["count"]
         target["plan"] += source["plan"] or Decimal(0)
-        light = rules.light_of(source["light_reason"])
+        light = rules.light_of(source["month_light_reason"])
         if light in (Light.RED, Light.YELLOW):
             target[light.value] += source["count"]
     if series is not None:

@@ -98,3 +98,31 @@ def test_the_admin_inline_the_page_the_api_and_the_review_at_once_never_deadlock
         if report.review_status == ReviewStatus.APPROVED:
             assert report.completed_investment == Decimal("10")
         assert report.completed_investment in {Decimal("10"), Decimal("12"), Decimal("13"), Decimal("14")}
+
+
+def test_eight_users_opening_a_cold_list_at_once_render_it_once(on_postgresql, monkeypatch):
+    """Issue 24: after a write, a county's users open its list at the same moment. One renders the list's body; the
+    others wait for it and are answered with it. Each rendered its own before, eight times the work at the worst time."""
+    import time
+
+    from projects.pages import project_list
+
+    editors = [make_user(f"zd-list{index}", Role.COUNTY_EDITOR, "130123") for index in range(8)]
+    clients = [logged_in(editor) for editor in editors]
+    make_project("正定县同时打开的项目", "130123")  # the write: the county's kept list is cold
+    rendered, real = [], project_list._list_context
+
+    def slow(request):
+        rendered.append(1)
+        time.sleep(0.3)  # a province's list takes this long under load
+        return real(request)
+
+    monkeypatch.setattr(project_list, "_list_context", slow)
+    answers = at_once([lambda client=client: client.get(reverse("project_list")) for client in clients])
+    assert [getattr(answer, "status_code", answer) for answer in answers] == [200] * 8
+    assert all("正定县同时打开的项目" in answer.content.decode() for answer in answers)
+    assert len(rendered) == 1, len(rendered)
+    # An invalid request's page is not kept, and whoever waited for it renders their own.
+    for _again in range(2):
+        assert clients[0].get(reverse("project_list"), {"light": "purple"}).status_code == 400
+    assert len(rendered) == 3

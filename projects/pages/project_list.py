@@ -39,16 +39,16 @@ def project_list(request):
         "project-list-body", scope_key(user), user_role(user), sorted(request.GET.lists()), translation.get_language(),
         rules.today(), user=user,
     )
-    body = cache.get(key)
-    if body is None:
-        context, status = _list_context(request)
-        body = render_to_string("projects/_project_list_body.html", context, request)
-        if status == 200:
-            cache.set(key, body, versions.SUMMARY_CACHE_SECONDS)
-    else:
-        status = 200
+    status = [200]
+
+    def render_body():
+        context, status[0] = _list_context(request)
+        return render_to_string("projects/_project_list_body.html", context, request)
+
+    # Rendered once however many ask at once while cold (after a write, a county's users all open its list).
+    body = versions.computed_once(key, render_body, keep=lambda _body: status[0] == 200)
     body = mark_safe(body)  # noqa: S308 — our own template's output, escaped when it was rendered
-    return render(request, "projects/project_list.html", {"body": body}, status=status)
+    return render(request, "projects/project_list.html", {"body": body}, status=status[0])
 
 
 def _list_context(request):

@@ -13,7 +13,7 @@ leaders (whose 包联 projects lie anywhere) read is keyed by the epoch and the 
 
 A missing counter (first use, eviction, a cache that was down) starts at a random value, never at one an
 older summary may have been cached under. When a cold summary is asked for by several requests at once,
-one computes it and the others wait for its result (cached_summary).
+one computes it and the others wait for its result (computed_once, cached_summary).
 """
 
 import hashlib
@@ -140,40 +140,62 @@ _MISSING = object()
 
 
 def cached_summary(parts, compute, *, user=None, stale=False):
-    """compute() cached under `parts` and the versions of `user`'s scope. Asked for at once by several
-    requests while cold, it is computed once: the first computes, the others wait for its result — or, with
-    `stale` (a dict value), get the previous result at once, marked {"stale": True}, if it is at most
-    STALE_SECONDS old: after a write, a dashboard seconds behind rather than a queue of waiting requests."""
+    """compute() cached under `parts` and the versions of `user`'s scope, computed once however many requests ask
+    for it at once while cold (computed_once). With `stale` (a dict value), a request that finds another computing
+    gets the previous result at once, marked {"stale": True}, if it is at most STALE_SECONDS old: after a write, a
+    dashboard seconds behind rather than a queue of waiting requests."""
     key = f"projects:summary:{versioned_key(*parts, user=user)}"
+    if not stale:
+        return computed_once(key, compute)
+    latest = "projects:summary-latest:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+
+    def compute_and_remember():
+        value = compute()
+        cache.set(latest, value, timeout=STALE_SECONDS)
+        return value
+
+    def previous():
+        value = cache.get(latest, _MISSING)
+        return value if value is _MISSING else {**value, "stale": True}
+
+    return computed_once(key, compute_and_remember, meanwhile=previous)
+
+
+def computed_once(key, compute, *, keep=None, meanwhile=None, timeout=SUMMARY_CACHE_SECONDS):
+    """The value cached under `key`; else compute() it, kept `timeout` seconds (if keep(value), when given). Asked
+    for at once by several requests while cold, it is computed once: the first computes, the others wait for its
+    result (polling the cache), or take meanwhile()'s answer at once when it has one (not _MISSING). A request
+    waits COMPUTE_WAIT_SECONDS at most, and computes itself if the first failed, did not keep its value, or the
+    cache does not answer."""
     value = cache.get(key, _MISSING)
     if value is not _MISSING:
         return value
-    latest = "projects:summary-latest:" + hashlib.sha256(repr(parts).encode()).hexdigest()
     computing = f"{key}:computing"
+
+    def compute_and_keep():
+        value = compute()
+        if keep is None or keep(value):
+            cache.set(key, value, timeout=timeout)
+        return value
+
     if cache.add(computing, 1, timeout=COMPUTE_WAIT_SECONDS):
         try:
-            value = compute()
-            cache.set(key, value, timeout=SUMMARY_CACHE_SECONDS)
-            if stale:
-                cache.set(latest, value, timeout=STALE_SECONDS)
-            return value
+            return compute_and_keep()
         finally:
             cache.delete(computing)
-    if stale:
-        previous = cache.get(latest, _MISSING)
-        if previous is not _MISSING:
-            return {**previous, "stale": True}
+    if meanwhile is not None:
+        value = meanwhile()
+        if value is not _MISSING:
+            return value
     deadline = time.monotonic() + COMPUTE_WAIT_SECONDS
     while time.monotonic() < deadline:
         time.sleep(COMPUTE_POLL_SECONDS)
         value = cache.get(key, _MISSING)
         if value is not _MISSING:
             return value
-        if cache.get(computing) is None:  # it failed, or the cache does not answer: compute here
+        if cache.get(computing) is None:  # it failed or kept nothing, or the cache does not answer: compute here
             break
-    value = compute()
-    cache.set(key, value, timeout=SUMMARY_CACHE_SECONDS)
-    return value
+    return compute_and_keep()
 
 
 def _slot_version_key(slot):

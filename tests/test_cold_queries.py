@@ -692,3 +692,28 @@ def test_every_connection_plans_for_ssd_storage(db):
 
     with psycopg.connect(**connection.get_connection_params()) as fresh:  # a new connection: the database's own setting
         assert fresh.execute("SHOW random_page_cost").fetchone()[0] == "1.1"
+
+
+def test_a_warm_admin_page_keeps_its_app_list_per_user(users, projects, monkeypatch):
+    """Every admin page draws the app list of its nav sidebar: a hundred permission checks, about a third of a warm
+    changelist. It is kept per user and language: a warm page builds none, and each user keeps their own (a county
+    editor has no 排名权重)."""
+    from django.contrib.admin import AdminSite
+    from django.core.cache import cache
+
+    cache.clear()  # ids are reused between tests: no list kept for another test's user
+    url = reverse("admin:projects_project_changelist")
+    province, county = client_for(users["province_admin"]), client_for(users["county_editor"])
+
+    def sidebar(response):
+        return response.content.decode().split('<nav class="sticky" id="nav-sidebar"')[1].split("</nav>")[0]
+
+    first, county_first = sidebar(province.get(url)), sidebar(county.get(url))
+    built, original = [], AdminSite._build_app_dict
+    monkeypatch.setattr(AdminSite, "_build_app_dict", lambda self, *args, **kwargs: built.append(1) or original(self, *args, **kwargs))
+    assert sidebar(province.get(url)) == first and sidebar(county.get(url)) == county_first
+    assert not built
+    assert reverse("admin:projects_rankingweight_changelist") in first
+    assert reverse("admin:projects_rankingweight_changelist") not in county_first
+    province.cookies["django_language"] = "en"
+    assert "Key projects" in sidebar(province.get(url)) and built

@@ -1,7 +1,16 @@
 """The admin site that refuses a session still owing its second factor."""
 
 from django.contrib import admin
+from django.core.cache import cache
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from projects.domain.access import user_role
+
+# Every admin page draws the app list (its nav sidebar), a hundred permission checks; it is kept per user (their
+# role, region and flags) and language this long. What it shows only: each admin view checks its permissions itself,
+# so a changed permission shows in the list within this time and is enforced at once.
+APP_LIST_SECONDS = 600
 
 
 class TwoFactorAdminSite(admin.AdminSite):
@@ -14,6 +23,22 @@ class TwoFactorAdminSite(admin.AdminSite):
         return super().has_permission(request) and services.verification_pending(request.user) is None
 
     def get_app_list(self, request, app_label=None):
+        user = request.user
+        if not user.is_authenticated:  # the login page: nothing to list
+            return self._app_list(request, app_label)
+        key = "projects:admin-app-list:" + ":".join(map(str, (user.pk, user_role(user), user.region_id, user.is_superuser,
+                                                              user.is_staff, app_label, get_language())))
+        app_list = cache.get(key)
+        if app_list is None:
+            app_list = self._app_list(request, app_label)
+            for app in app_list:  # kept in the reader's language: the lazy names as text
+                app["name"] = str(app["name"])
+                for model in app["models"]:
+                    model["name"] = str(model["name"])
+            cache.set(key, app_list, APP_LIST_SECONDS)
+        return app_list
+
+    def _app_list(self, request, app_label):
         # django-otp's models have English names only: shown in the admin's words.
         app_list = super().get_app_list(request, app_label)
         for app in app_list:

@@ -696,8 +696,8 @@ def test_every_connection_plans_for_ssd_storage(db):
 
 def test_a_warm_admin_page_keeps_its_app_list_per_user(users, projects, monkeypatch):
     """Every admin page draws the app list of its nav sidebar: a hundred permission checks, about a third of a warm
-    changelist. It is kept per user and language: a warm page builds none, and each user keeps their own (a county
-    editor has no 排名权重)."""
+    changelist. The list and its HTML are kept per user and language: a warm page builds and draws none, and each user
+    keeps their own (a county editor has no 排名权重)."""
     from django.contrib.admin import AdminSite
     from django.core.cache import cache
 
@@ -711,8 +711,12 @@ def test_a_warm_admin_page_keeps_its_app_list_per_user(users, projects, monkeypa
     first, county_first = sidebar(province.get(url)), sidebar(county.get(url))
     built, original = [], AdminSite._build_app_dict
     monkeypatch.setattr(AdminSite, "_build_app_dict", lambda self, *args, **kwargs: built.append(1) or original(self, *args, **kwargs))
-    assert sidebar(province.get(url)) == first and sidebar(county.get(url)) == county_first
-    assert not built
+    warm = province.get(url)
+    assert sidebar(warm) == first and sidebar(county.get(url)) == county_first
+    assert not built and "admin/app_list.html" not in [template.name for template in warm.templates]  # nor drawn
+    assert first.split(reverse("admin:projects_project_changelist"))[1].startswith('" aria-current="page"')
+    assert not sidebar(province.get(reverse("admin:projects_region_changelist"))).split(
+        reverse("admin:projects_project_changelist"))[1].startswith('" aria-current')  # the current item follows the page
     assert reverse("admin:projects_rankingweight_changelist") in first
     assert reverse("admin:projects_rankingweight_changelist") not in county_first
     province.cookies["django_language"] = "en"

@@ -23,11 +23,9 @@ class TwoFactorAdminSite(admin.AdminSite):
         return super().has_permission(request) and services.verification_pending(request.user) is None
 
     def get_app_list(self, request, app_label=None):
-        user = request.user
-        if not user.is_authenticated:  # the login page: nothing to list
+        if not request.user.is_authenticated:  # the login page: nothing to list
             return self._app_list(request, app_label)
-        key = "projects:admin-app-list:" + ":".join(map(str, (user.pk, user_role(user), user.region_id, user.is_superuser,
-                                                              user.is_staff, app_label, get_language())))
+        key = f"projects:admin-app-list:{self._app_list_key(request)}:{app_label}"
         app_list = cache.get(key)
         if app_list is None:
             app_list = self._app_list(request, app_label)
@@ -37,6 +35,19 @@ class TwoFactorAdminSite(admin.AdminSite):
                     model["name"] = str(model["name"])
             cache.set(key, app_list, APP_LIST_SECONDS)
         return app_list
+
+    def each_context(self, request):
+        # The nav sidebar's HTML is kept with the list it draws (templates/admin/nav_sidebar.html).
+        context = super().each_context(request)
+        if request.user.is_authenticated:
+            context["nav_sidebar_key"] = self._app_list_key(request)
+        return context
+
+    @staticmethod
+    def _app_list_key(request):
+        """What the app list depends on: the user, their role, region and flags, and the language."""
+        user = request.user
+        return ":".join(map(str, (user.pk, user_role(user), user.region_id, user.is_superuser, user.is_staff, get_language())))
 
     def _app_list(self, request, app_label):
         # django-otp's models have English names only: shown in the admin's words.

@@ -16,9 +16,9 @@ from projects.api.throttling import PerTokenRateThrottle
 from projects.dispatch.reports import reports_review
 from projects.domain import rules
 from projects.domain.choices import ReviewAction, ReviewStatus
-from projects.models import AnnualPlan, ApiToken, MonthlyReport, Problem
+from projects.models import AnnualPlan, ApiToken, MonthlyReport, Problem, Project
 
-from .conftest import make_project
+from .conftest import ZHENGDING, make_project
 from .test_access import client_for
 
 API = "/api/v1/"
@@ -316,3 +316,36 @@ def test_dashboard_gives_the_forecast_and_the_trend_of_the_page(users, projects)
     assert set(trend["current"]) >= {"completed", "rate", "starts", "red"}
     starts_row = next(row for row in page["trend_card"]["rows"] if row["name"] == "starts")
     assert str(trend["current"]["starts"]) == starts_row["cells"][0][0]
+
+
+def test_a_page_of_projects_is_serialised_without_inspecting_a_callable_per_row(users, monkeypatch):
+    """Issue 24: DRF's source="get_stage_display" inspects the method's signature on every row, and each label was
+    translated anew: two fifths of serialising 1,000 projects. The labels are the model's, in the reader's language."""
+    import inspect
+
+    from django.utils import translation
+
+    from projects.domain.choices import Stage, Status
+
+    for index in range(20):
+        make_project(f"正定序列化{index:02d}", ZHENGDING, stage=(Stage.CONTINUING, Stage.PREPARATORY)[index % 2],
+                     status=Status.STALLED if index % 3 == 0 else Status.NORMAL)
+    client = Client(HTTP_AUTHORIZATION=f"Token {issue_token(users['county_editor'])}")
+    inspected, real = [], inspect.signature
+    monkeypatch.setattr(inspect, "signature", lambda *args, **kwargs: inspected.append(1) or real(*args, **kwargs))
+    client.get(API + "projects/", {"page_size": 1})  # what a process inspects once
+    counts = []
+    for size in (5, 20):
+        inspected.clear()
+        assert len(client.get(API + "projects/", {"page_size": size, "search": "正定序列化"}).json()["results"]) == size
+        counts.append(len(inspected))
+    assert counts[0] == counts[1], counts  # none per row
+    for language in ("zh-hans", "en"):
+        client.cookies["django_language"] = language
+        rows = client.get(API + "projects/", {"page_size": 20, "search": "正定序列化"}, HTTP_ACCEPT_LANGUAGE=language).json()["results"]
+        with translation.override(language):
+            for row in rows:
+                project = Project.objects.get(pk=row["id"])
+                assert (row["stage_display"], row["status_display"]) == (project.get_stage_display(), project.get_status_display())
+                assert row["page_url"] == reverse("project_detail", args=[project.pk])
+        assert {row["status_display"] for row in rows} == ({"停缓建", "正常推进"} if language == "zh-hans" else {"Stalled", "Normal"})

@@ -62,7 +62,10 @@ def light_q(light):
 
 
 def light_of(reason):
-    return LIGHT_OF_REASON[LightReason(reason)]
+    # Looked up by the stored string (a reason's member hashes as its value) without building the member: called
+    # for every row a list or the API shows. An unknown reason raises ValueError, as LightReason() does.
+    light = LIGHT_OF_REASON.get(reason)
+    return light if light is not None else LIGHT_OF_REASON[LightReason(reason)]
 
 
 @dataclass(frozen=True)

@@ -349,3 +349,28 @@ def test_a_page_of_projects_is_serialised_without_inspecting_a_callable_per_row(
                 assert (row["stage_display"], row["status_display"]) == (project.get_stage_display(), project.get_status_display())
                 assert row["page_url"] == reverse("project_detail", args=[project.pk])
         assert {row["status_display"] for row in rows} == ({"停缓建", "正常推进"} if language == "zh-hans" else {"Stalled", "Normal"})
+
+
+def test_a_projects_detail_is_kept_per_caller_and_follows_a_write(users):
+    """Issue 24: a project's detail (its plans, latest report, the phone as the caller may see it) was read and
+    serialised anew on every request. It is kept per caller under their scope's versions: a second request reads
+    no project, a write shows at once, a reader without the right to edit keeps their masked phone, and a project
+    out of sight is refused each time."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    project = make_project("正定县详情项目", ZHENGDING, phone="13812345678")
+    editor = Client(HTTP_AUTHORIZATION=f"Token {issue_token(users['county_editor'])}")
+    leader = Client(HTTP_AUTHORIZATION=f"Token {issue_token(users['leader'])}")
+    url = f"{API}projects/{project.pk}/"
+    first = editor.get(url).json()
+    with CaptureQueriesContext(connection) as warm:
+        assert editor.get(url).json() == first
+    assert not [q["sql"] for q in warm.captured_queries if 'FROM "projects_project"' in q["sql"]]
+    assert first["phone"] == "13812345678" and leader.get(url).json()["phone"] == "138****5678"
+    project.name = "正定县详情项目（改名）"
+    project.save()
+    assert editor.get(url).json()["name"] == "正定县详情项目（改名）"
+    elsewhere = make_project("南宫市看不见的项目", "130581")
+    for _again in range(2):
+        assert editor.get(f"{API}projects/{elsewhere.pk}/").status_code == 404

@@ -106,17 +106,27 @@ class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
         return api.ProjectDetailSerializer if self.action == "retrieve" else api.ProjectSerializer
 
     def list(self, request, *args, **kwargs):
-        """A page as serialised for this caller, kept under the data versions of their scope: serialising
-        1,000 rows costs many times reading them (issue 24), and machines ask for the same pages again.
-        Keyed by the caller (the phone shown depends on their rights), the query, host, version, language
-        and day (lights are today's)."""
+        """A page as serialised for this caller, kept: serialising 1,000 rows costs many times reading them (issue 24),
+        and machines ask for the same pages again."""
+        return self._kept(request, "api-projects", lambda: super(ProjectViewSet, self).list(request, *args, **kwargs))
+
+    def retrieve(self, request, *args, **kwargs):
+        """One project as serialised for this caller, kept as a page of the list is (machines poll a project)."""
+        return self._kept(request, ("api-project", kwargs.get("pk")), lambda: super(ProjectViewSet, self).retrieve(request, *args, **kwargs))
+
+    @staticmethod
+    def _kept(request, name, respond):
+        """respond()'s data kept under the data versions of the caller's scope, keyed by the caller (the phone shown
+        depends on their rights), `name`, the query, host, version, language and day (lights are today's). Only
+        a 200's data is kept: an error (a project out of sight, a bad filter) is answered anew."""
         key = "projects:api-projects:" + versioned_key(
-            "api-projects", request.user.pk, sorted(request.query_params.lists()), request.get_host(), request.version,
+            name, request.user.pk, sorted(request.query_params.lists()), request.get_host(), request.version,
             translation.get_language(), rules.today(), user=request.user)
         data = cache.get(key)
         if data is None:
-            response = super().list(request, *args, **kwargs)
-            cache.set(key, response.data, SUMMARY_CACHE_SECONDS)
+            response = respond()
+            if response.status_code == 200:
+                cache.set(key, response.data, SUMMARY_CACHE_SECONDS)
             return response
         return Response(data)
 

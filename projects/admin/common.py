@@ -28,9 +28,9 @@ class FilterSetListFilter(admin.SimpleListFilter):
 
     def _sidebar_choices(self, request, model_admin):
         """{parameter: choices} of the sidebar's filters of this FilterSet, read once per request. The choices (every
-        county, cluster, industry…) change with the catalogue (the data version), the scope and the language: kept
-        until one of them changes, as the list page keeps its filters; one cache read for the whole sidebar, not
-        two per filter."""
+        county, cluster, industry…) change with the catalogues and regions (the epoch, not the projects' data: a
+        county's report leaves them kept), the scope and the language, as the list page's filters do; one cache read
+        for the whole sidebar, not two per filter."""
         read = request.__dict__.setdefault("_sidebar_choices", {})
         if model_admin not in read:
             names = sorted(spec.parameter_name for spec in model_admin.list_filter
@@ -42,7 +42,7 @@ class FilterSetListFilter(admin.SimpleListFilter):
                 return {name: _flat_choices(form.fields[name]) for name in names}
 
             key = ("admin-filters", self.filterset_class.__name__, names, scope_key(request.user), translation.get_language())
-            read[model_admin] = versions.cached_summary(key, choices, user=request.user)
+            read[model_admin] = versions.computed_once("projects:admin-filters:" + versions.catalogue_key(*key), choices)
         return read[model_admin]
 
     def queryset(self, request, queryset):

@@ -228,31 +228,40 @@ def test_a_digests_figures_merged_from_region_pieces_give_what_the_separate_read
             assert [row["label"] for row in figures["areas"]] == ["Shijiazhuang City", "Xingtai City"]
 
 
-def test_a_county_report_recomputes_only_that_countys_sums_for_the_province(users, with_actions_and_supervision):
-    """After a report in 正定, the province's cold dashboard reads 正定's projects only: the other
-    counties' and cities' sums are still cached under their regions' versions (issue 24)."""
-    province = users["province_admin"]
-    dashboard(scoped(province), province)  # everything cached
-    zhengding = Region.objects.get(code=ZHENGDING)
-    project = next(p for p in with_actions_and_supervision if p.county_id == zhengding.pk)
-    report = project.reports.filter(month__year=MONTH.year).first()
-    report.completed_investment += Decimal("7")
-    report.save()
-
+def province_reads_after(province, write):
+    """(the province's dashboard figures after write(), the grouped reads of projects that summed them): everything
+    was cached before the write."""
+    dashboard(scoped(province), province)
+    write()
     with CaptureQueriesContext(connection) as queries:
         after = dashboard(scoped(province), province)
     project_reads = [q["sql"] for q in queries.captured_queries if '"projects_project"' in q["sql"] and "GROUP BY" in q["sql"]]
     assert project_reads, "the province's figures were not recomputed after a write"
+    return after, project_reads
+
+
+def assert_as_summed_anew(after, province):
+    from django.core.cache import cache
+
+    cache.clear()
+    assert after == dashboard(scoped(province), province)
+
+
+def test_a_county_report_recomputes_only_that_countys_sums_for_the_province(users, with_actions_and_supervision):
+    """After a report in 正定, the province's cold dashboard reads 正定's projects only: the other
+    counties' and cities' sums are still cached under their regions' versions (issue 24)."""
+    province = users["province_admin"]
+    zhengding = Region.objects.get(code=ZHENGDING)
+    project = next(p for p in with_actions_and_supervision if p.county_id == zhengding.pk)
+    report = project.reports.filter(month__year=MONTH.year).first()
+    report.completed_investment += Decimal("7")
+    after, project_reads = province_reads_after(province, report.save)
     for sql in project_reads:
         # 正定's projects alone, read by index: not its city's own projects (no county), nor those of no region,
         # whose pieces have versions of their own that a county's report does not move.
         assert re.search(r'(projects_project"|U0)\."county_id" IN \(%s\)' % zhengding.pk, sql), sql
         assert not re.search(r'"(county|city)_id" IS NULL', sql), sql
-    # The same figures as summing everything anew.
-    from django.core.cache import cache
-
-    cache.clear()
-    assert after == dashboard(scoped(province), province)
+    assert_as_summed_anew(after, province)
     assert after["totals"]["completed"] is not None
 
 
@@ -260,24 +269,15 @@ def test_a_project_moved_to_its_citys_own_recomputes_those_two_pieces_alone(user
     """A project moved from 正定 to 石家庄市本级 (no county) leaves 正定's piece and the city's own projects' piece
     cold, and no other: each is read by its own condition, and the figures are those of summing anew."""
     province = users["province_admin"]
-    dashboard(scoped(province), province)  # everything cached
     zhengding = Region.objects.get(code=ZHENGDING)
     project = next(p for p in with_actions_and_supervision if p.county_id == zhengding.pk)
     project.county = None
-    project.save()
-
-    with CaptureQueriesContext(connection) as queries:
-        after = dashboard(scoped(province), province)
-    project_reads = [q["sql"] for q in queries.captured_queries if '"projects_project"' in q["sql"] and "GROUP BY" in q["sql"]]
-    assert project_reads, "the province's figures were not recomputed after a write"
+    after, project_reads = province_reads_after(province, project.save)
     for sql in project_reads:
         assert re.search(r'"county_id" IN \(%s\)' % zhengding.pk, sql), sql
         assert re.search(r'"city_id" IN \(%s\) AND (U0|"projects_project")\."county_id" IS NULL' % project.city_id, sql), sql
         assert not re.search(r'"city_id" IS NULL', sql), sql  # projects of no region: still cached
-    from django.core.cache import cache
-
-    cache.clear()
-    assert after == dashboard(scoped(province), province)
+    assert_as_summed_anew(after, province)
     assert next(row for row in after["areas"] if row["key"] == project.city_id)["count"]
 
 
@@ -626,12 +626,7 @@ def test_a_supervision_step_in_a_county_recomputes_only_that_countys_sums(users,
     zhengding = Region.objects.get(code=ZHENGDING)
     item = SupervisionItem.objects.open().filter(project__county=zhengding).first()
     assert item is not None
-    dashboard(scoped(province), province)  # everything cached
-    signoff.item_urge(user=province, item=item, version=item.version)
-    with CaptureQueriesContext(connection) as queries:
-        dashboard(scoped(province), province)
-    project_reads = [q["sql"] for q in queries.captured_queries if '"projects_project"' in q["sql"] and "GROUP BY" in q["sql"]]
-    assert project_reads, "the province's figures were not recomputed after the step"
+    _after, project_reads = province_reads_after(province, lambda: signoff.item_urge(user=province, item=item, version=item.version))
     for sql in project_reads:
         assert re.search(r'(projects_project"|U0)\."county_id" IN \(%s\)' % zhengding.pk, sql), sql
 

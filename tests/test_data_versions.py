@@ -182,3 +182,27 @@ def test_an_api_page_is_serialised_once_per_data_version_and_caller(users, proje
     assert len(serialised) == 2 * count
     client_for(users["leader"]).get("/api/v1/projects/")
     assert len(serialised) == 3 * count
+
+
+def test_with_the_cache_away_a_cold_value_is_computed_at_once(monkeypatch):
+    """A cache that does not answer adds nothing and keeps nothing: a request found no one computing and computed
+    itself, but only after a first poll's sleep (50 ms on every cold page while Redis was away)."""
+
+    class Away:
+        def get(self, key, default=None):
+            return default
+
+        def add(self, *args, **kwargs):
+            return False
+
+        def set(self, *args, **kwargs):
+            pass
+
+        def delete(self, *args, **kwargs):
+            pass
+
+    slept = []
+    monkeypatch.setattr(versions, "cache", Away())
+    monkeypatch.setattr(versions.time, "sleep", slept.append)
+    assert versions.computed_once("projects:away-test", lambda: 42) == 42
+    assert not slept

@@ -189,12 +189,13 @@ def computed_once(key, compute, *, keep=None, meanwhile=None, timeout=SUMMARY_CA
             return value
     deadline = time.monotonic() + COMPUTE_WAIT_SECONDS
     while time.monotonic() < deadline:
-        time.sleep(COMPUTE_POLL_SECONDS)
         value = cache.get(key, _MISSING)
         if value is not _MISSING:
             return value
+        # Looked at before waiting: with the cache away (nothing added, nothing kept) a request computes at once.
         if cache.get(computing) is None:  # it failed or kept nothing, or the cache does not answer: compute here
             break
+        time.sleep(COMPUTE_POLL_SECONDS)
     return compute_and_keep()
 
 

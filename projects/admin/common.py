@@ -42,7 +42,8 @@ class FilterSetListFilter(admin.SimpleListFilter):
                 return {name: _flat_choices(form.fields[name]) for name in names}
 
             key = ("admin-filters", self.filterset_class.__name__, names, scope_key(request.user), translation.get_language())
-            read[model_admin] = versions.computed_once("projects:admin-filters:" + versions.catalogue_key(*key), choices)
+            key = "projects:admin-filters:" + versions.catalogue_key(*key)
+            read[model_admin] = versions.computed_once(key, choices)
         return read[model_admin]
 
     def queryset(self, request, queryset):

@@ -112,7 +112,8 @@ class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
 
     def retrieve(self, request, *args, **kwargs):
         """One project as serialised for this caller, kept as a page of the list is (machines poll a project)."""
-        return self._kept(request, ("api-project", kwargs.get("pk")), lambda: super(ProjectViewSet, self).retrieve(request, *args, **kwargs))
+        return self._kept(request, ("api-project", kwargs.get("pk")),
+                          lambda: super(ProjectViewSet, self).retrieve(request, *args, **kwargs))
 
     @staticmethod
     def _kept(request, name, respond):

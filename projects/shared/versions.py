@@ -210,8 +210,8 @@ def cached_per_region(parts, slots, compute):
     """{slot: value} for `slots`, each cached under `parts` and the versions of its own region, so that a
     write recomputes only the slots of the regions it moved. A slot is (kind, region id): ("county", id)
     keyed by that county's version, ("own", id) by that city-level unit's own projects' (not its counties'),
-    ("none", None) by the version of projects of no region. compute(missing) gives {slot: value} for the missing slots (all of them at once when
-    nothing is cached: one pass instead of one per region)."""
+    ("none", None) by the version of projects of no region. compute(missing) gives {slot: value} for the
+    missing slots (all of them at once when nothing is cached: one pass instead of one per region)."""
     slots = list(slots)
     slot_versions = {slot: _slot_version_key(slot) for slot in slots}
     version_keys = list(dict.fromkeys([DATA_VERSION_KEY, *slot_versions.values()]))

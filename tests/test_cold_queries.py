@@ -721,3 +721,33 @@ def test_a_warm_admin_page_keeps_its_app_list_per_user(users, projects, monkeypa
     assert reverse("admin:projects_rankingweight_changelist") not in county_first
     province.cookies["django_language"] = "en"
     assert "Key projects" in sidebar(province.get(url)) and built
+
+
+def test_the_kept_menu_and_app_list_last_as_long_as_shown_permissions_may_lag(users, projects, monkeypatch):
+    """The menu, the admin's app list and its nav sidebar are kept SHOWN_PERMS_SECONDS, one tolerance for what a user
+    is shown of their permissions: with none, a permission taken away leaves them at the next page."""
+    from django.contrib.auth.models import Permission
+    from django.core.cache import cache
+
+    from projects.pages import context_processors
+    from projects.security import sites
+
+    cache.clear()
+    for module in (context_processors, sites):
+        monkeypatch.setattr(module, "SHOWN_PERMS_SECONDS", 0)
+    coordinator = users["city_coordinator"]
+    client = client_for(coordinator)
+    review_url = reverse("report_review")
+
+    def menu():
+        return client.get(reverse("project_list")).content.decode().split('<nav class="main-nav">')[1].split("</nav>")[0]
+
+    def sidebar():
+        page = client.get(reverse("admin:projects_project_changelist")).content.decode()
+        return page.split('id="nav-sidebar"')[1].split("</nav>")[0]
+
+    assert review_url in menu() and reverse("admin:projects_problem_changelist") in sidebar()
+    for group in coordinator.groups.all():
+        group.permissions.remove(*Permission.objects.filter(codename__in=["review_monthlyreport", "view_problem", "change_problem"]))
+    assert review_url not in menu()
+    assert reverse("admin:projects_problem_changelist") not in sidebar()

@@ -12,6 +12,9 @@ from django.db.models import F, Q
 from projects.domain.choices import RegionLevel, Role
 
 NOTHING = Q(pk__in=[])
+# How long what a user is shown of their permissions (the menu, the admin's app list, a page's buttons) may lag a
+# change of them: kept that long to spare every page their loading. Views check permissions themselves, at once.
+SHOWN_PERMS_SECONDS = 600
 
 # Group names are what administrators see in the user form; the Role value is what code uses.
 ROLE_GROUP_NAMES = {

@@ -2,10 +2,8 @@
 
 from django.core.cache import cache
 
+from projects.domain.access import SHOWN_PERMS_SECONDS
 from projects.shared import scopes
-
-# How long whether to show a user what a permission allows is kept; the menu's kept HTML is as old at most.
-SHOWN_PERM_SECONDS = 600
 
 
 def scope_filterset(request, data=None):
@@ -28,12 +26,12 @@ def chosen_plan(request):
 
 
 def shown_perm(user, perm):
-    """Whether to show `user` what `perm` allows (a button, a link), kept for SHOWN_PERM_SECONDS: loading a user's
+    """Whether to show `user` what `perm` allows (a button, a link), kept for SHOWN_PERMS_SECONDS: loading a user's
     permissions costs a warm page two queries. For what is shown only: the view behind the link checks the
     permission itself, at once."""
     key = f"projects:shown-perm:{user.pk}:{perm}"
     shown = cache.get(key)
     if shown is None:
         shown = user.has_perm(perm)
-        cache.set(key, shown, SHOWN_PERM_SECONDS)
+        cache.set(key, shown, SHOWN_PERMS_SECONDS)
     return shown

@@ -5,12 +5,7 @@ from django.core.cache import cache
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from projects.domain.access import user_role
-
-# Every admin page draws the app list (its nav sidebar), a hundred permission checks; it is kept per user (their
-# role, region and flags) and language this long. What it shows only: each admin view checks its permissions itself,
-# so a changed permission shows in the list within this time and is enforced at once.
-APP_LIST_SECONDS = 600
+from projects.domain.access import SHOWN_PERMS_SECONDS, user_role
 
 
 class TwoFactorAdminSite(admin.AdminSite):
@@ -23,6 +18,8 @@ class TwoFactorAdminSite(admin.AdminSite):
         return super().has_permission(request) and services.verification_pending(request.user) is None
 
     def get_app_list(self, request, app_label=None):
+        # Every admin page draws the app list (its nav sidebar), a hundred permission checks: kept per user (their
+        # role, region and flags) and language for SHOWN_PERMS_SECONDS.
         if not request.user.is_authenticated:  # the login page: nothing to list
             return self._app_list(request, app_label)
         key = f"projects:admin-app-list:{self._app_list_key(request)}:{app_label}"
@@ -33,14 +30,14 @@ class TwoFactorAdminSite(admin.AdminSite):
                 app["name"] = str(app["name"])
                 for model in app["models"]:
                     model["name"] = str(model["name"])
-            cache.set(key, app_list, APP_LIST_SECONDS)
+            cache.set(key, app_list, SHOWN_PERMS_SECONDS)
         return app_list
 
     def each_context(self, request):
         # The nav sidebar's HTML is kept with the list it draws (templates/admin/nav_sidebar.html).
         context = super().each_context(request)
         if request.user.is_authenticated:
-            context["nav_sidebar_key"] = self._app_list_key(request)
+            context.update(nav_sidebar_key=self._app_list_key(request), shown_perms_seconds=SHOWN_PERMS_SECONDS)
         return context
 
     @staticmethod

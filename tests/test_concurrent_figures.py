@@ -126,3 +126,28 @@ def test_eight_users_opening_a_cold_list_at_once_render_it_once(on_postgresql, m
     for _again in range(2):
         assert clients[0].get(reverse("project_list"), {"light": "purple"}).status_code == 400
     assert len(rendered) == 3
+
+
+def test_eight_users_opening_a_cold_dashboard_at_once_draw_it_once(on_postgresql, monkeypatch):
+    """Issue 24: after a write, a county's users open the dashboard at the same moment. One draws its body; the
+    others wait for it. Each drew its own before: the summary was computed once, but eight bodies were built."""
+    import time
+
+    from projects.pages import dashboard
+
+    editors = [make_user(f"zd-dash{index}", Role.COUNTY_EDITOR, "130123") for index in range(8)]
+    clients = [logged_in(editor) for editor in editors]
+    make_project("正定县同时打开驾驶舱的项目", "130123")  # the write: the county's kept dashboard is cold
+    drawn, real = [], dashboard._dashboard_context
+
+    def slow(request, **kwargs):
+        drawn.append(1)
+        time.sleep(0.3)
+        return real(request, **kwargs)
+
+    monkeypatch.setattr(dashboard, "_dashboard_context", slow)
+    answers = at_once([lambda client=client: client.get(reverse("dashboard")) for client in clients])
+    assert [getattr(answer, "status_code", answer) for answer in answers] == [200] * 8
+    assert len(drawn) == 1, len(drawn)
+    assert clients[0].get(reverse("dashboard")).status_code == 200  # kept: drawn no more
+    assert len(drawn) == 1

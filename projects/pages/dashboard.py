@@ -2,7 +2,6 @@
 figure linked to the list filtered to exactly its projects."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -34,17 +33,20 @@ def dashboard(request):
         "dashboard-body", scope_key(user), user.region_id, may_review,
         sorted(request.GET.lists()), on, translation.get_language(), user=user,
     )
-    body = cache.get(key)
-    if body is None:
+    stale = []
+
+    def draw():
         filterset, year = scope_filterset(request)
         if not filterset.is_valid():
             raise Http404
         plans, plan = chosen_plan(request)
         context = _dashboard_context(request, filterset=filterset, year=year, params=active_params(filterset), plans=plans,
                                      plan=plan, on=on)
-        body = render_to_string("projects/_dashboard_body.html", {**context, "may_review": may_review}, request)
-        if not context["stale"]:  # figures of seconds ago are shown once, not kept
-            cache.set(key, body, versions.SUMMARY_CACHE_SECONDS)
+        stale.append(context["stale"])
+        return render_to_string("projects/_dashboard_body.html", {**context, "may_review": may_review}, request)
+
+    # Drawn once however many ask at once while cold; figures of seconds ago are shown once, not kept.
+    body = versions.computed_once(key, draw, keep=lambda _body: not stale[0])
     return render(request, "projects/dashboard.html", {"body": mark_safe(body)})  # noqa: S308 — our template's output
 
 

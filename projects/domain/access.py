@@ -161,15 +161,18 @@ def person_scope_q(user, prefix="user__"):
     return Q(**{f"{prefix}pk": user.pk})
 
 
-def review_scope_q(user, project_prefix="project__"):
+def review_scope_q(user, project_prefix="project__", *, may_review=None):
     """Q selecting the monthly reports (or, with project_prefix="", the projects) whose review (审核)
     falls to this user.
 
     A city-level unit reviews what its counties report; the province reviews what no county reports:
     city-wide projects, and 定州/辛集, which report for themselves (their projects' county is their city).
-    Each report has exactly one reviewing level; a user needs the review permission besides.
+    Each report has exactly one reviewing level; a user needs the review permission besides (`may_review`: whether
+    they hold it, when the caller read it).
     """
-    if not (user.is_authenticated and user.is_active and user.has_perm("projects.review_monthlyreport")):
+    if may_review is None:
+        may_review = user.has_perm("projects.review_monthlyreport")
+    if not (user.is_authenticated and user.is_active and may_review):
         return NOTHING
     county_reported = Q(**{f"{project_prefix}county__isnull": False}) & ~Q(
         **{f"{project_prefix}county_id": F(f"{project_prefix}city_id")}

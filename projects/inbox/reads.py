@@ -20,12 +20,13 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from projects.domain import rules
-from projects.domain.access import can_edit_projects, is_province_wide, scope_key, user_role
+from projects.domain.access import is_province_wide, scope_key, user_role
 from projects.domain.choices import ReviewStatus, Role, SupervisionLevel, SupervisionStatus
 from projects.models import PROJECT_ORDER, ImportBatch, MonthlyReport, Project, SupervisionItem
 from projects.models.supervision import overdue_q
 from projects.shared import lights, versions
 from projects.shared.summaries import region_slots, slots_q, split_by_slot
+from projects.shared.shown import shown_perm
 from projects.shared.versions import cached_per_region
 
 # Months back the report and review pages offer (their month choice): older returned or unreviewed
@@ -83,28 +84,32 @@ def _returned_reports(projects, *, on):
                                         month__gte=first, month__lte=last)
 
 
-def _owed_counts(user, *, on):
+def _owed_counts(user, *, on, shown=False):
     """What the report, returned and review lines count: {"report": n, "returned": {month: n}, "review": {month: n}}.
     Counted by region and cached per region under its version (versions.cached_per_region, the dashboard's slots):
     the menu's number is read anew after every write in the user's scope, for the province after anyone's; a
-    county's report then recounts that county's projects, not the province's 100,000 (issue 24)."""
+    county's report then recounts that county's projects, not the province's 100,000 (issue 24). `shown`: for the
+    menu's number, which reads whether the user may report and review as the menu's links do (shown_perm)."""
     month = rules.reporting_month(on)
     first, last = _months(on)
-    may_report = user.has_perm("projects.add_monthlyreport")
-    may_review = user.has_perm("projects.review_monthlyreport")
+    has_perm = (lambda perm: shown_perm(user, perm)) if shown else user.has_perm
+    may_report = has_perm("projects.add_monthlyreport")
+    may_review = has_perm("projects.review_monthlyreport")
+    may_edit = has_perm("projects.change_project")
     by_region = {"city": F("project__city_id"), "county": F("project__county_id")}
 
     def read(where):
         rows = {"report": [], "returned": [], "review": []}
-        editable = Project.objects.editable_by(user).filter(where)
+        editable = Project.objects.editable_by(user, may_edit=may_edit).filter(where)
         if may_report:
             rows["report"] = list(
                 editable.filter(lights.report_status_q("missing", month) & ~lights.report_status_q("returned", month))
                 .order_by().values("city", "county").annotate(count=Count("pk")))
+            # Counted by project, not pk: read from the returned reports' own index alone (projects_report_returned).
             rows["returned"] = list(_returned_reports(editable, on=on).order_by()
-                                    .values("month", **by_region).annotate(count=Count("pk")))
+                                    .values("month", **by_region).annotate(count=Count("project")))
         if may_review:
-            reviewable = MonthlyReport.objects.reviewable_by(user)
+            reviewable = MonthlyReport.objects.reviewable_by(user, may_review=may_review)
             if where:
                 reviewable = reviewable.filter(project__in=Project.objects.filter(where).values("pk"))
             rows["review"] = list(
@@ -121,7 +126,7 @@ def _owed_counts(user, *, on):
         def compute(missing):
             return split_by_slot(read(slots_q(missing, slots)), missing)
 
-        parts = ("inbox", scope_key(user), user_role(user), may_report, may_review, can_edit_projects(user), on)
+        parts = ("inbox", scope_key(user), user_role(user), may_report, may_review, may_edit, on)
         pieces = cached_per_region(parts, slots, compute).values()
     counts = {"report": 0, "returned": {}, "review": {}}
     for piece in pieces:
@@ -230,7 +235,7 @@ def inbox_items(user, *, on=None, listed=True):
     on = on or rules.today()
     if not (user.is_authenticated and user.is_active):
         return []
-    owed = _owed_counts(user, on=on)
+    owed = _owed_counts(user, on=on, shown=not listed)
     items = _to_report(user, on=on, owed=owed) + _returned(user, on=on, owed=owed, listed=listed)
     items += _to_review(user, on=on, owed=owed) + _supervision(user, on=on) + _imports(user, on=on)
     count_store(user, items, on=on)

@@ -55,8 +55,10 @@ class ProjectQuerySet(models.QuerySet):
         """The one rule for what a user may see: everything within their region (see domain/access.py)."""
         return self.filter(project_scope_q(user))
 
-    def editable_by(self, user):
-        return self.visible_to(user) if can_edit_projects(user) else self.none()
+    def editable_by(self, user, *, may_edit=None):
+        """The projects `user` may edit; `may_edit`: whether they hold the permission, when the caller read it."""
+        may_edit = can_edit_projects(user) if may_edit is None else may_edit
+        return self.visible_to(user) if may_edit else self.none()
 
 
 # The order projects are listed in everywhere: by city and county code (stored on the project, so one index,

@@ -18,9 +18,9 @@ from projects.models.users import User
 
 
 class MonthlyReportQuerySet(ProjectChildQuerySet):
-    def reviewable_by(self, user):
+    def reviewable_by(self, user, *, may_review=None):
         """The reports whose review falls to this user (see access.review_scope_q)."""
-        return self.filter(review_scope_q(user))
+        return self.filter(review_scope_q(user, may_review=may_review))
 
     def counted(self):
         """Reports that count: their figure is in the totals and their month counts as reported."""
@@ -142,6 +142,9 @@ class MonthlyReport(models.Model):
             # per project after every write in a scope; a few percent of the reports, looked up without the rest.
             models.Index(fields=["project", "month", "review_status"], name="projects_report_pending",
                          condition=models.Q(review_status__in=[ReviewStatus.SUBMITTED, ReviewStatus.RETURNED])),
+            # The returned reports of the months the report page offers, counted for a scope's menu without their rows.
+            models.Index(fields=["month", "project"], name="projects_report_returned",
+                         condition=models.Q(review_status=ReviewStatus.RETURNED)),
         ]
         permissions = [("review_monthlyreport", _("可以审核月度调度"))]
 

@@ -249,6 +249,8 @@ class SupervisionItem(models.Model):
         indexes = [
             models.Index(fields=["status", "due_on"], name="supervision_open_due"),
             models.Index(fields=["project", "cause", "status"], name="supervision_project_cause"),
+            # The open items of a level (the 待办 count of its answerers), not a scan of every item.
+            models.Index(fields=["level", "status", "project"], name="supervision_level_open"),
         ]
         # The daily run opens at most one item per cause and project (per problem for an old problem) while
         # it is open, whatever runs at once (two beats, beat and an operator's `supervise`): the database

@@ -1,8 +1,5 @@
 """What several pages share: the user's projects through the FilterSet, the chosen action plan, bar rows."""
 
-from django.core.cache import cache
-
-from projects.domain.access import SHOWN_PERMS_SECONDS
 from projects.shared import scopes
 
 
@@ -23,15 +20,3 @@ def bar_rows(rows, *, value_key, link):
 def chosen_plan(request):
     """All action plans, and the one ?plan= names (else the default plan)."""
     return scopes.action_plans(request.GET.get("plan"))
-
-
-def shown_perm(user, perm):
-    """Whether to show `user` what `perm` allows (a button, a link), kept for SHOWN_PERMS_SECONDS: loading a user's
-    permissions costs a warm page two queries. For what is shown only: the view behind the link checks the
-    permission itself, at once."""
-    key = f"projects:shown-perm:{user.pk}:{perm}"
-    shown = cache.get(key)
-    if shown is None:
-        shown = user.has_perm(perm)
-        cache.set(key, shown, SHOWN_PERMS_SECONDS)
-    return shown

@@ -13,11 +13,12 @@ from projects.domain import rules
 from projects.domain.access import scope_key
 from projects.domain.choices import Light
 from projects.models import PROJECT_ORDER
-from projects.pages.common import bar_rows, chosen_plan, scope_filterset, shown_perm
+from projects.pages.common import bar_rows, chosen_plan, scope_filterset
 from projects.shared import forecast, summaries, trends, versions
 from projects.shared.filtersets import REPORT_STATUS_CHOICES, list_link
 from projects.shared.investment import investment_card_links
 from projects.shared.scopes import active_params
+from projects.shared.shown import shown_perm
 
 
 @login_required

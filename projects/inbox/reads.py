@@ -25,8 +25,8 @@ from projects.domain.choices import ReviewStatus, Role, SupervisionLevel, Superv
 from projects.models import PROJECT_ORDER, ImportBatch, MonthlyReport, Project, SupervisionItem
 from projects.models.supervision import overdue_q
 from projects.shared import lights, versions
-from projects.shared.summaries import region_slots, slots_q, split_by_slot
 from projects.shared.shown import shown_perm
+from projects.shared.summaries import region_slots, slots_q, split_by_slot
 from projects.shared.versions import cached_per_region
 
 # Months back the report and review pages offer (their month choice): older returned or unreviewed

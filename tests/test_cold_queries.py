@@ -787,3 +787,36 @@ def test_the_menu_counts_returned_reports_and_open_items_from_their_own_indexes(
     assert re.search(r"Index Only Scan using projects_report_returned on projects_monthlyreport", plan_of(returned[0])), \
         plan_of(returned[0])
     assert "using supervision_level_open on projects_supervisionitem" in plan_of(items[0]), plan_of(items[0])
+
+
+def test_a_lists_rows_translate_their_labels_and_build_their_links_once(users):
+    """Issue 24: after a write a list's rows are rendered anew. Each row reversed its project's link and translated
+    its stage's label and its light's: a third of rendering 50 rows (9.3 -> 6.6 ms at 100,000). Now once per page,
+    as the API and the map do; the rows read as before, in both languages."""
+    from django.core.cache import cache
+    from django.urls.resolvers import URLResolver
+
+    for index in range(50):
+        make_project(f"正定县列表行项目{index:02d}", ZHENGDING)
+    client = client_for(users["county_editor"])
+    calls, real = [], URLResolver._reverse_with_prefix
+
+    def rendered(per_page):
+        cache.clear()
+        calls.clear()
+        page = client.get(reverse("project_list"), {"per_page": per_page})
+        return len(calls), page.content.decode()
+
+    URLResolver._reverse_with_prefix = lambda *args, **kwargs: calls.append(1) or real(*args, **kwargs)
+    try:
+        (small, _page), (large, page) = rendered(20), rendered(50)
+    finally:
+        URLResolver._reverse_with_prefix = real
+    assert large == small, (small, large)
+    first = Project.objects.filter(name="正定县列表行项目00").get()
+    assert f'<a href="{reverse("project_detail", args=[first.pk])}?year=' in page
+    assert f">{first.get_stage_display()}</td>" in page and "● " in page
+    client.cookies["django_language"] = "en"
+    english = client.get(reverse("project_list"), {"per_page": 50}).content.decode()
+    with translation.override("en"):
+        assert f">{first.get_stage_display()}</td>" in english

@@ -13,10 +13,12 @@ from django.utils.safestring import mark_safe
 from projects.audit.services import audit_export
 from projects.domain import rules
 from projects.domain.access import is_leader, scope_key, user_role
+from projects.domain.choices import Light, Stage
 from projects.importing import exporting
 from projects.models import PROJECT_ORDER, Project
 from projects.pages.common import scope_filterset
 from projects.shared import lights, versions
+from projects.shared.links import project_links
 from projects.shared.paginators import PAGE_SIZES, CachedCountPaginator, page_of, page_size
 from projects.shared.scopes import active_params
 
@@ -111,9 +113,16 @@ def _list_rows(request, page, year, *, investment=False):
     )
     rows = cache.get(key)
     if rows is None:
+        # Labels translated and the page's link built once, not once a row (a third of rendering 50 rows).
+        stage_labels = {value: str(label) for value, label in Stage.choices}
+        light_labels = {value: str(label) for value, label in Light.choices}
+        link = project_links()
         for project in page.object_list:
             project.light = rules.light_of(project.light_reason)
             project.reason = rules.describe_light(reason=project.light_reason, project=project, year=year, on=on)
+            project.light_label = light_labels[project.light]
+            project.stage_label = stage_labels.get(project.stage, project.stage)
+            project.href = link(project.pk)
         rows = render_to_string("projects/_project_rows.html", {"page": page, "year": year, "investment": investment}, request)
         cache.set(key, rows, versions.SUMMARY_CACHE_SECONDS)
     return mark_safe(rows)  # noqa: S308 — our own template's output, escaped when it was rendered

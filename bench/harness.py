@@ -318,8 +318,12 @@ def bench_users(prefix, scopes):
 
 
 def verified_session_cookie(user):
-    """A session as after a password and a second factor: the Cookie header for it."""
+    """A browser's cookies after a password and a second factor: the session, and the CSRF secret the login form
+    gave it (the admin keeps a changelist page for a browser that holds one). The Cookie header for them."""
+    from django.conf import settings
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
     from django.test import Client
+    from django.utils.crypto import get_random_string
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -328,7 +332,8 @@ def verified_session_cookie(user):
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.get(user=user, name="bench").persistent_id
     session.save()
-    return f"sessionid={session.session_key}"
+    secret = get_random_string(CSRF_SECRET_LENGTH, allowed_chars=CSRF_ALLOWED_CHARS)
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}; {settings.CSRF_COOKIE_NAME}={secret}"
 
 
 def collectstatic():

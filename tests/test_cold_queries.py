@@ -724,17 +724,19 @@ def test_a_warm_admin_page_keeps_its_app_list_per_user(users, projects, monkeypa
 
 
 def test_the_kept_menu_and_app_list_last_as_long_as_shown_permissions_may_lag(users, projects, monkeypatch):
-    """The menu, the admin's app list and its nav sidebar are kept SHOWN_PERMS_SECONDS, one tolerance for what a user
-    is shown of their permissions: with none, a permission taken away leaves them at the next page."""
+    """The menu, the admin's app list, its nav sidebar and a kept changelist page are kept SHOWN_PERMS_SECONDS, one
+    tolerance for what a user is shown of their permissions: with none, a permission taken away leaves them at the
+    next page."""
     from django.contrib.auth.models import Permission
     from django.core.cache import cache
 
+    from projects.admin import common
     from projects.pages import context_processors
     from projects.security import sites
     from projects.shared import shown
 
     cache.clear()
-    for module in (context_processors, sites, shown):
+    for module in (context_processors, sites, shown, common):
         monkeypatch.setattr(module, "SHOWN_PERMS_SECONDS", 0)
     coordinator = users["city_coordinator"]
     client = client_for(coordinator)

@@ -1,15 +1,20 @@
-"""What every region-bound admin shares: list filters from ProjectFilterSet, scoped history, scoping."""
+"""What every region-bound admin shares: list filters from ProjectFilterSet, scoped history, scoping, kept changelists."""
 
+import hashlib
 
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.http import Http404
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 
-from projects.domain.access import phone_masked, scope_key
+from projects.domain import rules
+from projects.domain.access import SHOWN_PERMS_SECONDS, phone_masked, scope_key
 from projects.models import AnnualPlan, Project
 from projects.shared import versions
 from projects.shared.filtersets import ProjectFilterSet, city_choices, cluster_choices, county_choices
@@ -192,3 +197,46 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# --- A changelist page kept whole for its reader (issue 24) -------------------------------------------------
+
+
+class KeptChangeListMixin:
+    """The changelist page kept whole for the user who saw it, while nothing it shows can have changed: a warm
+    changelist was five times the platform's minimal page (Django's ChangeList, its queryset and the admin's
+    template around the kept rows). Permissions are checked on every request before the kept page is read; what the
+    page shows of them (the sidebar, the actions, the add button) follows within SHOWN_PERMS_SECONDS, as the menu.
+
+    Kept only for a plain GET with no message to show, from a browser holding its own CSRF secret: the page's forms
+    carry a token of that secret, valid for every later request with the same cookie (it changes at login). The key
+    holds the secret's digest, the user, the path with its parameters, the language, the day and the data versions
+    of the user's scope. Subclasses give their page's extra context through changelist_extra_context()."""
+
+    def changelist_extra_context(self, request):
+        return {}
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        key = self._kept_page_key(request)
+        if key is not None:
+            content = cache.get(key)
+            if content is not None:
+                return HttpResponse(content)
+        context = {**(extra_context or {}), **self.changelist_extra_context(request)}
+        response = super().changelist_view(request, context)
+        if key is not None and response.status_code == 200 and hasattr(response, "add_post_render_callback"):
+            response.add_post_render_callback(lambda rendered: cache.set(key, rendered.content, SHOWN_PERMS_SECONDS))
+        return response
+
+    def _kept_page_key(self, request):
+        secret = request.COOKIES.get(settings.CSRF_COOKIE_NAME)
+        if (request.method != "GET" or not secret or secret != request.META.get("CSRF_COOKIE")
+                or len(messages.get_messages(request))):  # counted, not consumed: the page drawn shows them
+            return None
+        return "projects:admin-page:" + versions.versioned_key(
+            "admin-page", self.opts.label, request.user.pk, hashlib.sha256(secret.encode()).hexdigest(),
+            request.get_full_path(), self.has_change_permission(request), translation.get_language(), rules.today(),
+            user=request.user,
+        )

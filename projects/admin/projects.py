@@ -16,6 +16,7 @@ from simple_history.utils import bulk_update_with_history
 
 from projects import importing, tasks
 from projects.admin.common import (
+    KeptChangeListMixin,
     ReadOnlyAdminMixin,
     ReadOnlyInline,
     RegionScopedAdminMixin,
@@ -181,7 +182,7 @@ class ProjectAdminForm(forms.ModelForm):
 
 
 @admin.register(Project)
-class ProjectAdmin(ImportAdminMixin, RegionScopedAdminMixin, ScopedHistoryAdmin):
+class ProjectAdmin(KeptChangeListMixin, ImportAdminMixin, RegionScopedAdminMixin, ScopedHistoryAdmin):
     form = ProjectAdminForm
     list_display = [
         "code_or_key",
@@ -228,15 +229,15 @@ class ProjectAdmin(ImportAdminMixin, RegionScopedAdminMixin, ScopedHistoryAdmin)
 
     change_list_template = "admin/projects/project/change_list.html"
 
-    def changelist_view(self, request, extra_context=None):
+    def changelist_extra_context(self, request):
         # The admin's filter parameters are ProjectFilterSet's: the list page's export takes them as they are.
         params = {key: value for key, value in request.GET.items() if key in ProjectFilterSet.base_filters}
         export = {fmt: reverse("project_export") + "?" + urlencode({**params, "format": fmt}) for fmt in exporting.FORMATS}
         # Rendering 50 rows of the admin's templates costs six times their query (issue 24): the rendered rows
-        # are kept under the data versions of the user's scope, with all they depend on.
+        # are kept under the data versions of the user's scope, with all they depend on, for every user of it.
         rows_key = versioned_key("admin-project-rows", scope_key(request.user), sorted(request.GET.lists()),
                                  self.has_change_permission(request), get_language(), rules.today(), user=request.user)
-        return super().changelist_view(request, {**(extra_context or {}), "export_links": export, "rows_key": rows_key})
+        return {"export_links": export, "rows_key": rows_key}
 
     import_kind = "projects"
     import_title = _("导入项目清单")

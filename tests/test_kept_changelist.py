@@ -1,0 +1,101 @@
+"""Issue 24: the admin's project changelist kept whole for the user who saw it, while nothing it shows can have
+changed. A warm changelist was five times the platform's minimal page: Django's ChangeList, its queryset and the
+admin's template around the kept rows. Permissions are checked before the kept page is read; its forms' CSRF token
+stays valid; a message to show, a write in the scope or another user draws the page anew."""
+
+import re
+
+from django.conf import settings
+from django.contrib.auth.models import Permission
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from projects.domain.choices import Status
+from projects.models import Project
+
+from .test_access import client_for
+
+URL = reverse("admin:projects_project_changelist")
+
+
+def drawn(response):
+    """Whether the page was drawn for this request (its templates rendered), not read kept."""
+    return bool(response.templates)
+
+
+def browser(client):
+    """As a browser after its first page with a form: it holds a CSRF secret of its own."""
+    client.get(reverse("admin:index"))
+    assert settings.CSRF_COOKIE_NAME in client.cookies
+    return client
+
+
+def test_a_warm_changelist_is_the_kept_page_and_a_write_shows_at_once(users, projects):
+    cache.clear()
+    client = browser(client_for(users["province_admin"]))
+    first = client.get(URL)
+    assert first.status_code == 200 and drawn(first)
+    with CaptureQueriesContext(connection) as warm:
+        again = client.get(URL)
+    assert again.status_code == 200 and not drawn(again)
+    assert again.content == first.content
+    assert not [q["sql"] for q in warm.captured_queries if '"projects_project"' in q["sql"]]
+    # A write in the scope shows at the next look; another order, search or language is a page of its own.
+    project = Project.objects.get(pk=projects["zhengding"].pk)
+    project.name = "正定县后台改名的项目"
+    project.save()
+    after = client.get(URL)
+    assert drawn(after) and "正定县后台改名的项目" in after.content.decode()
+    assert drawn(client.get(URL, {"o": "2"})) and drawn(client.get(URL, {"q": "正定"}))
+    client.cookies["django_language"] = "en"
+    assert drawn(english := client.get(URL)) and "Key projects" in english.content.decode()
+
+
+def test_each_user_and_browser_has_its_own_kept_page(users, projects):
+    cache.clear()
+    province, leader = browser(client_for(users["province_admin"])), browser(client_for(users["leader"]))
+    for client in (province, leader):
+        client.get(URL)
+    mine, theirs = province.get(URL), leader.get(URL)
+    assert not drawn(mine) and not drawn(theirs)
+    assert mine.content != theirs.content
+    welcome = f"<strong>{users['province_admin'].get_short_name() or users['province_admin'].get_username()}</strong>"
+    assert welcome in mine.content.decode() and welcome not in theirs.content.decode()
+    # A browser without its own CSRF secret (a first visit, a cleared cookie) is drawn a page with a token of its own.
+    del province.cookies[settings.CSRF_COOKIE_NAME]
+    assert drawn(province.get(URL))
+    assert drawn(province.get(URL))  # its new secret's first page
+
+
+def test_the_kept_pages_token_is_accepted_and_the_actions_message_is_shown(users, projects):
+    """An action posted from a kept page (its token made for an earlier request) is accepted; the page it returns
+    to shows the action's message, drawn, not the kept page without it."""
+    cache.clear()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(users["province_admin"])
+    browser(client).get(URL)
+    kept = client.get(URL)
+    assert not drawn(kept)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', kept.content.decode()).group(1)
+    project = projects["zhengding"]
+    answer = client.post(URL, {"csrfmiddlewaretoken": token, "action": "mark_stalled", "_selected_action": [project.pk],
+                               "index": 0})
+    assert answer.status_code == 302, answer.status_code
+    assert Project.objects.get(pk=project.pk).status == Status.STALLED
+    shown = client.get(URL)
+    assert drawn(shown) and 'class="messagelist"' in shown.content.decode()
+    assert 'class="messagelist"' not in client.get(URL).content.decode()  # shown once
+
+
+def test_a_permission_taken_away_refuses_the_kept_page_at_once(users, projects):
+    cache.clear()
+    coordinator = users["city_coordinator"]
+    client = browser(client_for(coordinator))
+    client.get(URL)
+    assert not drawn(client.get(URL))
+    for group in coordinator.groups.all():
+        group.permissions.remove(*Permission.objects.filter(codename__in=["view_project", "change_project"]))
+    assert client.get(URL).status_code == 403

@@ -1,4 +1,5 @@
-"""What every region-bound admin shares: list filters from ProjectFilterSet, scoped history, scoping, kept changelists."""
+"""What every region-bound admin shares: list filters from ProjectFilterSet, scoped history, scoping, kept
+changelists."""
 
 import hashlib
 
@@ -210,8 +211,8 @@ class KeptChangeListMixin:
 
     Kept only for a plain GET with no message to show, from a browser holding its own CSRF secret: the page's forms
     carry a token of that secret, valid for every later request with the same cookie (it changes at login). The key
-    holds the secret's digest, the user, the path with its parameters, the language, the day and the data versions
-    of the user's scope. Subclasses give their page's extra context through changelist_extra_context()."""
+    holds the secret's digest, the user and their scope, the path with its parameters, the language, the day and the
+    data versions of the user's scope. Subclasses give their page's extra context through changelist_extra_context()."""
 
     def changelist_extra_context(self, request):
         return {}
@@ -236,7 +237,7 @@ class KeptChangeListMixin:
                 or len(messages.get_messages(request))):  # counted, not consumed: the page drawn shows them
             return None
         return "projects:admin-page:" + versions.versioned_key(
-            "admin-page", self.opts.label, request.user.pk, hashlib.sha256(secret.encode()).hexdigest(),
-            request.get_full_path(), self.has_change_permission(request), translation.get_language(), rules.today(),
-            user=request.user,
+            "admin-page", self.opts.label, request.user.pk, scope_key(request.user),
+            hashlib.sha256(secret.encode()).hexdigest(), request.get_full_path(), self.has_change_permission(request),
+            translation.get_language(), rules.today(), user=request.user,
         )

@@ -206,3 +206,27 @@ def test_with_the_cache_away_a_cold_value_is_computed_at_once(monkeypatch):
     monkeypatch.setattr(versions.time, "sleep", slept.append)
     assert versions.computed_once("projects:away-test", lambda: 42) == 42
     assert not slept
+
+
+def test_a_warm_api_page_is_its_kept_json_not_rendered_again(users, projects, monkeypatch):
+    """Issue 24: a warm page of 1,000 projects read its kept data, then rendered it to JSON again: most of the
+    request. JSON is kept as the bytes first sent, identical and typed as DRF types them; the browsable API (another
+    media type) is kept apart and still drawn."""
+    from django.core.cache import cache
+    from rest_framework.renderers import JSONRenderer
+
+    cache.clear()
+    rendered, real = [], JSONRenderer.render
+    monkeypatch.setattr(JSONRenderer, "render", lambda self, *args, **kwargs: rendered.append(1) or real(self, *args, **kwargs))
+    client = client_for(users["province_admin"])
+    first = client.get("/api/v1/projects/", {"page_size": 5})
+    count = len(rendered)
+    again = client.get("/api/v1/projects/", {"page_size": 5})
+    assert len(rendered) == count == 1
+    assert again.content == first.content and again["Content-Type"] == first["Content-Type"] == "application/json"
+    assert again.json()["results"] and again.headers.get("Vary") == first.headers.get("Vary")
+    detail = f"/api/v1/projects/{projects['zhengding'].pk}/"
+    assert client.get(detail).content == client.get(detail).content and len(rendered) == 2
+    browsable = client.get("/api/v1/projects/", {"page_size": 5}, HTTP_ACCEPT="text/html")
+    assert browsable.status_code == 200 and browsable["Content-Type"].startswith("text/html")
+    assert client.get("/api/v1/projects/", {"page_size": 5}, HTTP_ACCEPT="text/html").status_code == 200

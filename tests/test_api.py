@@ -374,3 +374,41 @@ def test_a_projects_detail_is_kept_per_caller_and_follows_a_write(users):
     elsewhere = make_project("南宫市看不见的项目", "130581")
     for _again in range(2):
         assert editor.get(f"{API}projects/{elsewhere.pk}/").status_code == 404
+
+
+def test_a_page_reads_its_programmes_and_actions_once_not_an_object_per_link(users):
+    """Issue 24: each project's programmes and actions were prefetched as an object per link (1,000 projects: 158 of
+    a cold page's 360 ms). They are read as the links' ids and the catalogues' rows, once a page; each project lists
+    them in the catalogues' order, as before."""
+    from django.db.models.signals import post_init
+
+    from actions.models import Action
+    from projects.models import Programme
+
+    programmes = list(Programme.objects.all()[:2])
+    actions = list(Action.objects.select_related("plan")[:3])
+    for index in range(20):
+        project = make_project(f"正定县接口项目{index:02d}", ZHENGDING)
+        project.programmes.set(programmes[: 1 + index % 2])
+        project.actions.set(actions[index % 3:])
+    made = []
+
+    def count(sender, **kwargs):
+        made.append(sender)
+
+    cache.clear()
+    post_init.connect(count, sender=Programme)
+    post_init.connect(count, sender=Action)
+    try:
+        page = client_for(users["county_editor"]).get(API + "projects/", {"page_size": 100}).json()["results"]
+    finally:
+        post_init.disconnect(count, sender=Programme)
+        post_init.disconnect(count, sender=Action)
+    assert made.count(Programme) <= Programme.objects.count() and made.count(Action) <= Action.objects.count(), \
+        (made.count(Programme), made.count(Action))
+    shown = {row["name"]: row for row in page}
+    for index in range(20):
+        row = shown[f"正定县接口项目{index:02d}"]
+        assert row["programmes"] == [programme.name for programme in programmes[: 1 + index % 2]]
+        assert [(action["id"], action["plan"], action["name"]) for action in row["actions"]] == [
+            (action.pk, action.plan.code, action.name) for action in actions[index % 3:]]

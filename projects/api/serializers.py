@@ -74,8 +74,9 @@ class ProjectSerializer(serializers.ModelSerializer):
     county = RegionRefSerializer(read_only=True, allow_null=True)
     batch = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
     industry = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
-    programmes = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
-    actions = ActionRefSerializer(many=True, read_only=True)
+    # Given by the view with each project (api.views._with_catalogue_lists), not prefetched per link.
+    programmes = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True, source="programme_list")
+    actions = ActionRefSerializer(many=True, read_only=True, source="action_list")
     year = serializers.IntegerField(source="progress_year", read_only=True)
     plan_investment = serializers.DecimalField(**MONEY, read_only=True, allow_null=True)
     completed_before_year = serializers.DecimalField(**MONEY, read_only=True, allow_null=True)

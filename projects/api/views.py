@@ -3,9 +3,7 @@ reporting service that the pages use. Another region's object answers 404, exact
 
 from collections.abc import Mapping
 
-from django.core.cache import cache
 from django.db.models import Prefetch
-from django.http import HttpResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -14,11 +12,11 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from actions.models import Action, ActionPlan
+from actions.models import ActionPlan
+from projects.api import project_pages
 from projects.api import serializers as api
 from projects.api.permissions import ReadOnlyAuthenticated
 from projects.dispatch import reports
@@ -46,7 +44,6 @@ from projects.shared.filtersets import (
     SupervisionItemFilterSet,
 )
 from projects.shared.scopes import action_plans, active_params, scope_filterset
-from projects.shared.versions import SUMMARY_CACHE_SECONDS, versioned_key
 
 
 class Conflict(APIException):
@@ -109,61 +106,20 @@ class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
     # The serializer reads each project's programmes and actions from lists given here (programme_list, action_list).
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
-        return page if page is None else _with_catalogue_lists(page)
+        return page if page is None else project_pages.with_catalogue_lists(page)
 
     def get_object(self):
-        return _with_catalogue_lists([super().get_object()])[0]
+        return project_pages.with_catalogue_lists([super().get_object()])[0]
 
     def list(self, request, *args, **kwargs):
         """A page as serialised for this caller, kept: serialising 1,000 rows costs many times reading them (issue 24),
         and machines ask for the same pages again."""
-        return self._kept(request, "api-projects", lambda: super(ProjectViewSet, self).list(request, *args, **kwargs))
+        return project_pages.kept(self, request, "api-projects", lambda: super(ProjectViewSet, self).list(request, *args, **kwargs))
 
     def retrieve(self, request, *args, **kwargs):
         """One project as serialised for this caller, kept as a page of the list is (machines poll a project)."""
-        return self._kept(request, ("api-project", kwargs.get("pk")),
-                          lambda: super(ProjectViewSet, self).retrieve(request, *args, **kwargs))
-
-    def _kept(self, request, name, respond):
-        """respond()'s answer kept under the data versions of the caller's scope, keyed by the caller (the phone shown
-        depends on their rights), `name`, the query, host, version, language, day (lights are today's) and the
-        media type asked for. Only a 200 is kept: an error (a project out of sight, a bad filter) is answered anew.
-        JSON is kept as its bytes, rendered once (rendering 1,000 rows was most of a warm request); the browsable
-        API as its data."""
-        renderer, media_type = request.accepted_renderer, request.accepted_media_type
-        key = "projects:api-projects:" + versioned_key(
-            name, request.user.pk, sorted(request.query_params.lists()), request.get_host(), request.version,
-            translation.get_language(), rules.today(), media_type, user=request.user)
-        as_bytes = isinstance(renderer, JSONRenderer)
-        kept = cache.get(key)
-        if kept is None:
-            response = respond()
-            if response.status_code != 200:
-                return response
-            kept = renderer.render(response.data, media_type, self.get_renderer_context()) if as_bytes else response.data
-            cache.set(key, kept, SUMMARY_CACHE_SECONDS)
-        if not as_bytes:
-            return Response(kept)
-        content_type = f"{media_type}; charset={renderer.charset}" if renderer.charset else media_type
-        return HttpResponse(kept, content_type=content_type)  # as Response.rendered_content types it
-
-
-def _with_catalogue_lists(projects):
-    """`projects`, each given its programmes and actions (programme_list, action_list) in their catalogues' order, read
-    as the links' ids and the catalogues' own rows: prefetching them built a model instance per link, 158 of the
-    360 ms of a cold page of 1,000 projects (issue 24)."""
-    projects = list(projects)
-    ids = [project.pk for project in projects]
-    for name, catalogue in (("programme", Programme.objects.all()), ("action", Action.objects.select_related("plan"))):
-        rows = list(catalogue)  # a few dozen rows, in the catalogue's own order
-        place = {row.pk: index for index, row in enumerate(rows)}
-        links = getattr(Project, f"{name}s").through.objects.filter(project_id__in=ids).values_list("project_id", f"{name}_id")
-        linked = {}
-        for project_id, row_id in links:
-            linked.setdefault(project_id, []).append(place[row_id])
-        for project in projects:
-            setattr(project, f"{name}_list", [rows[index] for index in sorted(linked.get(project.pk, ()))])
-    return projects
+        return project_pages.kept(self, request, ("api-project", kwargs.get("pk")),
+                                  lambda: super(ProjectViewSet, self).retrieve(request, *args, **kwargs))
 
 
 class AnnualPlanViewSet(viewsets.ReadOnlyModelViewSet):

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
@@ -824,19 +825,26 @@ def test_a_lists_rows_translate_their_labels_and_build_their_links_once(users):
         assert f">{first.get_stage_display()}</td>" in english
 
 
-def test_a_regions_late_nodes_are_read_from_its_pending_nodes_alone(users, many_projects):
+def test_a_regions_late_nodes_are_read_from_its_pending_nodes_alone(users, projects):
     """Issue 24: after a write in the province's largest unit (6,530 projects at 100,000), its piece of the province's
     dashboard took 450 ms. Whether each of its projects has a late node read every node's row (7 a project: 58 ms);
-    it is read from an index of the pending nodes by project alone (milestone_pending_project: 18 ms)."""
+    an index of the pending nodes by project (milestone_pending_project) holds all the question reads, so PostgreSQL
+    answers it from the index alone (EXPLAIN at 100,000: Index Only Scan, 18 ms). Tables of a test's size are
+    planned otherwise, so what is checked here is that the index holds every column and condition the count reads."""
     from django.core.cache import cache
+
+    from projects.models import Milestone
 
     cache.clear()
     with CaptureQueriesContext(connection) as cold:
         assert client_for(users["county_editor"]).get(reverse("dashboard")).status_code == 200
-    late = [q["sql"] for q in cold.captured_queries
-            if 'FROM "projects_milestone"' in q["sql"] and "GROUP BY" in q["sql"] and "EXISTS" in q["sql"]]
-    assert late
-    with connection.cursor() as cursor:  # tables this small favour the other index: only a read from one index alone is left
-        cursor.execute("SET LOCAL enable_indexscan = off")
-        cursor.execute("SET LOCAL enable_bitmapscan = off")
-    assert "Index Only Scan using milestone_pending_project on projects_milestone" in plan_of(late[0]), plan_of(late[0])
+    (late,) = [q["sql"] for q in cold.captured_queries
+               if 'FROM "projects_milestone"' in q["sql"] and "GROUP BY" in q["sql"] and "EXISTS" in q["sql"]]
+    probe = late.split("EXISTS(")[1].split(") GROUP BY")[0]
+    assert re.findall(r'U0\."(\w+)"', probe) and set(re.findall(r'U0\."(\w+)"', probe)) <= {"project_id", "planned_on", "actual_on"}
+    assert '"actual_on" IS NULL' in probe
+    (index,) = [index for index in Milestone._meta.indexes if index.name == "milestone_pending_project"]
+    assert index.fields == ["project", "planned_on"] and index.condition == Q(actual_on__isnull=True)
+    with connection.cursor() as cursor:
+        found = connection.introspection.get_constraints(cursor, Milestone._meta.db_table)
+    assert found["milestone_pending_project"]["columns"] == ["project_id", "planned_on"]

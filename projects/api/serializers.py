@@ -74,7 +74,7 @@ class ProjectSerializer(serializers.ModelSerializer):
     county = RegionRefSerializer(read_only=True, allow_null=True)
     batch = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
     industry = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
-    # Given by the view with each project (api.views._with_catalogue_lists), not prefetched per link.
+    # Given by the view with each project (api.project_pages.with_catalogue_lists), not prefetched per link.
     programmes = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True, source="programme_list")
     actions = ActionRefSerializer(many=True, read_only=True, source="action_list")
     year = serializers.IntegerField(source="progress_year", read_only=True)

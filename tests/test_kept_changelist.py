@@ -64,6 +64,14 @@ def test_each_user_and_browser_has_its_own_kept_page(users, projects):
     assert mine.content != theirs.content
     welcome = f"<strong>{users['province_admin'].get_short_name() or users['province_admin'].get_username()}</strong>"
     assert welcome in mine.content.decode() and welcome not in theirs.content.decode()
+    # Another county's editor reads their own kept page, and never the other's projects.
+    zhengding, nangong = browser(client_for(users["county_editor"])), browser(client_for(users["other_county_editor"]))
+    for client in (zhengding, nangong):
+        client.get(URL)
+    theirs, ours = nangong.get(URL), zhengding.get(URL)
+    assert not drawn(theirs) and not drawn(ours)
+    assert projects["nangong"].name in theirs.content.decode() and projects["nangong"].name not in ours.content.decode()
+    assert projects["zhengding"].name in ours.content.decode() and projects["zhengding"].name not in theirs.content.decode()
     # A browser without its own CSRF secret (a first visit, a cleared cookie) is drawn a page with a token of its own.
     del province.cookies[settings.CSRF_COOKIE_NAME]
     assert drawn(province.get(URL))

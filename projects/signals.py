@@ -41,7 +41,7 @@ EVERYTHING = (Region, WorkdayOverride, Industry, Programme, Batch, Cluster, Acti
 def _project_place_before(sender, instance, raw=False, **kwargs):
     # A project moved to another county leaves the old one's figures too.
     instance._place_before = None if instance._state.adding else (
-        Project.objects.filter(pk=instance.pk).values_list("city_id", "county_id").first())
+        Project.objects.filter(pk=instance.pk).values_list("city_id", "county_id", versions.project_part()).first())
 
 
 @receiver(post_save)
@@ -49,7 +49,8 @@ def _project_place_before(sender, instance, raw=False, **kwargs):
 def _row_changed(sender, instance, **kwargs):
     if sender is Project:
         before = getattr(instance, "_place_before", None)
-        versions.data_changed(places=[(instance.city_id, instance.county_id), *([before] if before else [])])
+        place = (instance.city_id, instance.county_id, versions.part_of(instance.pk))
+        versions.data_changed(places=[place, *([before] if before else [])])
     elif sender in PROJECT_ROWS:
         versions.projects_changed([instance.project_id])
     elif sender in EVERYTHING:
@@ -70,7 +71,7 @@ def _calendar_changed(sender, **kwargs):
 def _links_changed(sender, action, instance, **kwargs):
     if action.startswith("post_"):
         if isinstance(instance, Project):
-            versions.data_changed(places=[(instance.city_id, instance.county_id)])
+            versions.data_changed(places=[(instance.city_id, instance.county_id, versions.part_of(instance.pk))])
         else:  # a programme's or an action's projects: any of them
             versions.data_changed()
 

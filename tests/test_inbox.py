@@ -228,26 +228,37 @@ def test_the_menus_count_is_the_inbox_pages_without_reading_its_rows(users, owed
     assert not [query for query in captured.captured_queries if "review_reason" in query["sql"]]
 
 
-def test_after_a_countys_report_the_provinces_menu_count_recounts_that_county_alone(users, owed, monkeypatch):
+@pytest.mark.parametrize("in_parts", [False, True])
+def test_after_a_countys_report_the_provinces_menu_count_recounts_that_county_alone(users, owed, monkeypatch, in_parts):
     """Issue 24: the menu's number of a province administrator is read anew after anyone's write; counted per
     region and cached per region, a report in 正定 recounts 正定 alone: not the province's projects, nor its city's
     own (no county) or those of no region, whose versions a county's write leaves: the same number as counting
-    everything."""
+    everything. A region kept in parts (summaries.SPLIT_FROM) recounts the written project's part alone."""
     from projects.inbox import reads
+    from projects.shared import summaries, versions
 
     admin = users["province_admin"]
     cache.clear()
+    whole = inbox_count(admin)
+    if in_parts:
+        monkeypatch.setattr(summaries, "SPLIT_FROM", 1)
+    cache.clear()
     before = inbox_count(admin)
+    assert before == whole
     recounted = []
-    real_slots_q = reads.slots_q
-    monkeypatch.setattr(reads, "slots_q", lambda missing, slots: recounted.append(set(missing)) or real_slots_q(missing, slots))
+    real_read_pieces = reads.read_pieces
+    monkeypatch.setattr(reads, "read_pieces", lambda read, missing, slots: recounted.append(set(missing)) or real_read_pieces(read, missing, slots))
     report(owed["zd_owing"])
     progress_refresh(projects=[owed["zd_owing"].pk])  # moves 正定's, 石家庄's and the province's versions
     after = inbox_count(admin)
-    assert recounted == [{("county", owed["zd_owing"].county_id)}]
+    county = ("county", owed["zd_owing"].county_id)
+    assert recounted == [{(*county, versions.part_of(owed["zd_owing"].pk)) if in_parts else county}]
     assert after == before - 1
     cache.clear()
     assert after == inbox_count(admin) == total(inbox_items(admin))
+    monkeypatch.setattr(summaries, "SPLIT_FROM", 10**9)
+    cache.clear()
+    assert inbox_count(admin) == after
 
 
 def test_a_month_with_many_returned_reports_lists_its_first_twenty_and_counts_them_all(users, owed):

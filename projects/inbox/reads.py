@@ -26,7 +26,7 @@ from projects.models import PROJECT_ORDER, ImportBatch, MonthlyReport, Project, 
 from projects.models.supervision import overdue_q
 from projects.shared import lights, versions
 from projects.shared.shown import shown_perm
-from projects.shared.summaries import region_slots, slots_q, split_by_slot
+from projects.shared.summaries import read_pieces, region_slots
 from projects.shared.versions import cached_per_region
 
 # Months back the report and review pages offer (their month choice): older returned or unreviewed
@@ -96,15 +96,17 @@ def _owed_counts(user, *, on, shown=False):
     may_report = has_perm("projects.add_monthlyreport")
     may_review = has_perm("projects.review_monthlyreport")
     may_edit = has_perm("projects.change_project")
-    by_region = {"city": F("project__city_id"), "county": F("project__county_id")}
 
-    def read(where):
+    def read(where, split=False):
         rows = {"report": [], "returned": [], "review": []}
+        by_part = {"part": versions.project_part()} if split else {}
+        by_region = {"city": F("project__city_id"), "county": F("project__county_id"),
+                     **({"part": versions.project_part("project_id")} if split else {})}
         editable = Project.objects.editable_by(user, may_edit=may_edit).filter(where)
         if may_report:
             rows["report"] = list(
                 editable.filter(lights.report_status_q("missing", month) & ~lights.report_status_q("returned", month))
-                .order_by().values("city", "county").annotate(count=Count("pk")))
+                .order_by().values("city", "county", **by_part).annotate(count=Count("pk")))
             # Counted by project, not pk: read from the returned reports' own index alone (projects_report_returned).
             rows["returned"] = list(_returned_reports(editable, on=on).order_by()
                                     .values("month", **by_region).annotate(count=Count("project")))
@@ -119,15 +121,12 @@ def _owed_counts(user, *, on, shown=False):
 
     if not (may_report or may_review):
         return {"report": 0, "returned": {}, "review": {}}
-    slots = region_slots(user)
+    slots = region_slots(user, split=True)
     if slots is None:  # a 包联 leader's projects lie anywhere: counted at once
         pieces = [read(Q())]
     else:
-        def compute(missing):
-            return split_by_slot(read(slots_q(missing, slots)), missing)
-
         parts = ("inbox", scope_key(user), user_role(user), may_report, may_review, may_edit, on)
-        pieces = cached_per_region(parts, slots, compute).values()
+        pieces = cached_per_region(parts, slots, lambda missing: read_pieces(read, missing, slots)).values()
     counts = {"report": 0, "returned": {}, "review": {}}
     for piece in pieces:
         counts["report"] += sum(row["count"] for row in piece["report"])

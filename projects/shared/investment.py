@@ -14,28 +14,32 @@ from projects.domain import rules
 from projects.domain.choices import InvestmentStage, InvestorSource
 from projects.domain.investment import REGISTERED_OR_LATER, STARTED_OR_LATER, registration_overdue_q
 from projects.models import AnnualPlan
+from projects.shared import versions
 from projects.shared.filtersets import list_link
 
 AREA = ("city", "county")
 
 
-def investment_rows(projects, *, year, on):
+def investment_rows(projects, *, year, on, split=False):
     """The card's sums of `projects` (a scope, filtered) for items signed in `year`, judged on `on`: rows
-    grouped by area and, for the signed items, by investor source and stage."""
+    grouped by area (and the projects' part, `split`: summaries.region_slots) and, for the signed items, by
+    investor source and stage."""
     signed = projects.filter(signed_on__year=year)
+    by_part = {"part": versions.project_part()} if split else {}
     return {
         "signed": list(
-            signed.order_by().values(*AREA, "investor_source", "investment_stage")
+            signed.order_by().values(*AREA, "investor_source", "investment_stage", **by_part)
             .annotate(count=Count("pk"), contract=Sum("contract_amount"))
         ),
         # Funds in place of every year (the counted reports', editing.progress_refresh), not only `year`'s:
         # money arrives after the signing year too.
         "funds": list(
             AnnualPlan.objects.filter(project__in=signed.values("pk")).order_by()
-            .values(city=F("project__city_id"), county=F("project__county_id"), investor_source=F("project__investor_source"))
+            .values(city=F("project__city_id"), county=F("project__county_id"), investor_source=F("project__investor_source"),
+                    **({"part": versions.project_part("project_id")} if split else {}))
             .annotate(funds=Sum("funds_in_place"))
         ),
-        "overdue": list(projects.filter(registration_overdue_q(on)).order_by().values(*AREA).annotate(count=Count("pk"))),
+        "overdue": list(projects.filter(registration_overdue_q(on)).order_by().values(*AREA, **by_part).annotate(count=Count("pk"))),
     }
 
 

@@ -6,17 +6,19 @@ same thing wherever it is shown."""
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, F, FilteredRelation, Q, Sum, Value
 from django.db.models.functions import Coalesce, NullIf
+from django.db.models.lookups import In
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from projects.domain import rules
 from projects.domain.access import scope_key
 from projects.domain.choices import COUNTED_REVIEW_STATUSES, Light, LightReason, RegionLevel, ReviewStatus, Stage
-from projects.models import Programme, Region, SupervisionItem, User
+from projects.models import Programme, Project, Region, SupervisionItem, User
 from projects.models.supervision import awaiting_signoff_q, extension_asked_q, overdue_q
-from projects.shared import forecast, lights, trends
+from projects.shared import forecast, lights, trends, versions
 from projects.shared.investment import investment_card, investment_rows
 from projects.shared.scopes import action_plans, active_params, scope_filterset
 from projects.shared.versions import cached_per_region, cached_summary
@@ -182,11 +184,12 @@ def scope_summary(projects, *, user, month, progress):
     }
 
 
-def _summary_rows(projects, keys, month):
-    """Rows grouped by `keys`, stage, light reason and the report status for `month`, with the count of
-    projects owing that report: what totals, areas and the report cycle are folded from."""
+def _summary_rows(projects, keys, month, **expressions):
+    """Rows grouped by `keys` (and `expressions`), stage, light reason and the report status for `month`, with the
+    count of projects owing that report: what totals, areas and the report cycle are folded from."""
     return list(
-        _grouped(_with_month_report(projects, month), [*keys, "stage"], report_status=F("month_report__review_status"))
+        _grouped(_with_month_report(projects, month), [*keys, "stage"], report_status=F("month_report__review_status"),
+                 **expressions)
         .annotate(owing=Count("pk", filter=rules.owes_report_q(month)))
     )
 
@@ -270,31 +273,56 @@ def dashboard_warm():
     return True
 
 
-def region_slots(user):
+# A region (a county, or a city-level unit's own projects) of more projects than this is kept in parts
+# (versions.PARTS): the province's largest, 6,500 of 100,000, took 0.4 s to re-sum after each of its writes.
+SPLIT_FROM = 2000
+
+
+def region_slots(user, *, split=False):
     """The regions whose sums make up `user`'s scope, as versions.cached_per_region names them: the
     province's counties, its city-level units' own projects and those of no region; a city-level unit's
-    counties and its own; a county alone. None for a scope that is not a region's (a 包联 leader's)."""
+    counties and its own; a county alone. None for a scope that is not a region's (a 包联 leader's).
+    `split`: a region of more than SPLIT_FROM projects as its parts (its rows then carry their "part")."""
     scope = scope_key(user)
     if scope == "all":
         counties = Region.objects.counties().values_list("pk", flat=True)
         units = Region.objects.city_level().values_list("pk", flat=True)
-        return [("county", pk) for pk in counties] + [("own", pk) for pk in units] + [("none", None)]
-    if not scope.startswith("region-"):
+        slots = [("county", pk) for pk in counties] + [("own", pk) for pk in units] + [("none", None)]
+    elif not scope.startswith("region-"):
         return None
-    region = user.region
-    if not region.is_city_level:
-        return [("county", region.pk)]
-    # The counties it reports for: not 辛集 under 石家庄, nor 定州 and 雄安's counties under 保定, which report on
-    # their own (a piece is cached per region and shared: read by a city, it must hold what the province's holds).
-    counties = Region.objects.counties().filter(reporting_city=region).values_list("pk", flat=True)
-    return [("county", pk) for pk in counties] + [("own", region.pk)]
+    elif not user.region.is_city_level:
+        slots = [("county", user.region.pk)]
+    else:
+        # The counties it reports for: not 辛集 under 石家庄, nor 定州 and 雄安's counties under 保定, which report on
+        # their own (a piece is cached per region and shared: read by a city, it must hold what the province's holds).
+        counties = Region.objects.counties().filter(reporting_city=user.region).values_list("pk", flat=True)
+        slots = [("county", pk) for pk in counties] + [("own", user.region.pk)]
+    if not split:
+        return slots
+    large = _large_regions()
+    return [part for slot in slots for part in ([(*slot, n) for n in range(versions.PARTS)] if slot in large else [slot])]
+
+
+def _large_regions():
+    """The regions of more than SPLIT_FROM projects, as slots; counted once per epoch (an import, which may add
+    thousands, moves it; a region grown one project at a time is split from the night's refresh on)."""
+    key = "projects:large-regions:" + versions.catalogue_key("large-regions", SPLIT_FROM)
+    large = cache.get(key)
+    if large is None:
+        counted = (Project.objects.order_by().values("city", "county").annotate(count=Count("pk"))
+                   .filter(count__gt=SPLIT_FROM).exclude(city__isnull=True, county__isnull=True))
+        large = {("county", row["county"]) if row["county"] is not None else ("own", row["city"]) for row in counted}
+        cache.set(key, large, versions.PIECE_CACHE_SECONDS)
+    return large
 
 
 def slot_of(row):
-    """The slot (region_slots) a row grouped by city and county belongs to."""
+    """The slot (region_slots) a row grouped by city and county (and part, for a region kept in parts) belongs to."""
     if row["county"] is not None:
-        return ("county", row["county"])
-    return ("own", row["city"]) if row["city"] is not None else ("none", None)
+        slot = ("county", row["county"])
+    else:
+        slot = ("own", row["city"]) if row["city"] is not None else ("none", None)
+    return (*slot, row["part"]) if "part" in row else slot
 
 
 def split_by_slot(rows, missing):
@@ -309,12 +337,25 @@ def split_by_slot(rows, missing):
     return pieces
 
 
+def read_pieces(read, missing, slots):
+    """{slot: {part: its rows}} for the `missing` slots of `slots` (region_slots): what versions.cached_per_region's
+    compute(missing) returns. read(where, split) gives {part: rows grouped by (at least) city and county, and by the
+    projects' part when `split`} of the projects matching `where`: called once for the missing regions read whole,
+    once for the missing parts of regions kept in parts."""
+    pieces = {}
+    for split in (False, True):
+        group = [slot for slot in missing if (len(slot) == 3) == split]
+        if group:
+            pieces.update(split_by_slot(read(slots_q(group, slots), split), group))
+    return pieces
+
+
 def slots_q(missing, slots):
     """The projects of the `missing` slots (no condition when every slot of the scope is missing)."""
     if set(missing) >= set(slots):
         return Q()
-    counties = [pk for kind, pk in missing if kind == "county"]
-    units = [pk for kind, pk in missing if kind == "own"]
+    counties = [slot[1] for slot in missing if slot[0] == "county" and len(slot) == 2]
+    units = [slot[1] for slot in missing if slot[0] == "own" and len(slot) == 2]
     where = Q(pk__in=[])
     if counties:
         where |= Q(county_id__in=counties)
@@ -322,6 +363,13 @@ def slots_q(missing, slots):
         where |= Q(county__isnull=True, city_id__in=units)
     if ("none", None) in missing:
         where |= Q(county__isnull=True, city__isnull=True)
+    in_parts = {}
+    for slot in missing:
+        if len(slot) == 3:
+            in_parts.setdefault(slot[:2], []).append(slot[2])
+    for (kind, region), numbers in in_parts.items():
+        region_q = Q(county_id=region) if kind == "county" else Q(county__isnull=True, city_id=region)
+        where |= region_q & Q(In(versions.project_part(), sorted(numbers)))
     return where
 
 
@@ -330,7 +378,7 @@ def merged_rows(projects, *, user, parts, key, plan, year, on, month):
     as `key` names it: summed per region and merged, each region's piece cached under its own version, so that a
     county's write makes only its piece cold; summed at once for a scope that is not a region's (a 包联 leader's
     projects lie anywhere)."""
-    slots = region_slots(user)
+    slots = region_slots(user, split=True)
     if slots is None:
         return _dashboard_rows(projects, parts=parts, plan=plan, year=year, on=on, month=month)
     pieces = cached_per_region((*key, parts, on, year, month, plan.pk if plan else None), slots, lambda missing: _pieces_of(
@@ -339,9 +387,10 @@ def merged_rows(projects, *, user, parts, key, plan, year, on, month):
 
 
 def _pieces_of(projects, *, parts, slots, missing, plan, year, on, month):
-    """{slot: its rows} for the `missing` slots, each part read in one query over all of them."""
-    pieces = split_by_slot(_dashboard_rows(projects.filter(slots_q(missing, slots)), parts=parts, plan=plan, year=year,
-                                           on=on, month=month), missing)
+    """{slot: its rows} for the `missing` slots, each part read in one query over all of them (and one more over the
+    missing parts of regions kept in parts, grouped by part too)."""
+    pieces = read_pieces(lambda where, split: _dashboard_rows(projects.filter(where), parts=parts, plan=plan, year=year,
+                                                              on=on, month=month, split=split), missing, slots)
     # Kept folded over light reasons: a fifth of the rows to merge for each of the province's 200 pieces.
     folds = {"summary": [*AREA, "stage", "report_status"], "actions": [*AREA, "actions"], "programmes": [*AREA, "programmes"]}
     for piece in pieces.values():
@@ -360,38 +409,42 @@ PIECE_PARTS = ("summary", "actions", "programmes", "series", "trend_months", "no
 AREA = ("city", "county")
 
 
-def _dashboard_rows(projects, *, parts=PIECE_PARTS, plan, year, on, month):
+def _dashboard_rows(projects, *, parts=PIECE_PARTS, plan, year, on, month, split=False):
     """The dashboard's sums of `projects` (those of `parts`), as rows grouped by city and county (and the part's
-    keys)."""
+    keys; and by the projects' part, `split`: region_slots)."""
     rows = {}
+    by_part = {"part": versions.project_part()} if split else {}
+    by_projects_part = {"part": versions.project_part("project_id")} if split else {}
     if INVESTMENT_PARTS[0] in parts:
-        investment = investment_rows(projects, year=year, on=on)
+        investment = investment_rows(projects, year=year, on=on, split=split)
         rows.update({part: investment[name] for part, name in zip(INVESTMENT_PARTS, INVESTMENT_ROWS)})
     # Totals, areas and the report cycle in one pass; the late nodes apart: as an aggregate's filter
     # EXISTS is costed per row, which would lift the pass past PostgreSQL's JIT threshold (a second lost
     # compiling it); as a filter it is a hashed semi-join.
     if "summary" in parts:
-        rows["summary"] = _summary_rows(projects, AREA, month)
+        rows["summary"] = _summary_rows(projects, AREA, month, **by_part)
     if "actions" in parts:
         # By the plan's action ids, not a join to the plan: with the small reference tables unanalysed (autovacuum
         # never reaches them), PostgreSQL took the plan for one action and read every project's actions (0.2-0.4 s
         # for one county's piece at 100,000 projects; 10-40 ms by ids).
         rows["actions"] = list(_grouped(projects.filter(actions__in=list(plan.actions.values_list("pk", flat=True))),
-                                        [*AREA, "actions"])) if plan else []
+                                        [*AREA, "actions"], **by_part)) if plan else []
     if "programmes" in parts:
-        rows["programmes"] = list(_grouped(projects, [*AREA, "programmes"]))
+        rows["programmes"] = list(_grouped(projects, [*AREA, "programmes"], **by_part))
     if "series" in parts:
         # This year's and last year's counted reports by month: the monthly trend and the year-end forecast.
-        rows["series"] = forecast.series_rows(projects, year=year)
+        rows["series"] = forecast.series_rows(projects, year=year, split=split)
     if "trend_months" in parts:
         # 环比/同比: the figures of the latest due month, the month before and the same month last year.
-        rows["trend_months"] = trends.trend_rows(projects, on=on, series=rows.get("series"), series_years=(year - 1, year))
+        rows["trend_months"] = trends.trend_rows(projects, on=on, series=rows.get("series"), series_years=(year - 1, year),
+                                                 split=split)
     if "nodes_late" in parts:
-        rows["nodes_late"] = list(projects.filter(lights.nodes_late_exists(on)).order_by().values(*AREA).annotate(count=Count("pk")))
+        rows["nodes_late"] = list(projects.filter(lights.nodes_late_exists(on)).order_by().values(*AREA, **by_part)
+                                  .annotate(count=Count("pk")))
     if "supervision" in parts:
         rows["supervision"] = list(
             SupervisionItem.objects.open().filter(project__in=projects.values("pk")).order_by()
-            .values(city=F("project__city_id"), county=F("project__county_id"))
+            .values(city=F("project__city_id"), county=F("project__county_id"), **by_projects_part)
             .annotate(**supervision_measures(on))
         )
     return rows

@@ -6,7 +6,9 @@ Three kinds of counter, in the cache:
 - the province's, moved by every write to projects and their reports, plans, problems, nodes and items;
 - one per region, moved by a write to a project of that region (its city and its county); and, for the pieces
   of summaries (cached_per_region), one per city-level unit's own projects (those of no county) and one for
-  projects of no region, so that a county's report leaves its city's own piece warm.
+  projects of no region, so that a county's report leaves its city's own piece warm; and one per part of each
+  of those (a project's part is its id modulo PARTS), so that the largest regions' summaries are kept in parts
+  and a write re-sums its project's part alone (summaries.region_slots).
 A summary cached for a city's or a county's users is keyed by the epoch and that region's counter, so a
 county's report leaves every other county's (and city's) cached pages warm; what province-wide users and
 leaders (whose 包联 projects lie anywhere) read is keyed by the epoch and the province's counter.
@@ -21,6 +23,8 @@ import secrets
 import time
 
 from django.core.cache import cache
+from django.db.models import F, IntegerField
+from django.db.models.functions import Mod
 
 from projects.domain.access import scope_key
 from projects.models import Project
@@ -47,6 +51,12 @@ PROVINCE_VERSION_KEY = "projects:data-version:province"
 REGION_VERSION_KEY = "projects:data-version:region:{}"
 OWN_VERSION_KEY = "projects:data-version:own:{}"  # a city-level unit's projects of no county
 UNPLACED_VERSION_KEY = "projects:data-version:unplaced"  # projects of no region
+PART_VERSION_KEY = "projects:data-version:part:{}:{}:{}"  # a part ("county" or "own", region id, part)
+
+# How many parts a region's projects fall into (by id). Every write moves its project's part's version; the
+# summaries of the largest regions are kept per part (summaries.region_slots), so that a write in a region of
+# 6,500 projects re-sums some 800 of them.
+PARTS = 8
 
 
 def _fresh():
@@ -77,17 +87,29 @@ def data_version():
     return _read([DATA_VERSION_KEY])[0]
 
 
+def project_part(pk="pk"):
+    """A project's part (0 to PARTS - 1), from the field holding its id (`pk`, or "project_id" on its rows)."""
+    return Mod(F(pk), PARTS, output_field=IntegerField())
+
+
+def part_of(project_pk):
+    """project_part of one project, in Python."""
+    return project_pk % PARTS
+
+
 def data_changed(*, places=None):
-    """Move the versions of what a write may have changed: `places` are the (city id, county id) of the projects
-    written (before and after); without them everything may have changed."""
+    """Move the versions of what a write may have changed: `places` are the (city id, county id, part) of the
+    projects written (before and after; part_of their ids); without them everything may have changed."""
     if places is None:
         _move(DATA_VERSION_KEY)
         return
     keys = {PROVINCE_VERSION_KEY}
-    for city, county in places:
+    for city, county, part in places:
         keys.update(REGION_VERSION_KEY.format(region) for region in (city, county) if region is not None)
         if county is None:
             keys.add(UNPLACED_VERSION_KEY if city is None else OWN_VERSION_KEY.format(city))
+        if county is not None or city is not None:
+            keys.add(PART_VERSION_KEY.format(*(("county", county) if county is not None else ("own", city)), part))
     for key in sorted(keys):
         _move(key)
 
@@ -104,11 +126,11 @@ def projects_changed(projects):
             return
         projects = [getattr(project, "pk", project) for project in projects]
     queryset = Project.objects.filter(pk__in=projects)
-    pairs = list(queryset.order_by().values_list("city_id", "county_id").distinct()[: REGIONS_OF_AT_MOST + 1])
-    if len(pairs) > REGIONS_OF_AT_MOST:
+    places = list(queryset.order_by().values_list("city_id", "county_id", project_part()).distinct()[: REGIONS_OF_AT_MOST + 1])
+    if len(places) > REGIONS_OF_AT_MOST:
         data_changed()
     else:
-        data_changed(places=pairs)
+        data_changed(places=places)
 
 
 def _version_keys(user):
@@ -200,6 +222,8 @@ def computed_once(key, compute, *, keep=None, meanwhile=None, timeout=SUMMARY_CA
 
 
 def _slot_version_key(slot):
+    if len(slot) == 3:  # a part of a region's projects
+        return PART_VERSION_KEY.format(*slot)
     kind, region_id = slot
     if kind == "county":
         return REGION_VERSION_KEY.format(region_id)
@@ -210,7 +234,8 @@ def cached_per_region(parts, slots, compute):
     """{slot: value} for `slots`, each cached under `parts` and the versions of its own region, so that a
     write recomputes only the slots of the regions it moved. A slot is (kind, region id): ("county", id)
     keyed by that county's version, ("own", id) by that city-level unit's own projects' (not its counties'),
-    ("none", None) by the version of projects of no region. compute(missing) gives {slot: value} for the
+    ("none", None) by the version of projects of no region; or a part of a county's or unit's projects,
+    (kind, region id, part), keyed by that part's version. compute(missing) gives {slot: value} for the
     missing slots (all of them at once when nothing is cached: one pass instead of one per region)."""
     slots = list(slots)
     slot_versions = {slot: _slot_version_key(slot) for slot in slots}

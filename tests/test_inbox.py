@@ -136,6 +136,34 @@ def test_a_city_coordinator_sees_the_reports_to_review_and_the_citys_items(users
     assert rows_behind(client, to_report.href) == {owed["zd_owing"].pk}
 
 
+def test_the_citys_supervision_lines_are_counted_in_two_queries_each_a_link_to_its_rows(users, owed):
+    """Open items at the city's level (one overdue), two of 正定's awaiting the city's sign-off and one extension
+    request: each line counts them and links to them (the item itself when it is the only one), read in two queries
+    (issue 24: the menu's count is read anew after every write in the scope; these were five)."""
+    from projects.domain.choices import SupervisionStatus
+
+    coordinator = users["city_coordinator"]
+    today = rules.today()
+    overdue = item(owed["zd_submitted"], SupervisionLevel.CITY, today - datetime.timedelta(days=1))
+    signoffs = [item(owed[name], SupervisionLevel.COUNTY, today) for name in ("zd_owing", "zd_returned")]
+    SupervisionItem.objects.filter(pk__in=[entry.pk for entry in signoffs]).update(status=SupervisionStatus.SIGNOFF)
+    asked = item(owed["zd_returned"], SupervisionLevel.COUNTY, today + datetime.timedelta(days=1))
+    SupervisionItem.objects.filter(pk=asked.pk).update(extension_due_on=today + datetime.timedelta(days=30))
+    # 南宫's item awaits sign-off too: 邢台's to sign off, not 石家庄's.
+    SupervisionItem.objects.filter(pk=owed["ng_item"].pk).update(status=SupervisionStatus.SIGNOFF)
+    with CaptureQueriesContext(connection) as captured:
+        lines = [line for line in inbox_items(coordinator) if line.kind == "supervision"]
+    assert len([query for query in captured.captured_queries if '"projects_supervisionitem"' in query["sql"]]) == 2
+    assert [(line.title, line.count, line.counted) for line in lines] == [
+        ("待办理的督办事项（市级）", 2, True), ("其中已逾期", 1, False), ("待销号的督办事项", 2, True), ("待审批的延期申请", 1, True)]
+    client = client_for(coordinator)
+    assert rows_behind(client, lines[0].href) == {owed["zd_city_item"].pk, overdue.pk}
+    assert lines[0].deadline == overdue.due_on and lines[0].overdue
+    assert rows_behind(client, lines[1].href) == {overdue.pk}
+    assert lines[2].href == reverse("supervision") + "?status=signoff#awaiting"
+    assert lines[3].href == reverse("supervision_item", args=[asked.pk])
+
+
 def test_the_province_reviews_city_wide_reports_and_a_leader_owes_no_report(users, owed):
     province = inbox(users["province_admin"])
     (review,) = by_kind(province, "review")

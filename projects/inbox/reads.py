@@ -23,7 +23,7 @@ from projects.domain import rules
 from projects.domain.access import is_province_wide, scope_key, user_role
 from projects.domain.choices import ReviewStatus, Role, SupervisionLevel, SupervisionStatus
 from projects.models import PROJECT_ORDER, ImportBatch, MonthlyReport, Project, SupervisionItem
-from projects.models.supervision import overdue_q
+from projects.models.supervision import awaiting_signoff_q, extension_asked_q, overdue_q, signed_off_q
 from projects.shared import lights, versions
 from projects.shared.shown import shown_perm
 from projects.shared.summaries import read_pieces, region_slots
@@ -174,40 +174,39 @@ def _to_review(user, *, on, owed):
 
 
 def _supervision(user, *, on):
+    """The 督办 lines in two queries: items open at the user's level (and how many are overdue), along their level's
+    index; and (issue 27) items awaiting their sign-off (销号) and extension requests awaiting their decision
+    (signed_off_q, the rule of projects.supervision.signoff.signer_level)."""
     level = ROLE_LEVELS.get(user_role(user))
     if level is None or (level == SupervisionLevel.PROVINCE and not is_province_wide(user)):
         return []
-    return _supervision_open(user, level, on=on) + _supervision_decisions(user, level)
-
-
-def _supervision_open(user, level, *, on):
-    items = SupervisionItem.objects.visible_to(user).filter(status=SupervisionStatus.OPEN, level=level)
+    items = SupervisionItem.objects.visible_to(user)
+    acting = items.filter(status=SupervisionStatus.OPEN, level=level)
     if level == SupervisionLevel.LEADER:
-        items = items.filter(project__contracting_leader=user)
-    found = items.aggregate(open=Count("pk"), overdue=Count("pk", filter=overdue_q(on)), next_due=Min("due_on"))
-    if not found["open"]:
-        return []
-    link = reverse("supervision") + "?" + urlencode({"level": level, "status": SupervisionStatus.OPEN})
-    lines = [InboxItem("supervision", _("待办理的督办事项（%(level)s）") % {"level": SupervisionLevel(level).label}, found["open"],
-                       link, found["next_due"], bool(found["overdue"]))]
-    if found["overdue"]:
-        lines.append(InboxItem("supervision", _("其中已逾期"), found["overdue"], link + "&overdue=true", overdue=True, counted=False))
-    return lines
-
-
-def _supervision_decisions(user, level):
-    """Issue 27: items awaiting the user's sign-off (销号) and extension requests awaiting their decision (the
-    rule of projects.supervision.signoff.signer_level, as the queryset's signed_off_by)."""
-    mine = SupervisionItem.objects.visible_to(user).signed_off_by(level)
-    signoffs = mine.filter(status=SupervisionStatus.SIGNOFF)
-    extensions = mine.filter(status=SupervisionStatus.OPEN, extension_due_on__isnull=False)
+        acting = acting.filter(project__contracting_leader=user)
+    found = acting.aggregate(open=Count("pk"), overdue=Count("pk", filter=overdue_q(on)), next_due=Min("due_on"))
     lines = []
-    for items, label, status in ((signoffs, _("待销号的督办事项"), SupervisionStatus.SIGNOFF),
-                                 (extensions, _("待审批的延期申请"), SupervisionStatus.OPEN)):
-        count = items.count()
+    if found["open"]:
+        link = reverse("supervision") + "?" + urlencode({"level": level, "status": SupervisionStatus.OPEN})
+        lines.append(InboxItem("supervision", _("待办理的督办事项（%(level)s）") % {"level": SupervisionLevel(level).label},
+                               found["open"], link, found["next_due"], bool(found["overdue"])))
+        if found["overdue"]:
+            lines.append(InboxItem("supervision", _("其中已逾期"), found["overdue"], link + "&overdue=true", overdue=True,
+                                   counted=False))
+    signs = signed_off_q(level)
+    if signs is None:
+        return lines
+    awaiting = ((awaiting_signoff_q(), _("待销号的督办事项"), SupervisionStatus.SIGNOFF),
+                (extension_asked_q(), _("待审批的延期申请"), SupervisionStatus.OPEN))
+    measures = {}
+    for index, (where, _label, _status) in enumerate(awaiting):
+        measures[f"count_{index}"] = Count("pk", filter=where)
+        measures[f"item_{index}"] = Min("pk", filter=where)  # the item itself, when it is the only one
+    decided = items.filter(signs & (awaiting[0][0] | awaiting[1][0])).aggregate(**measures)
+    for index, (_where, label, status) in enumerate(awaiting):
+        count = decided[f"count_{index}"]
         if count:
-            first = items.order_by("due_on", "pk").first()
-            href = (reverse("supervision_item", args=[first.pk]) if count == 1
+            href = (reverse("supervision_item", args=[decided[f"item_{index}"]]) if count == 1
                     else reverse("supervision") + "?" + urlencode({"status": status}) + "#awaiting")
             lines.append(InboxItem("supervision", label, count, href))
     return lines

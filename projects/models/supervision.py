@@ -122,21 +122,28 @@ def extension_asked_q():
     return models.Q(status=SupervisionStatus.OPEN, extension_due_on__isnull=False)
 
 
+def signed_off_q(level):
+    """Items `level` signs off (销号) and decides extensions of (issue 27; projects.supervision.signoff's
+    signer_level in SQL): the city a county's items unless the province issued them, the province the rest.
+    None for a level that signs off nothing."""
+    county, city, province, leader = (SupervisionLevel.COUNTY, SupervisionLevel.CITY, SupervisionLevel.PROVINCE,
+                                      SupervisionLevel.LEADER)
+    if level == city:
+        return models.Q(level=county) & ~models.Q(issuer_level=province)
+    if level == province:
+        return models.Q(level__in=[city, province, leader]) | models.Q(level=county, issuer_level=province)
+    return None
+
+
 class SupervisionItemQuerySet(ProjectChildQuerySet):
     def open(self):
         """Items not yet closed (with the acting level or awaiting sign-off): what the counts call open."""
         return self.filter(status__in=UNFINISHED)
 
     def signed_off_by(self, level):
-        """Items `level` signs off (销号) and decides extensions of (issue 27; projects.supervision.signoff's
-        signer_level in SQL): the city a county's items unless the province issued them, the province the rest."""
-        county, city, province, leader = (SupervisionLevel.COUNTY, SupervisionLevel.CITY, SupervisionLevel.PROVINCE,
-                                          SupervisionLevel.LEADER)
-        if level == city:
-            return self.filter(models.Q(level=county) & ~models.Q(issuer_level=province))
-        if level == province:
-            return self.filter(models.Q(level__in=[city, province, leader]) | models.Q(level=county, issuer_level=province))
-        return self.none()
+        """Items `level` signs off (销号) and decides extensions of (signed_off_q)."""
+        where = signed_off_q(level)
+        return self.none() if where is None else self.filter(where)
 
     def overdue(self, on):
         """Items with the acting level past their limit (an item awaiting sign-off waits on the signer)."""

@@ -29,7 +29,7 @@ from projects.domain.choices import (
 )
 from projects.inbox.reads import inbox_count
 from projects.models import Milestone, MilestoneKind, MonthlyReport, Programme, Project, Region, SupervisionItem
-from projects.shared import forecast, lights, summaries, trends, versions
+from projects.shared import forecast, lights, pieces, summaries, trends, versions
 from projects.shared.filtersets import ProjectFilterSet
 from projects.shared.investment import investment_card, investment_rows
 
@@ -287,10 +287,10 @@ def test_a_project_moved_to_its_citys_own_recomputes_those_two_pieces_alone(user
 def test_regions_kept_in_parts_merge_to_what_the_separate_reads_give(users, with_actions_and_supervision, role, monkeypatch):
     """Issue 24: a region of more than SPLIT_FROM projects is summed in parts (every region here, at 1): the
     dashboard's and the digests' figures are still those read over the whole scope at once."""
-    monkeypatch.setattr(summaries, "SPLIT_FROM", 1)
+    monkeypatch.setattr(pieces, "SPLIT_FROM", 1)
     user = users[role]
     projects = scoped(user)
-    slots = summaries.region_slots(user, split=True)
+    slots = pieces.region_slots(user, split=True)
     assert len([slot for slot in slots if len(slot) == 3]) >= versions.PARTS  # a fixture that tells
     plan = ActionPlan.objects.get(is_primary=True)
     for language in ("zh-hans", "en"):
@@ -305,7 +305,7 @@ def test_regions_kept_in_parts_merge_to_what_the_separate_reads_give(users, with
 def test_a_report_in_a_region_kept_in_parts_re_sums_its_projects_part_alone(users, with_actions_and_supervision, monkeypatch):
     """Issue 24: after a write in the province's largest unit (6,530 projects at 100,000), its piece took 0.4 s to
     re-sum. Kept in parts by the projects' ids, the province re-sums the written project's part of 正定 alone."""
-    monkeypatch.setattr(summaries, "SPLIT_FROM", 1)
+    monkeypatch.setattr(pieces, "SPLIT_FROM", 1)
     province = users["province_admin"]
     zhengding = Region.objects.get(code=ZHENGDING)
     project = next(p for p in with_actions_and_supervision if p.county_id == zhengding.pk)

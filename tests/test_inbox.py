@@ -261,15 +261,15 @@ def test_after_a_countys_report_the_provinces_menu_count_recounts_that_county_al
     """Issue 24: the menu's number of a province administrator is read anew after anyone's write; counted per
     region and cached per region, a report in 正定 recounts 正定 alone: not the province's projects, nor its city's
     own (no county) or those of no region, whose versions a county's write leaves: the same number as counting
-    everything. A region kept in parts (summaries.SPLIT_FROM) recounts the written project's part alone."""
+    everything. A region kept in parts (pieces.SPLIT_FROM) recounts the written project's part alone."""
     from projects.inbox import reads
-    from projects.shared import summaries, versions
+    from projects.shared import pieces, versions
 
     admin = users["province_admin"]
     cache.clear()
     whole = inbox_count(admin)
     if in_parts:
-        monkeypatch.setattr(summaries, "SPLIT_FROM", 1)
+        monkeypatch.setattr(pieces, "SPLIT_FROM", 1)
     cache.clear()
     before = inbox_count(admin)
     assert before == whole
@@ -284,7 +284,7 @@ def test_after_a_countys_report_the_provinces_menu_count_recounts_that_county_al
     assert after == before - 1
     cache.clear()
     assert after == inbox_count(admin) == total(inbox_items(admin))
-    monkeypatch.setattr(summaries, "SPLIT_FROM", 10**9)
+    monkeypatch.setattr(pieces, "SPLIT_FROM", 10**9)
     cache.clear()
     assert inbox_count(admin) == after
 

@@ -25,8 +25,8 @@ from projects.domain.choices import ReviewStatus, Role, SupervisionLevel, Superv
 from projects.models import PROJECT_ORDER, ImportBatch, MonthlyReport, Project, SupervisionItem
 from projects.models.supervision import awaiting_signoff_q, extension_asked_q, overdue_q, signed_off_q
 from projects.shared import lights, versions
+from projects.shared.pieces import read_pieces, region_slots
 from projects.shared.shown import shown_perm
-from projects.shared.summaries import read_pieces, region_slots
 from projects.shared.versions import cached_per_region
 
 # Months back the report and review pages offer (their month choice): older returned or unreviewed

@@ -23,7 +23,8 @@ from projects.domain.choices import COUNTED_REVIEW_STATUSES, Status
 from projects.domain.investment import REGISTERED_OR_LATER
 from projects.models import Project, Region, SupervisionItem
 from projects.models.supervision import overdue_q
-from projects.shared import lights, summaries, trends
+from projects.shared import lights, trends
+from projects.shared.pieces import slots_q, split_by_slot
 from projects.shared.versions import cached_per_region
 
 
@@ -82,7 +83,7 @@ def punctuality_rows(projects, *, month):
 
 
 def slots_of(units, *, by, scope=None):
-    """The region slots (shared.summaries.region_slots) whose projects make up `units`' figures: every county's
+    """The region slots (shared.pieces.region_slots) whose projects make up `units`' figures: every county's
     and each unit's own for cities (and those of no region: the province's whole), the counties' (and the city's
     own, for its trend) for counties."""
     if by == "county":
@@ -103,8 +104,7 @@ def scoped_rows(units, *, month, by, scope=None, parts=PARTS):
             base = Project.objects.filter(Q(county__in=[unit.pk for unit in units]) | Q(county__isnull=True, city=scope))
 
     def compute(missing):
-        return summaries.split_by_slot(month_rows(base.filter(summaries.slots_q(missing, slots)), month=month, parts=parts),
-                                       missing)
+        return split_by_slot(month_rows(base.filter(slots_q(missing, slots)), month=month, parts=parts), missing)
 
     pieces = cached_per_region(("ranking", month, trends.judged_on(month), parts), slots, compute)
     return {part: [row for piece in pieces.values() for row in piece[part]] for part in parts}

@@ -29,7 +29,7 @@ from projects.models import Region
 from projects.models.leaders import RankingWeight
 from projects.rankings import links, measures, scoring
 from projects.shared import trends
-from projects.shared.summaries import region_slots, slot_of
+from projects.shared.pieces import region_slots, slot_of
 from projects.shared.versions import cached_summary
 
 LEVELS = ("city", "county")

@@ -32,7 +32,7 @@ def months_reported(*, year, on):
 
 def series_rows(projects, *, year, split=False):
     """The counted reports' completion of `year` and the year before, grouped by month, city and county (and the
-    projects' part, `split`: summaries.region_slots): one query, and a part of the dashboard's per-region pieces
+    projects' part, `split`: pieces.region_slots): one query, and a part of the dashboard's per-region pieces
     (shared.summaries), whose monthly trend reads it too."""
     by_part = {"part": versions.project_part("project_id")} if split else {}
     # A range on the month, not month__year__in: that is EXTRACT(YEAR …), which PostgreSQL cannot estimate; it

@@ -22,7 +22,7 @@ AREA = ("city", "county")
 
 def investment_rows(projects, *, year, on, split=False):
     """The card's sums of `projects` (a scope, filtered) for items signed in `year`, judged on `on`: rows
-    grouped by area (and the projects' part, `split`: summaries.region_slots) and, for the signed items, by
+    grouped by area (and the projects' part, `split`: pieces.region_slots) and, for the signed items, by
     investor source and stage."""
     signed = projects.filter(signed_on__year=year)
     by_part = {"part": versions.project_part()} if split else {}

@@ -49,7 +49,7 @@ def month_rows(projects, *, month, series=None, split=False):
     part of the dashboard's per-region pieces (shared.summaries), so both read one rule. `series`: the same
     projects' counted reports summed by month, city and county (shared.forecast.series_rows) covering the month's
     year, read already: the completion is folded from it instead of summing the reports again. `split`: grouped
-    by the projects' part too (summaries.region_slots), as `series` then is."""
+    by the projects' part too (pieces.region_slots), as `series` then is."""
     on = judged_on(month)
     rows = {}
     by_part = {"part": versions.project_part()} if split else {}

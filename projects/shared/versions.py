@@ -8,7 +8,7 @@ Three kinds of counter, in the cache:
   of summaries (cached_per_region), one per city-level unit's own projects (those of no county) and one for
   projects of no region, so that a county's report leaves its city's own piece warm; and one per part of each
   of those (a project's part is its id modulo PARTS), so that the largest regions' summaries are kept in parts
-  and a write re-sums its project's part alone (summaries.region_slots).
+  and a write re-sums its project's part alone (pieces.region_slots).
 A summary cached for a city's or a county's users is keyed by the epoch and that region's counter, so a
 county's report leaves every other county's (and city's) cached pages warm; what province-wide users and
 leaders (whose 包联 projects lie anywhere) read is keyed by the epoch and the province's counter.
@@ -54,7 +54,7 @@ UNPLACED_VERSION_KEY = "projects:data-version:unplaced"  # projects of no region
 PART_VERSION_KEY = "projects:data-version:part:{}:{}:{}"  # a part ("county" or "own", region id, part)
 
 # How many parts a region's projects fall into (by id). Every write moves its project's part's version; the
-# summaries of the largest regions are kept per part (summaries.region_slots), so that a write in a region of
+# summaries of the largest regions are kept per part (pieces.region_slots), so that a write in a region of
 # 6,500 projects re-sums some 800 of them.
 PARTS = 8
 

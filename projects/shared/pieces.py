@@ -1,0 +1,111 @@
+"""The pieces a scope's sums are cached in (versions.cached_per_region): the regions of its projects — each county,
+each city-level unit's own projects (no county), the projects of no region — and, for a region of more than
+SPLIT_FROM projects, its parts by project id (versions.PARTS), so that a write re-sums the piece of its project
+alone. The dashboard, the digests, the map, the rankings and the menu's 待办 count read through these."""
+
+from django.core.cache import cache
+from django.db.models import Count, Q
+from django.db.models.lookups import In
+
+from projects.domain.access import scope_key
+from projects.models import Project, Region
+from projects.shared import versions
+
+# A region (a county, or a city-level unit's own projects) of more projects than this is kept in parts
+# (versions.PARTS): the province's largest, 6,500 of 100,000, took 0.4 s to re-sum after each of its writes.
+SPLIT_FROM = 2000
+
+
+def region_slots(user, *, split=False):
+    """The regions whose sums make up `user`'s scope, as versions.cached_per_region names them: the
+    province's counties, its city-level units' own projects and those of no region; a city-level unit's
+    counties and its own; a county alone. None for a scope that is not a region's (a 包联 leader's).
+    `split`: a region of more than SPLIT_FROM projects as its parts (its rows then carry their "part")."""
+    scope = scope_key(user)
+    if scope == "all":
+        counties = Region.objects.counties().values_list("pk", flat=True)
+        units = Region.objects.city_level().values_list("pk", flat=True)
+        slots = [("county", pk) for pk in counties] + [("own", pk) for pk in units] + [("none", None)]
+    elif not scope.startswith("region-"):
+        return None
+    elif not user.region.is_city_level:
+        slots = [("county", user.region.pk)]
+    else:
+        # The counties it reports for: not 辛集 under 石家庄, nor 定州 and 雄安's counties under 保定, which report on
+        # their own (a piece is cached per region and shared: read by a city, it must hold what the province's holds).
+        counties = Region.objects.counties().filter(reporting_city=user.region).values_list("pk", flat=True)
+        slots = [("county", pk) for pk in counties] + [("own", user.region.pk)]
+    if not split:
+        return slots
+    large = _large_regions()
+    return [part for slot in slots for part in ([(*slot, n) for n in range(versions.PARTS)] if slot in large else [slot])]
+
+
+def _large_regions():
+    """The regions of more than SPLIT_FROM projects, as slots; counted once per epoch (an import, which may add
+    thousands, moves it; a region grown one project at a time is split from the night's refresh on)."""
+    key = "projects:large-regions:" + versions.catalogue_key("large-regions", SPLIT_FROM)
+    large = cache.get(key)
+    if large is None:
+        counted = (Project.objects.order_by().values("city", "county").annotate(count=Count("pk"))
+                   .filter(count__gt=SPLIT_FROM).exclude(city__isnull=True, county__isnull=True))
+        large = {("county", row["county"]) if row["county"] is not None else ("own", row["city"]) for row in counted}
+        cache.set(key, large, versions.PIECE_CACHE_SECONDS)
+    return large
+
+
+def slot_of(row):
+    """The slot (region_slots) a row grouped by city and county (and part, for a region kept in parts) belongs to."""
+    if row["county"] is not None:
+        slot = ("county", row["county"])
+    else:
+        slot = ("own", row["city"]) if row["city"] is not None else ("none", None)
+    return (*slot, row["part"]) if "part" in row else slot
+
+
+def split_by_slot(rows, missing):
+    """{slot: {part: its rows}} for the `missing` slots, from {part: rows grouped by (at least) city and county}:
+    what versions.cached_per_region's compute(missing) returns."""
+    pieces = {slot: {part: [] for part in rows} for slot in missing}
+    for part, part_rows in rows.items():
+        for row in part_rows:
+            piece = pieces.get(slot_of(row))
+            if piece is not None:
+                piece[part].append(row)
+    return pieces
+
+
+def read_pieces(read, missing, slots):
+    """{slot: {part: its rows}} for the `missing` slots of `slots` (region_slots): what versions.cached_per_region's
+    compute(missing) returns. read(where, split) gives {part: rows grouped by (at least) city and county, and by the
+    projects' part when `split`} of the projects matching `where`: called once for the missing regions read whole,
+    once for the missing parts of regions kept in parts."""
+    pieces = {}
+    for split in (False, True):
+        group = [slot for slot in missing if (len(slot) == 3) == split]
+        if group:
+            pieces.update(split_by_slot(read(slots_q(group, slots), split), group))
+    return pieces
+
+
+def slots_q(missing, slots):
+    """The projects of the `missing` slots (no condition when every slot of the scope is missing)."""
+    if set(missing) >= set(slots):
+        return Q()
+    counties = [slot[1] for slot in missing if slot[0] == "county" and len(slot) == 2]
+    units = [slot[1] for slot in missing if slot[0] == "own" and len(slot) == 2]
+    where = Q(pk__in=[])
+    if counties:
+        where |= Q(county_id__in=counties)
+    if units:
+        where |= Q(county__isnull=True, city_id__in=units)
+    if ("none", None) in missing:
+        where |= Q(county__isnull=True, city__isnull=True)
+    in_parts = {}
+    for slot in missing:
+        if len(slot) == 3:
+            in_parts.setdefault(slot[:2], []).append(slot[2])
+    for (kind, region), numbers in in_parts.items():
+        region_q = Q(county_id=region) if kind == "county" else Q(county__isnull=True, city_id=region)
+        where |= region_q & Q(In(versions.project_part(), sorted(numbers)))
+    return where

@@ -302,6 +302,28 @@ def test_regions_kept_in_parts_merge_to_what_the_separate_reads_give(users, with
             assert figures == {key: expected[key] for key in figures}
 
 
+def test_the_projects_of_missing_slots_are_those_of_the_slots_whole_or_in_parts(users, with_actions_and_supervision, monkeypatch):
+    """pieces.slots_q, the condition each piece is read under: for any slots missing (every region read whole, one
+    part, a whole region and a part, every part of a region), exactly the projects of those slots."""
+    monkeypatch.setattr(pieces, "SPLIT_FROM", 3)
+    province = users["province_admin"]
+    slots = pieces.region_slots(province, split=True)
+    in_parts = {slot[:2] for slot in slots if len(slot) == 3}
+    whole = [slot for slot in slots if len(slot) == 2]
+    assert in_parts and whole  # a fixture that tells
+
+    def slot_of(project):
+        region = (("county", project.county_id) if project.county_id else ("own", project.city_id) if project.city_id
+                  else ("none", None))
+        return (*region, project.pk % versions.PARTS) if region in in_parts else region
+
+    region = sorted(in_parts)[0]
+    parts_of_region = [slot for slot in slots if slot[:2] == region]
+    for missing in (whole, parts_of_region[:1], [whole[0], parts_of_region[1]], parts_of_region, slots):
+        expected = {project.pk for project in Project.objects.all() if slot_of(project) in missing}
+        assert set(Project.objects.filter(pieces.slots_q(missing, slots)).values_list("pk", flat=True)) == expected, missing
+
+
 def test_a_report_in_a_region_kept_in_parts_re_sums_its_projects_part_alone(users, with_actions_and_supervision, monkeypatch):
     """Issue 24: after a write in the province's largest unit (6,530 projects at 100,000), its piece took 0.4 s to
     re-sum. Kept in parts by the projects' ids, the province re-sums the written project's part of 正定 alone."""

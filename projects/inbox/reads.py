@@ -97,16 +97,16 @@ def _owed_counts(user, *, on, shown=False):
     may_review = has_perm("projects.review_monthlyreport")
     may_edit = has_perm("projects.change_project")
 
-    def read(where, split=False):
+    def read(where, by_part=None):
         rows = {"report": [], "returned": [], "review": []}
-        by_part = {"part": versions.project_part()} if split else {}
+        part = {"part": by_part.of()} if by_part else {}
         by_region = {"city": F("project__city_id"), "county": F("project__county_id"),
-                     **({"part": versions.project_part("project_id")} if split else {})}
+                     **({"part": by_part.of("project__")} if by_part else {})}
         editable = Project.objects.editable_by(user, may_edit=may_edit).filter(where)
         if may_report:
             rows["report"] = list(
                 editable.filter(lights.report_status_q("missing", month) & ~lights.report_status_q("returned", month))
-                .order_by().values("city", "county", **by_part).annotate(count=Count("pk")))
+                .order_by().values("city", "county", **part).annotate(count=Count("pk")))
             # Counted by project, not pk: read from the returned reports' own index alone (projects_report_returned).
             rows["returned"] = list(_returned_reports(editable, on=on).order_by()
                                     .values("month", **by_region).annotate(count=Count("project")))

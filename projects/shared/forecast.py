@@ -17,7 +17,6 @@ from projects.domain import forecast as rules_of_forecast
 from projects.domain import rules
 from projects.domain.figures import figure_text
 from projects.models import AnnualPlan, MonthlyReport
-from projects.shared import versions
 
 ZERO = Decimal(0)
 
@@ -30,17 +29,17 @@ def months_reported(*, year, on):
     return due.month if due.year == year else 0
 
 
-def series_rows(projects, *, year, split=False):
+def series_rows(projects, *, year, by_part=None):
     """The counted reports' completion of `year` and the year before, grouped by month, city and county (and the
-    projects' part, `split`: pieces.region_slots): one query, and a part of the dashboard's per-region pieces
+    projects' part, `by_part`: pieces.Parts): one query, and a part of the dashboard's per-region pieces
     (shared.summaries), whose monthly trend reads it too."""
-    by_part = {"part": versions.project_part("project_id")} if split else {}
+    part = {"part": by_part.of("project__")} if by_part else {}
     # A range on the month, not month__year__in: that is EXTRACT(YEAR …), which PostgreSQL cannot estimate; it
     # expected 5,000 of the province's 1.2 million reports and looked up each one's project (1.9 s; 0.6 s by range).
     return list(
         MonthlyReport.objects.counted().filter(project__in=projects.order_by().values("pk"), month__gte=datetime.date(year - 1, 1, 1),
                                                month__lt=datetime.date(year + 1, 1, 1))
-        .order_by().values("month", city=F("project__city_id"), county=F("project__county_id"), **by_part)
+        .order_by().values("month", city=F("project__city_id"), county=F("project__county_id"), **part)
         .annotate(total=Sum("completed_investment"))
     )
 

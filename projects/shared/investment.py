@@ -14,21 +14,20 @@ from projects.domain import rules
 from projects.domain.choices import InvestmentStage, InvestorSource
 from projects.domain.investment import REGISTERED_OR_LATER, STARTED_OR_LATER, registration_overdue_q
 from projects.models import AnnualPlan
-from projects.shared import versions
 from projects.shared.filtersets import list_link
 
 AREA = ("city", "county")
 
 
-def investment_rows(projects, *, year, on, split=False):
+def investment_rows(projects, *, year, on, by_part=None):
     """The card's sums of `projects` (a scope, filtered) for items signed in `year`, judged on `on`: rows
-    grouped by area (and the projects' part, `split`: pieces.region_slots) and, for the signed items, by
+    grouped by area (and their project's part, `by_part`: pieces.Parts) and, for the signed items, by
     investor source and stage."""
     signed = projects.filter(signed_on__year=year)
-    by_part = {"part": versions.project_part()} if split else {}
+    part = {"part": by_part.of()} if by_part else {}
     return {
         "signed": list(
-            signed.order_by().values(*AREA, "investor_source", "investment_stage", **by_part)
+            signed.order_by().values(*AREA, "investor_source", "investment_stage", **part)
             .annotate(count=Count("pk"), contract=Sum("contract_amount"))
         ),
         # Funds in place of every year (the counted reports', editing.progress_refresh), not only `year`'s:
@@ -36,10 +35,10 @@ def investment_rows(projects, *, year, on, split=False):
         "funds": list(
             AnnualPlan.objects.filter(project__in=signed.values("pk")).order_by()
             .values(city=F("project__city_id"), county=F("project__county_id"), investor_source=F("project__investor_source"),
-                    **({"part": versions.project_part("project_id")} if split else {}))
+                    **({"part": by_part.of("project__")} if by_part else {}))
             .annotate(funds=Sum("funds_in_place"))
         ),
-        "overdue": list(projects.filter(registration_overdue_q(on)).order_by().values(*AREA, **by_part).annotate(count=Count("pk"))),
+        "overdue": list(projects.filter(registration_overdue_q(on)).order_by().values(*AREA, **part).annotate(count=Count("pk"))),
     }
 
 

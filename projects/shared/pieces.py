@@ -3,8 +3,11 @@ each city-level unit's own projects (no county), the projects of no region — a
 SPLIT_FROM projects, its parts by project id (versions.PARTS), so that a write re-sums the piece of its project
 alone. The dashboard, the digests, the map, the rankings and the menu's 待办 count read through these."""
 
+import functools
+import operator
+
 from django.core.cache import cache
-from django.db.models import Count, Q
+from django.db.models import Case, Count, IntegerField, Q, When
 from django.db.models.lookups import In
 
 from projects.domain.access import scope_key
@@ -60,7 +63,7 @@ def slot_of(row):
         slot = ("county", row["county"])
     else:
         slot = ("own", row["city"]) if row["city"] is not None else ("none", None)
-    return (*slot, row["part"]) if "part" in row else slot
+    return (*slot, row["part"]) if row.get("part") is not None else slot
 
 
 def split_by_slot(rows, missing):
@@ -77,15 +80,40 @@ def split_by_slot(rows, missing):
 
 def read_pieces(read, missing, slots):
     """{slot: {part: its rows}} for the `missing` slots of `slots` (region_slots): what versions.cached_per_region's
-    compute(missing) returns. read(where, split) gives {part: rows grouped by (at least) city and county, and by the
-    projects' part when `split`} of the projects matching `where`: called once for the missing regions read whole,
-    once for the missing parts of regions kept in parts."""
+    compute(missing) returns. read(where, parts) gives {part: rows grouped by (at least) city and county, and by
+    parts.of(…) when `parts` (Parts) is given} of the projects matching `where`. Every slot missing (the epoch moved):
+    one pass over the scope, the rows of regions kept in parts grouped by part too; else one pass over the regions
+    missing whole and one over the missing parts."""
+    missing = set(missing)
+    in_parts = {slot[:2] for slot in slots if len(slot) == 3}
+    if missing >= set(slots):
+        return split_by_slot(read(Q(), Parts(in_parts) if in_parts else None), missing)
     pieces = {}
-    for split in (False, True):
-        group = [slot for slot in missing if (len(slot) == 3) == split]
-        if group:
-            pieces.update(split_by_slot(read(slots_q(group, slots), split), group))
+    whole = [slot for slot in missing if len(slot) == 2]
+    if whole:
+        pieces.update(split_by_slot(read(slots_q(whole, slots), None), whole))
+    parts = [slot for slot in missing if len(slot) == 3]
+    if parts:
+        pieces.update(split_by_slot(read(slots_q(parts, slots), Parts()), parts))
     return pieces
+
+
+class Parts:
+    """How rows are grouped by their project's part (versions.project_part): for the projects of `regions` (slots
+    kept in parts), the others' rows having none (NULL); without `regions`, every row read is of a region kept
+    in parts."""
+
+    def __init__(self, regions=None):
+        self.regions = sorted(regions) if regions else None
+
+    def of(self, project=""):
+        """The expression of a row's project's part; `project`: the path from the rows to their project ("" on
+        projects, "project__" on their reports, plans and items)."""
+        part = versions.project_part(f"{project}id" if project else "pk")
+        if self.regions is None:
+            return part
+        in_regions = functools.reduce(operator.or_, (_region_q(*region, project=project) for region in self.regions))
+        return Case(When(in_regions, then=part), default=None, output_field=IntegerField())
 
 
 def slots_q(missing, slots):
@@ -105,7 +133,16 @@ def slots_q(missing, slots):
     for slot in missing:
         if len(slot) == 3:
             in_parts.setdefault(slot[:2], []).append(slot[2])
-    for (kind, region), numbers in in_parts.items():
-        region_q = Q(county_id=region) if kind == "county" else Q(county__isnull=True, city_id=region)
-        where |= region_q & Q(In(versions.project_part(), sorted(numbers)))
+    for region, numbers in in_parts.items():
+        region_q = _region_q(*region)
+        if len(numbers) < versions.PARTS:  # some of its parts: those alone
+            region_q &= Q(In(versions.project_part(), sorted(numbers)))
+        where |= region_q
     return where
+
+
+def _region_q(kind, region, project=""):
+    """The projects of a region slot, a county's or a city-level unit's own (no county); `project`: as Parts.of."""
+    if kind == "county":
+        return Q(**{f"{project}county_id": region})
+    return Q(**{f"{project}county__isnull": True, f"{project}city_id": region})

@@ -16,7 +16,7 @@ from projects.domain.access import scope_key
 from projects.domain.choices import COUNTED_REVIEW_STATUSES, Light, LightReason, RegionLevel, ReviewStatus, Stage
 from projects.models import Programme, Region, SupervisionItem, User
 from projects.models.supervision import awaiting_signoff_q, extension_asked_q, overdue_q
-from projects.shared import forecast, lights, trends, versions
+from projects.shared import forecast, lights, trends
 from projects.shared.investment import investment_card, investment_rows
 from projects.shared.pieces import read_pieces, region_slots
 from projects.shared.scopes import action_plans, active_params, scope_filterset
@@ -288,8 +288,8 @@ def merged_rows(projects, *, user, parts, key, plan, year, on, month):
 def _pieces_of(projects, *, parts, slots, missing, plan, year, on, month):
     """{slot: its rows} for the `missing` slots, each part read in one query over all of them (and one more over the
     missing parts of regions kept in parts, grouped by part too)."""
-    pieces = read_pieces(lambda where, split: _dashboard_rows(projects.filter(where), parts=parts, plan=plan, year=year,
-                                                              on=on, month=month, split=split), missing, slots)
+    pieces = read_pieces(lambda where, by_part: _dashboard_rows(projects.filter(where), parts=parts, plan=plan, year=year,
+                                                                on=on, month=month, by_part=by_part), missing, slots)
     # Kept folded over light reasons: a fifth of the rows to merge for each of the province's 200 pieces.
     folds = {"summary": [*AREA, "stage", "report_status"], "actions": [*AREA, "actions"], "programmes": [*AREA, "programmes"]}
     for piece in pieces.values():
@@ -308,42 +308,42 @@ PIECE_PARTS = ("summary", "actions", "programmes", "series", "trend_months", "no
 AREA = ("city", "county")
 
 
-def _dashboard_rows(projects, *, parts=PIECE_PARTS, plan, year, on, month, split=False):
+def _dashboard_rows(projects, *, parts=PIECE_PARTS, plan, year, on, month, by_part=None):
     """The dashboard's sums of `projects` (those of `parts`), as rows grouped by city and county (and the part's
-    keys; and by the projects' part, `split`: region_slots)."""
+    keys; and by their project's part, `by_part`: pieces.Parts)."""
     rows = {}
-    by_part = {"part": versions.project_part()} if split else {}
-    by_projects_part = {"part": versions.project_part("project_id")} if split else {}
+    part = {"part": by_part.of()} if by_part else {}
+    projects_part = {"part": by_part.of("project__")} if by_part else {}
     if INVESTMENT_PARTS[0] in parts:
-        investment = investment_rows(projects, year=year, on=on, split=split)
+        investment = investment_rows(projects, year=year, on=on, by_part=by_part)
         rows.update({part: investment[name] for part, name in zip(INVESTMENT_PARTS, INVESTMENT_ROWS)})
     # Totals, areas and the report cycle in one pass; the late nodes apart: as an aggregate's filter
     # EXISTS is costed per row, which would lift the pass past PostgreSQL's JIT threshold (a second lost
     # compiling it); as a filter it is a hashed semi-join.
     if "summary" in parts:
-        rows["summary"] = _summary_rows(projects, AREA, month, **by_part)
+        rows["summary"] = _summary_rows(projects, AREA, month, **part)
     if "actions" in parts:
         # By the plan's action ids, not a join to the plan: with the small reference tables unanalysed (autovacuum
         # never reaches them), PostgreSQL took the plan for one action and read every project's actions (0.2-0.4 s
         # for one county's piece at 100,000 projects; 10-40 ms by ids).
         rows["actions"] = list(_grouped(projects.filter(actions__in=list(plan.actions.values_list("pk", flat=True))),
-                                        [*AREA, "actions"], **by_part)) if plan else []
+                                        [*AREA, "actions"], **part)) if plan else []
     if "programmes" in parts:
-        rows["programmes"] = list(_grouped(projects, [*AREA, "programmes"], **by_part))
+        rows["programmes"] = list(_grouped(projects, [*AREA, "programmes"], **part))
     if "series" in parts:
         # This year's and last year's counted reports by month: the monthly trend and the year-end forecast.
-        rows["series"] = forecast.series_rows(projects, year=year, split=split)
+        rows["series"] = forecast.series_rows(projects, year=year, by_part=by_part)
     if "trend_months" in parts:
         # 环比/同比: the figures of the latest due month, the month before and the same month last year.
         rows["trend_months"] = trends.trend_rows(projects, on=on, series=rows.get("series"), series_years=(year - 1, year),
-                                                 split=split)
+                                                 by_part=by_part)
     if "nodes_late" in parts:
-        rows["nodes_late"] = list(projects.filter(lights.nodes_late_exists(on)).order_by().values(*AREA, **by_part)
+        rows["nodes_late"] = list(projects.filter(lights.nodes_late_exists(on)).order_by().values(*AREA, **part)
                                   .annotate(count=Count("pk")))
     if "supervision" in parts:
         rows["supervision"] = list(
             SupervisionItem.objects.open().filter(project__in=projects.values("pk")).order_by()
-            .values(city=F("project__city_id"), county=F("project__county_id"), **by_projects_part)
+            .values(city=F("project__city_id"), county=F("project__county_id"), **projects_part)
             .annotate(**supervision_measures(on))
         )
     return rows

@@ -23,7 +23,7 @@ from projects.domain import rules
 from projects.domain.choices import Light, LightReason
 from projects.domain.figures import figure_text
 from projects.models import MonthlyReport
-from projects.shared import lights, versions
+from projects.shared import lights
 from projects.shared.filtersets import list_link
 
 FIGURES = ("completed", "rate", "starts", "red")
@@ -43,21 +43,22 @@ def _empty():
             "rate": None}
 
 
-def month_rows(projects, *, month, series=None, split=False):
+def month_rows(projects, *, month, series=None, by_part=None):
     """`projects`' figures for `month` (first day) as rows grouped by city and county, each with the month: three
     grouped queries (lights, reports, starts) whatever the number of projects. What month_figures folds, and a
     part of the dashboard's per-region pieces (shared.summaries), so both read one rule. `series`: the same
     projects' counted reports summed by month, city and county (shared.forecast.series_rows) covering the month's
-    year, read already: the completion is folded from it instead of summing the reports again. `split`: grouped
-    by the projects' part too (pieces.region_slots), as `series` then is."""
+    year, read already: the completion is folded from it instead of summing the reports again. `by_part`: grouped
+    by their project's part too (pieces.Parts), as `series` then is."""
     on = judged_on(month)
     rows = {}
-    by_part = {"part": versions.project_part()} if split else {}
+    part = {"part": by_part.of()} if by_part else {}
 
     def row(source):
         key = (source["city"], source["county"], source.get("part"))
         if key not in rows:
-            rows[key] = {"city": key[0], "county": key[1], **({"part": key[2]} if split else {}), "month": month, **_empty()}
+            rows[key] = {"city": key[0], "county": key[1], **({"part": key[2]} if by_part else {}), "month": month,
+                         **_empty()}
         return rows[key]
 
     # Plan and completion of every project, as the dashboard's totals sum them (a terminated project's work
@@ -67,7 +68,7 @@ def month_rows(projects, *, month, series=None, split=False):
         judged = lights.as_month_ended(judged, month)
     else:
         judged = judged.annotate(month_light_reason=F("light_reason"))
-    for source in (judged.order_by().values("city", "county", "month_light_reason", **by_part)
+    for source in (judged.order_by().values("city", "county", "month_light_reason", **part)
                    .annotate(count=Count("pk"), plan=Sum("plan_investment"))):
         target = row(source)
         if source["month_light_reason"] != LightReason.CANCELLED:
@@ -82,12 +83,12 @@ def month_rows(projects, *, month, series=None, split=False):
         completed = (MonthlyReport.objects.counted()
                      .filter(project__in=projects.values("pk"), month__year=month.year, month__lte=month)
                      .order_by().values(city=F("project__city_id"), county=F("project__county_id"),
-                                        **({"part": versions.project_part("project_id")} if split else {}))
+                                        **({"part": by_part.of("project__")} if by_part else {}))
                      .annotate(total=Sum("completed_investment")))
     for source in completed:
         row(source)["completed"] += source["total"] or Decimal(0)
     for source in (projects.filter(actual_start__gte=month, actual_start__lt=rules.add_months(month, 1))
-                   .order_by().values("city", "county", **by_part).annotate(count=Count("pk"))):
+                   .order_by().values("city", "county", **part).annotate(count=Count("pk"))):
         row(source)["starts"] += source["count"]
     return list(rows.values())
 
@@ -188,12 +189,12 @@ def card(trend, *, starts_links=None):
     return {"month": trend.month, "rows": rows}
 
 
-def trend_rows(projects, *, on, series=None, series_years=(), split=False):
+def trend_rows(projects, *, on, series=None, series_years=(), by_part=None):
     """The dashboard's part (shared.summaries): month_rows of the three months of the trend of the latest month
     whose reports were due on `on`; the completion of a month in `series_years` folded from `series`."""
     return [row for month in trend_months(rules.latest_due_month(on=on))
             for row in month_rows(projects, month=month, series=series if month.year in series_years else None,
-                                  split=split)]
+                                  by_part=by_part)]
 
 
 def trend_of_rows(rows, *, on):

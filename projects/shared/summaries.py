@@ -286,8 +286,8 @@ def merged_rows(projects, *, user, parts, key, plan, year, on, month):
 
 
 def _pieces_of(projects, *, parts, slots, missing, plan, year, on, month):
-    """{slot: its rows} for the `missing` slots, each part read in one query over all of them (and one more over the
-    missing parts of regions kept in parts, grouped by part too)."""
+    """{slot: its rows} for the `missing` slots, each part read in one query over all of them (pieces.read_pieces: and
+    one more over the missing parts of regions kept in parts, unless every slot is missing)."""
     pieces = read_pieces(lambda where, by_part: _dashboard_rows(projects.filter(where), parts=parts, plan=plan, year=year,
                                                                 on=on, month=month, by_part=by_part), missing, slots)
     # Kept folded over light reasons: a fifth of the rows to merge for each of the province's 200 pieces.

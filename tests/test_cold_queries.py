@@ -242,6 +242,17 @@ def province_reads_after(province, write):
     return after, project_reads
 
 
+def province_reads_after_a_report_in_zhengding(province, projects):
+    """(正定, the project written, the province's figures after a report of one of 正定's `projects` changed, the
+    grouped reads of projects that summed them)."""
+    zhengding = Region.objects.get(code=ZHENGDING)
+    project = next(p for p in projects if p.county_id == zhengding.pk)
+    report = project.reports.filter(month__year=MONTH.year).first()
+    report.completed_investment += Decimal("7")
+    after, project_reads = province_reads_after(province, report.save)
+    return zhengding, project, after, project_reads
+
+
 def assert_as_summed_anew(after, province):
     from django.core.cache import cache
 
@@ -253,11 +264,7 @@ def test_a_county_report_recomputes_only_that_countys_sums_for_the_province(user
     """After a report in 正定, the province's cold dashboard reads 正定's projects only: the other
     counties' and cities' sums are still cached under their regions' versions (issue 24)."""
     province = users["province_admin"]
-    zhengding = Region.objects.get(code=ZHENGDING)
-    project = next(p for p in with_actions_and_supervision if p.county_id == zhengding.pk)
-    report = project.reports.filter(month__year=MONTH.year).first()
-    report.completed_investment += Decimal("7")
-    after, project_reads = province_reads_after(province, report.save)
+    zhengding, _project, after, project_reads = province_reads_after_a_report_in_zhengding(province, with_actions_and_supervision)
     for sql in project_reads:
         # 正定's projects alone, read by index: not its city's own projects (no county), nor those of no region,
         # whose pieces have versions of their own that a county's report does not move.
@@ -329,11 +336,7 @@ def test_a_report_in_a_region_kept_in_parts_re_sums_its_projects_part_alone(user
     re-sum. Kept in parts by the projects' ids, the province re-sums the written project's part of 正定 alone."""
     monkeypatch.setattr(pieces, "SPLIT_FROM", 1)
     province = users["province_admin"]
-    zhengding = Region.objects.get(code=ZHENGDING)
-    project = next(p for p in with_actions_and_supervision if p.county_id == zhengding.pk)
-    report = project.reports.filter(month__year=MONTH.year).first()
-    report.completed_investment += Decimal("7")
-    after, project_reads = province_reads_after(province, report.save)
+    zhengding, project, after, project_reads = province_reads_after_a_report_in_zhengding(province, with_actions_and_supervision)
     part = project.pk % versions.PARTS
     for sql in project_reads:
         assert re.search(r'"county_id" = %s AND MOD\((U0|"projects_project")\."id", %s\) IN \(%s\)'

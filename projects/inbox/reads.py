@@ -25,7 +25,7 @@ from projects.domain.choices import ReviewStatus, Role, SupervisionLevel, Superv
 from projects.models import PROJECT_ORDER, ImportBatch, MonthlyReport, Project, SupervisionItem
 from projects.models.supervision import awaiting_signoff_q, extension_asked_q, overdue_q, signed_off_q
 from projects.shared import lights, versions
-from projects.shared.pieces import read_pieces, region_slots
+from projects.shared.pieces import part_values, read_pieces, region_slots
 from projects.shared.shown import shown_perm
 from projects.shared.versions import cached_per_region
 
@@ -99,9 +99,8 @@ def _owed_counts(user, *, on, shown=False):
 
     def read(where, by_part=None):
         rows = {"report": [], "returned": [], "review": []}
-        part = {"part": by_part.of()} if by_part else {}
-        by_region = {"city": F("project__city_id"), "county": F("project__county_id"),
-                     **({"part": by_part.of("project__")} if by_part else {})}
+        part = part_values(by_part)
+        by_region = {"city": F("project__city_id"), "county": F("project__county_id"), **part_values(by_part, "project__")}
         editable = Project.objects.editable_by(user, may_edit=may_edit).filter(where)
         if may_report:
             rows["report"] = list(

@@ -17,6 +17,7 @@ from projects.domain import forecast as rules_of_forecast
 from projects.domain import rules
 from projects.domain.figures import figure_text
 from projects.models import AnnualPlan, MonthlyReport
+from projects.shared.pieces import part_values
 
 ZERO = Decimal(0)
 
@@ -33,7 +34,7 @@ def series_rows(projects, *, year, by_part=None):
     """The counted reports' completion of `year` and the year before, grouped by month, city and county (and the
     projects' part, `by_part`: pieces.Parts): one query, and a part of the dashboard's per-region pieces
     (shared.summaries), whose monthly trend reads it too."""
-    part = {"part": by_part.of("project__")} if by_part else {}
+    part = part_values(by_part, "project__")
     # A range on the month, not month__year__in: that is EXTRACT(YEAR …), which PostgreSQL cannot estimate; it
     # expected 5,000 of the province's 1.2 million reports and looked up each one's project (1.9 s; 0.6 s by range).
     return list(

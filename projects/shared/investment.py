@@ -15,6 +15,7 @@ from projects.domain.choices import InvestmentStage, InvestorSource
 from projects.domain.investment import REGISTERED_OR_LATER, STARTED_OR_LATER, registration_overdue_q
 from projects.models import AnnualPlan
 from projects.shared.filtersets import list_link
+from projects.shared.pieces import part_values
 
 AREA = ("city", "county")
 
@@ -24,7 +25,7 @@ def investment_rows(projects, *, year, on, by_part=None):
     grouped by area (and their project's part, `by_part`: pieces.Parts) and, for the signed items, by
     investor source and stage."""
     signed = projects.filter(signed_on__year=year)
-    part = {"part": by_part.of()} if by_part else {}
+    part = part_values(by_part)
     return {
         "signed": list(
             signed.order_by().values(*AREA, "investor_source", "investment_stage", **part)
@@ -35,7 +36,7 @@ def investment_rows(projects, *, year, on, by_part=None):
         "funds": list(
             AnnualPlan.objects.filter(project__in=signed.values("pk")).order_by()
             .values(city=F("project__city_id"), county=F("project__county_id"), investor_source=F("project__investor_source"),
-                    **({"part": by_part.of("project__")} if by_part else {}))
+                    **part_values(by_part, "project__"))
             .annotate(funds=Sum("funds_in_place"))
         ),
         "overdue": list(projects.filter(registration_overdue_q(on)).order_by().values(*AREA, **part).annotate(count=Count("pk"))),

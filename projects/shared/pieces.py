@@ -104,7 +104,7 @@ class Parts:
     in parts."""
 
     def __init__(self, regions=None):
-        self.regions = sorted(regions) if regions else None
+        self.regions = None if regions is None else sorted(regions)
 
     def of(self, project=""):
         """The expression of a row's project's part; `project`: the path from the rows to their project ("" on
@@ -114,6 +114,12 @@ class Parts:
             return part
         in_regions = functools.reduce(operator.or_, (_region_q(*region, project=project) for region in self.regions))
         return Case(When(in_regions, then=part), default=None, output_field=IntegerField())
+
+
+def part_values(by_part, project=""):
+    """What rows are grouped by besides their area when `by_part` (Parts) is given: {"part": by_part.of(project)};
+    {} without."""
+    return {"part": by_part.of(project)} if by_part else {}
 
 
 def slots_q(missing, slots):

@@ -18,7 +18,7 @@ from projects.models import Programme, Region, SupervisionItem, User
 from projects.models.supervision import awaiting_signoff_q, extension_asked_q, overdue_q
 from projects.shared import forecast, lights, trends
 from projects.shared.investment import investment_card, investment_rows
-from projects.shared.pieces import read_pieces, region_slots
+from projects.shared.pieces import part_values, read_pieces, region_slots
 from projects.shared.scopes import action_plans, active_params, scope_filterset
 from projects.shared.versions import cached_per_region, cached_summary
 
@@ -312,8 +312,7 @@ def _dashboard_rows(projects, *, parts=PIECE_PARTS, plan, year, on, month, by_pa
     """The dashboard's sums of `projects` (those of `parts`), as rows grouped by city and county (and the part's
     keys; and by their project's part, `by_part`: pieces.Parts)."""
     rows = {}
-    part = {"part": by_part.of()} if by_part else {}
-    projects_part = {"part": by_part.of("project__")} if by_part else {}
+    part, projects_part = part_values(by_part), part_values(by_part, "project__")
     if INVESTMENT_PARTS[0] in parts:
         investment = investment_rows(projects, year=year, on=on, by_part=by_part)
         rows.update({part: investment[name] for part, name in zip(INVESTMENT_PARTS, INVESTMENT_ROWS)})

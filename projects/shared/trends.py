@@ -25,6 +25,7 @@ from projects.domain.figures import figure_text
 from projects.models import MonthlyReport
 from projects.shared import lights
 from projects.shared.filtersets import list_link
+from projects.shared.pieces import part_values
 
 FIGURES = ("completed", "rate", "starts", "red")
 
@@ -52,7 +53,7 @@ def month_rows(projects, *, month, series=None, by_part=None):
     by their project's part too (pieces.Parts), as `series` then is."""
     on = judged_on(month)
     rows = {}
-    part = {"part": by_part.of()} if by_part else {}
+    part = part_values(by_part)
 
     def row(source):
         key = (source["city"], source["county"], source.get("part"))
@@ -83,7 +84,7 @@ def month_rows(projects, *, month, series=None, by_part=None):
         completed = (MonthlyReport.objects.counted()
                      .filter(project__in=projects.values("pk"), month__year=month.year, month__lte=month)
                      .order_by().values(city=F("project__city_id"), county=F("project__county_id"),
-                                        **({"part": by_part.of("project__")} if by_part else {}))
+                                        **part_values(by_part, "project__"))
                      .annotate(total=Sum("completed_investment")))
     for source in completed:
         row(source)["completed"] += source["total"] or Decimal(0)

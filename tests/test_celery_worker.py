@@ -35,29 +35,31 @@ from .test_access import client_for
 from .test_import import row, workbook
 
 ROOT = Path(__file__).resolve().parent.parent
-REDIS_URL = os.environ.get("CELERY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 WORKER_DATABASE_APPLICATION = "hebei-test-worker"  # how the workers' PostgreSQL sessions are told apart
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
-def require_services():
+def require_services(redis_url=None):
+    """Skip unless asked for (CELERY_WORKER_TEST=1); then fail, never skip, when a service is missing."""
     if os.environ.get("CELERY_WORKER_TEST") != "1":
         pytest.skip("set CELERY_WORKER_TEST=1 (with PostgreSQL and Redis running) to run the workers end to end")
     if connection.vendor != "postgresql":
         pytest.fail("CELERY_WORKER_TEST needs DATABASE_URL pointing at PostgreSQL: the worker shares the test database")
+    if redis_url is None:
+        return
     import redis
 
     try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).flushdb()
+        redis.Redis.from_url(redis_url, socket_connect_timeout=3).flushdb()
     except redis.RedisError as error:
-        pytest.fail(f"Redis is required at {REDIS_URL}: {error}")
+        pytest.fail(f"Redis is required at {redis_url}: {error}")
 
 
-def flush_redis():
+def flush_redis(redis_url):
     import redis
 
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    redis.Redis.from_url(redis_url).flushdb()
 
 
 def use_broker(**conf):
@@ -113,7 +115,7 @@ class RedisServer:
 class Workers:
     """Start `celery worker` subprocesses on the test database and kill them as the OOM killer would."""
 
-    def __init__(self, mail, redis_url=REDIS_URL):
+    def __init__(self, mail, redis_url):
         db = connection.settings_dict
         self.env = {
             **os.environ,
@@ -181,11 +183,22 @@ def _services(redis_url):
             reference_data_load()  # leave the reference data for the tests that follow
 
 
-@pytest.fixture
-def services(settings):
-    """(mail server, Workers) on the shared test Redis (REDIS_URL)."""
+@pytest.fixture(scope="module")
+def module_redis():
+    """A redis-server of this module's own, emptied before each test: the tests empty it, and a Redis another run
+    (or another test process) uses is never touched."""
     require_services()
-    yield from _services(REDIS_URL)
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def services(settings, module_redis):
+    """(mail server, Workers) on the module's Redis."""
+    require_services(module_redis.url)
+    yield from _services(module_redis.url)
 
 
 @pytest.fixture
@@ -195,6 +208,7 @@ def own_redis_services(settings):
     server = RedisServer()
     server.start()
     try:
+        require_services(server.url)
         for mail, workers in _services(server.url):
             yield mail, workers, server
     finally:
@@ -261,11 +275,11 @@ def test_pool_process_killed_mid_smtp_every_subscriber_gets_exactly_one_digest(s
     assert "sent 0, skipped 3, not finished 0" in capsys.readouterr().out
 
 
-def test_redis_emptied_after_dispatch_the_next_catch_up_sends_everything_once(services, settings):
+def test_redis_emptied_after_dispatch_the_next_catch_up_sends_everything_once(services, module_redis, settings):
     mail, workers = services
     emails = subscribers(3)
     dispatch_digests("weekly", recent_send_day().isoformat())  # recorded and queued while no worker runs ...
-    flush_redis()  # ... and Redis loses the queue (restarted without persistence)
+    flush_redis(module_redis.url)  # ... and Redis loses the queue (restarted without persistence)
     workers.start()
     time.sleep(3)
     assert not mail.messages

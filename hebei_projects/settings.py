@@ -56,7 +56,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "hebei_projects.sessions.SessionMiddleware",  # Django's, renewing an idle session at most once a minute
     "hebei_projects.middleware.ChineseFirstLocaleMiddleware",
     "hebei_projects.middleware.DatabaseConnectionLostMiddleware",  # issue 21: a read retried, a save's error page
     "django.middleware.common.CommonMiddleware",
@@ -219,9 +219,10 @@ LOGIN_URL = "login"
 # The inbox for those who report or review, the dashboard for the province and leaders (issue 26).
 LOGIN_REDIRECT_URL = "start"
 LOGOUT_REDIRECT_URL = "login"
-# Idle sessions end after a working day: the cookie age is renewed on every request.
+# Idle sessions end after a working day: a request renews the session (its idle end and its cookie's age) when
+# its last renewal is SESSION_RENEW_SECONDS old, not on every request (hebei_projects.sessions).
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_RENEW_SECONDS = env.int("SESSION_RENEW_SECONDS", default=60)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 

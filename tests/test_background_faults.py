@@ -314,10 +314,12 @@ def cut(on_postgresql):
 
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
-def test_connection_cut_a_read_is_retried_once_and_a_save_answers_the_site_error_page_writing_nothing(cut, monkeypatch):
+def test_connection_cut_a_read_is_retried_once_and_a_save_answers_the_site_error_page_writing_nothing(cut, monkeypatch,
+                                                                                                     settings):
     from django.urls import reverse
 
     arm, made = cut
+    settings.SESSION_RENEW_SECONDS = 0  # every request renews its session: the cuts under its save need one
     users = {"zd": make_user("zd", Role.COUNTY_EDITOR, ZHENGDING)}
     project = make_project("正定县停建项目", ZHENGDING, stage=Stage.PREPARATORY, status=Status.STALLED)
     day = D(2026, 9, 24)

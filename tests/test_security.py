@@ -1,5 +1,6 @@
 """Login hardening and production settings."""
 
+import datetime
 import os
 import subprocess
 import sys
@@ -8,8 +9,11 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from projects.domain.choices import Role
 
@@ -48,9 +52,45 @@ def test_passwords_need_twelve_characters(db):
     validate_password("a-long-enough-passphrase")
 
 
-def test_sessions_expire_after_a_working_day_idle(settings):
+def session_row(client):
+    from django.contrib.sessions.models import Session
+
+    return Session.objects.get(session_key=client.session.session_key)
+
+
+def session_writes(client, path):
+    """The SQL that writes the session table while `client` opens `path`."""
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+    return [q["sql"] for q in queries if "django_session" in q["sql"] and not q["sql"].lstrip().startswith("SELECT")]
+
+
+def test_sessions_end_after_a_working_day_idle_and_a_page_renews_them_at_most_once_a_minute(users, settings):
+    """Each page used to write its session (its idle end moved on by every request): a write, a commit and a
+    row lock per page for every user. A page renews it only when the last renewal is older than
+    SESSION_RENEW_SECONDS; an idle session still ends SESSION_COOKIE_AGE after its last renewal."""
     assert settings.SESSION_COOKIE_AGE <= 9 * 3600
-    assert settings.SESSION_SAVE_EVERY_REQUEST
+    client = Client()
+    client.force_login(users["county_editor"])
+    path = reverse("project_list")
+    assert session_writes(client, path) == []  # just logged in: nothing to renew
+    assert session_writes(client, path) == []
+
+    # Last renewed two minutes ago: this page moves the idle end on, in the database and in the cookie.
+    Session = session_row(client).__class__
+    age = datetime.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    Session.objects.filter(session_key=client.session.session_key).update(
+        expire_date=timezone.now() + age - datetime.timedelta(seconds=120))
+    response = client.get(path)
+    assert response.status_code == 200
+    assert session_row(client).expire_date > timezone.now() + age - datetime.timedelta(seconds=5)
+    assert response.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == settings.SESSION_COOKIE_AGE
+    assert session_writes(client, path) == []  # and not again within the minute
+
+    # Idle past its end: the session is over.
+    Session.objects.filter(session_key=client.session.session_key).update(
+        expire_date=timezone.now() - datetime.timedelta(seconds=1))
+    assert client.get(path).status_code == 302
 
 
 def run_manage(*args, env):

@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -38,7 +39,7 @@ from projects.models import (
     Programme,
     SupervisionItem,
 )
-from projects.shared import lights
+from projects.shared import lights, versions
 from projects.shared.editing import progress_refresh
 from projects.tasks import catch_up_digests, deliver_digest, dispatch_digests
 
@@ -150,8 +151,8 @@ def test_events_problems_and_upcoming(users, projects):
     Problem.objects.create(project=project, description="早已解决", raised_on=period.end - datetime.timedelta(days=90),
                            status=ProblemStatus.RESOLVED)
     context = digests.digest_context(subscribe(users["county_editor"]), period)
-    assert [row["project"] for row in context["new_starts"]] == [project]
-    assert [row["project"] for row in context["planned_completions"]] == [project]
+    assert [row["project"].pk for row in context["new_starts"]] == [project.pk]
+    assert [row["project"].pk for row in context["planned_completions"]] == [project.pk]
     assert [problem.description for problem in context["old_problems"]] == ["用地未落实"]
     assert context["old_problems"][0].days_open == 45
 
@@ -529,3 +530,48 @@ def test_the_red_yellow_and_overdue_lists_read_per_region_are_the_first_in_the_l
         expected = list(annotated.filter(condition).order_by(*PROJECT_ORDER).values_list("pk", flat=True)[:3])
         assert [row["pk"] for row in context[name]] == expected, name
         assert len(expected) == 3 or role == "county_editor" and name == "overdue_projects", name  # lists that tell
+
+
+@pytest.mark.parametrize("role", ["province_admin", "city_coordinator", "county_editor", "leader"])
+def test_the_event_lists_read_per_region_are_the_first_in_the_lists_order(users, projects, role, settings):
+    """The lists of starts, completions, those due within 30 days and late nodes: each the first DIGEST_LIST_LIMIT of the
+    scope in PROJECT_ORDER, as one query over the scope gives them, though read per region and merged (they were five
+    queries of their own in every digest); and a county's digest after the province's reads none of them again."""
+    settings.DIGEST_LIST_LIMIT = 3
+    period = current_week()
+    kind = MilestoneKind.objects.first()
+    for index, county in enumerate(["130123", "130104", "130581", "130123", None, "130104", "130581", "130123"] * 2):
+        project = make_project(f"项目{index % 3}", county, city_code=None if county else "130100",
+                               contracting_leader=users["leader"] if index % 3 else None,
+                               actual_start=period.end - datetime.timedelta(days=index % 2),
+                               actual_end=period.end if index % 4 == 0 else None,
+                               planned_end=period.end + datetime.timedelta(days=5 + index))
+        if index % 3 != 1:
+            Milestone.objects.create(project=project, kind=kind, planned_on=period.start - datetime.timedelta(days=1))
+    for name, project in projects.items():  # and two due to start: no actual start yet
+        if name != "qiaoxi":
+            project.planned_start = period.end + datetime.timedelta(days=3)
+            project.save()
+    since, on, soon = period.start - datetime.timedelta(days=1), period.end, period.end + datetime.timedelta(days=30)
+    subscription = subscribe(users[role])
+    context = digests.digest_context(subscription, period)
+    scope = digests.subscription_projects(subscription).order_by(*PROJECT_ORDER)
+    for name, condition in (
+        ("new_starts", Q(actual_start__gt=since, actual_start__lte=on)),
+        ("completions", Q(actual_end__gt=since, actual_end__lte=on)),
+        ("planned_starts", Q(actual_start__isnull=True, planned_start__gt=on, planned_start__lte=soon)),
+        ("planned_completions", Q(actual_end__isnull=True, planned_end__gt=on, planned_end__lte=soon)),
+        ("late_nodes", Q(pk__in=Milestone.objects.filter(planned_on__lt=on, actual_on__isnull=True).values("project"))),
+    ):
+        expected = list(scope.filter(condition).values_list("pk", flat=True)[:3])
+        assert [row["project"].pk for row in context[name]] == expected, name
+        assert expected, name  # every list tells something
+
+    if role == "county_editor":
+        versions.data_changed()  # every piece stale, as on a new period: the province's digest comes first
+        digests.digest_context(subscribe(users["province_admin"]), period)
+        with CaptureQueriesContext(connection) as queries:
+            digests.digest_context(subscription, period)
+        project_lists = [sql for sql in (q["sql"] for q in queries)
+                         if "ROW_NUMBER" in sql or sql.startswith('SELECT "projects_project"') and "LIMIT" in sql]
+        assert project_lists == []

@@ -151,7 +151,6 @@ def digest_context(subscription, period, *, since=None):
     base = subscription_projects(subscription)
     projects = lights.annotate_progress(base, year=year, on=on)
     since = since or period.start - datetime.timedelta(days=1)
-    soon = on + datetime.timedelta(days=30)
 
     cycle_month = period.start if period.frequency == DigestFrequency.MONTHLY else rules.reporting_month(period.end)
     monthly = period.frequency == DigestFrequency.MONTHLY
@@ -164,15 +163,19 @@ def digest_context(subscription, period, *, since=None):
     link = project_links(settings.SITE_URL)
 
     def project_row(project):
-        """A listed project (a model instance, or a row of _flagged_lists read as one) with its light's reason."""
+        """A listed project (a model instance, or a row of _first_of_each_region read as one) with its light's reason."""
         reason = rules.describe_light(reason=project.light_reason, project=project, year=year, on=on)
         return {"pk": project.pk, "name": project.name, "place": project.place, "url": link(project.pk), "reason": reason}
 
     def event_row(project):
         return {"project": project, "url": link(project.pk)}
 
-    flagged = {kind: [project_row(SimpleNamespace(**row)) for row in rows] for kind, rows in _flagged_lists(
-        projects, user=user, narrowing=_narrowing(subscription), on=on, limit=limit).items()}
+    narrowing = _narrowing(subscription)
+    flagged = {kind: [project_row(SimpleNamespace(**row)) for row in rows] for kind, rows in _first_of_each_region(
+        ("digest-lists", narrowing, on, limit), projects, FLAGGED, FLAGGED_FIELDS, user=user, limit=limit).items()}
+    events = {kind: [event_row(SimpleNamespace(**row)) for row in rows] for kind, rows in _first_of_each_region(
+        ("digest-events", narrowing, on, since, limit), base, _events(on, since), EVENT_FIELDS, user=user,
+        limit=limit).items()}
 
     problem_age = settings.DIGEST_PROBLEM_AGE_DAYS
     old_problems = list(
@@ -182,10 +185,6 @@ def digest_context(subscription, period, *, since=None):
         .only("category", "description", "responsible_unit", "raised_on", "project_id")
         .order_by("raised_on", "pk")[:limit]
     )
-
-    # The primary key last everywhere: rendered twice over the same data, a digest is the same to the byte. Only
-    # the fields the lists show are read.
-    events = base.select_related("city", "county").only(*LISTED_FIELDS).order_by(*PROJECT_ORDER)
 
     # Supervision (督办): the scope's open items, the overdue ones listed; projects whose nodes are late;
     # and, for a 包联 leader, the projects they contract, wherever those are.
@@ -206,7 +205,6 @@ def digest_context(subscription, period, *, since=None):
         item.project = owners[item.project_id]
         item.cause_label, item.level_label = causes[item.cause], levels[item.level]
         item.url = settings.SITE_URL + reverse("supervision_item", args=[item.pk])
-    late_nodes = [event_row(p) for p in events.filter(lights.nodes_late_exists(on))[:limit]]
     contracted = []
     if _contracts(subscription):
         for project in (projects.filter(contracting_leader=user).select_related("city", "county").only(*LISTED_FIELDS)
@@ -234,20 +232,16 @@ def digest_context(subscription, period, *, since=None):
         "report_cycle": figures["cycle"],
         "cycle_missing_url": settings.SITE_URL + reverse("project_list") + "?" + urlencode(
             {"report_status": "missing", "report_month": cycle_month.strftime("%Y-%m")}),
-        "new_starts": [event_row(p) for p in events.filter(actual_start__gt=since, actual_start__lte=on)[:limit]],
-        "completions": [event_row(p) for p in events.filter(actual_end__gt=since, actual_end__lte=on)[:limit]],
-        "planned_starts": [
-            event_row(p) for p in events.filter(actual_start__isnull=True, planned_start__gt=on, planned_start__lte=soon)[:limit]
-        ],
-        "planned_completions": [
-            event_row(p) for p in events.filter(actual_end__isnull=True, planned_end__gt=on, planned_end__lte=soon)[:limit]
-        ],
+        "new_starts": events["new_starts"],
+        "completions": events["completions"],
+        "planned_starts": events["planned_starts"],
+        "planned_completions": events["planned_completions"],
         "old_problems": old_problems,
         "problem_age": problem_age,
         "supervision": figures["supervision"],
         "overdue_items": overdue_items,
         "supervision_url": settings.SITE_URL + reverse("supervision"),
-        "late_nodes": late_nodes,
+        "late_nodes": events["late_nodes"],
         "contracted_projects": contracted,
         "investment": investment,
         "has_investment": bool(investment["total"]["signed"] or investment["overdue"]),
@@ -258,35 +252,51 @@ def digest_context(subscription, period, *, since=None):
     }
 
 
-# The lists of projects by light or overdue report, each in PROJECT_ORDER.
+# The lists of projects by light or overdue report, each in PROJECT_ORDER, and what they show besides the name.
 FLAGGED = {
     "red": rules.light_q(Light.RED),
     "yellow": rules.light_q(Light.YELLOW),
     "overdue": Q(report_overdue=True, stage__in=[Stage.NEW_START, Stage.CONTINUING]),
 }
+FLAGGED_FIELDS = ("planned_start", "signed_on", "completion_rate", "light_reason")
 
 
-def _flagged_lists(projects, *, user, narrowing, on, limit):
-    """{kind of FLAGGED: the first `limit` of `projects` (annotated at `on`) in PROJECT_ORDER, as rows}. Read per
-    region as the figures are: the first `limit` of each region in one query per kind (a window function), cached
-    under the region's version; a scope's list is its regions' merged. In a run of every subscriber's digest the
-    province's reads every region's once, and a county's or a city's then reads none: each such list was a query
-    with the light's rules compiled in and evaluated (about 6 ms each of a county's 50)."""
+def _events(on, since):
+    """The lists of what happened after `since` and what is due within 30 days of `on`, and the projects whose nodes
+    are late on `on`."""
+    soon = on + datetime.timedelta(days=30)
+    return {
+        "new_starts": Q(actual_start__gt=since, actual_start__lte=on),
+        "completions": Q(actual_end__gt=since, actual_end__lte=on),
+        "planned_starts": Q(actual_start__isnull=True, planned_start__gt=on, planned_start__lte=soon),
+        "planned_completions": Q(actual_end__isnull=True, planned_end__gt=on, planned_end__lte=soon),
+        "late_nodes": Q(lights.nodes_late_exists(on)),
+    }
+
+
+EVENT_FIELDS = ("actual_start", "actual_end", "planned_start", "planned_end")
+
+
+def _first_of_each_region(key, projects, conditions, fields, *, user, limit):
+    """{kind of `conditions`: the first `limit` of `projects` matching it, in PROJECT_ORDER, as rows of their pk,
+    name, place and `fields`}. Read per region as the figures are: the first `limit` of each region in one query per
+    kind (a window function), cached under `key` (what `projects` and `conditions` depend on besides the region's
+    data) and the region's version; a scope's list is its regions' merged. In a run of every subscriber's digest the
+    province's reads every region's once, and a county's or a city's then reads none: each list was a query of its
+    own (the light's rules compiled in and evaluated: about 6 ms each of a county's 50), eight per digest."""
     def read(where):
         ranked = projects.filter(where).annotate(rank=Window(
             RowNumber(), partition_by=[F("city_id"), F("county_id")], order_by=[F(name).asc() for name in PROJECT_ORDER]))
         return {kind: list(ranked.filter(condition, rank__lte=limit).values(
-            "pk", "name", "city_code", "county_code", "rank", "planned_start", "signed_on", "completion_rate",
-            "light_reason", "city", "county",
-            place=Coalesce(F("county__name"), F("city__name"), Value("")))) for kind, condition in FLAGGED.items()}
+            "pk", "name", "city_code", "county_code", "rank", "city", "county", *fields,
+            place=Coalesce(F("county__name"), F("city__name"), Value("")))) for kind, condition in conditions.items()}
 
     slots = region_slots(user)
     if slots is None:  # a 包联 leader's projects lie anywhere
         rows = read(Q())
     else:
-        pieces = versions.cached_per_region(("digest-lists", narrowing, on, limit), slots, lambda missing: split_by_slot(
-            read(slots_q(missing, slots)), missing))
-        rows = {kind: [row for piece in pieces.values() for row in piece[kind]] for kind in FLAGGED}
+        pieces = versions.cached_per_region(key, slots, lambda missing: split_by_slot(read(slots_q(missing, slots)), missing))
+        rows = {kind: [row for piece in pieces.values() for row in piece[kind]] for kind in conditions}
     # Regions apart by their codes (digits: the same order in any collation); in a region, the database's order.
     return {kind: sorted(kind_rows, key=lambda row: (row["city_code"], row["county_code"], row["rank"]))[:limit]
             for kind, kind_rows in rows.items()}

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 from django.db.models import Q
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -43,7 +44,7 @@ from projects.shared import lights, versions
 from projects.shared.editing import progress_refresh
 from projects.tasks import catch_up_digests, deliver_digest, dispatch_digests
 
-from .conftest import make_project
+from .conftest import ZHENGDING, make_project
 from .test_access import client_for
 
 D = datetime.date
@@ -130,6 +131,35 @@ def test_province_digest_by_city_adds_up_to_its_totals(users, projects):
     for key in ("count", "total_investment", "plan", "completed", "red", "yellow", "green"):
         assert sum(row[key] or 0 for row in rows) == (totals[key] or 0), key
     assert "雄安新区" in {row["label"] for row in rows}
+
+
+@pytest.mark.parametrize("role", ["province_admin", "city_coordinator", "county_editor"])
+def test_a_digests_figures_are_the_dashboards_cancelled_projects_included(users, projects, role, monkeypatch):
+    """A county's dashboard said 2 projects, 2,200 万元 planned and 500 done (22.7 %); the same day its digest said 1
+    project, 1,200 and 100 (8.3 %): the digest left cancelled projects out of its figures, whose plan and work the
+    dashboard counts (their light is none). The figures are now summed over one scope; the digest's lists still
+    leave cancelled projects out (an upcoming start of a cancelled project is none)."""
+    period = current_week()
+    monkeypatch.setattr(rules, "today", lambda: period.end)  # the dashboard judged on the digest's day
+    year = period.end.year
+    cancelled = make_project("正定县取消项目", ZHENGDING, status=Status.CANCELLED,
+                             planned_start=period.end + datetime.timedelta(days=3))
+    AnnualPlan.objects.create(project=cancelled, year=year, planned_investment=Decimal("1000"))
+    MonthlyReport.objects.create(project=cancelled, month=D(year, 1, 1), completed_investment=Decimal("400"))
+    projects["zhengding"].planned_start = period.end + datetime.timedelta(days=3)
+    projects["zhengding"].save()
+    progress_refresh()
+    user = users[role]
+    client = Client()
+    client.force_login(user)
+    dashboard = client.get(reverse("dashboard")).context
+    digest = digests.digest_context(subscribe(user), period)
+    assert digest["totals"] == dashboard["totals"]
+    assert dashboard["totals"]["plan"] >= Decimal("2200") and dashboard["totals"]["none"] >= 1
+    assert [(row["label"], row["count"], row["plan"], row["completed"]) for row in digest["area_rows"]] == [
+        (row["label"], row["count"], row["plan"], row["completed"]) for row in dashboard["areas"]]
+    assert digest["report_cycle"] == {row["key"]: row["count"] for row in dashboard["cycle"]}
+    assert [row["project"].pk for row in digest["planned_starts"]] == [projects["zhengding"].pk]
 
 
 def test_programme_narrowing(users, projects):

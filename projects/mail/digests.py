@@ -129,8 +129,9 @@ def _period_containing(frequency, day):
 
 
 def subscription_projects(subscription):
-    """The recipient's scope: their region, narrowed to the chosen programmes and actions."""
-    projects = Project.objects.visible_to(subscription.user).exclude(status=Status.CANCELLED)
+    """The recipient's scope: their region, narrowed to the chosen programmes and actions. Every project of it, as the
+    dashboard's: the figures count a cancelled project's plan and work (its light is none); the lists leave it out."""
+    projects = Project.objects.visible_to(subscription.user)
     programmes, actions = _narrowing(subscription)
     if programmes:
         links = Project.programmes.through.objects.filter(project=OuterRef("pk"), programme__in=programmes)
@@ -147,13 +148,15 @@ def digest_context(subscription, period, *, since=None):
     on = period.end
     year = on.year
     progress = rules.time_progress(year=year, on=on)
-    base = subscription_projects(subscription)
-    projects = lights.annotate_progress(base, year=year, on=on)
+    scope = subscription_projects(subscription)
+    judged = lights.annotate_progress(scope, year=year, on=on)
+    # What the lists name: not a cancelled project (its upcoming start, its late nodes are none).
+    base, projects = scope.exclude(status=Status.CANCELLED), judged.exclude(status=Status.CANCELLED)
     since = since or period.start - datetime.timedelta(days=1)
 
     cycle_month = period.start if period.frequency == DigestFrequency.MONTHLY else rules.reporting_month(period.end)
     monthly = period.frequency == DigestFrequency.MONTHLY
-    figures = summaries.digest_figures(projects, user=user, narrowing=_narrowing(subscription), plan=action_plans()[1],
+    figures = summaries.digest_figures(judged, user=user, narrowing=_narrowing(subscription), plan=action_plans()[1],
                                        year=year, on=on, month=cycle_month, monthly=monthly)
     totals = figures["totals"]
     stage_rows = [(label, count) for _value, label, count in totals["stages"]]

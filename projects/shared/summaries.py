@@ -416,7 +416,8 @@ def digest_figures(projects, *, user, narrowing, plan, year, on, month, monthly)
     dashboard's are: in a run of every subscriber's digest the province's first one sums each region once, and
     a city's or a county's then merges the pieces it left."""
     parts = (*DIGEST_PARTS, "series") if monthly else DIGEST_PARTS
-    rows = merged_rows(projects, user=user, parts=parts, key=("digest", narrowing), plan=plan, year=year, on=on, month=month)
+    rows = merged_rows(projects, user=user, parts=parts, key=("digest-figures", narrowing), plan=plan, year=year, on=on,
+                       month=month)
     return _figures_of(rows, user=user, plan=plan, progress=rules.time_progress(year=year, on=on), year=year, on=on)
 
 

@@ -68,6 +68,10 @@ def use_broker(**conf):
     celery_app.conf.update(conf)
     pools.reset()  # close and forget every pooled connection (kombu keeps pools per broker URL)
     celery_app._after_fork()  # and the app's references to them
+    # And the result backend the app made on first use, with its connection to the Redis of then (kept for the app,
+    # or per thread): a test after one whose own Redis was stopped would reach for that one.
+    celery_app._backend_cache = None
+    celery_app._local.__dict__.pop("backend", None)
 
 
 def wait_until(condition, timeout=60, interval=0.1):

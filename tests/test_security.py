@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import Client
@@ -53,8 +54,6 @@ def test_passwords_need_twelve_characters(db):
 
 
 def session_row(client):
-    from django.contrib.sessions.models import Session
-
     return Session.objects.get(session_key=client.session.session_key)
 
 
@@ -77,7 +76,6 @@ def test_sessions_end_after_a_working_day_idle_and_a_page_renews_them_at_most_on
     assert session_writes(client, path) == []
 
     # Last renewed two minutes ago: this page moves the idle end on, in the database and in the cookie.
-    Session = session_row(client).__class__
     age = datetime.timedelta(seconds=settings.SESSION_COOKIE_AGE)
     Session.objects.filter(session_key=client.session.session_key).update(
         expire_date=timezone.now() + age - datetime.timedelta(seconds=120))

@@ -231,3 +231,67 @@ def test_a_warm_api_page_is_its_kept_json_not_rendered_again(users, projects, mo
     browsable = client.get("/api/v1/projects/", {"page_size": 5}, HTTP_ACCEPT="text/html")
     assert browsable.status_code == 200 and browsable["Content-Type"].startswith("text/html")
     assert client.get("/api/v1/projects/", {"page_size": 5}, HTTP_ACCEPT="text/html").status_code == 200
+
+
+def _cache_reads(monkeypatch, method):
+    """Every key the cache is asked for through `method` ("get" or "get_many"; one cache read each), in order."""
+    from django.core.cache import cache
+
+    asked = []
+    read = getattr(cache, method)
+
+    def spy(keys, *args, **kwargs):
+        asked.extend([keys] if method == "get" else keys)
+        return read(keys, *args, **kwargs)
+
+    monkeypatch.setattr(cache, method, spy)
+    return asked
+
+
+def test_a_request_reads_each_data_version_once(users, projects, monkeypatch):
+    client = client_for(users["county_editor"])
+    client.get(reverse("project_list"))
+    projects["zhengding"].save()  # the county's list, its count and its menu's 待办 count are cold again
+    asked = _cache_reads(monkeypatch, "get_many")  # versions are read many at a time
+    assert client.get(reverse("project_list")).status_code == 200
+    version_reads = [key for key in asked if key.startswith(versions.DATA_VERSION_KEY)]
+    assert version_reads and len(version_reads) == len(set(version_reads))  # each asked for once, not once a key built
+
+
+def test_a_write_in_the_request_forgets_the_versions_it_read(users, projects):
+    from django.core.signals import request_finished, request_started
+
+    request_started.send(sender=None)
+    try:
+        before = versions.scope_version(users["county_editor"])
+        versions.projects_changed([projects["zhengding"].pk])
+        assert versions.scope_version(users["county_editor"]) != before  # read anew after its own write
+    finally:
+        request_finished.send(sender=None)
+    assert versions._request_versions.get() is None  # outside a request every read asks the cache
+
+
+def test_a_page_reads_the_users_shown_permissions_once(users, projects, monkeypatch):
+    client = client_for(users["county_editor"])
+    client.get(reverse("dashboard"))
+    projects["zhengding"].save()  # the dashboard and the menu's 待办 count read what the user may do anew
+    asked = _cache_reads(monkeypatch, "get")
+    assert client.get(reverse("dashboard")).status_code == 200
+    assert len([key for key in asked if "shown-perm" in key]) == 1
+
+
+def test_a_write_off_the_page_leaves_the_lists_rows_rendered(users, projects):
+    # 石家庄's list narrowed to 桥西: 正定's report moves 石家庄's versions (the list is read anew) but not a row of it.
+    client = client_for(users["city_coordinator"])
+    url = reverse("project_list") + f"?county={projects['qiaoxi'].county_id}"
+    client.get(url)
+    projects["zhengding"].name = "正定县改名后的项目"
+    projects["zhengding"].save()
+    answer = client.get(url)
+    assert projects["qiaoxi"].name in answer.content.decode()
+    assert "projects/_project_rows.html" not in [template.name for template in answer.templates]
+    projects["qiaoxi"].name = "桥西区改名后的项目"  # a row of the page changed: drawn anew
+    projects["qiaoxi"].save()
+    answer = client.get(url)
+    assert "桥西区改名后的项目" in answer.content.decode()
+    assert "projects/_project_rows.html" in [template.name for template in answer.templates]

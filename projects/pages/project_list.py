@@ -1,5 +1,7 @@
 """The project list (every project in scope, filtered, sorted and paged) and its export."""
 
+import hashlib
+
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.http import FileResponse, Http404
@@ -103,29 +105,39 @@ def _list_context(request):
 
 
 def _list_rows(request, page, year, *, investment=False):
-    """The page's table rows. Rendering them costs more than their query; they change with the data (the
-    data version), the scope, the filters, sort and page, the language and the day (time progress moves
-    the lights), and are kept until one of those changes."""
+    """The page's table rows. Rendering 50 rows costs more than reading them, and a write rarely touches the page
+    shown: after a county's report every list of the county is read anew (its versions moved), but its rows are
+    most often what they were. They are kept under what they show (row_content: every value of every row, the
+    language, the day, the year, the regions' names through the epoch), not under the data's versions: a list
+    read after a write elsewhere renders nothing, and a changed row makes another key."""
     on = rules.today()
-    key = "projects:rows:" + versions.versioned_key(
-        "project-rows", scope_key(request.user), sorted(request.GET.lists()), translation.get_language(), on, year,
-        user=request.user,
-    )
-    rows = cache.get(key)
-    if rows is None:
+    rows = list(page.object_list)
+    names = [name for name in vars(rows[0]) if name[0] != "_"] if rows else []
+    key = "projects:rows:" + hashlib.sha256(repr(
+        ("project-rows", versions.data_version(), translation.get_language(), on, year, investment, names,
+         [row_content(project) for project in rows]),
+    ).encode()).hexdigest()
+    html = cache.get(key)
+    if html is None:
         # Labels translated and the page's link built once, not once a row (a third of rendering 50 rows).
         stage_labels = {value: str(label) for value, label in Stage.choices}
         light_labels = {value: str(label) for value, label in Light.choices}
         link = project_links()
-        for project in page.object_list:
+        for project in rows:
             project.light = rules.light_of(project.light_reason)
             project.reason = rules.describe_light(reason=project.light_reason, project=project, year=year, on=on)
             project.light_label = light_labels[project.light]
             project.stage_label = stage_labels.get(project.stage, project.stage)
             project.href = link(project.pk)
-        rows = render_to_string("projects/_project_rows.html", {"page": page, "year": year, "investment": investment}, request)
-        cache.set(key, rows, versions.SUMMARY_CACHE_SECONDS)
-    return mark_safe(rows)  # noqa: S308 — our own template's output, escaped when it was rendered
+        html = render_to_string("projects/_project_rows.html", {"page": page, "year": year, "investment": investment}, request)
+        cache.set(key, html, versions.SUMMARY_CACHE_SECONDS)
+    return mark_safe(html)  # noqa: S308 — our own template's output, escaped when it was rendered
+
+
+def row_content(project):
+    """Every value a list row may show of `project`: its fields and annotations as read (their names are the same
+    for every row of a page), its regions by id."""
+    return [value for name, value in vars(project).items() if name[0] != "_"]
 
 
 def _sort_links(request, filterset):

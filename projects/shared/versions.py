@@ -21,8 +21,10 @@ one computes it and the others wait for its result (computed_once, cached_summar
 import hashlib
 import secrets
 import time
+from contextvars import ContextVar
 
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
 from django.db.models import F, IntegerField
 from django.db.models.functions import Mod
 
@@ -65,7 +67,36 @@ def _fresh():
     return secrets.randbits(62)
 
 
+# The versions a request has read, kept for the rest of it: a cold list asked for them eight times, a Redis round
+# trip each (versioned keys of its body, rows, count, menu and 待办 count, the pieces). A request then reads one
+# state of the versions throughout; a write of its own (_move) forgets them. Outside a request (tasks, commands)
+# every read asks the cache.
+_request_versions = ContextVar("request_versions", default=None)
+
+
+def _request_began(**_kwargs):
+    _request_versions.set({})
+
+
+def _request_ended(**_kwargs):
+    _request_versions.set(None)
+
+
+request_started.connect(_request_began, dispatch_uid="projects.versions.request_began")
+request_finished.connect(_request_ended, dispatch_uid="projects.versions.request_ended")
+
+
 def _read(keys):
+    known = _request_versions.get()
+    if known is None:
+        return _read_cache(keys)
+    wanted = [key for key in keys if key not in known]
+    if wanted:
+        known.update(zip(wanted, _read_cache(wanted)))
+    return tuple(known[key] for key in keys)
+
+
+def _read_cache(keys):
     found = cache.get_many(keys)
     missing = [key for key in keys if key not in found]
     for key in missing:
@@ -78,6 +109,9 @@ def _read(keys):
 
 
 def _move(key):
+    known = _request_versions.get()
+    if known is not None:
+        known.clear()
     try:
         cache.incr(key)
     except ValueError:  # not set yet, or evicted

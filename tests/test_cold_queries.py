@@ -26,6 +26,7 @@ from projects.domain.choices import (
     Status,
     SupervisionCause,
     SupervisionLevel,
+    SupervisionStatus,
 )
 from projects.inbox.reads import inbox_count
 from projects.models import Milestone, MilestoneKind, MonthlyReport, Programme, Project, Region, SupervisionItem
@@ -619,6 +620,29 @@ def test_each_sort_of_the_list_reads_its_index_both_ways_and_deep(users, many_pr
     plan = plan_of(keys)
     assert_reads_index(plan, index)
     assert "Index Only Scan" in plan, plan
+
+
+def test_the_menus_supervision_counts_are_read_from_indexes_alone(users, many_projects):
+    """The 待办 count's 督办 lines on every cold page: the items open at the user's level, and those awaiting the
+    user's sign-off or extension decision, counted from their indexes without reading an item (at 100,000 projects
+    the province's awaiting-decision count scanned 24,000 items: 11 ms)."""
+    statuses = [SupervisionStatus.OPEN, SupervisionStatus.SIGNOFF, SupervisionStatus.CLOSED]
+    SupervisionItem.objects.bulk_create([
+        SupervisionItem(project=project, cause=SupervisionCause.MANUAL, description="督办", level=level,
+                        issuer_level=SupervisionLevel.PROVINCE, status=statuses[index % 3], opened_on=MONTH, due_on=MONTH,
+                        extension_due_on=MONTH if index % 7 == 0 else None)
+        for index, project in enumerate(Project.objects.order_by("pk")[:300])
+        for level in (SupervisionLevel.COUNTY, SupervisionLevel.CITY, SupervisionLevel.PROVINCE)
+    ])
+    with connection.cursor() as cursor:
+        cursor.execute('ANALYZE "projects_supervisionitem"')
+    for role in ("province_admin", "city_coordinator", "county_editor"):
+        client = client_for(users[role])
+        for sql in queries_of(client, reverse("inbox"), '"projects_supervisionitem"'):
+            plan = plan_of(sql)
+            assert "Seq Scan on projects_supervisionitem" not in plan, (role, plan)
+            assert re.search(r"Index Only Scan using supervision_(level_open|awaiting_decision) on projects_supervisionitem",
+                             plan), (role, sql, plan)
 
 
 def test_the_admin_search_and_its_count_read_the_trigram_indexes(users, many_projects):

@@ -2,6 +2,7 @@
 the province's figures, not every other county's cached pages; and a cold summary asked for by several
 requests at once is computed once."""
 
+import re
 import threading
 import time
 
@@ -295,3 +296,14 @@ def test_a_write_off_the_page_leaves_the_lists_rows_rendered(users, projects):
     answer = client.get(url)
     assert "桥西区改名后的项目" in answer.content.decode()
     assert "projects/_project_rows.html" in [template.name for template in answer.templates]
+
+
+def test_a_cold_page_does_not_list_the_regions_again(users, projects):
+    # The province's pieces (its 待办 count's, its dashboard's) are per region: which regions is catalogue data.
+    client = client_for(users["province_admin"])
+    client.get(reverse("dashboard"))
+    projects["zhengding"].save()
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("dashboard")).status_code == 200
+    listed = [query["sql"] for query in queries if re.search(r'FROM "projects_region" WHERE \(?"projects_region"."level" =', query["sql"])]
+    assert not listed, listed

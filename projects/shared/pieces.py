@@ -25,23 +25,33 @@ def region_slots(user, *, split=False):
     counties and its own; a county alone. None for a scope that is not a region's (a 包联 leader's).
     `split`: a region of more than SPLIT_FROM projects as its parts (its rows then carry their "part")."""
     scope = scope_key(user)
-    if scope == "all":
-        counties = Region.objects.counties().values_list("pk", flat=True)
-        units = Region.objects.city_level().values_list("pk", flat=True)
-        slots = [("county", pk) for pk in counties] + [("own", pk) for pk in units] + [("none", None)]
-    elif not scope.startswith("region-"):
+    if scope != "all" and not scope.startswith("region-"):
         return None
-    elif not user.region.is_city_level:
-        slots = [("county", user.region.pk)]
-    else:
-        # The counties it reports for: not 辛集 under 石家庄, nor 定州 and 雄安's counties under 保定, which report on
-        # their own (a piece is cached per region and shared: read by a city, it must hold what the province's holds).
-        counties = Region.objects.counties().filter(reporting_city=user.region).values_list("pk", flat=True)
-        slots = [("county", pk) for pk in counties] + [("own", user.region.pk)]
+    # The regions are catalogue data: listed once per epoch, not read on every cold page (two queries for the
+    # province's).
+    key = "projects:region-slots:" + versions.catalogue_key("region-slots", scope)
+    slots = cache.get(key)
+    if slots is None:
+        slots = _scope_slots(user, scope)
+        cache.set(key, slots, versions.PIECE_CACHE_SECONDS)
     if not split:
         return slots
     large = _large_regions()
     return [part for slot in slots for part in ([(*slot, n) for n in range(versions.PARTS)] if slot in large else [slot])]
+
+
+def _scope_slots(user, scope):
+    """region_slots of `user`'s scope (`scope`: its scope_key, the province's or a region's), whole."""
+    if scope == "all":
+        counties = Region.objects.counties().values_list("pk", flat=True)
+        units = Region.objects.city_level().values_list("pk", flat=True)
+        return [("county", pk) for pk in counties] + [("own", pk) for pk in units] + [("none", None)]
+    if not user.region.is_city_level:
+        return [("county", user.region.pk)]
+    # The counties it reports for: not 辛集 under 石家庄, nor 定州 and 雄安's counties under 保定, which report on
+    # their own (a piece is cached per region and shared: read by a city, it must hold what the province's holds).
+    counties = Region.objects.counties().filter(reporting_city=user.region).values_list("pk", flat=True)
+    return [("county", pk) for pk in counties] + [("own", user.region.pk)]
 
 
 def _large_regions():

@@ -19,7 +19,7 @@ import threading
 import time
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,23 @@ def redis_errors():
     import redis
 
     return (redis.ConnectionError, redis.TimeoutError, ConnectionError, TimeoutError, OSError)
+
+
+class ReusedRedisCacheClient(RedisCacheClient):
+    """Django's RedisCacheClient builds a new redis.Redis around its connection pool for every call (about 0.1 ms of
+    redis-py's set-up each: a cold list's twenty cache calls spent 2-4 ms on it). A redis.Redis is safe to share
+    between threads (it takes a connection from the pool for each command), so one is kept per pool."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+        return client
 
 
 class ResilientRedisCache(RedisCache):
@@ -45,6 +62,7 @@ class ResilientRedisCache(RedisCache):
         self._after_outage = options.pop("after_outage", None)
         params["OPTIONS"] = options
         super().__init__(server, params)
+        self._class = ReusedRedisCacheClient
         self._down_until = 0.0
         self._lock = threading.Lock()
 

@@ -340,6 +340,35 @@ def test_the_list_shows_the_lifecycle_columns_for_investment_items_and_the_api_i
     assert 'id="investment"' in detail and "投产" in detail and "20,000" in detail
 
 
+@pytest.mark.parametrize("investment", [True, False])
+def test_a_list_page_reads_what_its_rows_show_with_the_page_not_row_by_row(users, pipeline, investment):
+    """The list reads only the columns its rows show (ROW_FIELDS): one a row shows but the page did not read would be
+    read again for every row, here the lifecycle's dates and amounts, a reason's planned start, the regions' names."""
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(users["province_admin"])
+    params = {"programme": Programme.objects.get(code="investment-promotion").pk} if investment else {}
+
+    def queries():
+        cache.clear()
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(reverse("project_list"), params)
+        return page, len(captured.captured_queries)
+
+    first, few = queries()
+    for index in range(6):
+        investment_project(f"正定县招商项目{index}", signed_on=months_before(today(), 9), investor_region="北京市",
+                           contract_amount=Decimal("100"), planned_start=months_before(today(), 2), stage=Stage.PREPARATORY)
+    page, more = queries()
+    assert more == few
+    text = page.content.decode()
+    assert "正定县招商项目5" in text and "正定县" in text
+    if investment:
+        assert "京津" in text and page.context["page"].paginator.count == first.context["page"].paginator.count + 6
+
+
 def test_the_admin_lists_and_filters_by_the_lifecycle_and_shows_its_fields(users, pipeline):
     client = client_for(users["province_admin"])
     listed = client.get(reverse("admin:projects_project_changelist"), {"investment_stage": "signed"})

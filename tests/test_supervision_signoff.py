@@ -88,6 +88,13 @@ def test_an_item_opened_by_hand_mails_the_acting_level_once_and_is_in_their_inbo
     assert lines and lines[0].count == 1
 
 
+def test_an_item_opened_by_hand_is_in_the_acting_levels_menu_count_at_once(users, projects, today):
+    before = inbox.inbox_count(users["county_editor"])  # the menu's number, now cached
+    assert client_for(users["city_coordinator"]).post(reverse("supervision_open", args=[projects["zhengding"].pk]), {
+        "level": SupervisionLevel.COUNTY, "description": "请说明开工滞后原因"}).status_code == 302
+    assert inbox.inbox_count(users["county_editor"]) == before + 1
+
+
 def test_the_daily_run_mails_what_it_opened_once_a_day(users, monkeypatch, mail_server, django_capture_on_commit_callbacks):
     stalled("正定县停建项目")
     stalled("正定县停建项目二")

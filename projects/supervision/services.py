@@ -239,6 +239,9 @@ def _create_items(items, *, user=None, automatic=False):
          for item in created],
         batch_size=WRITE_BATCH,
     )
+    # A bulk insert sends no save signal: an item opened by hand was missing from the acting level's 待办 count and
+    # the 督办 counts cached before it, for minutes.
+    versions.projects_changed([item.project_id for item in created])
     return created
 
 

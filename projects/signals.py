@@ -1,6 +1,7 @@
 """Any write to the data a summary is computed from moves the data versions (see versions.cached_summary):
 a project's row, or a row of its plans, reports, problems, nodes and supervision items, moves its regions'
-(and the province's); a catalogue or the calendar moves everything.
+(and the province's), and a project's or a supervision item's moves the items' own version too
+(versions.SUPERVISION_VERSION_KEY); a catalogue or the calendar moves everything.
 
 Signals, not service calls, because every ORM save must count (admin forms, inlines, shell); the bulk
 paths that bypass signals (queryset.update, bulk_create) call versions.data_changed themselves.
@@ -51,8 +52,11 @@ def _row_changed(sender, instance, **kwargs):
         before = getattr(instance, "_place_before", None)
         place = (instance.city_id, instance.county_id, versions.part_of(instance.pk))
         versions.data_changed(places=[place, *([before] if before else [])])
+        versions.supervision_changed()  # its place and 包联 leader decide who sees and answers its items
     elif sender in PROJECT_ROWS:
         versions.projects_changed([instance.project_id])
+        if sender is SupervisionItem:
+            versions.supervision_changed()
     elif sender in EVERYTHING:
         versions.data_changed()
 

@@ -164,6 +164,31 @@ def test_the_citys_supervision_lines_are_counted_in_two_queries_each_a_link_to_i
     assert lines[3].href == reverse("supervision_item", args=[asked.pk])
 
 
+def test_a_report_leaves_the_supervision_lines_kept_and_an_items_or_a_projects_write_reads_them_again(users, owed):
+    """The 督办 lines are read from the items and the projects' places alone (issue 24: a write invalidates only what it
+    can change): a report in the scope keeps them, an item written or a project moved out of the scope does not."""
+    from .conftest import region
+
+    coordinator = users["city_coordinator"]
+
+    def supervision():
+        with CaptureQueriesContext(connection) as captured:
+            lines = [line for line in inbox_items(coordinator) if line.kind == "supervision"]
+        return [line.count for line in lines], len([query for query in captured.captured_queries
+                                                    if '"projects_supervisionitem"' in query["sql"]])
+
+    assert supervision() == ([1], 2)
+    report(owed["zd_owing"])  # 正定's report: the city's versions move, its 待办 count is read anew
+    assert supervision() == ([1], 0)
+    added = item(owed["zd_submitted"], SupervisionLevel.CITY, rules.today() + datetime.timedelta(days=1))
+    assert supervision() == ([2], 2)
+    moved = added.project
+    moved.county = region(NANGONG)
+    moved.city = moved.county.reporting_city
+    moved.save()  # to 邢台: its items leave 石家庄's lines
+    assert supervision() == ([1], 2)
+
+
 def test_the_province_reviews_city_wide_reports_and_a_leader_owes_no_report(users, owed):
     province = inbox(users["province_admin"])
     (review,) = by_kind(province, "review")

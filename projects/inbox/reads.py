@@ -173,17 +173,16 @@ def _to_review(user, *, on, owed):
 
 
 def _supervision(user, *, on):
-    """The 督办 lines in two queries: items open at the user's level (and how many are overdue), along their level's
-    index; and (issue 27) items awaiting their sign-off (销号) and extension requests awaiting their decision
-    (signed_off_q, the rule of projects.supervision.signoff.signer_level)."""
+    """The 督办 lines, read in two queries (when not kept, _supervision_counts): items open at the user's level (and how
+    many are overdue), along their level's index; and (issue 27) items awaiting their sign-off (销号) and extension
+    requests awaiting their decision (signed_off_q, the rule of projects.supervision.signoff.signer_level)."""
     level = ROLE_LEVELS.get(user_role(user))
     if level is None or (level == SupervisionLevel.PROVINCE and not is_province_wide(user)):
         return []
-    items = SupervisionItem.objects.visible_to(user)
-    acting = items.filter(status=SupervisionStatus.OPEN, level=level)
-    if level == SupervisionLevel.LEADER:
-        acting = acting.filter(project__contracting_leader=user)
-    found = acting.aggregate(open=Count("pk"), overdue=Count("pk", filter=overdue_q(on)), next_due=Min("due_on"))
+    signs = signed_off_q(level)
+    awaiting = ((awaiting_signoff_q(), _("待销号的督办事项"), SupervisionStatus.SIGNOFF),
+                (extension_asked_q(), _("待审批的延期申请"), SupervisionStatus.OPEN))
+    found, decided = _supervision_counts(user, level=level, on=on, signs=signs, awaiting=[where for where, *_rest in awaiting])
     lines = []
     if found["open"]:
         link = reverse("supervision") + "?" + urlencode({"level": level, "status": SupervisionStatus.OPEN})
@@ -192,16 +191,8 @@ def _supervision(user, *, on):
         if found["overdue"]:
             lines.append(InboxItem("supervision", _("其中已逾期"), found["overdue"], link + "&overdue=true", overdue=True,
                                    counted=False))
-    signs = signed_off_q(level)
     if signs is None:
         return lines
-    awaiting = ((awaiting_signoff_q(), _("待销号的督办事项"), SupervisionStatus.SIGNOFF),
-                (extension_asked_q(), _("待审批的延期申请"), SupervisionStatus.OPEN))
-    measures = {}
-    for index, (where, _label, _status) in enumerate(awaiting):
-        measures[f"count_{index}"] = Count("pk", filter=where)
-        measures[f"item_{index}"] = Min("pk", filter=where)  # the item itself, when it is the only one
-    decided = items.filter(signs & (awaiting[0][0] | awaiting[1][0])).aggregate(**measures)
     for index, (_where, label, status) in enumerate(awaiting):
         count = decided[f"count_{index}"]
         if count:
@@ -209,6 +200,30 @@ def _supervision(user, *, on):
                     else reverse("supervision") + "?" + urlencode({"status": status}) + "#awaiting")
             lines.append(InboxItem("supervision", label, count, href))
     return lines
+
+
+def _supervision_counts(user, *, level, on, signs, awaiting):
+    """The 督办 lines' figures: (open at `level`, overdue and the next due date; the items awaiting the user's decision,
+    per kind of `awaiting`, with the smallest id). Read from the items and the projects' places alone, they are kept
+    under the items' version (versions.supervision_key): a report in the scope leaves them warm."""
+    key = "projects:inbox-supervision:" + versions.supervision_key(
+        "inbox-supervision", user.pk, scope_key(user), level, on)
+
+    def read():
+        items = SupervisionItem.objects.visible_to(user)
+        acting = items.filter(status=SupervisionStatus.OPEN, level=level)
+        if level == SupervisionLevel.LEADER:
+            acting = acting.filter(project__contracting_leader=user)
+        found = acting.aggregate(open=Count("pk"), overdue=Count("pk", filter=overdue_q(on)), next_due=Min("due_on"))
+        if signs is None:
+            return found, {}
+        measures = {}
+        for index, where in enumerate(awaiting):
+            measures[f"count_{index}"] = Count("pk", filter=where)
+            measures[f"item_{index}"] = Min("pk", filter=where)  # the item itself, when it is the only one
+        return found, items.filter(signs & (awaiting[0] | awaiting[1])).aggregate(**measures)
+
+    return versions.computed_once(key, read)
 
 
 def _imports(user, *, on):

@@ -56,6 +56,10 @@ REGION_VERSION_KEY = "projects:data-version:region:{}"
 OWN_VERSION_KEY = "projects:data-version:own:{}"  # a city-level unit's projects of no county
 UNPLACED_VERSION_KEY = "projects:data-version:unplaced"  # projects of no region
 PART_VERSION_KEY = "projects:data-version:part:{}:{}:{}"  # a part ("county" or "own", region id, part)
+# The 督办 items' own, with the projects' places and 包联 leaders (who sees and answers an item): moved by a write of
+# an item or of a project, not by reports, plans, problems or nodes, so that what is read from the items alone
+# (the 待办 count's 督办 lines) stays warm while a scope reports.
+SUPERVISION_VERSION_KEY = "projects:data-version:supervision"
 
 # How many parts a region's projects fall into (by id). Every write moves its project's part's version; the
 # summaries of the largest regions are kept per part (pieces.region_slots), so that a write in a region of
@@ -148,6 +152,17 @@ def data_changed(*, places=None):
             keys.add(PART_VERSION_KEY.format(*(("county", county) if county is not None else ("own", city)), part))
     for key in sorted(keys):
         _move(key)
+
+
+def supervision_changed():
+    """Move the 督办 items' version (SUPERVISION_VERSION_KEY): an item, or a project, was written."""
+    _move(SUPERVISION_VERSION_KEY)
+
+
+def supervision_key(*parts):
+    """A cache key for what `parts` give from the 督办 items and the projects' places alone: keyed by the epoch and the
+    items' version, so that a report leaves it warm."""
+    return hashlib.sha256(repr((_read([DATA_VERSION_KEY, SUPERVISION_VERSION_KEY]), *parts)).encode()).hexdigest()
 
 
 def projects_changed(projects):

@@ -47,6 +47,30 @@ def test_a_county_report_leaves_other_counties_cached_and_moves_its_own_its_city
     assert versions.scope_version(city_user) != after["city"]
 
 
+def test_what_a_reader_keeps_between_a_write_and_its_commit_is_not_read_after_the_commit(
+        users, projects, django_capture_on_commit_callbacks):
+    """Two people at once: a write moves its versions at once, but its rows are another request's only when it commits.
+    A reader in between keys what it computed from the rows before the write under the new versions; they move again
+    at the commit (one callback a transaction, however many rows it wrote), so that nobody reads it afterwards."""
+    import datetime
+    from decimal import Decimal
+
+    from django.db import transaction
+
+    from projects.models import MonthlyReport
+
+    editor, province = users["county_editor"], users["province_admin"]
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with transaction.atomic():
+            for month in (1, 2, 3):
+                MonthlyReport.objects.create(project=projects["zhengding"], month=datetime.date(2025, month, 1),
+                                             completed_investment=Decimal("10"))
+            during = {user.pk: versions.scope_version(user) for user in (editor, province)}
+    assert {user.pk: versions.scope_version(user) for user in (editor, province)} != during
+    assert all(versions.scope_version(user) != during[user.pk] for user in (editor, province))
+    assert len([callback for callback in callbacks if hasattr(callback, "version_keys")]) == 1
+
+
 def test_another_countys_write_leaves_the_dashboard_warm(users, projects):
     client = client_for(users["county_editor"])  # 正定
     cold = dashboard_queries(client)

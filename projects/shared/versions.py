@@ -25,6 +25,7 @@ from contextvars import ContextVar
 
 from django.core.cache import cache
 from django.core.signals import request_finished, request_started
+from django.db import connection, transaction
 from django.db.models import F, IntegerField
 from django.db.models.functions import Mod
 
@@ -113,6 +114,12 @@ def _read_cache(keys):
 
 
 def _move(key):
+    _incr(key)
+    if connection.in_atomic_block:
+        _move_again_at_commit(key)
+
+
+def _incr(key):
     known = _request_versions.get()
     if known is not None:
         known.clear()
@@ -120,6 +127,26 @@ def _move(key):
         cache.incr(key)
     except ValueError:  # not set yet, or evicted
         cache.set(key, _fresh(), timeout=None)
+
+
+def _move_again_at_commit(key):
+    """A write moves its versions at once (the writer's own next read is new), and inside a transaction again when it
+    commits: a reader between the two (another request) saw the new version but not the uncommitted rows, and kept
+    what it computed from the rows before the write under that version, for minutes. Moved again, what it kept is
+    never read. One callback a transaction (a savepoint), moving each of its keys once; a savepoint rolled back takes
+    its own callback with it, not its transaction's."""
+    savepoints = set(connection.savepoint_ids)
+    for registered_in, callback, _robust in connection.run_on_commit:
+        if registered_in == savepoints and getattr(callback, "version_keys", None) is not None:
+            callback.version_keys.add(key)
+            return
+
+    def move_again():
+        for moved in sorted(move_again.version_keys):
+            _incr(moved)
+
+    move_again.version_keys = {key}
+    transaction.on_commit(move_again, robust=True)
 
 
 def data_version():

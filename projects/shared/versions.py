@@ -1,18 +1,20 @@
 """Data versions: what a cached count or summary was computed from, so that it is read only while that data is
 unchanged — and a write makes cold only what it can change.
 
-Three kinds of counter, in the cache:
+Four kinds of counter, in the cache:
 - the epoch, moved by a change that may touch every figure (reference data, the calendar, a daily run);
 - the province's, moved by every write to projects and their reports, plans, problems, nodes and items;
 - one per region, moved by a write to a project of that region (its city and its county); and, for the pieces
   of summaries (cached_per_region), one per city-level unit's own projects (those of no county) and one for
   projects of no region, so that a county's report leaves its city's own piece warm; and one per part of each
   of those (a project's part is its id modulo PARTS), so that the largest regions' summaries are kept in parts
-  and a write re-sums its project's part alone (pieces.region_slots).
+  and a write re-sums its project's part alone (pieces.region_slots);
+- the 督办 items' own, moved by a write of an item or of a project but not by reports (supervision_key).
 A summary cached for a city's or a county's users is keyed by the epoch and that region's counter, so a
 county's report leaves every other county's (and city's) cached pages warm; what province-wide users and
 leaders (whose 包联 projects lie anywhere) read is keyed by the epoch and the province's counter.
 
+A write moves its counters at once and, inside a transaction, again when it commits (_move_again_at_commit).
 A missing counter (first use, eviction, a cache that was down) starts at a random value, never at one an
 older summary may have been cached under. When a cold summary is asked for by several requests at once,
 one computes it and the others wait for its result (computed_once, cached_summary).

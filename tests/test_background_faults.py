@@ -143,6 +143,20 @@ def own_redis():
     process.wait()
 
 
+def restart_redis(process, url):
+    """own_redis's server started again, empty, on its port (answering pings): its process."""
+    import redis
+
+    restarted = subprocess.Popen(process.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            redis.Redis.from_url(url).ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    return restarted
+
+
 def settings_for(**environ):
     """The settings module as it reads `environ` (what production gets from its environment)."""
     import importlib.util
@@ -219,16 +233,10 @@ def test_redis_down_every_page_and_the_api_answer_uncached_and_reference_data_lo
 
     from projects.shared import versions
 
-    restarted = subprocess.Popen(process.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    restarted = restart_redis(process, url)
     try:
         import redis
 
-        for _ in range(200):
-            try:
-                redis.Redis.from_url(url).ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
         time.sleep(0.3)  # past CACHE_DOWN_RETRY_SECONDS
         with caplog.at_level("WARNING"):
             assert client.get("/").status_code == 200
@@ -259,14 +267,8 @@ def test_the_cache_keeps_one_redis_client_and_it_survives_a_restart(own_redis, m
     process.kill()
     process.wait()
     assert cache.get("key-1", "missed") == "missed"  # down: an empty cache's answer
-    restarted = subprocess.Popen(process.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    restarted = restart_redis(process, url)
     try:
-        for _ in range(200):
-            try:
-                redis.Redis.from_url(url).ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
         cache.set("after", 1)  # the kept client's pool connects again
         assert cache.get("after") == 1
     finally:

@@ -151,3 +151,52 @@ def test_eight_users_opening_a_cold_dashboard_at_once_draw_it_once(on_postgresql
     assert len(drawn) == 1, len(drawn)
     assert clients[0].get(reverse("dashboard")).status_code == 200  # kept: drawn no more
     assert len(drawn) == 1
+
+
+def test_a_dashboard_read_while_a_write_is_uncommitted_is_not_served_after_the_commit(on_postgresql):
+    """Two people at once, two connections: a long write (an import, a batch of reports) moves the data versions
+    inside its transaction; a reader before its commit sees the new versions but the rows before the write, and keeps
+    what it summed under them. Once the write commits, the next reader must see it. Before, the reader's sums were
+    served until the next write in the county (minutes to an hour)."""
+    import datetime
+    import threading
+
+    from django.db import connection, transaction
+
+    from projects.models import AnnualPlan
+    from projects.shared.editing import progress_refresh
+
+    reader = logged_in(make_user("zd-reader", Role.COUNTY_EDITOR, "130123"))
+    project = make_project("正定县长事务中的项目", "130123")
+    year = this_month().year
+    AnnualPlan.objects.create(project=project, year=year, planned_investment=Decimal("1000"))
+    progress_refresh(projects=[project.pk])
+
+    def completed():
+        response = reader.get("/api/v1/dashboard/", {"year": year})
+        assert response.status_code == 200
+        return Decimal(str(response.json()["totals"]["completed"]))
+
+    before = completed()
+    written, read = threading.Event(), threading.Event()
+
+    def write():
+        try:
+            with transaction.atomic():
+                MonthlyReport.objects.create(project=project, month=datetime.date(year, 1, 1), completed_investment=Decimal("40"))
+                progress_refresh(projects=[project.pk])
+                written.set()
+                read.wait(timeout=30)  # committed once the reader has read (and kept) the county's sums
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert written.wait(timeout=30)
+        assert completed() == before  # not committed yet: the rows before the write
+    finally:
+        read.set()
+        writer.join(timeout=60)
+    assert not writer.is_alive()
+    assert completed() == before + Decimal("40")

@@ -164,6 +164,20 @@ def test_the_citys_supervision_lines_are_counted_in_two_queries_each_a_link_to_i
     assert lines[3].href == reverse("supervision_item", args=[asked.pk])
 
 
+def test_unreported_is_owed_and_neither_counted_nor_returned_one_rule_for_the_report_page_and_the_inbox(users, owed):
+    """lights.report_status_q("unreported"): one subquery, the same projects as "missing" and not "returned"."""
+    from projects.models import Project
+    from projects.shared.lights import report_status_q
+
+    def ids(where):
+        return set(Project.objects.filter(where).values_list("pk", flat=True))
+
+    unreported = ids(report_status_q("unreported", month()))
+    assert unreported == ids(report_status_q("missing", month()) & ~report_status_q("returned", month()))
+    assert owed["zd_owing"].pk in unreported and owed["ng_owing"].pk in unreported
+    assert not unreported & {owed["zd_returned"].pk, owed["zd_submitted"].pk, owed["zd_preparatory"].pk}
+
+
 def test_a_report_leaves_the_supervision_lines_kept_and_an_items_or_a_projects_write_reads_them_again(users, owed):
     """The 督办 lines are read from the items and the projects' places alone (issue 24: a write invalidates only what it
     can change): a report in the scope keeps them, an item written or a project moved out of the scope does not."""

@@ -42,7 +42,7 @@ REPORT_PAGE_SIZE = 50
 # those whose report was returned; a returned report is also "missing" (lights.report_status_q).
 REPORT_FILTERS = {
     "": None,
-    "unreported": lambda month: lights.report_status_q("missing", month) & ~lights.report_status_q("returned", month),
+    "unreported": lambda month: lights.report_status_q("unreported", month),
     "returned": lambda month: lights.report_status_q("returned", month),
 }
 

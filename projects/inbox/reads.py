@@ -104,7 +104,7 @@ def _owed_counts(user, *, on, shown=False):
         editable = Project.objects.editable_by(user, may_edit=may_edit).filter(where)
         if may_report:
             rows["report"] = list(
-                editable.filter(lights.report_status_q("missing", month) & ~lights.report_status_q("returned", month))
+                editable.filter(lights.report_status_q("unreported", month))
                 .order_by().values("city", "county", **part).annotate(count=Count("pk")))
             # Counted by project, not pk: read from the returned reports' own index alone (projects_report_returned).
             rows["returned"] = list(_returned_reports(editable, on=on).order_by()

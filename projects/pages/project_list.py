@@ -28,7 +28,7 @@ LIST_PAGE_SIZE = 50
 # What a row shows (_project_rows.html, rules.describe_light): a page reads these alone. A project has some fifty
 # columns and each row its city and county: 150 whole model instances a page took longer to build than its SQL.
 ROW_FIELDS = (
-    "key", "code", "name", "stage", "total_investment", "planned_start", "status",
+    "key", "code", "name", "stage", "total_investment", "planned_start",
     "investor", "investor_source", "signed_on", "signing_event", "contract_amount", "investment_stage",
     "city__name", "city__name_en", "county__name", "county__name_en",
 )

@@ -11,7 +11,14 @@ from django.db.models import Case, F, FilteredRelation, Max, Min, Q, Value, When
 from django.db.models.functions import Cast, Coalesce
 
 from projects.domain import rules
-from projects.domain.choices import COUNTED_REVIEW_STATUSES, UNDER_CONSTRUCTION, LightReason, Stage, Status
+from projects.domain.choices import (
+    COUNTED_REVIEW_STATUSES,
+    UNDER_CONSTRUCTION,
+    LightReason,
+    ReviewStatus,
+    Stage,
+    Status,
+)
 from projects.domain.figures import SUM_DIGITS
 from projects.domain.investment import registration_overdue_q
 from projects.domain.rules import (
@@ -31,11 +38,13 @@ from projects.shared import versions
 
 
 def report_status_q(status, month):
-    """Q selecting projects whose report for `month` stands as `status`: submitted, approved, returned, or
-    missing (owed and none that counts: none, or returned)."""
+    """Q selecting projects whose report for `month` stands as `status`: submitted, approved, returned, missing
+    (owed and none that counts: none, or returned), or unreported (owed and none at all, not even a returned one:
+    what the report page's ?report=unreported and the 待办 line count, in one subquery)."""
     reports = MonthlyReport.objects.filter(month=month)
-    if status == "missing":
-        return owes_report_q(month) & ~Q(pk__in=reports.filter(review_status__in=COUNTED_REVIEW_STATUSES).values("project_id"))
+    if status in ("missing", "unreported"):
+        excluded = COUNTED_REVIEW_STATUSES + ((ReviewStatus.RETURNED,) if status == "unreported" else ())
+        return owes_report_q(month) & ~Q(pk__in=reports.filter(review_status__in=excluded).values("project_id"))
     return Q(pk__in=reports.filter(review_status=status).values("project_id"))
 
 

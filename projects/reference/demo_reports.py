@@ -48,7 +48,9 @@ class Reports:
 
     def __init__(self, seed, on):
         self.on = on
-        self.latest_due_month = rules.latest_due_month(on=on)
+        # The month being collected (月度调度 of the previous month): until its deadline its reports come in, so on a
+        # reporting day the demo has some in, as a live system has (the benches' reporting days read them).
+        self.reporting_month = rules.reporting_month(on)
         self.past = random.Random(f"last-year-{seed}")
         self._deadlines = {}
 
@@ -76,12 +78,13 @@ class Reports:
         return datetime.datetime.combine(reported_on, REPORT_HOUR, tzinfo=datetime.timezone.utc)
 
     def this_year(self, rng, project, plan):
-        """This year's reports, at the project's pace, up to the latest month due (or its completion)."""
+        """This year's reports, at the project's pace, up to the month being collected (or its completion): those
+        in by today."""
         on = self.on
         if project.actual_start is None:
             return []
         start = max(rules.month_start(project.actual_start), datetime.date(on.year, 1, 1))
-        last_month = self.latest_due_month
+        last_month = self.reporting_month
         completion_month = rules.month_start(project.actual_end) if project.actual_end else None
         if completion_month:  # a completed project reports up to its completion, not after
             last_month = min(last_month, completion_month)

@@ -275,6 +275,49 @@ def test_a_county_report_recomputes_only_that_countys_sums_for_the_province(user
     assert after["totals"]["completed"] is not None
 
 
+def cache_reads(monkeypatch):
+    """The keys each cache.get_many is asked for, as they are asked: a list of lists."""
+    from django.core.cache import cache
+
+    asked, get_many = [], cache.get_many
+    monkeypatch.setattr(cache, "get_many", lambda keys, *args, **kwargs: asked.append(list(keys)) or get_many(keys, *args, **kwargs))
+    return asked
+
+
+@pytest.mark.parametrize("read", ["dashboard", "menu count"])
+def test_after_a_county_report_the_province_reads_that_countys_group_of_pieces_and_the_other_groups_folded(
+        users, with_actions_and_supervision, monkeypatch, read):
+    """Issue 24: after a county's report the province's dashboard read every region's piece from the cache (240 at
+    100,000 projects: 1.2 MB and 14,000 rows merged, 75 ms of the cold page), and so did the menu's 待办 count. The
+    pieces are kept folded in groups of GROUP_SLOTS: the written county's group is folded anew from its own pieces,
+    the others are read as they were folded; the figures are those of summing anew."""
+    province = users["province_admin"]
+    slots = pieces.region_slots(province, split=True)
+    assert len(slots) > 4 * versions.GROUP_SLOTS  # a fixture that tells: the province's every county
+    zhengding = Region.objects.get(code=ZHENGDING)
+    report = next(p for p in with_actions_and_supervision if p.county_id == zhengding.pk).reports.first()
+    report.completed_investment += Decimal("7")
+
+    def figures():
+        if read == "dashboard":
+            return dashboard(scoped(province), province)
+        return inbox_count(province, on=MONTH)
+
+    figures()
+    report.save()
+    asked = cache_reads(monkeypatch)
+    after = figures()
+    piece_keys = [key for keys in asked for key in keys if key.startswith("projects:piece:")]
+    group_keys = [key for keys in asked for key in keys if key.startswith("projects:group:")]
+    assert 0 < len(piece_keys) <= versions.GROUP_SLOTS
+    assert len(group_keys) == -(-len(slots) // versions.GROUP_SLOTS)
+    monkeypatch.undo()
+    from django.core.cache import cache
+
+    cache.clear()
+    assert after == figures()
+
+
 def test_a_project_moved_to_its_citys_own_recomputes_those_two_pieces_alone(users, with_actions_and_supervision):
     """A project moved from 正定 to 石家庄市本级 (no county) leaves 正定's piece and the city's own projects' piece
     cold, and no other: each is read by its own condition, and the figures are those of summing anew."""

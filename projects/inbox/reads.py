@@ -25,9 +25,9 @@ from projects.domain.choices import ReviewStatus, Role, SupervisionLevel, Superv
 from projects.models import PROJECT_ORDER, ImportBatch, MonthlyReport, Project, SupervisionItem
 from projects.models.supervision import awaiting_signoff_q, extension_asked_q, overdue_q, signed_off_q
 from projects.shared import lights, versions
-from projects.shared.pieces import part_values, read_pieces, region_slots
+from projects.shared.pieces import fold_pieces, part_values, read_pieces, region_slots
 from projects.shared.shown import shown_perm
-from projects.shared.versions import cached_per_region
+from projects.shared.versions import cached_per_group
 
 # Months back the report and review pages offer (their month choice): older returned or unreviewed
 # reports are not reachable from them, so not owed here either.
@@ -86,7 +86,7 @@ def _returned_reports(projects, *, on):
 
 def _owed_counts(user, *, on, shown=False):
     """What the report, returned and review lines count: {"report": n, "returned": {month: n}, "review": {month: n}}.
-    Counted by region and cached per region under its version (versions.cached_per_region, the dashboard's slots):
+    Counted by region and cached per region under its version (versions.cached_per_group, the dashboard's slots):
     the menu's number is read anew after every write in the user's scope, for the province after anyone's; a
     county's report then recounts that county's projects, not the province's 100,000 (issue 24). `shown`: for the
     menu's number, which reads whether the user may report and review as the menu's links do (shown_perm)."""
@@ -125,7 +125,8 @@ def _owed_counts(user, *, on, shown=False):
         pieces = [read(Q())]
     else:
         parts = ("inbox", scope_key(user), user_role(user), may_report, may_review, may_edit, on)
-        pieces = cached_per_region(parts, slots, lambda missing: read_pieces(read, missing, slots)).values()
+        pieces = cached_per_group(parts, slots, lambda missing: read_pieces(read, missing, slots),
+                                  lambda pieces: fold_pieces(pieces, summed={"count"}, area=None), folded_as="count")
     counts = {"report": 0, "returned": {}, "review": {}}
     for piece in pieces:
         counts["report"] += sum(row["count"] for row in piece["report"])

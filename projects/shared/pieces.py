@@ -162,3 +162,26 @@ def _region_q(kind, region, project=""):
     if kind == "county":
         return Q(**{f"{project}county_id": region})
     return Q(**{f"{project}county__isnull": True, f"{project}city_id": region})
+
+
+def fold_pieces(pieces, *, summed, area):
+    """One piece ({part: rows}) from `pieces` of the same parts (versions.cached_per_group's fold): each part's rows
+    summed over the fields named in `summed` (None stays None only where every row's is), grouped by the rest but
+    their project's part and the areas finer than `area` ("county": city and county kept; "city": city; None:
+    neither), which the figures read from them do not tell apart."""
+    dropped = {"part", *{"county": (), "city": ("county",), None: ("city", "county")}[area]}
+    folded = {}
+    for piece in pieces:
+        for part, rows in piece.items():
+            targets = folded.setdefault(part, {})
+            for row in rows:
+                key = tuple((name, value) for name, value in row.items() if name not in summed and name not in dropped)
+                target = targets.get(key)
+                if target is None:
+                    targets[key] = {**dict(key), **{name: value for name, value in row.items() if name in summed}}
+                    continue
+                for name in summed & row.keys():
+                    value = row[name]
+                    if value is not None:
+                        target[name] = value if target[name] is None else target[name] + value
+    return {part: list(targets.values()) for part, targets in folded.items()}

@@ -64,6 +64,10 @@ PART_VERSION_KEY = "projects:data-version:part:{}:{}:{}"  # a part ("county" or 
 # (the 待办 count's 督办 lines) stays warm while a scope reports.
 SUPERVISION_VERSION_KEY = "projects:data-version:supervision"
 
+# A scope of many slots (the province's 240) is read in groups of this many consecutive ones (cached_per_group): after a
+# write, one group's pieces and the other groups folded, about 2 x the square root of the slots.
+GROUP_SLOTS = 16
+
 # How many parts a region's projects fall into (by id). Every write moves its project's part's version; the
 # summaries of the largest regions are kept per part (pieces.region_slots), so that a write in a region of
 # 6,500 projects re-sums some 800 of them.
@@ -310,6 +314,14 @@ def _slot_version_key(slot):
     return OWN_VERSION_KEY.format(region_id) if kind == "own" else UNPLACED_VERSION_KEY
 
 
+def _slot_versions(slots):
+    """(epoch, {slot: its version}) read at once."""
+    slot_keys = {slot: _slot_version_key(slot) for slot in slots}
+    version_keys = list(dict.fromkeys([DATA_VERSION_KEY, *slot_keys.values()]))
+    found = dict(zip(version_keys, _read(version_keys)))
+    return found[DATA_VERSION_KEY], {slot: found[key] for slot, key in slot_keys.items()}
+
+
 def cached_per_region(parts, slots, compute):
     """{slot: value} for `slots`, each cached under `parts` and the versions of its own region, so that a
     write recomputes only the slots of the regions it moved. A slot is (kind, region id): ("county", id)
@@ -318,14 +330,10 @@ def cached_per_region(parts, slots, compute):
     (kind, region id, part), keyed by that part's version. compute(missing) gives {slot: value} for the
     missing slots (all of them at once when nothing is cached: one pass instead of one per region)."""
     slots = list(slots)
-    slot_versions = {slot: _slot_version_key(slot) for slot in slots}
-    version_keys = list(dict.fromkeys([DATA_VERSION_KEY, *slot_versions.values()]))
-    found = dict(zip(version_keys, _read(version_keys)))
-    epoch = found[DATA_VERSION_KEY]
+    epoch, slot_versions = _slot_versions(slots)
 
     def key(slot):
-        version = found[slot_versions[slot]]
-        return "projects:piece:" + hashlib.sha256(repr((epoch, version, slot, *parts)).encode()).hexdigest()
+        return "projects:piece:" + hashlib.sha256(repr((epoch, slot_versions[slot], slot, *parts)).encode()).hexdigest()
 
     keys = {slot: key(slot) for slot in slots}
     cached = cache.get_many(list(keys.values()))
@@ -336,3 +344,24 @@ def cached_per_region(parts, slots, compute):
         cache.set_many({keys[slot]: computed[slot] for slot in missing}, timeout=PIECE_CACHE_SECONDS)
         values.update(computed)
     return values
+
+
+def cached_per_group(parts, slots, compute, fold, *, folded_as):
+    """[fold(the pieces of a group)] for the groups of GROUP_SLOTS consecutive `slots`: cached_per_region's pieces
+    folded a group at a time, each group cached under `parts`, `folded_as` (what names `fold`: the pieces are shared by
+    scopes that fold them differently) and its slots' versions. After a write the group of
+    its slot is folded anew from its pieces (one of them computed), the others are read folded: the province's
+    240 pieces were read and merged whole after every write (1.2 MB, 14,000 rows; 75 ms of a cold dashboard)."""
+    slots = list(slots)
+    epoch, slot_versions = _slot_versions(slots)
+    groups = [tuple(slots[start : start + GROUP_SLOTS]) for start in range(0, len(slots), GROUP_SLOTS)]
+    keys = ["projects:group:" + hashlib.sha256(repr((epoch, [slot_versions[slot] for slot in group], group, folded_as, *parts))
+                                               .encode()).hexdigest() for group in groups]
+    folded = cache.get_many(keys)
+    missing = [(group, key) for group, key in zip(groups, keys) if key not in folded]
+    if missing:
+        pieces = cached_per_region(parts, [slot for group, _key in missing for slot in group], compute)
+        computed = {key: fold([pieces[slot] for slot in group]) for group, key in missing}
+        cache.set_many(computed, timeout=PIECE_CACHE_SECONDS)
+        folded.update(computed)
+    return [folded[key] for key in keys]

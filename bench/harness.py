@@ -367,6 +367,7 @@ def server_bench_options():
     parser.add_argument("--projects", type=int, help="demo projects to seed (default 100,000; 10,000 with --quick)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--rounds", type=int, help="rounds the samples are spread over")
+    parser.add_argument("--only", metavar="REGEX", help="the rows whose 'scope case' matches (as 'province dashboard')")
     args = parser.parse_args()
     plan = QUICK if args.quick else FULL
     if args.rounds:

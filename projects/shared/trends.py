@@ -16,7 +16,8 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext as _
 
 from projects.domain import rules
@@ -44,13 +45,14 @@ def _empty():
             "rate": None}
 
 
-def month_rows(projects, *, month, series=None, by_part=None):
+def month_rows(projects, *, month, series=None, starts=None, by_part=None):
     """`projects`' figures for `month` (first day) as rows grouped by city and county, each with the month: three
     grouped queries (lights, reports, starts) whatever the number of projects. What month_figures folds, and a
     part of the dashboard's per-region pieces (shared.summaries), so both read one rule. `series`: the same
     projects' counted reports summed by month, city and county (shared.forecast.series_rows) covering the month's
-    year, read already: the completion is folded from it instead of summing the reports again. `by_part`: grouped
-    by their project's part too (pieces.Parts), as `series` then is."""
+    year, read already: the completion is folded from it instead of summing the reports again. `starts`: starts_rows
+    of the same projects covering the month, read already. `by_part`: grouped by their project's part too
+    (pieces.Parts), as `series` and `starts` then are."""
     on = judged_on(month)
     rows = {}
     part = part_values(by_part)
@@ -88,10 +90,23 @@ def month_rows(projects, *, month, series=None, by_part=None):
                      .annotate(total=Sum("completed_investment")))
     for source in completed:
         row(source)["completed"] += source["total"] or Decimal(0)
-    for source in (projects.filter(actual_start__gte=month, actual_start__lt=rules.add_months(month, 1))
-                   .order_by().values("city", "county", **part).annotate(count=Count("pk"))):
-        row(source)["starts"] += source["count"]
+    if starts is None:
+        starts = starts_rows(projects, months=[month], by_part=by_part)
+    for source in starts:
+        if source["started_month"] == month:
+            row(source)["starts"] += source["count"]
     return list(rows.values())
+
+
+def starts_rows(projects, *, months, by_part=None):
+    """The projects started in each of `months` (first days), as rows grouped by the month started, city and county
+    (and part, `by_part`): one query for the trend's three months."""
+    started = Q(pk__in=[])
+    for month in months:
+        started |= Q(actual_start__gte=month, actual_start__lt=rules.add_months(month, 1))
+    return list(projects.filter(started).order_by()
+                .values("city", "county", started_month=TruncMonth("actual_start"), **part_values(by_part))
+                .annotate(count=Count("pk")))
 
 
 SUMMED = ("projects", "plan", "completed", "starts", "red", "yellow")
@@ -192,10 +207,13 @@ def card(trend, *, starts_links=None):
 
 def trend_rows(projects, *, on, series=None, series_years=(), by_part=None):
     """The dashboard's part (shared.summaries): month_rows of the three months of the trend of the latest month
-    whose reports were due on `on`; the completion of a month in `series_years` folded from `series`."""
-    return [row for month in trend_months(rules.latest_due_month(on=on))
+    whose reports were due on `on`, their starts read at once; the completion of a month in `series_years` folded
+    from `series`."""
+    months = trend_months(rules.latest_due_month(on=on))
+    starts = starts_rows(projects, months=months, by_part=by_part)
+    return [row for month in months
             for row in month_rows(projects, month=month, series=series if month.year in series_years else None,
-                                  by_part=by_part)]
+                                  starts=starts, by_part=by_part)]
 
 
 def trend_of_rows(rows, *, on):

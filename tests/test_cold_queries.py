@@ -7,6 +7,7 @@ import datetime
 import json
 import re
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.conf import settings
@@ -16,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
-from actions.models import ActionPlan
+from actions.models import Action, ActionPlan
 from projects.domain import rules
 from projects.domain.choices import (
     COUNTED_REVIEW_STATUSES,
@@ -316,6 +317,37 @@ def test_after_a_county_report_the_province_reads_that_countys_group_of_pieces_a
 
     cache.clear()
     assert after == figures()
+
+
+def test_the_names_of_regions_actions_and_programmes_are_read_once_and_follow_a_rename(users, with_actions_and_supervision):
+    """The dashboard's labels (regions, the plan's actions, programmes) are catalogue data kept per epoch and language:
+    a cold dashboard reads none of them; a renamed programme, action or city shows at once, in each language."""
+    province = users["province_admin"]
+    with translation.override("en"):
+        dashboard(scoped(province), province)
+        report = with_actions_and_supervision[0].reports.first()
+        report.completed_investment += Decimal("1")
+        report.save()
+        projects, plan = scoped(province), ActionPlan.objects.get(is_primary=True)
+        with CaptureQueriesContext(connection) as queries, mock.patch.object(rules, "reporting_month", lambda on: MONTH):
+            summaries.dashboard_summary(projects, user=province, year=MONTH.year, on=MONTH, plan=plan, params={})
+        catalogue = [q["sql"] for q in queries.captured_queries
+                     if re.search(r'FROM "(projects_region|projects_programme|actions_action|actions_actionplan)"', q["sql"])]
+        assert not catalogue
+    before = dashboard(scoped(province), province)
+    programme = Programme.objects.get(pk=next(row["key"] for row in before["programmes"] if row["key"]))
+    action = Action.objects.get(pk=before["actions"][0]["key"])
+    city = Region.objects.get(code=SHIJIAZHUANG)
+    for model_object, field, name in ((programme, "name_en", "Renamed programme"), (action, "name", "改名的行动"),
+                                      (city, "name_en", "Renamed City")):
+        setattr(model_object, field, name)
+        model_object.save()
+    with translation.override("en"):
+        figures = dashboard(scoped(province), province)
+        assert "Renamed programme" in [row["label"] for row in figures["programmes"]]
+        assert "Renamed City" in [row["label"] for row in figures["areas"]]
+    with translation.override("zh-hans"):
+        assert "改名的行动" in [row["label"] for row in dashboard(scoped(province), province)["actions"]]
 
 
 def test_a_project_moved_to_its_citys_own_recomputes_those_two_pieces_alone(users, with_actions_and_supervision):

@@ -2,8 +2,11 @@
 and the action plan chosen. The dashboard's page, its API, the map and the night's warm-up read a scope through
 these, so that the same filters name the same cached sums (summaries.dashboard_summary)."""
 
+from django.core.cache import cache
+
 from actions.models import ActionPlan
 from projects.models import Project
+from projects.shared import versions
 from projects.shared.filtersets import ProjectFilterSet
 
 
@@ -22,7 +25,12 @@ def active_params(filterset):
 
 
 def action_plans(code=None):
-    """All action plans, and the one `code` names (else the primary plan, the eight special actions)."""
-    plans = list(ActionPlan.objects.all())
+    """All action plans, and the one `code` names (else the primary plan, the eight special actions). Catalogue data,
+    read once per epoch (a query of every cold dashboard)."""
+    key = "projects:action-plans:" + versions.catalogue_key("action-plans")
+    plans = cache.get(key)
+    if plans is None:
+        plans = list(ActionPlan.objects.all())
+        cache.set(key, plans, versions.PIECE_CACHE_SECONDS)
     chosen = next((plan for plan in plans if plan.code == code), None)
     return plans, chosen or next((plan for plan in plans if plan.is_primary), None)

@@ -6,18 +6,18 @@ same thing wherever it is shown."""
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, F, FilteredRelation, Q, Sum, Value
-from django.db.models.functions import Coalesce, NullIf
+from django.db.models import Count, F, FilteredRelation, Q, Sum
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from projects.domain import rules
 from projects.domain.access import scope_key
 from projects.domain.choices import COUNTED_REVIEW_STATUSES, Light, LightReason, RegionLevel, ReviewStatus, Stage
-from projects.models import Programme, Region, SupervisionItem, User
+from projects.models import SupervisionItem, User
 from projects.models.supervision import awaiting_signoff_q, extension_asked_q, overdue_q
 from projects.shared import forecast, lights, trends
 from projects.shared.investment import investment_card, investment_rows
+from projects.shared.labels import catalogue_labels, localized
 from projects.shared.pieces import fold_pieces, part_values, read_pieces, region_slots
 from projects.shared.scopes import action_plans, active_params, scope_filterset
 from projects.shared.versions import cached_per_group, cached_summary
@@ -106,19 +106,11 @@ def _totals_of(rows, *, progress):
     return with_rate(total, progress)
 
 
-def _label(label_field):
-    """The label of a breakdown row in the reader's language: the English name in English mode (regions,
-    actions and programmes have one), falling back to the Chinese."""
-    if (translation.get_language() or "").startswith("en") and label_field.split("__")[-1] == "name":
-        return Coalesce(NullIf(F(label_field + "_en"), Value("")), F(label_field))
-    return F(label_field)
-
-
 def breakdown(projects, *, by, progress, label_field, order_field=None):
     """One row per value of `by` (e.g. "city", "county", "actions", "programmes") with the scope measures,
     in one query. For a many-to-many `by`, a project counts once under each of its values."""
     order_field = order_field or label_field
-    rows = _grouped(projects, [by, order_field], row_label=_label(label_field))
+    rows = _grouped(projects, [by, order_field], row_label=localized(label_field))
     return _breakdown_of(rows, by=by, head=lambda row: (row["row_label"], row[order_field]), progress=progress)
 
 
@@ -150,10 +142,7 @@ def _areas_of(rows, *, field, user, progress):
     """The area breakdown from rows grouped by (at least) `field` and light reason. The regions' names and
     codes are read apart (a handful of rows): grouped by along with the id, they made PostgreSQL expect a
     group per project, then sort 100,000 rows on disk instead of hashing a hundred groups."""
-    rows = list(rows)
-    keys = {row[field] for row in rows} - {None}
-    regions = {pk: (label, code) for pk, label, code in
-               Region.objects.filter(pk__in=keys).order_by().values_list("pk", _label("name"), "code")}
+    regions = catalogue_labels()["regions"]
     areas = _breakdown_of(rows, by=field, head=lambda row: regions.get(row[field], (None, None)), progress=progress)
     for row in areas:
         row["field"] = field
@@ -339,8 +328,8 @@ def _dashboard_rows(projects, *, parts=PIECE_PARTS, plan, year, on, month, by_pa
         # By the plan's action ids, not a join to the plan: with the small reference tables unanalysed (autovacuum
         # never reaches them), PostgreSQL took the plan for one action and read every project's actions (0.2-0.4 s
         # for one county's piece at 100,000 projects; 10-40 ms by ids).
-        rows["actions"] = list(_grouped(projects.filter(actions__in=list(plan.actions.values_list("pk", flat=True))),
-                                        [*AREA, "actions"], **part)) if plan else []
+        actions = [pk for pk, (_label, _number, plan_pk) in catalogue_labels()["actions"].items() if plan and plan_pk == plan.pk]
+        rows["actions"] = list(_grouped(projects.filter(actions__in=actions), [*AREA, "actions"], **part)) if plan else []
     if "programmes" in parts:
         rows["programmes"] = list(_grouped(projects, [*AREA, "programmes"], **part))
     if "series" in parts:
@@ -376,10 +365,12 @@ def _figures_of(rows, *, user, plan, progress, year, on):
             "cycle": _cycle_of(summary),
         })
     if "actions" in rows:
-        heads = _heads(plan.actions.all() if plan else [], "number", rows["actions"], "actions")
-        figures["actions"] = _breakdown_of(rows["actions"], by="actions", head=heads, progress=progress)
+        actions = catalogue_labels()["actions"]
+        heads = {pk: (label, number) for pk, (label, number, plan_pk) in actions.items() if plan and plan_pk == plan.pk}
+        figures["actions"] = _breakdown_of(rows["actions"], by="actions", head=_head_of(heads, "actions"),
+                                           progress=progress)
     if "programmes" in rows:
-        heads = _heads(Programme.objects.all(), "order", rows["programmes"], "programmes")
+        heads = _head_of(catalogue_labels()["programmes"], "programmes")
         figures["programmes"] = _breakdown_of(rows["programmes"], by="programmes", head=heads, progress=progress)
     if "series" in rows:
         figures["trend"] = _cumulative(rows["series"], year=year)
@@ -435,12 +426,9 @@ def digest_figures(projects, *, user, narrowing, plan, year, on, month, monthly)
     return _figures_of(rows, user=user, plan=plan, progress=rules.time_progress(year=year, on=on), year=year, on=on)
 
 
-def _heads(queryset, order_field, rows, by):
-    """head(row) for _breakdown_of: the (label, order) of the row's action or programme, read apart (a
-    handful of rows) in the reader's language; a row of none (a project without a programme) has none."""
-    keys = {row[by] for row in rows} - {None}
-    known = {pk: (label, order) for pk, label, order in
-             queryset.filter(pk__in=keys).order_by().values_list("pk", _label("name"), order_field)}
+def _head_of(known, by):
+    """head(row) for _breakdown_of: the (label, order) of the row's action or programme among `known` ({pk: (label,
+    order)}, catalogue_labels'); a row of none (a project without a programme) has none."""
     return lambda row: known.get(row[by], (None, None))
 
 

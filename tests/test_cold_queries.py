@@ -368,13 +368,17 @@ def test_a_project_moved_to_its_citys_own_recomputes_those_two_pieces_alone(user
 
 @pytest.mark.parametrize("role", ["province_admin", "city_coordinator", "county_editor"])
 def test_regions_kept_in_parts_merge_to_what_the_separate_reads_give(users, with_actions_and_supervision, role, monkeypatch):
-    """Issue 24: a region of more than SPLIT_FROM projects is summed in parts (every region here, at 1): the
-    dashboard's and the digests' figures are still those read over the whole scope at once."""
-    monkeypatch.setattr(pieces, "SPLIT_FROM", 1)
+    """Issue 24: a region of more than PART_SIZE projects is summed in parts, as many as keep each within it (every
+    region here, at 1, and in several numbers of parts): the dashboard's and the digests' figures are still those
+    read over the whole scope at once."""
+    monkeypatch.setattr(pieces, "PART_SIZE", 1)
+    for index in range(5):  # 正定 in more parts than the other regions
+        make_project(f"正定加项{index}", ZHENGDING)
     user = users[role]
     projects = scoped(user)
     slots = pieces.region_slots(user, split=True)
-    assert len([slot for slot in slots if len(slot) == 3]) >= versions.PARTS  # a fixture that tells
+    assert len([slot for slot in slots if len(slot) == 3]) >= 4  # a fixture that tells
+    assert len(set(pieces.region_parts().values())) > 1
     plan = ActionPlan.objects.get(is_primary=True)
     for language in ("zh-hans", "en"):
         with translation.override(language):
@@ -388,17 +392,18 @@ def test_regions_kept_in_parts_merge_to_what_the_separate_reads_give(users, with
 def test_the_projects_of_missing_slots_are_those_of_the_slots_whole_or_in_parts(users, with_actions_and_supervision, monkeypatch):
     """pieces.slots_q, the condition each piece is read under: for any slots missing (every region read whole, one
     part, a whole region and a part, every part of a region), exactly the projects of those slots."""
-    monkeypatch.setattr(pieces, "SPLIT_FROM", 3)
+    monkeypatch.setattr(pieces, "PART_SIZE", 3)
     province = users["province_admin"]
     slots = pieces.region_slots(province, split=True)
-    in_parts = {slot[:2] for slot in slots if len(slot) == 3}
+    in_parts = pieces.region_parts()
     whole = [slot for slot in slots if len(slot) == 2]
     assert in_parts and whole  # a fixture that tells
 
     def slot_of(project):
         region = (("county", project.county_id) if project.county_id else ("own", project.city_id) if project.city_id
                   else ("none", None))
-        return (*region, project.pk % versions.PARTS) if region in in_parts else region
+        parts = in_parts.get(region)
+        return (*region, versions.part_number(parts, project.pk % parts)) if parts else region
 
     region = sorted(in_parts)[0]
     parts_of_region = [slot for slot in slots if slot[:2] == region]
@@ -410,13 +415,14 @@ def test_the_projects_of_missing_slots_are_those_of_the_slots_whole_or_in_parts(
 def test_a_report_in_a_region_kept_in_parts_re_sums_its_projects_part_alone(users, with_actions_and_supervision, monkeypatch):
     """Issue 24: after a write in the province's largest unit (6,530 projects at 100,000), its piece took 0.4 s to
     re-sum. Kept in parts by the projects' ids, the province re-sums the written project's part of 正定 alone."""
-    monkeypatch.setattr(pieces, "SPLIT_FROM", 1)
+    monkeypatch.setattr(pieces, "PART_SIZE", 1)
     province = users["province_admin"]
     zhengding, project, after, project_reads = province_reads_after_a_report_in_zhengding(province, with_actions_and_supervision)
-    part = project.pk % versions.PARTS
+    parts = pieces.region_parts()[("county", zhengding.pk)]
+    assert parts > 1
     for sql in project_reads:
         assert re.search(r'"county_id" = %s AND MOD\((U0|"projects_project")\."id", %s\) IN \(%s\)'
-                         % (zhengding.pk, versions.PARTS, part), sql, re.IGNORECASE), sql
+                         % (zhengding.pk, parts, project.pk % parts), sql, re.IGNORECASE), sql
         assert "IN (%s)" % zhengding.pk not in sql, sql  # not the whole county
     assert_as_summed_anew(after, province)
 

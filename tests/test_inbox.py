@@ -300,7 +300,7 @@ def test_after_a_countys_report_the_provinces_menu_count_recounts_that_county_al
     """Issue 24: the menu's number of a province administrator is read anew after anyone's write; counted per
     region and cached per region, a report in 正定 recounts 正定 alone: not the province's projects, nor its city's
     own (no county) or those of no region, whose versions a county's write leaves: the same number as counting
-    everything. A region kept in parts (pieces.SPLIT_FROM) recounts the written project's part alone."""
+    everything. A region kept in parts (pieces.PART_SIZE) recounts the written project's part alone."""
     from projects.inbox import reads
     from projects.shared import pieces, versions
 
@@ -308,7 +308,7 @@ def test_after_a_countys_report_the_provinces_menu_count_recounts_that_county_al
     cache.clear()
     whole = inbox_count(admin)
     if in_parts:
-        monkeypatch.setattr(pieces, "SPLIT_FROM", 1)
+        monkeypatch.setattr(pieces, "PART_SIZE", 1)
     cache.clear()
     before = inbox_count(admin)
     assert before == whole
@@ -319,11 +319,13 @@ def test_after_a_countys_report_the_provinces_menu_count_recounts_that_county_al
     progress_refresh(projects=[owed["zd_owing"].pk])  # moves 正定's, 石家庄's and the province's versions
     after = inbox_count(admin)
     county = ("county", owed["zd_owing"].county_id)
-    assert recounted == [{(*county, versions.part_of(owed["zd_owing"].pk)) if in_parts else county}]
+    parts = pieces.region_parts().get(county)
+    assert bool(parts) == in_parts
+    assert recounted == [{(*county, versions.part_number(parts, owed["zd_owing"].pk % parts)) if in_parts else county}]
     assert after == before - 1
     cache.clear()
     assert after == inbox_count(admin) == total(inbox_items(admin))
-    monkeypatch.setattr(pieces, "SPLIT_FROM", 10**9)
+    monkeypatch.setattr(pieces, "PART_SIZE", 10**9)
     cache.clear()
     assert inbox_count(admin) == after
 

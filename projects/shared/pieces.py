@@ -1,10 +1,7 @@
 """The pieces a scope's sums are cached in (versions.cached_per_region): the regions of its projects — each county,
 each city-level unit's own projects (no county), the projects of no region — and, for a region of more than
-SPLIT_FROM projects, its parts by project id (versions.PARTS), so that a write re-sums the piece of its project
+PART_SIZE projects, its parts by project id (versions.PART_COUNTS), so that a write re-sums the piece of its project
 alone. The dashboard, the digests, the map, the rankings and the menu's 待办 count read through these."""
-
-import functools
-import operator
 
 from django.core.cache import cache
 from django.db.models import Case, Count, IntegerField, Q, When
@@ -14,16 +11,18 @@ from projects.domain.access import scope_key
 from projects.models import Project, Region
 from projects.shared import versions
 
-# A region (a county, or a city-level unit's own projects) of more projects than this is kept in parts
-# (versions.PARTS): the province's largest, 6,500 of 100,000, took 0.4 s to re-sum after each of its writes.
-SPLIT_FROM = 2000
+# A region (a county, or a city-level unit's own projects) of more projects than this is kept in the fewest parts
+# (versions.PART_COUNTS) of at most this many: a write re-sums some hundreds of projects wherever it lands. The
+# province's largest, 6,500 of 100,000, took 0.4 s to re-sum whole, and 0.15 s in eight parts of 800.
+PART_SIZE = 500
 
 
 def region_slots(user, *, split=False):
     """The regions whose sums make up `user`'s scope, as versions.cached_per_region names them: the
     province's counties, its city-level units' own projects and those of no region; a city-level unit's
     counties and its own; a county alone. None for a scope that is not a region's (a 包联 leader's).
-    `split`: a region of more than SPLIT_FROM projects as its parts (its rows then carry their "part")."""
+    `split`: a region of more than PART_SIZE projects as its parts (its rows then carry their "part": the
+    part_number of the project's part, as the slot's)."""
     scope = scope_key(user)
     if scope != "all" and not scope.startswith("region-"):
         return None
@@ -36,8 +35,9 @@ def region_slots(user, *, split=False):
         cache.set(key, slots, versions.PIECE_CACHE_SECONDS)
     if not split:
         return slots
-    large = _large_regions()
-    return [part for slot in slots for part in ([(*slot, n) for n in range(versions.PARTS)] if slot in large else [slot])]
+    kept_in = region_parts()
+    return [part for slot in slots for part in (
+        [(*slot, versions.part_number(kept_in[slot], n)) for n in range(kept_in[slot])] if slot in kept_in else [slot])]
 
 
 def _scope_slots(user, scope):
@@ -54,17 +54,23 @@ def _scope_slots(user, scope):
     return [("county", pk) for pk in counties] + [("own", user.region.pk)]
 
 
-def _large_regions():
-    """The regions of more than SPLIT_FROM projects, as slots; counted once per epoch (an import, which may add
-    thousands, moves it; a region grown one project at a time is split from the night's refresh on)."""
-    key = "projects:large-regions:" + versions.catalogue_key("large-regions", SPLIT_FROM)
-    large = cache.get(key)
-    if large is None:
+def region_parts():
+    """{region slot: the parts it is kept in} for the regions of more than PART_SIZE projects: the fewest of
+    versions.PART_COUNTS holding at most PART_SIZE each (the most, for a larger region still). Counted once per epoch
+    (an import, which may add thousands, moves it; a region grown one project at a time is split from the night's
+    refresh on)."""
+    key = "projects:region-parts:" + versions.catalogue_key("region-parts", PART_SIZE, versions.PART_COUNTS)
+    kept_in = cache.get(key)
+    if kept_in is None:
         counted = (Project.objects.order_by().values("city", "county").annotate(count=Count("pk"))
-                   .filter(count__gt=SPLIT_FROM).exclude(city__isnull=True, county__isnull=True))
-        large = {("county", row["county"]) if row["county"] is not None else ("own", row["city"]) for row in counted}
-        cache.set(key, large, versions.PIECE_CACHE_SECONDS)
-    return large
+                   .filter(count__gt=PART_SIZE).exclude(city__isnull=True, county__isnull=True))
+        kept_in = {
+            ("county", row["county"]) if row["county"] is not None else ("own", row["city"]):
+            next((parts for parts in versions.PART_COUNTS if row["count"] <= parts * PART_SIZE), versions.PART_COUNTS[-1])
+            for row in counted
+        }
+        cache.set(key, kept_in, versions.PIECE_CACHE_SECONDS)
+    return kept_in
 
 
 def slot_of(row):
@@ -95,8 +101,8 @@ def read_pieces(read, missing, slots):
     one pass over the scope, the rows of regions kept in parts grouped by part too; else one pass over the regions
     missing whole and one over the missing parts."""
     missing = set(missing)
-    in_parts = {slot[:2] for slot in slots if len(slot) == 3}
     if missing >= set(slots):
+        in_parts = _kept_in(slots)
         return split_by_slot(read(Q(), Parts(in_parts) if in_parts else None), missing)
     pieces = {}
     whole = [slot for slot in missing if len(slot) == 2]
@@ -104,26 +110,35 @@ def read_pieces(read, missing, slots):
         pieces.update(split_by_slot(read(slots_q(whole, slots), None), whole))
     parts = [slot for slot in missing if len(slot) == 3]
     if parts:
-        pieces.update(split_by_slot(read(slots_q(parts, slots), Parts()), parts))
+        pieces.update(split_by_slot(read(slots_q(parts, slots), Parts(_kept_in(parts), only=True)), parts))
     return pieces
 
 
-class Parts:
-    """How rows are grouped by their project's part (versions.project_part): for the projects of `regions` (slots
-    kept in parts), the others' rows having none (NULL); without `regions`, every row read is of a region kept
-    in parts."""
+def _kept_in(slots):
+    """{region slot: the parts it is kept in} of the parts among `slots`."""
+    return {slot[:2]: versions.parts_of_number(slot[2])[0] for slot in slots if len(slot) == 3}
 
-    def __init__(self, regions=None):
-        self.regions = None if regions is None else sorted(regions)
+
+class Parts:
+    """How rows are grouped by their project's part: its part_number in the parts its region is kept in, for the
+    projects of `regions` ({region slot: parts}), the others' rows having none (NULL); `only`: every row read is of
+    one of `regions`."""
+
+    def __init__(self, regions, *, only=False):
+        self.regions = sorted(regions.items())
+        self.only = only
 
     def of(self, project=""):
         """The expression of a row's project's part; `project`: the path from the rows to their project ("" on
         projects, "project__" on their reports, plans and items)."""
-        part = versions.project_part(f"{project}id" if project else "pk")
-        if self.regions is None:
-            return part
-        in_regions = functools.reduce(operator.or_, (_region_q(*region, project=project) for region in self.regions))
-        return Case(When(in_regions, then=part), default=None, output_field=IntegerField())
+        def number(parts):
+            return versions.project_part(f"{project}id" if project else "pk", parts) + parts
+
+        counts = {parts for _region, parts in self.regions}
+        if self.only and len(counts) == 1:
+            return number(counts.pop())
+        return Case(*(When(_region_q(*region, project=project), then=number(parts)) for region, parts in self.regions),
+                    default=None, output_field=IntegerField())
 
 
 def part_values(by_part, project=""):
@@ -148,11 +163,12 @@ def slots_q(missing, slots):
     in_parts = {}
     for slot in missing:
         if len(slot) == 3:
-            in_parts.setdefault(slot[:2], []).append(slot[2])
+            in_parts.setdefault(slot[:2], []).append(versions.parts_of_number(slot[2]))
     for region, numbers in in_parts.items():
         region_q = _region_q(*region)
-        if len(numbers) < versions.PARTS:  # some of its parts: those alone
-            region_q &= Q(In(versions.project_part(), sorted(numbers)))
+        parts = numbers[0][0]
+        if len(numbers) < parts:  # some of its parts: those alone
+            region_q &= Q(In(versions.project_part("pk", parts), sorted(part for _parts, part in numbers)))
         where |= region_q
     return where
 

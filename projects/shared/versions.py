@@ -7,8 +7,8 @@ Four kinds of counter, in the cache:
 - one per region, moved by a write to a project of that region (its city and its county); and, for the pieces
   of summaries (cached_per_region), one per city-level unit's own projects (those of no county) and one for
   projects of no region, so that a county's report leaves its city's own piece warm; and one per part of each
-  of those (a project's part is its id modulo PARTS), so that the largest regions' summaries are kept in parts
-  and a write re-sums its project's part alone (pieces.region_slots);
+  of those in each count of parts a region may be kept in (a project's part is its id modulo the count), so that
+  the larger regions' summaries are kept in parts and a write re-sums its project's part alone (pieces.region_slots);
 - the 督办 items' own, moved by a write of an item or of a project but not by reports (supervision_key).
 A summary cached for a city's or a county's users is keyed by the epoch and that region's counter, so a
 county's report leaves every other county's (and city's) cached pages warm; what province-wide users and
@@ -58,7 +58,7 @@ PROVINCE_VERSION_KEY = "projects:data-version:province"
 REGION_VERSION_KEY = "projects:data-version:region:{}"
 OWN_VERSION_KEY = "projects:data-version:own:{}"  # a city-level unit's projects of no county
 UNPLACED_VERSION_KEY = "projects:data-version:unplaced"  # projects of no region
-PART_VERSION_KEY = "projects:data-version:part:{}:{}:{}"  # a part ("county" or "own", region id, part)
+PART_VERSION_KEY = "projects:data-version:part:{}:{}:{}"  # a part ("county" or "own", region id, part_number)
 # The 督办 items' own, with the projects' places and 包联 leaders (who sees and answers an item): moved by a write of
 # an item or of a project, not by reports, plans, problems or nodes, so that what is read from the items alone
 # (the 待办 count's 督办 lines) stays warm while a scope reports.
@@ -68,10 +68,14 @@ SUPERVISION_VERSION_KEY = "projects:data-version:supervision"
 # write, one group's pieces and the other groups folded, about 2 x the square root of the slots.
 GROUP_SLOTS = 16
 
-# How many parts a region's projects fall into (by id). Every write moves its project's part's version; the
-# summaries of the largest regions are kept per part (pieces.region_slots), so that a write in a region of
-# 6,500 projects re-sums some 800 of them.
-PARTS = 8
+# How many parts a region's projects may fall into (by id): a region kept in parts is kept in one of PART_COUNTS (its
+# fewest parts of at most pieces.PART_SIZE projects), so that a write re-sums some hundreds of projects wherever it
+# lands (6,500 in the province's largest region: with eight parts of 800 a write there re-summed twice what one in an
+# ordinary county did). A part of a region kept in k parts is numbered k + (id mod k): one number names both.
+MOST_PARTS = 32
+PART_COUNTS = (2, 4, 8, 16, 32)
+# Beyond this many versions to move a write is taken to touch everything (a Redis round trip each).
+KEYS_OF_AT_MOST = 2000
 
 
 def _fresh():
@@ -160,19 +164,34 @@ def data_version():
     return _read([DATA_VERSION_KEY])[0]
 
 
-def project_part(pk="pk"):
-    """A project's part (0 to PARTS - 1), from the field holding its id (`pk`, or "project_id" on its rows)."""
-    return Mod(F(pk), PARTS, output_field=IntegerField())
+def project_part(pk="pk", parts=MOST_PARTS):
+    """A project's part of `parts` (0 to parts - 1), from the field holding its id (`pk`, or "project_id" on its rows);
+    by default its finest, from which every coarser one follows (PART_COUNTS divide MOST_PARTS)."""
+    return Mod(F(pk), parts, output_field=IntegerField())
 
 
 def part_of(project_pk):
-    """project_part of one project, in Python."""
-    return project_pk % PARTS
+    """project_part of one project, in Python: its finest."""
+    return project_pk % MOST_PARTS
+
+
+def part_number(parts, part):
+    """The number of part `part` (0 to parts - 1) of a region kept in `parts`: parts + part, so that one number
+    names both (a region's parts are numbered parts to 2 * parts - 1)."""
+    return parts + part
+
+
+def parts_of_number(number):
+    """(parts, part) that part_number gave `number`."""
+    parts = 1 << (number.bit_length() - 1)
+    return parts, number - parts
 
 
 def data_changed(*, places=None):
     """Move the versions of what a write may have changed: `places` are the (city id, county id, part) of the
-    projects written (before and after; part_of their ids); without them everything may have changed."""
+    projects written (before and after; part_of their ids, the finest); without them everything may have changed.
+    A project's part is moved in every count of parts a region may be kept in: which one its region is kept in is
+    the pieces' to know."""
     if places is None:
         _move(DATA_VERSION_KEY)
         return
@@ -182,7 +201,11 @@ def data_changed(*, places=None):
         if county is None:
             keys.add(UNPLACED_VERSION_KEY if city is None else OWN_VERSION_KEY.format(city))
         if county is not None or city is not None:
-            keys.add(PART_VERSION_KEY.format(*(("county", county) if county is not None else ("own", city)), part))
+            region = ("county", county) if county is not None else ("own", city)
+            keys.update(PART_VERSION_KEY.format(*region, part_number(parts, part % parts)) for parts in PART_COUNTS)
+    if len(keys) > KEYS_OF_AT_MOST:
+        _move(DATA_VERSION_KEY)
+        return
     for key in sorted(keys):
         _move(key)
 
@@ -327,7 +350,7 @@ def cached_per_region(parts, slots, compute):
     write recomputes only the slots of the regions it moved. A slot is (kind, region id): ("county", id)
     keyed by that county's version, ("own", id) by that city-level unit's own projects' (not its counties'),
     ("none", None) by the version of projects of no region; or a part of a county's or unit's projects,
-    (kind, region id, part), keyed by that part's version. compute(missing) gives {slot: value} for the
+    (kind, region id, part_number), keyed by that part's version. compute(missing) gives {slot: value} for the
     missing slots (all of them at once when nothing is cached: one pass instead of one per region)."""
     slots = list(slots)
     epoch, slot_versions = _slot_versions(slots)

@@ -389,6 +389,38 @@ def test_regions_kept_in_parts_merge_to_what_the_separate_reads_give(users, with
             assert figures == {key: expected[key] for key in figures}
 
 
+def test_a_write_re_sums_at_most_a_parts_worth_of_projects_in_a_region_of_600(users, monkeypatch):
+    """Issue 24: a region was kept in parts only above 2,000 projects, and then in eight: after a write in a county of
+    600 (or 1,999) the province's figures re-summed every one of its projects, after one in the largest (6,600) 830.
+    A region is now kept in as many parts as keep each within PART_SIZE (500), so a write re-sums at most that."""
+    zhengding = Region.objects.get(code=ZHENGDING)
+    Project.objects.bulk_create([Project(name=f"正定批量{index:03d}", city=zhengding.reporting_city, county=zhengding,
+                                         stage=Stage.CONTINUING, total_investment=Decimal("100")) for index in range(600)])
+    province = users["province_admin"]
+    dashboard(scoped(province), province)
+    missing = []
+    real_read_pieces = summaries.read_pieces
+    monkeypatch.setattr(summaries, "read_pieces", lambda read, slots_missing, slots: missing.append(
+        (list(slots_missing), slots)) or real_read_pieces(read, slots_missing, slots))
+    Project.objects.filter(county=zhengding).first().save()
+    after = dashboard(scoped(province), province)
+    assert len(missing) == 1
+    re_summed = Project.objects.filter(pieces.slots_q(*missing[0])).count()
+    assert 0 < re_summed <= 500
+    monkeypatch.undo()
+    assert_as_summed_anew(after, province)
+
+
+def test_a_region_is_kept_in_the_fewest_parts_that_keep_each_within_the_part_size(db, monkeypatch):
+    monkeypatch.setattr(pieces, "PART_SIZE", 2)
+    counties = list(Region.objects.counties()[:6])
+    for county, count in zip(counties, (2, 3, 5, 9, 33, 200)):
+        Project.objects.bulk_create([Project(name=f"{county.name}{index}", city=county.reporting_city, county=county)
+                                     for index in range(count)])
+    kept_in = pieces.region_parts()
+    assert [kept_in.get(("county", county.pk)) for county in counties] == [None, 2, 4, 8, 32, 32]
+
+
 def test_the_projects_of_missing_slots_are_those_of_the_slots_whole_or_in_parts(users, with_actions_and_supervision, monkeypatch):
     """pieces.slots_q, the condition each piece is read under: for any slots missing (every region read whole, one
     part, a whole region and a part, every part of a region), exactly the projects of those slots."""

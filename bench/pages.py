@@ -4,7 +4,8 @@ city-level unit it reports to — and every page case: the dashboard, the projec
 red-light filter, each sortable column (ProjectFilterSet's `sort`), its deepest page up to page 1,000, the
 admin's project changelist and its search for "产业园".
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/hebei_bench .venv/bin/python bench/pages.py [--quick] [--projects 100000] [--workers 4] [--only REGEX]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/hebei_bench .venv/bin/python bench/pages.py [--quick]
+        [--projects 100000] [--workers 4] [--only REGEX]
 
 Every figure is the median and the 95th percentile of many samples, with their count (bench/harness.py):
 - cold: a write (one monthly report of a project in the scope saved through the ORM: the signals move the
@@ -161,7 +162,8 @@ def main():
     first, with_rows = cases[0], next((c for c in cases if c.rows_floor), None)
     print(f"samples per row: cold ×1 {first.stats['cold_1'].n}, cold ×8 {first.stats['cold_8'].n}, warm ×1 "
           f"{first.stats['warm_1'].n}, warm ×8 {first.stats['warm_8'].n}"
-          + (f"; rows SQL ×1 {with_rows.rows_stats['warm_1'].n}, ×8 {with_rows.rows_stats['warm_8'].n}" if with_rows else ""))
+          + (f"; rows SQL ×1 {with_rows.rows_stats['warm_1'].n}, ×8 {with_rows.rows_stats['warm_8'].n}"
+             if with_rows else ""))
     print("÷floor: warm ×1 / warm ×8 over the minimal page's; ÷rows: cold ×1 / warm ×1 over the rows SQL ×1 (the SQL caches nothing: "
           "a warm page below 1 reads what a write has not changed from the cache)")
     for case in cases:

@@ -64,9 +64,10 @@ def region_parts():
     if kept_in is None:
         counted = (Project.objects.order_by().values("city", "county").annotate(count=Count("pk"))
                    .filter(count__gt=PART_SIZE).exclude(city__isnull=True, county__isnull=True))
+        most = versions.PART_COUNTS[-1]
         kept_in = {
             ("county", row["county"]) if row["county"] is not None else ("own", row["city"]):
-            next((parts for parts in versions.PART_COUNTS if row["count"] <= parts * PART_SIZE), versions.PART_COUNTS[-1])
+            next((parts for parts in versions.PART_COUNTS if row["count"] <= parts * PART_SIZE), most)
             for row in counted
         }
         cache.set(key, kept_in, versions.PIECE_CACHE_SECONDS)
@@ -134,10 +135,14 @@ class Parts:
         def number(parts):
             return versions.project_part(f"{project}id" if project else "pk", parts) + parts
 
-        counts = {parts for _region, parts in self.regions}
-        if self.only and len(counts) == 1:
-            return number(counts.pop())
-        return Case(*(When(_region_q(*region, project=project), then=number(parts)) for region, parts in self.regions),
+        by_count = {}
+        for region, parts in self.regions:
+            by_count[parts] = by_count.get(parts, Q()) | _region_q(*region, project=project)
+        if self.only and len(by_count) == 1:
+            return number(next(iter(by_count)))
+        # One branch a count of parts (at most five), not one a region: the province's read, when every piece is
+        # cold, evaluates it for each of its projects.
+        return Case(*(When(regions, then=number(parts)) for parts, regions in sorted(by_count.items())),
                     default=None, output_field=IntegerField())
 
 

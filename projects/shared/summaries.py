@@ -328,8 +328,8 @@ def _dashboard_rows(projects, *, parts=PIECE_PARTS, plan, year, on, month, by_pa
         # By the plan's action ids, not a join to the plan: with the small reference tables unanalysed (autovacuum
         # never reaches them), PostgreSQL took the plan for one action and read every project's actions (0.2-0.4 s
         # for one county's piece at 100,000 projects; 10-40 ms by ids).
-        actions = [pk for pk, (_label, _number, plan_pk) in catalogue_labels()["actions"].items() if plan and plan_pk == plan.pk]
-        rows["actions"] = list(_grouped(projects.filter(actions__in=actions), [*AREA, "actions"], **part)) if plan else []
+        rows["actions"] = list(_grouped(projects.filter(actions__in=list(_plan_actions(plan))), [*AREA, "actions"],
+                                        **part)) if plan else []
     if "programmes" in parts:
         rows["programmes"] = list(_grouped(projects, [*AREA, "programmes"], **part))
     if "series" in parts:
@@ -365,10 +365,8 @@ def _figures_of(rows, *, user, plan, progress, year, on):
             "cycle": _cycle_of(summary),
         })
     if "actions" in rows:
-        actions = catalogue_labels()["actions"]
-        heads = {pk: (label, number) for pk, (label, number, plan_pk) in actions.items() if plan and plan_pk == plan.pk}
-        figures["actions"] = _breakdown_of(rows["actions"], by="actions", head=_head_of(heads, "actions"),
-                                           progress=progress)
+        heads = _head_of(_plan_actions(plan), "actions")
+        figures["actions"] = _breakdown_of(rows["actions"], by="actions", head=heads, progress=progress)
     if "programmes" in rows:
         heads = _head_of(catalogue_labels()["programmes"], "programmes")
         figures["programmes"] = _breakdown_of(rows["programmes"], by="programmes", head=heads, progress=progress)
@@ -405,8 +403,8 @@ def unit_breakdown(projects, *, user, field, params, year, on):
     """The breakdown of `projects` (user's scope, filtered as `params` name them) by `field` ("city" or "county"):
     the area rows the dashboard folds, summed per region and merged as its figures are, so that after a county's
     write the map re-sums that county alone (it summed the province: 0.2 s at 100,000 projects)."""
-    rows = merged_rows(projects, user=user, parts=("summary",), key=("units", sorted(params.items())), area=field, plan=None,
-                       year=year, on=on, month=rules.reporting_month(on))
+    rows = merged_rows(projects, user=user, parts=("summary",), key=("units", sorted(params.items())), area=field,
+                       plan=None, year=year, on=on, month=rules.reporting_month(on))
     return _areas_of(rows["summary"], field=field, user=user, progress=rules.time_progress(year=year, on=on))
 
 
@@ -424,6 +422,12 @@ def digest_figures(projects, *, user, narrowing, plan, year, on, month, monthly)
     rows = merged_rows(projects, user=user, parts=parts, key=("digest-figures", narrowing), area=_area_of(user)[0],
                        plan=plan, year=year, on=on, month=month)
     return _figures_of(rows, user=user, plan=plan, progress=rules.time_progress(year=year, on=on), year=year, on=on)
+
+
+def _plan_actions(plan):
+    """{pk: (label, number)} of the actions of `plan` (none without one), from catalogue_labels."""
+    actions = catalogue_labels()["actions"]
+    return {pk: (label, number) for pk, (label, number, plan_pk) in actions.items() if plan and plan_pk == plan.pk}
 
 
 def _head_of(known, by):

@@ -64,7 +64,7 @@ PART_VERSION_KEY = "projects:data-version:part:{}:{}:{}"  # a part ("county" or 
 # (the 待办 count's 督办 lines) stays warm while a scope reports.
 SUPERVISION_VERSION_KEY = "projects:data-version:supervision"
 
-# A scope of many slots (the province's 240) is read in groups of this many consecutive ones (cached_per_group): after a
+# A scope of many slots (the province's 300) is read in groups of this many consecutive ones (cached_per_group): after a
 # write, one group's pieces and the other groups folded, about 2 x the square root of the slots.
 GROUP_SLOTS = 16
 
@@ -372,14 +372,15 @@ def cached_per_region(parts, slots, compute):
 def cached_per_group(parts, slots, compute, fold, *, folded_as):
     """[fold(the pieces of a group)] for the groups of GROUP_SLOTS consecutive `slots`: cached_per_region's pieces
     folded a group at a time, each group cached under `parts`, `folded_as` (what names `fold`: the pieces are shared by
-    scopes that fold them differently) and its slots' versions. After a write the group of
-    its slot is folded anew from its pieces (one of them computed), the others are read folded: the province's
-    240 pieces were read and merged whole after every write (1.2 MB, 14,000 rows; 75 ms of a cold dashboard)."""
+    scopes that fold them differently) and its slots' versions. After a write the group of its slot is folded anew
+    from its pieces (one of them computed), the others are read folded: the province's 240 pieces were read and
+    merged whole after every write (1.2 MB, 14,000 rows; 75 ms of a cold dashboard)."""
     slots = list(slots)
     epoch, slot_versions = _slot_versions(slots)
     groups = [tuple(slots[start : start + GROUP_SLOTS]) for start in range(0, len(slots), GROUP_SLOTS)]
-    keys = ["projects:group:" + hashlib.sha256(repr((epoch, [slot_versions[slot] for slot in group], group, folded_as, *parts))
-                                               .encode()).hexdigest() for group in groups]
+    keys = ["projects:group:" + hashlib.sha256(
+        repr((epoch, [slot_versions[slot] for slot in group], group, folded_as, *parts)).encode()).hexdigest()
+        for group in groups]
     folded = cache.get_many(keys)
     missing = [(group, key) for group, key in zip(groups, keys) if key not in folded]
     if missing:

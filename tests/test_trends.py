@@ -81,6 +81,20 @@ def test_the_scope_reads_the_same(county):
     assert _figures(scope) == EXPECTED
 
 
+def test_the_dashboards_trend_reads_its_three_months_starts_in_one_query(county):
+    """The dashboard's trend part (trend_rows): the three months' new starts read at once (issue 24: a query a
+    month, each built and compiled anew, in every cold piece), giving what month by month gives."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    projects = Project.objects.filter(county__code=ZHENGDING)
+    with CaptureQueriesContext(connection) as queries:
+        rows = trends.trend_rows(projects, on=D(2025, 7, 20))
+    starts = [q["sql"] for q in queries.captured_queries if '"actual_start" >=' in q["sql"] and "GROUP BY" in q["sql"]]
+    assert len(starts) == 1
+    assert _figures(trends.trend_of_rows(rows, on=D(2025, 7, 20))) == EXPECTED
+
+
 def test_the_card_shows_changes_with_their_sign(county):
     scope = trends.trends_of(Project.objects.filter(county__code=ZHENGDING), month=JUNE)[None]
     card = trends.card(scope, starts_links=trends.trend_links(JUNE))

@@ -33,7 +33,7 @@ def _two_factor_not_required(settings):
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Each test starts with an empty cache (local memory: a test that needs Redis starts its own): what an earlier
+    """Each test starts with an empty cache (local memory: a test that needs Redis starts its own; throttles and request limits count there too): what an earlier
     test cached was keyed by data versions its writes moved, and its rollback does not move them back (a renamed
     action would keep its new name in the next test's kept labels)."""
     from django.core.cache import cache

@@ -60,11 +60,6 @@ class Caller:
         return self.client.delete(API + path, **self._headers())
 
 
-@pytest.fixture(autouse=True)
-def _fresh_throttle():
-    cache.clear()  # the throttle counts in the cache
-
-
 @pytest.fixture
 def world(users, projects):
     month = rules.reporting_month(rules.today())

@@ -5,21 +5,12 @@ a limit on requests per address and per client address."""
 import re
 from urllib.parse import urlsplit
 
-import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
 from projects.models import User
 
 NEW_PASSWORD = "a-new-long-password-2026"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits():
-    cache.clear()  # the request counters live in the cache
-    yield
-    cache.clear()
 
 
 def ask(client, email, **extra):

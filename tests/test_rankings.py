@@ -30,12 +30,9 @@ D = datetime.date
 
 
 @pytest.fixture(autouse=True)
-def _clean_cache(settings):
+def _calendar_deadline(settings):
     settings.MONTHLY_REPORT_DEADLINE_DAY = 5
     settings.MONTHLY_REPORT_DEADLINE_MODE = "calendar"
-    cache.clear()
-    yield
-    cache.clear()
 
 
 # --- The rules -------------------------------------------------------------------------------------------

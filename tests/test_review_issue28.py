@@ -5,18 +5,10 @@ cell labelled (its six-column table scrolled sideways); a unit's 环比 and 同�
 import re
 
 import pytest
-from django.core.cache import cache
 
 from .test_access import client_for
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _clean_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _table(html, css_class):

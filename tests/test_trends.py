@@ -6,7 +6,6 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 
 from projects.domain import rules
 from projects.domain.choices import ReviewStatus, Stage, Status
@@ -19,13 +18,6 @@ from .test_access import client_for
 pytestmark = pytest.mark.django_db
 D = datetime.date
 JUNE = D(2025, 6, 1)
-
-
-@pytest.fixture(autouse=True)
-def _clean_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _report(project, month, amount, status=ReviewStatus.APPROVED):

@@ -173,9 +173,17 @@ def slots_q(missing, slots):
         region_q = _region_q(*region)
         parts = numbers[0][0]
         if len(numbers) < parts:  # some of its parts: those alone
-            region_q &= Q(In(versions.project_part("pk", parts), sorted(part for _parts, part in numbers)))
+            region_q &= Q(In(versions.project_part("pk"), finest_parts(parts, [part for _parts, part in numbers])))
         where |= region_q
     return where
+
+
+def finest_parts(parts, chosen):
+    """The finest parts (versions.project_part's default, id modulo MOST_PARTS) that make up the `chosen` parts of a
+    region kept in `parts`: a part of k is the finest parts of the same remainder modulo k. Read so, a part is found
+    along the index of its region and finest part (projects_county_part, projects_own_part) instead of by reading the
+    region's every project: 1.7 ms for a part of the largest county instead of 6 (issue 24)."""
+    return sorted(part + step for part in chosen for step in range(0, versions.MOST_PARTS, parts))
 
 
 def _region_q(kind, region, project=""):

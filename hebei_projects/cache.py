@@ -106,6 +106,11 @@ class ResilientRedisCache(RedisCache):
         self._answered()
         return value
 
+    def validate_key(self, key):
+        """Nothing to check: BaseCache warns of keys memcached would refuse (over 250 characters, spaces, control
+        characters), which Redis stores as they are. Looking at every character of every key was a third of reading a
+        cold dashboard's 300 data versions (0.9 of 2.4 ms)."""
+
     # --- every call of Django's cache API, with what an empty, forgetful cache would answer -----------------
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):

@@ -276,6 +276,27 @@ def test_the_cache_keeps_one_redis_client_and_it_survives_a_restart(own_redis, m
         restarted.wait()
 
 
+def test_the_redis_cache_reads_any_key_without_looking_at_each_character(own_redis, monkeypatch):
+    """Issue 24: Django's BaseCache checked every character of every key for memcached's sake (a third of reading a
+    cold dashboard's 300 data versions). Redis takes any key: long ones and ones with spaces are kept and read."""
+    import warnings
+
+    from django.core.cache.backends import base
+
+    from hebei_projects.cache import ResilientRedisCache
+
+    url, _process = own_redis
+    cache = ResilientRedisCache(url, {"OPTIONS": {"down_retry_seconds": 0}})
+    monkeypatch.setattr(base, "memcache_key_warnings", lambda key: pytest.fail(f"{key!r} looked at character by character"))
+    keys = {f"projects:data-version:part:county:{index}:{index % 32}": index for index in range(300)}
+    long_key = "projects:summary:" + "x" * 300 + " with spaces"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no CacheKeyWarning either
+        cache.set_many({**keys, long_key: "kept"})
+        assert cache.get_many(list(keys)) == keys
+        assert cache.get(long_key) == "kept"
+
+
 # --- Point 8: the benches never empty a Redis they were not given -----------------------------------------------
 
 

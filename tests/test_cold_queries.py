@@ -603,6 +603,19 @@ def test_a_warm_page_draws_its_menu_from_the_cache_per_user_page_and_count(users
     assert menu_key(first) == menu_key(second) != menu_key(reverse("project_list"))
 
 
+@pytest.mark.parametrize("role", ["county_editor", "province_admin"])
+def test_a_warm_page_reads_its_users_region_with_the_user(users, projects, role):
+    """Issue 24: every page names the user's scope in its cache keys, which reads the region's level: a warm page
+    read the user, then their region in a query of its own. The session's user now comes with their region."""
+    client = client_for(users[role])
+    assert client.get(reverse("project_list")).status_code == 200
+    with CaptureQueriesContext(connection) as warm:
+        assert client.get(reverse("project_list")).status_code == 200
+    [user_query] = [q["sql"] for q in warm.captured_queries if 'FROM "projects_user"' in q["sql"]]
+    assert 'JOIN "projects_region"' in user_query
+    assert not [q["sql"] for q in warm.captured_queries if q["sql"].startswith('SELECT "projects_region"')]
+
+
 # --- The sorts end in the default order ------------------------------------------------------------------
 
 

@@ -335,6 +335,11 @@ class Project(InvestmentLifecycle, models.Model):
             models.Index(fields=["stage", "city_code", "county_code", "name", "id"], name="projects_stage_order"),
             models.Index(fields=["name", "city_code", "county_code", "id"], name="projects_name_order"),
             models.Index(fields=["code", "city_code", "county_code", "name", "id"], name="projects_code_order"),
+            # The county sort: the province's, and a city's and a county's, each an index range (read in the province's
+            # order and filtered, a county whose code sorts last was found after all the others: 48 ms).
+            models.Index(fields=["county_code", "city_code", "name", "id"], name="projects_county_code_order"),
+            models.Index(fields=["city", "county_code", "city_code", "name", "id"], name="projects_city_county_code"),
+            models.Index(fields=["county", "county_code", "city_code", "name", "id"], name="projects_county_county_code"),
             models.Index(fields=["current_light_on"], name="projects_light_day"),
             models.Index(fields=["current_light_rules"], name="projects_light_rules"),
             # 招商引资 items by stage and signing date (the list's filters, the dashboard's card: issue 25).

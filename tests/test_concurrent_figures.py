@@ -128,6 +128,55 @@ def test_eight_users_opening_a_cold_list_at_once_render_it_once(on_postgresql, m
     assert len(rendered) == 3
 
 
+def test_eight_users_opening_cold_pages_at_once_count_their_menus_piece_once(on_postgresql, monkeypatch):
+    """Issue 24: after a write, a county's users open their pages at the same moment. The list's body was drawn once,
+    but each user's menu counted their 待办 anew, and each of them the county's piece of it: eight times the same
+    queries. The piece is now counted once and the others wait for it; each user's number is still their own."""
+    import time
+
+    from projects.inbox import reads
+
+    editors = [make_user(f"zd-menu{index}", Role.COUNTY_EDITOR, "130123") for index in range(8)]
+    clients = [logged_in(editor) for editor in editors]
+    make_project("正定县同时打开菜单的项目", "130123")  # the write: the county's pieces are cold
+    counted, real = [], reads.read_pieces
+
+    def slow(*args):
+        counted.append(1)
+        time.sleep(0.3)
+        return real(*args)
+
+    monkeypatch.setattr(reads, "read_pieces", slow)
+    answers = at_once([lambda client=client: client.get(reverse("project_list")) for client in clients])
+    assert [getattr(answer, "status_code", answer) for answer in answers] == [200] * 8
+    assert len(counted) == 1, len(counted)
+    monkeypatch.undo()
+    assert {reads.inbox_count(editor) for editor in editors} == {reads.total(reads.inbox_items(editors[0]))}
+
+
+def test_one_user_opening_eight_cold_pages_at_once_counts_the_menu_once(on_postgresql, monkeypatch):
+    """A user who opens several pages at once after a write (tabs, a reload while one loads): their 待办 number is
+    counted by one of them, which the others wait for."""
+    import time
+
+    from projects.inbox import reads
+
+    editor = make_user("zd-tabs", Role.COUNTY_EDITOR, "130123")
+    clients = [logged_in(editor) for _index in range(8)]
+    make_project("正定县同时打开多页的项目", "130123")
+    counted, real = [], reads.inbox_items
+
+    def slow(*args, **kwargs):
+        counted.append(1)
+        time.sleep(0.3)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(reads, "inbox_items", slow)
+    answers = at_once([lambda client=client: client.get(reverse("project_list")) for client in clients])
+    assert [getattr(answer, "status_code", answer) for answer in answers] == [200] * 8
+    assert len(counted) == 1, len(counted)
+
+
 def test_eight_users_opening_a_cold_dashboard_at_once_draw_it_once(on_postgresql, monkeypatch):
     """Issue 24: after a write, a county's users open the dashboard at the same moment. One draws its body; the
     others wait for it. Each drew its own before: the summary was computed once, but eight bodies were built."""

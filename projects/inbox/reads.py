@@ -269,12 +269,11 @@ def count_store(user, items, *, on):
 
 
 def inbox_count(user, *, on=None):
-    """The number in the menu's 待办 (n): cached under the versions of the user's scope (no query while warm)."""
+    """The number in the menu's 待办 (n): cached under the versions of the user's scope (no query while warm), counted
+    once however many of the user's pages ask at once while cold (computed_once)."""
     on = on or rules.today()
     if not (user.is_authenticated and user.is_active):
         return 0
-    value = cache.get(_count_key(user, on))
-    if value is None:
-        value = total(inbox_items(user, on=on, listed=False))
-    return value
+    return versions.computed_once(_count_key(user, on), lambda: total(inbox_items(user, on=on, listed=False)),
+                                  timeout=COUNT_CACHE_SECONDS)
 

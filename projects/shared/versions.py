@@ -383,7 +383,17 @@ def cached_per_group(parts, slots, compute, fold, *, folded_as):
         for group in groups]
     folded = cache.get_many(keys)
     missing = [(group, key) for group, key in zip(groups, keys) if key not in folded]
-    if missing:
+    if len(missing) == 1:
+        # After a write its group alone is cold, and the scope's readers all ask for it at once (a county's users open
+        # their lists after its report): one folds it, the others wait for it (computed_once).
+        [(group, key)] = missing
+
+        def fold_group():
+            pieces = cached_per_region(parts, group, compute)
+            return fold([pieces[slot] for slot in group])
+
+        folded[key] = computed_once(key, fold_group, timeout=PIECE_CACHE_SECONDS)
+    elif missing:
         pieces = cached_per_region(parts, [slot for group, _key in missing for slot in group], compute)
         computed = {key: fold([pieces[slot] for slot in group]) for group, key in missing}
         cache.set_many(computed, timeout=PIECE_CACHE_SECONDS)

@@ -812,8 +812,11 @@ def test_the_schema_is_generated_once_per_language_and_is_drf_spectaculars(users
 
     from projects.api.views import SchemaView
 
+    from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
+
     monkeypatch.setattr(SchemaView, "_generated", {})
-    generated = []
+    monkeypatch.setattr(SchemaView, "_rendered", {})
+    generated, rendered = [], []
     real = SchemaGenerator.get_schema
 
     def counted(self, *args, **kwargs):
@@ -821,6 +824,12 @@ def test_the_schema_is_generated_once_per_language_and_is_drf_spectaculars(users
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(SchemaGenerator, "get_schema", counted)
+    for renderer in (OpenApiJsonRenderer, OpenApiYamlRenderer):
+        def render(self, *args, real_render=renderer.render, **kwargs):
+            rendered.append(type(self).__name__)
+            return real_render(self, *args, **kwargs)
+
+        monkeypatch.setattr(renderer, "render", render)
     url = reverse("api-schema") + "?format=json"
     anonymous = client_for(users["county_editor"])
     anonymous.logout()
@@ -830,6 +839,7 @@ def test_the_schema_is_generated_once_per_language_and_is_drf_spectaculars(users
         again = client.get(url)
         assert again.content == chinese.content and again["Content-Disposition"] == chinese["Content-Disposition"]
     assert len(generated) == 1  # whoever asks, the schema generated once is served
+    assert rendered == ["OpenApiJsonRenderer"]  # and its rendering, kept (issue 24: two thirds of a warm request)
 
     english = anonymous.get(url + "&lang=en")
     assert len(generated) == 2 and english.content != chinese.content  # another language, another schema
@@ -837,6 +847,8 @@ def test_the_schema_is_generated_once_per_language_and_is_drf_spectaculars(users
 
     yaml = anonymous.get(reverse("api-schema"))  # the default rendering (YAML), from the schema kept
     assert yaml.status_code == 200 and yaml.content.startswith(b"openapi:") and len(generated) == 2
+    assert anonymous.get(reverse("api-schema")).content == yaml.content
+    assert rendered == ["OpenApiJsonRenderer", "OpenApiJsonRenderer", "OpenApiYamlRenderer"]  # once per language and format
 
     # What is served is exactly what drf-spectacular's own view generates, in either language.
     for query, served in (({"format": "json"}, chinese), ({"format": "json", "lang": "en"}, english)):
@@ -844,6 +856,10 @@ def test_the_schema_is_generated_once_per_language_and_is_drf_spectaculars(users
         fresh = SpectacularAPIView.as_view(api_version="v1")(request)
         fresh.render()
         assert json.loads(fresh.content) == json.loads(served.content)
+        assert fresh["Content-Type"] == served["Content-Type"]
+    fresh = SpectacularAPIView.as_view(api_version="v1")(APIRequestFactory().get("/api/schema/"))
+    fresh.render()
+    assert fresh["Content-Type"] == yaml["Content-Type"] and fresh.content == yaml.content
 
 
 def test_a_supervision_step_in_a_county_recomputes_only_that_countys_sums(users, with_actions_and_supervision):

@@ -176,6 +176,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets named by what they are, not by a field name several share (drf-spectacular would make up
+    # "Status8fcEnum" and "Level67eEnum", and name one set twice: IssuerLevelEnum).
+    "ENUM_NAME_OVERRIDES": {
+        "ProjectStatusEnum": "projects.domain.choices.Status",
+        "SupervisionLevelEnum": "projects.domain.choices.SupervisionLevel",
+    },
 }
 
 # --- Mail ------------------------------------------------------------------------------------------

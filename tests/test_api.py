@@ -3,6 +3,7 @@ tokens (read-only, revoked, expired), the list page's filters, reports through t
 form, versions and 409, cursor pages, throttling, and the schema and docs served offline."""
 
 import datetime
+import json
 import re
 from decimal import Decimal
 
@@ -295,6 +296,19 @@ def test_schema_and_docs_are_served_without_a_cdn(users):
     assert "swagger-ui" in docs and "/static/drf_spectacular_sidecar/" in docs and not off_site.search(docs)
     redoc = client.get("/api/redoc/").content.decode()
     assert "/static/drf_spectacular_sidecar/" in redoc and not off_site.search(redoc)
+
+
+def test_the_schema_is_generated_without_a_warning_and_names_each_choice_set_once(tmp_path):
+    """drf-spectacular warned of two fields (the programmes' names, which it could not find along their source) and
+    made up enum names ("Status8fcEnum", "Level67eEnum") where several choice sets share a field's name, naming the
+    supervision levels twice: a generated client's types changed with a hash."""
+    from django.core.management import call_command
+
+    target = tmp_path / "schema.json"
+    call_command("spectacular", "--api-version", "v1", "--format", "openapi-json", "--fail-on-warn", "--file", str(target))
+    names = [name for name in json.loads(target.read_text())["components"]["schemas"] if name.endswith("Enum")]
+    assert {"ProjectStatusEnum", "SupervisionLevelEnum", "RegionLevelEnum", "ReviewStatusEnum"} <= set(names)
+    assert not [name for name in names if re.search(r"[0-9a-f]{3}Enum$", name)] and "IssuerLevelEnum" not in names
 
 
 def test_dashboard_gives_the_forecast_and_the_trend_of_the_page(users, projects):

@@ -65,6 +65,12 @@ class ActionRefSerializer(serializers.ModelSerializer):
         fields = ["id", "plan", "number", "name"]
 
 
+@extend_schema_field({"type": "string"})
+class ProgrammeNames(serializers.SlugRelatedField):
+    """A project's programmes by name, from the list the view gives each project (programme_list): the schema names
+    their type, which it cannot find along that source on the model."""
+
+
 class ProjectSerializer(serializers.ModelSerializer):
     """A project of the list, with the selected year's plan, completion and traffic light."""
 
@@ -75,7 +81,7 @@ class ProjectSerializer(serializers.ModelSerializer):
     batch = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
     industry = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
     # Given by the view with each project (api.project_pages.with_catalogue_lists), not prefetched per link.
-    programmes = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True, source="programme_list")
+    programmes = ProgrammeNames(slug_field="name", many=True, read_only=True, source="programme_list")
     actions = ActionRefSerializer(many=True, read_only=True, source="action_list")
     year = serializers.IntegerField(source="progress_year", read_only=True)
     plan_investment = serializers.DecimalField(**MONEY, read_only=True, allow_null=True)

@@ -20,6 +20,7 @@ from projects.importing import exporting
 from projects.models import PROJECT_ORDER, Project
 from projects.pages.common import scope_filterset
 from projects.shared import lights, versions
+from projects.shared.kept_rows import row_content
 from projects.shared.links import project_links
 from projects.shared.paginators import PAGE_SIZES, CachedCountPaginator, page_of, page_size
 from projects.shared.scopes import active_params
@@ -139,12 +140,6 @@ def _list_rows(request, page, year, *, investment=False):
         html = render_to_string("projects/_project_rows.html", {"page": page, "year": year, "investment": investment}, request)
         cache.set(key, html, versions.SUMMARY_CACHE_SECONDS)
     return mark_safe(html)  # noqa: S308 — our own template's output, escaped when it was rendered
-
-
-def row_content(project):
-    """Every value a list row may show of `project`: its fields and annotations as read (their names are the same
-    for every row of a page), its regions by id."""
-    return [value for name, value in vars(project).items() if name[0] != "_"]
 
 
 def _sort_links(request, filterset):

@@ -205,7 +205,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 AUTH_USER_MODEL = "projects.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "projects.accounts.backends.UserBackend",  # ModelBackend reading the region and role with the user
+    "projects.accounts.backends.UserBackend",  # ModelBackend reading the user with their region
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

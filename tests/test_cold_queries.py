@@ -807,12 +807,11 @@ def test_the_admin_search_and_its_count_read_the_trigram_indexes(users, many_pro
 
 def test_the_schema_is_generated_once_per_language_and_is_drf_spectaculars(users, monkeypatch):
     from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
     from drf_spectacular.views import SpectacularAPIView
     from rest_framework.test import APIRequestFactory
 
     from projects.api.views import SchemaView
-
-    from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
 
     monkeypatch.setattr(SchemaView, "_generated", {})
     monkeypatch.setattr(SchemaView, "_rendered", {})

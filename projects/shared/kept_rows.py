@@ -15,7 +15,7 @@ from projects.shared import versions
 def row_content(instance):
     """Every value a row may show of `instance`: its fields and annotations as read (their names are the same for every
     row of a page), its related rows by id, lists of them (given by the view) by their ids."""
-    return [[item.pk for item in value] if isinstance(value, list) else value
+    return [[getattr(item, "pk", item) for item in value] if isinstance(value, list) else value
             for name, value in vars(instance).items() if name[0] != "_"]
 
 

@@ -33,8 +33,14 @@ def kept(view, request, name, respond):
         cache.set(key, answer, SUMMARY_CACHE_SECONDS)
     if not as_bytes:
         return Response(answer)
-    content_type = f"{media_type}; charset={renderer.charset}" if renderer.charset else media_type
-    return HttpResponse(answer, content_type=content_type)  # as Response.rendered_content types it
+    return rendered_response(renderer, answer)
+
+
+def rendered_response(renderer, content):
+    """`content` as `renderer` rendered it, typed as DRF's Response.rendered_content types it (the renderer's media type
+    and charset): an answer kept as its bytes."""
+    content_type = renderer.media_type if renderer.charset is None else f"{renderer.media_type}; charset={renderer.charset}"
+    return HttpResponse(content, content_type=content_type)
 
 
 def with_catalogue_lists(projects):

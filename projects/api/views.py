@@ -4,7 +4,6 @@ reporting service that the pages use. Another region's object answers 404, exact
 from collections.abc import Mapping
 
 from django.db.models import Prefetch
-from django.http import HttpResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -451,14 +450,12 @@ class SchemaView(SpectacularAPIView):
         if schema is None:
             generator = self.generator_class(urlconf=self.urlconf, api_version=version, patterns=self.patterns)
             schema = self._generated.setdefault(key, generator.get_schema(request=request, public=self.serve_public))
-        # Rendered as DRF's Response would (the renderer's media type and charset), once per format.
         renderer, media_type = request.accepted_renderer, request.accepted_media_type
         rendered_key = (*key, type(renderer), media_type)
         content = self._rendered.get(rendered_key)
-        if content is None:
+        if content is None:  # rendered once per format
             content = self._rendered.setdefault(rendered_key, renderer.render(schema, media_type, self.get_renderer_context()))
-        content_type = renderer.media_type if renderer.charset is None else f"{renderer.media_type}; charset={renderer.charset}"
-        response = HttpResponse(content, content_type=content_type)
+        response = project_pages.rendered_response(renderer, content)
         response["Content-Disposition"] = f'inline; filename="{self._get_filename(request, version)}"'
         return response
 

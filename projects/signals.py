@@ -51,10 +51,12 @@ def _row_changed(sender, instance, **kwargs):
     if sender is Project:
         before = getattr(instance, "_place_before", None)
         place = (instance.city_id, instance.county_id, versions.part_of(instance.pk))
-        versions.data_changed(places=[place, *([before] if before else [])])
+        # Created, deleted, or moved to another region: the lists counted by place alone change too.
+        moved = kwargs.get("created", True) or before is None or before[:2] != place[:2]
+        versions.data_changed(places=[place, *([before] if before else [])], places_moved=moved)
         versions.supervision_changed()  # its place and 包联 leader decide who sees and answers its items
     elif sender in PROJECT_ROWS:
-        versions.projects_changed([instance.project_id])
+        versions.projects_changed([instance.project_id], places_moved=False)
         if sender is SupervisionItem:
             versions.supervision_changed()
     elif sender in EVERYTHING:

@@ -1106,8 +1106,8 @@ def test_after_a_write_in_a_region_kept_in_parts_its_part_is_read_along_the_regi
     """Issue 24: the part of a region a write moved was read by reading every project of the region and keeping the
     part's (the largest county at 100,000: 6,617 rows read for 414, 6 ms of the menu count's 7 after its report). A
     part is now asked for as the finest parts it is made of, which an index on the region and the finest part holds
-    (projects_county_part; projects_own_part for a city-level unit's own projects), which hold the projects' ids: the
-    part's returned and submitted reports are found from the part's ids read from the index alone."""
+    (projects_county_part; projects_own_part for a city-level unit's own projects). A county's holds the projects'
+    ids: the part's returned and submitted reports are found from the part's ids read from the index alone."""
     monkeypatch.setattr(pieces, "PART_SIZE", 10)
     province = users["province_admin"]
     inbox_count(province)  # every piece cached
@@ -1136,7 +1136,8 @@ def test_after_a_write_in_a_region_kept_in_parts_its_part_is_read_along_the_regi
     for sql in by_reports:
         part = sql.split('FROM "projects_project" U0 WHERE')[1].split(")))")[0]
         assert set(re.findall(r'U0\."(\w+)"', part)) <= {"id", "county_id", "city_id"}, part
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [index])
-        (definition,) = cursor.fetchone()
-    assert definition.endswith("INCLUDE (id)") or " INCLUDE (id) WHERE " in definition, definition
+    if region == "county":  # a city-level unit's own projects are a few hundred: their index holds no ids
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [index])
+            (definition,) = cursor.fetchone()
+        assert definition.endswith("INCLUDE (id)"), definition

@@ -14,6 +14,7 @@ from projects.models import Programme, Project
 from projects.shared import versions
 
 from .concurrency import at_once
+from .conftest import ZHENGDING, make_project
 from .test_access import client_for
 from .test_dispatch_cycle import form_url, row
 
@@ -334,3 +335,56 @@ def test_a_cold_page_does_not_list_the_regions_again(users, projects):
         assert client.get(reverse("dashboard")).status_code == 200
     listed = [query["sql"] for query in queries if re.search(r'FROM "projects_region" WHERE \(?"projects_region"."level" =', query["sql"])]
     assert not listed, listed
+
+
+def listed(client, **params):
+    """(the count the list shows, whether the request counted projects in SQL)."""
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("project_list"), params)
+    assert page.status_code == 200
+    count = int(re.search(r"共 ([\d,]+) 个项目", page.content.decode())[1].replace(",", ""))
+    counted = any(q["sql"].startswith('SELECT COUNT(*)') and '"projects_project"' in q["sql"] for q in queries.captured_queries)
+    return count, counted
+
+
+def test_a_report_leaves_the_lists_counted_by_place_warm_and_a_project_that_comes_goes_or_moves_counts_anew(users, projects):
+    """Issue 24: after any report in the province, its list counted all its projects again (6 ms of SQL at 100,000 on
+    every cold page), though a report moves no project. A list that selects by place alone (its scope, city, county,
+    sort) is counted under the places' version: a report, made on its page, leaves it; a project created, deleted or
+    moved to another county counts anew; a filter a report can change (the light) is counted anew after one."""
+    province, zhengding_user = client_for(users["province_admin"]), client_for(users["county_editor"])
+    by_county = {"county": projects["zhengding"].county_id}
+    assert listed(province) == (3, True) and listed(province, **by_county) == (1, True)
+    assert listed(province, light="red")[1] and listed(zhengding_user) == (1, True)
+    assert listed(province) == (3, False)  # warm
+
+    assert zhengding_user.post(form_url(), row(projects["zhengding"], "90", "主体施工", version=0)).status_code == 302
+    assert listed(province) == (3, False) and listed(province, **by_county) == (1, False)
+    assert listed(province, sort="-total_investment") == (3, False)  # another order, the same count
+    assert listed(zhengding_user) == (1, False)
+    assert listed(province, light="red")[1]  # the report may have turned a light
+
+    # A project that comes, goes or moves is counted anew, in the province's list and in its counties'.
+    came = make_project("正定县新建项目", ZHENGDING)
+    assert listed(province) == (4, True) and listed(zhengding_user) == (2, True)
+    came.county, came.city = projects["nangong"].county, projects["nangong"].city
+    came.save()
+    assert listed(zhengding_user) == (1, True) and listed(client_for(users["other_county_editor"])) == (2, True)
+    came.delete()
+    assert listed(province) == (3, True) and listed(client_for(users["other_county_editor"])) == (1, True)
+
+
+def test_a_leaders_list_counts_anew_when_a_project_is_given_to_them(users, projects):
+    """A 包联 leader's list is their contracted projects: a project's leader is not its place, so the leader's list is
+    counted under the province's versions, which the project's save moves."""
+    from projects.domain.choices import Role
+
+    from .conftest import NANGONG, make_user
+
+    nangong_leader = make_user("nangong-leader", Role.LEADER, NANGONG)  # 南宫's projects and those they contract
+    leader = client_for(nangong_leader)
+    assert listed(leader) == (1, True)
+    project = Project.objects.get(pk=projects["zhengding"].pk)
+    project.contracting_leader = nangong_leader
+    project.save()
+    assert listed(leader) == (2, True)

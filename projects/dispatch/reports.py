@@ -372,7 +372,7 @@ def reports_review(*, user, versions, action, reason="", enqueue=None):
         if enqueue is not None:
             _notify_returned(transitions, enqueue=enqueue)
     else:
-        projects_changed(list(projects))
+        projects_changed(list(projects), places_moved=False)  # a review moves no project
     return ReviewResult(done, skipped)
 
 

@@ -83,7 +83,8 @@ def _list_context(request):
     projects = projects.annotate(nodes_late=lights.nodes_late_exists(rules.today()))
     # The rows are cached under the request's parameters (per_page and page among them, as asked): a wrong
     # value is another key whose rows are those of the page shown, so no key ever holds another page's rows.
-    page, page_note = page_of(CachedCountPaginator(projects, per_page, user=request.user), request.GET)
+    paginator = CachedCountPaginator(projects, per_page, user=request.user, by_place=filterset.counts_by_place())
+    page, page_note = page_of(paginator, request.GET)
     params = active_params(filterset)
     investment = filterset.is_investment_list()  # 招商引资 items: their lifecycle's columns too (issue 25)
     if not is_leader(request.user):

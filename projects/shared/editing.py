@@ -78,4 +78,4 @@ def progress_refresh(*, projects=None):
     last_month = MonthlyReport.objects.counted().filter(project=OuterRef("pk")).order_by().values("project").annotate(last=Max("month")).values("last")
     scoped(Project.objects.all(), "pk").update(last_report_month=Subquery(last_month))
     lights.lights_refresh(projects=projects)  # reports move lights
-    versions.projects_changed(projects)  # the updates above bypass the save signals
+    versions.projects_changed(projects, places_moved=False)  # the updates above bypass the save signals

@@ -12,6 +12,7 @@ from django_filters.constants import EMPTY_VALUES
 
 from actions.models import Action
 from projects.domain import rules
+from projects.domain.access import scope_key
 from projects.domain.choices import (
     InvestmentStage,
     InvestorSource,
@@ -275,6 +276,8 @@ class ProjectFilterSet(django_filters.FilterSet):
 
     # Fields searched by the text box here and by the admin's search box.
     SEARCH_FIELDS = ("code", "key", "name", "owner", "investor")
+    # What selects by a project's place alone, or only shows or orders the rows (counts_by_place).
+    PLACE_FILTERS = ("city", "county", "no_county", "year", "sort")
 
     class Meta:
         model = Project
@@ -319,6 +322,14 @@ class ProjectFilterSet(django_filters.FilterSet):
     def filter_registration_overdue(self, queryset, name, value):
         overdue = registration_overdue_q(rules.today())
         return queryset.filter(overdue) if value else queryset.exclude(overdue)
+
+    def counts_by_place(self):
+        """Whether this valid FilterSet's rows are which projects there are where, alone (their count is then kept under
+        versions.places_key, which a report leaves): the province's or a region's scope (not a leader's 包联 projects,
+        project_scope_q), no filter but PLACE_FILTERS."""
+        scope = scope_key(self.request.user) if self.request is not None else "none"
+        return (scope == "all" or scope.startswith("region-")) and all(
+            value in EMPTY_VALUES for name, value in self.form.cleaned_data.items() if name not in self.PLACE_FILTERS)
 
     def is_investment_list(self):
         """Whether the list is one of 招商引资 items (its columns are shown): filtered to the programme or by
@@ -452,12 +463,7 @@ class ProjectChildFilterSet(django_filters.FilterSet):
     """By project id: a number, never a list of projects to choose from (which would show the caller every
     project's name), and another region's id finds nothing exactly as a missing one does."""
 
-    project = django_filters.NumberFilter(
-        label=_("项目"),
-        field_name="project_id",
-        min_value=1,
-        max_value=2**63 - 1,
-    )
+    project = django_filters.NumberFilter(label=_("项目"), field_name="project_id", min_value=1, max_value=2**63 - 1)
 
 
 class AnnualPlanFilterSet(ProjectChildFilterSet):

@@ -226,7 +226,7 @@ def lights_refresh(*, projects=None, on=None):
                 current_light_reason=reason, current_light_on=on, current_light_rules=fingerprint
             ).update(current_light_reason=reason, current_light_on=on, current_light_rules=fingerprint)
     if written:
-        versions.projects_changed(projects)  # cached counts of lists filtered by light
+        versions.projects_changed(projects, places_moved=False)  # cached counts of lists filtered by light
     if projects is None and on == rules.today():
         from django.core.cache import cache
 

@@ -1,7 +1,7 @@
 """Data versions: what a cached count or summary was computed from, so that it is read only while that data is
 unchanged — and a write makes cold only what it can change.
 
-Four kinds of counter, in the cache:
+Five kinds of counter, in the cache:
 - the epoch, moved by a change that may touch every figure (reference data, the calendar, a daily run);
 - the province's, moved by every write to projects and their reports, plans, problems, nodes and items;
 - one per region, moved by a write to a project of that region (its city and its county); and, for the pieces
@@ -9,7 +9,8 @@ Four kinds of counter, in the cache:
   projects of no region, so that a county's report leaves its city's own piece warm; and one per part of each
   of those in each count of parts a region may be kept in (a project's part is its id modulo the count), so that
   the larger regions' summaries are kept in parts and a write re-sums its project's part alone (pieces.region_slots);
-- the 督办 items' own, moved by a write of an item or of a project but not by reports (supervision_key).
+- the 督办 items' own, moved by a write of an item or of a project but not by reports (supervision_key);
+- the projects' places, moved when a project is created, deleted or moved to another region (places_key).
 A summary cached for a city's or a county's users is keyed by the epoch and that region's counter, so a
 county's report leaves every other county's (and city's) cached pages warm; what province-wide users and
 leaders (whose 包联 projects lie anywhere) read is keyed by the epoch and the province's counter.
@@ -63,6 +64,11 @@ PART_VERSION_KEY = "projects:data-version:part:{}:{}:{}"  # a part ("county" or 
 # an item or of a project, not by reports, plans, problems or nodes, so that what is read from the items alone
 # (the 待办 count's 督办 lines) stays warm while a scope reports.
 SUPERVISION_VERSION_KEY = "projects:data-version:supervision"
+# Which projects there are and where (their city and county): moved by a project's creation, deletion or move and by
+# every write that does not say it left them in place (data_changed's `places_moved`), not by reports, plans, nodes, a
+# project's lights or its other fields. A list's count that reads nothing else (its scope, region filters and sort:
+# ProjectFilterSet.counts_by_place) is kept under it, so that a report leaves the count of every list warm.
+PLACES_VERSION_KEY = "projects:data-version:places"
 
 # A scope of many slots (the province's 300) is read in groups of this many consecutive ones (cached_per_group): after a
 # write, one group's pieces and the other groups folded, about 2 x the square root of the slots.
@@ -187,15 +193,16 @@ def parts_of_number(number):
     return parts, number - parts
 
 
-def data_changed(*, places=None):
+def data_changed(*, places=None, places_moved=True):
     """Move the versions of what a write may have changed: `places` are the (city id, county id, part) of the
     projects written (before and after; part_of their ids, the finest); without them everything may have changed.
     A project's part is moved in every count of parts a region may be kept in: which one its region is kept in is
-    the pieces' to know."""
+    the pieces' to know. `places_moved`: whether projects may have come, gone or changed region (PLACES_VERSION_KEY);
+    only a write that knows it did not (a report, a light, a project's other fields) says False."""
     if places is None:
         _move(DATA_VERSION_KEY)
         return
-    keys = {PROVINCE_VERSION_KEY}
+    keys = {PROVINCE_VERSION_KEY, *([PLACES_VERSION_KEY] if places_moved else [])}
     for city, county, part in places:
         keys.update(REGION_VERSION_KEY.format(region) for region in (city, county) if region is not None)
         if county is None:
@@ -215,15 +222,21 @@ def supervision_changed():
     _move(SUPERVISION_VERSION_KEY)
 
 
+def places_key(*parts):
+    """A cache key for what `parts` give from which projects there are and where alone (PLACES_VERSION_KEY): a report
+    leaves it warm."""
+    return hashlib.sha256(repr((_read([DATA_VERSION_KEY, PLACES_VERSION_KEY]), *parts)).encode()).hexdigest()
+
+
 def supervision_key(*parts):
     """A cache key for what `parts` give from the 督办 items and the projects' places alone: keyed by the epoch and the
     items' version, so that a report leaves it warm."""
     return hashlib.sha256(repr((_read([DATA_VERSION_KEY, SUPERVISION_VERSION_KEY]), *parts)).encode()).hexdigest()
 
 
-def projects_changed(projects):
+def projects_changed(projects, *, places_moved=True):
     """data_changed for the places of `projects`: ids, or a queryset of projects (or of their ids); None:
-    everything."""
+    everything. `places_moved`: as data_changed's."""
     if projects is None:
         data_changed()
         return
@@ -237,7 +250,7 @@ def projects_changed(projects):
     if len(places) > REGIONS_OF_AT_MOST:
         data_changed()
     else:
-        data_changed(places=places)
+        data_changed(places=places, places_moved=places_moved)
 
 
 def _version_keys(user):

@@ -241,7 +241,7 @@ def _create_items(items, *, user=None, automatic=False):
     )
     # A bulk insert sends no save signal: an item opened by hand was missing from the acting level's 待办 count and
     # the 督办 counts cached before it, for minutes.
-    versions.projects_changed([item.project_id for item in created])
+    versions.projects_changed([item.project_id for item in created], places_moved=False)
     versions.supervision_changed()
     return created
 
@@ -260,7 +260,7 @@ def _changed_in_bulk(updates, *, on, step_kind, step_text, field):
         return []
     changed = [item for item in SupervisionItem.objects.filter(**{field: on}).select_related("project") if item.pk in ids]
     SupervisionItem.history.bulk_history_create(changed, update=True, batch_size=WRITE_BATCH)
-    versions.projects_changed([item.project_id for item in changed])  # an UPDATE sends no save signal
+    versions.projects_changed([item.project_id for item in changed], places_moved=False)  # an UPDATE sends no save signal
     versions.supervision_changed()
     SupervisionStep.objects.bulk_create(
         [SupervisionStep(item=item, kind=step_kind, level=item.level, text=step_text(item)) for item in changed],

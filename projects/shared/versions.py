@@ -126,7 +126,7 @@ def _read_cache(keys):
         found.update(cache.get_many(missing))
     # A cache that does not answer (Redis down) keeps nothing: every read is then a new version, so
     # nothing cached is ever read as current.
-    return tuple(found.get(key, _fresh()) for key in keys)
+    return tuple(found[key] if key in found else _fresh() for key in keys)
 
 
 def _move(key):

@@ -261,6 +261,19 @@ def test_the_menus_count_is_cached_and_follows_a_write(users, owed):
     assert "待办（3）" in client.get(reverse("project_list")).content.decode()
 
 
+def test_a_cold_menu_count_is_kept_once(users, owed, monkeypatch):
+    """The count was kept twice when cold (by the inbox's count_store and again by computed_once): a cache write each."""
+    from projects.inbox import reads
+
+    editor = users["county_editor"]
+    key = reads._count_key(editor, rules.today())
+    written, real_set = [], cache.set
+    monkeypatch.setattr(cache, "set", lambda name, *args, **kwargs: written.append(name) or real_set(name, *args, **kwargs))
+    assert inbox_count(editor) == 4
+    assert written.count(key) == 1
+    assert inbox_count(editor) == 4 and written.count(key) == 1  # read, not counted again
+
+
 def test_the_menus_count_takes_the_same_queries_whatever_is_owed(users):
     editor = users["county_editor"]
     client = client_for(editor)

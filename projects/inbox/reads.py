@@ -274,6 +274,7 @@ def inbox_count(user, *, on=None):
     on = on or rules.today()
     if not (user.is_authenticated and user.is_active):
         return 0
+    # inbox_items keeps the count (count_store, as the inbox page does): computed_once keeps nothing of its own.
     return versions.computed_once(_count_key(user, on), lambda: total(inbox_items(user, on=on, listed=False)),
-                                  timeout=COUNT_CACHE_SECONDS)
+                                  keep=lambda _count: False)
 

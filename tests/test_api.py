@@ -9,7 +9,9 @@ from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,6 +24,7 @@ from projects.models import AnnualPlan, ApiToken, MonthlyReport, Problem, Projec
 
 from .conftest import ZHENGDING, make_project
 from .test_access import client_for
+from .test_dispatch_cycle import form_url, row
 
 API = "/api/v1/"
 
@@ -474,3 +477,24 @@ def test_a_page_reads_its_programmes_and_actions_once_not_an_object_per_link(use
         assert row["programmes"] == [programme.name for programme in programmes[: 1 + index % 2]]
         assert [(action["id"], action["plan"], action["name"]) for action in row["actions"]] == [
             (action.pk, action.plan.code, action.name) for action in actions[index % 3:]]
+
+
+def test_after_a_report_an_api_page_reads_no_catalogue_and_a_renamed_programme_shows_at_once(users, projects):
+    """Issue 24: a cold page read the programmes' and the actions' catalogues (two queries) after any write. They are
+    kept per epoch, which a change to a catalogue moves."""
+    from projects.models import Programme
+
+    programme = Programme.objects.order_by("order").first()
+    projects["zhengding"].programmes.set([programme])
+    client = client_for(users["county_editor"])
+    assert client.get(API + "projects/").status_code == 200
+    client_for(users["county_editor"]).post(form_url(), row(projects["zhengding"], "90", "主体施工", version=0))
+    with CaptureQueriesContext(connection) as cold:
+        page = client.get(API + "projects/").json()["results"]
+    catalogues = [q["sql"] for q in cold.captured_queries
+                  if q["sql"].startswith(('SELECT "projects_programme"', 'SELECT "actions_action"'))]
+    assert catalogues == [] and len(cold) > 4  # read anew (the version moved), the catalogues from the cache
+    assert page[0]["programmes"] == [programme.name]
+    programme.name = "新名称类别"
+    programme.save()
+    assert client.get(API + "projects/").json()["results"][0]["programmes"] == ["新名称类别"]

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from actions.models import Action
 from projects.domain import rules
 from projects.models import Programme, Project
-from projects.shared.versions import SUMMARY_CACHE_SECONDS, versioned_key
+from projects.shared.versions import PIECE_CACHE_SECONDS, SUMMARY_CACHE_SECONDS, catalogue_key, versioned_key
 
 
 def kept(view, request, name, respond):
@@ -53,7 +53,7 @@ def with_catalogue_lists(projects):
         ("programme_list", Project.programmes.through, "programme_id", Programme.objects.all()),
         ("action_list", Project.actions.through, "action_id", Action.objects.select_related("plan")),
     ):
-        rows = list(catalogue)  # a few dozen rows, in the catalogue's own order
+        rows = _catalogue_rows(attribute, catalogue)
         place = {row.pk: index for index, row in enumerate(rows)}
         linked = {}
         for project_id, row_id in links.objects.filter(project_id__in=ids).values_list("project_id", column):
@@ -61,3 +61,14 @@ def with_catalogue_lists(projects):
         for project in projects:
             setattr(project, attribute, [rows[index] for index in sorted(linked.get(project.pk, ()))])
     return projects
+
+
+def _catalogue_rows(name, catalogue):
+    """A catalogue's few dozen rows in its own order, read once per epoch (a change to a catalogue moves it): two
+    queries of every cold page."""
+    key = "projects:api-catalogue:" + catalogue_key("api-catalogue", name)
+    rows = cache.get(key)
+    if rows is None:
+        rows = list(catalogue)
+        cache.set(key, rows, PIECE_CACHE_SECONDS)
+    return rows

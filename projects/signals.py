@@ -7,13 +7,14 @@ Signals, not service calls, because every ORM save must count (admin forms, inli
 paths that bypass signals (queryset.update, bulk_create) call versions.data_changed themselves.
 """
 
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save, pre_save
 from django.dispatch import receiver
 
 from actions.models import Action, ActionPlan
 from projects import tasks
-from projects.domain import workdays
+from projects.domain import access, workdays
 from projects.models import (
     AnnualPlan,
     Batch,
@@ -27,6 +28,7 @@ from projects.models import (
     Project,
     Region,
     SupervisionItem,
+    User,
     WorkdayOverride,
 )
 from projects.shared import lights, versions
@@ -102,3 +104,23 @@ def _plan_changed(sender, instance, raw=False, **kwargs):
 def _thresholds_changed(sender, instance, raw=False, **kwargs):
     if not raw and instance.is_city_level:  # a city's own yellow and red thresholds
         lights.lights_refresh(projects=Project.objects.filter(city=instance).values("pk"))
+
+
+# --- Who holds which role and permissions (access.held_access keeps them under the access version) ---------------
+
+
+@receiver(m2m_changed, sender=User.groups.through)
+@receiver(m2m_changed, sender=User.user_permissions.through)
+@receiver(m2m_changed, sender=Group.permissions.through)
+def _memberships_changed(sender, action, **kwargs):
+    if action.startswith("post_"):
+        access.access_changed()
+
+
+@receiver(post_save, sender=Group)
+@receiver(post_delete, sender=Group)
+@receiver(post_save, sender=Permission)
+@receiver(post_delete, sender=Permission)
+@receiver(post_migrate)
+def _roles_changed(sender, **kwargs):
+    access.access_changed()  # a group renamed is another role; a migration writes past the signals

@@ -1,7 +1,10 @@
-"""The authentication backend: Django's ModelBackend, whose user of a request comes with their region."""
+"""The authentication backend: Django's ModelBackend, whose user of a request comes with their region and whose
+permissions are kept until they change."""
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+
+from projects.domain.access import held_access
 
 
 class UserBackend(ModelBackend):
@@ -16,3 +19,10 @@ class UserBackend(ModelBackend):
         except users.model.DoesNotExist:
             return None
         return user if self.user_can_authenticate(user) else None
+
+    def get_all_permissions(self, user_obj, obj=None):
+        """ModelBackend's, kept under the access version (access.held_access): a request read them in two queries
+        (the user's own and their groups' permissions), each API request and each page that checks one."""
+        if obj is not None or not user_obj.is_active or user_obj.is_anonymous:
+            return super().get_all_permissions(user_obj, obj)
+        return held_access(user_obj, "permissions", lambda: frozenset(super(UserBackend, self).get_all_permissions(user_obj)))

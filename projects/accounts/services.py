@@ -31,7 +31,8 @@ def user_set_role(*, user, role):
     user.groups.remove(*role_groups)
     if role:
         user.groups.add(Group.objects.get(name=ROLE_GROUP_NAMES[Role(role)]))
-    user.__dict__.pop("_role", None)  # access.user_role reads the groups again
+    for kept in ("_role", "_access_kept", "_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+        user.__dict__.pop(kept, None)  # this user object reads its role and permissions again
 
 
 def accounts_opened(users, *, enqueue):

@@ -7,6 +7,10 @@ holds only view permissions. Every surface (admin, pages, API, import, export, d
 filters through `project_scope_q` / `region_scope_q` via the models' `visible_to(user)` methods.
 """
 
+import secrets
+
+from django.core.cache import cache
+from django.db import connection, transaction
 from django.db.models import F, Q
 
 from projects.domain.choices import RegionLevel, Role
@@ -77,11 +81,62 @@ ROLE_PERMISSIONS = {
 }
 
 
+# Who holds which groups and permissions: moved by any change of a user's groups or permissions, of a group's
+# permissions, of a group or a permission, and by a migration (access_changed, from projects.signals). A user's role
+# and permissions are kept under it, so that a request reads them in one cache read, not three queries (their groups,
+# their own and their groups' permissions: the API's every request), and a change holds from the next request on.
+ACCESS_VERSION_KEY = "projects:access-version"
+ACCESS_KEY = "projects:access:{}"
+ACCESS_SECONDS = 3600  # bounds what a change made past the signals (raw SQL) could leave
+
+
+def access_changed():
+    """Move ACCESS_VERSION_KEY: at once, and again when the transaction commits (a request between the two read the
+    groups before the change and kept them under the new version)."""
+    cache.set(ACCESS_VERSION_KEY, secrets.randbits(62), timeout=None)
+    if connection.in_atomic_block:
+        transaction.on_commit(lambda: cache.set(ACCESS_VERSION_KEY, secrets.randbits(62), timeout=None), robust=True)
+
+
+def _access_kept(user):
+    """What is kept of a saved `user`'s access ({"role": …, "permissions": …}, either missing until first asked), read
+    with ACCESS_VERSION_KEY in one cache read once per user object (a request's): valid while the version and what the
+    user's own row says (active, superuser) are those it was kept under."""
+    state = getattr(user, "_access_kept", None)
+    if state is None:
+        key = ACCESS_KEY.format(user.pk)
+        found = cache.get_many([ACCESS_VERSION_KEY, key])
+        version = found.get(ACCESS_VERSION_KEY)
+        if version is None:
+            cache.add(ACCESS_VERSION_KEY, secrets.randbits(62), timeout=None)
+            version = cache.get(ACCESS_VERSION_KEY)
+        stamp = (version, user.is_active, user.is_superuser)
+        kept = found.get(key)
+        held = dict(kept[1]) if kept is not None and kept[0] == stamp else {}
+        state = user._access_kept = {"key": key, "stamp": stamp, "held": held}
+    return state
+
+
+def held_access(user, what, compute):
+    """The user's `what` ("role" or "permissions"): kept (_access_kept), else compute()d and kept with the rest."""
+    state = _access_kept(user)
+    held = state["held"]
+    if what not in held:
+        held[what] = compute()
+        if state["stamp"][0] is not None:  # a cache that does not answer keeps nothing
+            cache.set(state["key"], (state["stamp"], held), ACCESS_SECONDS)
+    return held[what]
+
+
 def user_role(user):
-    """The user's role, read from their groups (a superuser counts as province administrator); read once
-    per user object (a request's), since every scope asks."""
+    """The user's role, read from their groups (a superuser counts as province administrator); kept with their
+    permissions under the access version (held_access), read once per user object (a request's), since every scope
+    asks."""
     if not hasattr(user, "_role"):
-        user._role = _role_from_groups(user)
+        if user.pk is None:  # anonymous: no groups
+            user._role = _role_from_groups(user)
+        else:
+            user._role = held_access(user, "role", lambda: _role_from_groups(user))
     return user._role
 
 

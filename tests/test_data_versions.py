@@ -344,7 +344,8 @@ def listed(client, **params):
         page = client.get(reverse("project_list"), params)
     assert page.status_code == 200
     count = int(re.search(r"共 ([\d,]+) 个项目", page.content.decode())[1].replace(",", ""))
-    counted = any(q["sql"].startswith('SELECT COUNT(*)') and '"projects_project"' in q["sql"] for q in queries.captured_queries)
+    counted = any(q["sql"].startswith("SELECT COUNT(*)") and '"projects_project"' in q["sql"]
+                  for q in queries.captured_queries)
     return count, counted
 
 

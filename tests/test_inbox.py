@@ -268,7 +268,7 @@ def test_a_cold_menu_count_is_kept_once(users, owed, monkeypatch):
     editor = users["county_editor"]
     key = reads._count_key(editor, rules.today())
     written, real_set = [], cache.set
-    monkeypatch.setattr(cache, "set", lambda name, *args, **kwargs: written.append(name) or real_set(name, *args, **kwargs))
+    monkeypatch.setattr(cache, "set", lambda name, *args, **kw: written.append(name) or real_set(name, *args, **kw))
     assert inbox_count(editor) == 4
     assert written.count(key) == 1
     assert inbox_count(editor) == 4 and written.count(key) == 1  # read, not counted again

@@ -25,4 +25,5 @@ class UserBackend(ModelBackend):
         (the user's own and their groups' permissions), each API request and each page that checks one."""
         if obj is not None or not user_obj.is_active or user_obj.is_anonymous:
             return super().get_all_permissions(user_obj, obj)
-        return held_access(user_obj, "permissions", lambda: frozenset(super(UserBackend, self).get_all_permissions(user_obj)))
+        loaded = super().get_all_permissions
+        return held_access(user_obj, "permissions", lambda: frozenset(loaded(user_obj)))

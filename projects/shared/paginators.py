@@ -51,7 +51,8 @@ class CachedCountPaginator(Paginator):
         except EmptyResultSet:
             return 0
         if self.by_place:
-            return versions.computed_once("projects:count:" + versions.places_key("count", queryset.db, sql, params), queryset.count)
+            key = "projects:count:" + versions.places_key("count", queryset.db, sql, params)
+            return versions.computed_once(key, queryset.count)
         return versions.cached_summary(("count", queryset.db, sql, params), queryset.count, user=self.user)
 
     def page(self, number):

@@ -260,7 +260,8 @@ def _changed_in_bulk(updates, *, on, step_kind, step_text, field):
         return []
     changed = [item for item in SupervisionItem.objects.filter(**{field: on}).select_related("project") if item.pk in ids]
     SupervisionItem.history.bulk_history_create(changed, update=True, batch_size=WRITE_BATCH)
-    versions.projects_changed([item.project_id for item in changed], places_moved=False)  # an UPDATE sends no save signal
+    # An UPDATE sends no save signal.
+    versions.projects_changed([item.project_id for item in changed], places_moved=False)
     versions.supervision_changed()
     SupervisionStep.objects.bulk_create(
         [SupervisionStep(item=item, kind=step_kind, level=item.level, text=step_text(item)) for item in changed],

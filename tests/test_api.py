@@ -401,6 +401,29 @@ def test_after_a_write_a_page_of_projects_serialises_only_the_rows_that_changed(
     assert len(serialised) == len(made) and {row["stage_display"] for row in english} == {"Continuing"}  # its labels
 
 
+def test_after_a_write_off_the_page_its_rows_are_one_cache_read(users, monkeypatch):
+    """Issue 24: after a write in the caller's scope but not on their page, the page's rows were read kept one by one
+    (1,000 keys: 20 ms of a cold page of 1,000). The page's rows are kept whole too, under its rows' keys in order: one
+    read; a row changed makes another list, whose unchanged rows are still read kept."""
+    from projects.shared import kept_rows
+
+    made = [make_project(f"正定整页缓存{index:02d}", ZHENGDING) for index in range(4)]
+    client = Client(HTTP_AUTHORIZATION=f"Token {issue_token(users['county_editor'])}")
+    query = {"page_size": len(made)}  # the first page, by id: a project made later is off it
+    first = client.get(API + "projects/", query).json()["results"]
+    assert [row["id"] for row in first] == [project.pk for project in made]
+    many, real = [], kept_rows.cache.get_many
+    monkeypatch.setattr(kept_rows.cache, "get_many", lambda keys, *args: many.append(len(keys)) or real(keys, *args))
+    make_project("正定县页外项目", ZHENGDING)  # a write in the scope, off the page
+    assert client.get(API + "projects/", query).json()["results"] == first
+    assert [size for size in many if size == len(made)] == []  # the page's rows: not read one by one
+    made[1].name = "正定整页缓存01（改名）"
+    made[1].save()
+    changed = client.get(API + "projects/", query).json()["results"]
+    assert [size for size in many if size == len(made)] == [len(made)]
+    assert {row["name"] for row in changed} >= {"正定整页缓存01（改名）", "正定整页缓存00"}
+
+
 def test_a_token_request_reads_its_users_region_with_the_token(users):
     """Issue 24: every API request names the caller's scope in its cache keys, which reads the region's level: after
     the token and its user, the region was a query of its own."""

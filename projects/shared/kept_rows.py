@@ -21,12 +21,19 @@ def row_content(instance):
 
 def kept_rows(name, rows, render):
     """[render(row)] for `rows`, each kept under `name` (what renders it), its row_content, the epoch, the day and the
-    language: only the rows not kept are rendered."""
+    language: only the rows not kept are rendered. The whole list is kept too, under its rows' keys in order: a page
+    none of whose rows changed is one cache read, not one a row (1,000 of them: 20 ms of a cold API page)."""
     context = (name, versions.data_version(), rules.today(), translation.get_language())
     keys = ["projects:row:" + hashlib.sha256(repr((*context, row_content(row))).encode()).hexdigest() for row in rows]
+    whole = "projects:row-list:" + hashlib.sha256(repr(keys).encode()).hexdigest()
+    rendered = cache.get(whole)
+    if rendered is not None:
+        return rendered
     found = cache.get_many(keys)
     made = {key: render(row) for key, row in zip(keys, rows) if key not in found}
     if made:
         cache.set_many(made, timeout=versions.SUMMARY_CACHE_SECONDS)
         found.update(made)
-    return [found[key] for key in keys]
+    rendered = [found[key] for key in keys]
+    cache.set(whole, rendered, timeout=versions.SUMMARY_CACHE_SECONDS)
+    return rendered

@@ -122,6 +122,11 @@ class ProjectSerializer(serializers.ModelSerializer):
             "investment_stage_display",
         ]
 
+    @classmethod
+    def not_shown(cls):
+        """The project's columns a row of the list does not show (the detail does): a page reads none of them."""
+        return [field.name for field in Project._meta.concrete_fields if field.name not in cls.Meta.fields]
+
     def get_light(self, project) -> str:
         return rules.light_of(project.light_reason).value
 

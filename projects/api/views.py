@@ -98,6 +98,8 @@ class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
         queryset = Project.objects.visible_to(_user(self.request)).select_related("city", "county", "batch", "industry")
         if self.action == "retrieve":
             queryset = queryset.prefetch_related(Prefetch("plans", queryset=AnnualPlan.objects.order_by("-year")))
+        elif self.action == "list":
+            queryset = queryset.defer(*api.ProjectSerializer.not_shown())
         return queryset
 
     def get_serializer_class(self):

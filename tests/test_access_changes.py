@@ -73,6 +73,9 @@ def test_a_user_made_superuser_or_a_direct_permission_holds_from_the_next_reques
     assert client.get(reverse("monthly_report")).status_code == 403
     User.objects.filter(pk=leader.pk).update(is_superuser=True)  # past the signals: the user's own row is read
     assert client.get(reverse("monthly_report")).status_code == 200
+    User.objects.filter(pk=leader.pk).update(is_active=False)
+    assert not User.objects.get(pk=leader.pk).has_perm("projects.add_monthlyreport")
+    assert client.get(reverse("monthly_report")).status_code == 302  # signed out: to the login page
 
 
 def test_a_reader_between_a_change_and_its_commit_keeps_nothing_read_after_it(users, django_capture_on_commit_callbacks):

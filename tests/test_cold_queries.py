@@ -978,10 +978,9 @@ def test_the_kept_menu_and_app_list_last_as_long_as_shown_permissions_may_lag(us
     from projects.admin import common
     from projects.pages import context_processors
     from projects.security import sites
-    from projects.shared import shown
 
     cache.clear()
-    for module in (context_processors, sites, shown, common):
+    for module in (context_processors, sites, common):
         monkeypatch.setattr(module, "SHOWN_PERMS_SECONDS", 0)
     coordinator = users["city_coordinator"]
     client = client_for(coordinator)
@@ -1002,9 +1001,9 @@ def test_the_kept_menu_and_app_list_last_as_long_as_shown_permissions_may_lag(us
 
 
 def test_a_cold_menu_count_loads_no_permissions(users, projects):
-    """Issue 24: after a write in a county, its users' every page recounts the menu's 待办 (n). The count is shown
-    only, as the menu's links are: it reads whether the user may report and review as the menu does (kept
-    SHOWN_PERMS_SECONDS), not by loading their permissions on every cold page. The inbox page itself checks at once."""
+    """Issue 24: after a write in a county, its users' every page recounts the menu's 待办 (n). It reads whether the
+    user may report and review from their permissions kept under the access version (a write of projects does not
+    move it), not by loading them on every cold page."""
     from django.core.cache import cache
 
     cache.clear()

@@ -301,13 +301,15 @@ def test_a_write_in_the_request_forgets_the_versions_it_read(users, projects):
     assert versions._request_versions.get() is None  # outside a request every read asks the cache
 
 
-def test_a_page_reads_the_users_shown_permissions_once(users, projects, monkeypatch):
+def test_a_page_reads_the_users_permissions_once(users, projects, monkeypatch):
     client = client_for(users["county_editor"])
     client.get(reverse("dashboard"))
     projects["zhengding"].save()  # the dashboard and the menu's 待办 count read what the user may do anew
-    asked = _cache_reads(monkeypatch, "get")
-    assert client.get(reverse("dashboard")).status_code == 200
-    assert len([key for key in asked if "shown-perm" in key]) == 1
+    asked = _cache_reads(monkeypatch, "get_many")  # with the access version, in one read
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("dashboard")).status_code == 200
+    assert len([key for key in asked if key.startswith("projects:access:")]) == 1  # role and permissions: one read
+    assert not [q["sql"] for q in queries.captured_queries if "auth_permission" in q["sql"]]
 
 
 def test_a_write_off_the_page_leaves_the_lists_rows_rendered(users, projects):

@@ -26,7 +26,6 @@ from projects.models import PROJECT_ORDER, ImportBatch, MonthlyReport, Project, 
 from projects.models.supervision import awaiting_signoff_q, extension_asked_q, overdue_q, signed_off_q
 from projects.shared import lights, versions
 from projects.shared.pieces import fold_pieces, part_values, read_pieces, region_slots
-from projects.shared.shown import shown_perm
 from projects.shared.versions import cached_per_group
 
 # Months back the report and review pages offer (their month choice): older returned or unreviewed
@@ -84,18 +83,17 @@ def _returned_reports(projects, *, on):
                                         month__gte=first, month__lte=last)
 
 
-def _owed_counts(user, *, on, shown=False):
+def _owed_counts(user, *, on):
     """What the report, returned and review lines count: {"report": n, "returned": {month: n}, "review": {month: n}}.
     Counted by region and cached per region under its version (versions.cached_per_group, the dashboard's slots):
     the menu's number is read anew after every write in the user's scope, for the province after anyone's; a
-    county's report then recounts that county's projects, not the province's 100,000 (issue 24). `shown`: for the
-    menu's number, which reads whether the user may report and review as the menu's links do (shown_perm)."""
+    county's report then recounts that county's projects, not the province's 100,000 (issue 24). The user's
+    permissions are read as every view reads them, kept under the access version (access.held_access): no query."""
     month = rules.reporting_month(on)
     first, last = _months(on)
-    has_perm = (lambda perm: shown_perm(user, perm)) if shown else user.has_perm
-    may_report = has_perm("projects.add_monthlyreport")
-    may_review = has_perm("projects.review_monthlyreport")
-    may_edit = has_perm("projects.change_project")
+    may_report = user.has_perm("projects.add_monthlyreport")
+    may_review = user.has_perm("projects.review_monthlyreport")
+    may_edit = user.has_perm("projects.change_project")
 
     def read(where, by_part=None):
         rows = {"report": [], "returned": [], "review": []}
@@ -248,7 +246,7 @@ def inbox_items(user, *, on=None, listed=True):
     on = on or rules.today()
     if not (user.is_authenticated and user.is_active):
         return []
-    owed = _owed_counts(user, on=on, shown=not listed)
+    owed = _owed_counts(user, on=on)
     items = _to_report(user, on=on, owed=owed) + _returned(user, on=on, owed=owed, listed=listed)
     items += _to_review(user, on=on, owed=owed) + _supervision(user, on=on) + _imports(user, on=on)
     count_store(user, items, on=on)

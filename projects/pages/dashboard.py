@@ -18,7 +18,6 @@ from projects.shared import forecast, summaries, trends, versions
 from projects.shared.filtersets import REPORT_STATUS_CHOICES, list_link
 from projects.shared.investment import investment_card_links
 from projects.shared.scopes import active_params
-from projects.shared.shown import shown_perm
 
 
 @login_required
@@ -29,7 +28,7 @@ def dashboard(request):
     # changes with the data (the scope's versions), the scope and its name, the review button, the parameters as
     # asked (filters, year, plan), the day and the language, and is kept until one of those changes. Only a valid
     # request's body is kept, so a kept one needs no FilterSet.
-    may_review = shown_perm(user, "projects.review_monthlyreport")
+    may_review = user.has_perm("projects.review_monthlyreport")
     key = "projects:dashboard-body:" + versions.versioned_key(
         "dashboard-body", scope_key(user), user.region_id, may_review,
         sorted(request.GET.lists()), on, translation.get_language(), user=user,

@@ -19,6 +19,7 @@ class ProjectsConfig(AppConfig):
         from projects.audit import signals as audit_signals  # noqa: F401  (the security audit trail's receivers)
         from projects.dispatch import mail as report_mail  # noqa: F401  (registers its mails)
         from projects.domain import workdays
+        from projects.inbox import signals as inbox_signals  # noqa: F401  (keeps the 待办 count on write)
         from projects.mail import delivery, digests  # noqa: F401  (digests registers its mails)
         from projects.models import WorkdayOverride
         from projects.supervision import services as supervision  # noqa: F401  (registers its mail)

@@ -356,3 +356,29 @@ def test_a_month_with_many_returned_reports_lists_its_first_twenty_and_counts_th
     assert [line.count for line in lines] == [1, RETURNED_LISTED + 5]  # this month's, then last month's
     assert [report.project.name for report in lines[1].rows] == [f"正定退回{index:02d}" for index in range(RETURNED_LISTED)]
     assert [report.project.name for report in lines[0].rows] == ["正定县退回项目"]
+
+
+def test_a_report_counts_what_its_part_owes_when_it_commits_and_every_reader_after_it_counts_nothing(
+        users, owed, django_capture_on_commit_callbacks):
+    """Issue 24: after a county's report, every reader's menu counted the written part again (three queries, 20 ms of
+    a cold province list at 100,000 projects), once per kind of scope: the province's, its city's and the county's
+    readers each kept their own. What a part owes is now one piece for every scope, counted by the write when it
+    commits (a summary kept on write): the readers after it read no report, and their numbers are those of counting
+    everything."""
+    from .test_dispatch_cycle import form_url, row
+
+    readers = [users[role] for role in ("province_admin", "city_coordinator", "county_editor")]
+    cache.clear()
+    before = [inbox_count(user) for user in readers]
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client_for(users["county_editor"]).post(form_url(), row(owed["zd_owing"], "10", "主体施工", version=0))
+    assert answer.status_code == 302
+    after = []
+    for user in readers:
+        with CaptureQueriesContext(connection) as read:
+            after.append(inbox_count(user))
+        assert not [query["sql"] for query in read.captured_queries if "projects_monthlyreport" in query["sql"]]
+    # 正定 reported: everyone owes one report less, and 石家庄 has it to review.
+    assert after == [before[0] - 1, before[1], before[2] - 1]
+    cache.clear()
+    assert after == [inbox_count(user) for user in readers] == [total(inbox_items(user)) for user in readers]

@@ -222,22 +222,38 @@ def review_scope_q(user, project_prefix="project__", *, may_review=None):
 
     A city-level unit reviews what its counties report; the province reviews what no county reports:
     city-wide projects, and 定州/辛集, which report for themselves (their projects' county is their city).
-    Each report has exactly one reviewing level; a user needs the review permission besides (`may_review`: whether
-    they hold it, when the caller read it).
+    Each report has exactly one reviewing level (province_reviews_q); a user needs the review permission besides
+    (`may_review`: whether they hold it, when the caller read it).
     """
+    level = review_level(user, may_review=may_review)
+    if level == "province":
+        return province_reviews_q(project_prefix)
+    if level == "city":
+        return _county_reported_q(project_prefix) & Q(**{f"{project_prefix}city_id": user.region.pk})
+    return NOTHING
+
+
+def review_level(user, *, may_review=None):
+    """Which reports' review falls to `user` (review_scope_q): "province" (those province_reviews_q selects), "city"
+    (the others of its city), or None (none)."""
     if may_review is None:
         may_review = user.has_perm("projects.review_monthlyreport")
     if not (user.is_authenticated and user.is_active and may_review):
-        return NOTHING
-    county_reported = Q(**{f"{project_prefix}county__isnull": False}) & ~Q(
-        **{f"{project_prefix}county_id": F(f"{project_prefix}city_id")}
-    )
+        return None
     if is_province_wide(user):
-        return ~county_reported
+        return "province"
     region = user.region
-    if region is None or not region.is_city_level:
-        return NOTHING
-    return county_reported & Q(**{f"{project_prefix}city_id": region.pk})
+    return "city" if region is not None and region.is_city_level else None
+
+
+def province_reviews_q(project_prefix="project__"):
+    """Q selecting the reports (or, with project_prefix="", the projects) the province reviews: those no county
+    reports, city-wide projects and those of 定州/辛集 (their county is their city); a city reviews the rest."""
+    return ~_county_reported_q(project_prefix)
+
+
+def _county_reported_q(project_prefix):
+    return Q(**{f"{project_prefix}county__isnull": False}) & ~Q(**{f"{project_prefix}county_id": F(f"{project_prefix}city_id")})
 
 
 def can_edit_projects(user):

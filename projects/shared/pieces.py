@@ -74,6 +74,18 @@ def region_parts():
     return kept_in
 
 
+def slots_of_places(places):
+    """The slots (region_slots, split) the `places` a write names ((city id, county id, finest part): versions.
+    data_changed's) lie in."""
+    kept_in = region_parts()
+    slots = set()
+    for city, county, part in places:
+        region = ("county", county) if county is not None else ("own", city) if city is not None else ("none", None)
+        parts = kept_in.get(region)
+        slots.add((*region, versions.part_number(parts, part % parts)) if parts else region)
+    return sorted(slots, key=repr)
+
+
 def slot_of(row):
     """The slot (region_slots) a row grouped by city and county (and part, for a region kept in parts) belongs to."""
     if row["county"] is not None:
@@ -96,13 +108,13 @@ def split_by_slot(rows, missing):
 
 
 def read_pieces(read, missing, slots):
-    """{slot: {part: its rows}} for the `missing` slots of `slots` (region_slots): what versions.cached_per_region's
-    compute(missing) returns. read(where, parts) gives {part: rows grouped by (at least) city and county, and by
+    """{slot: {part: its rows}} for the `missing` slots of `slots` (region_slots; None: of no scope read whole, a
+    write's): what versions.cached_per_region's compute(missing) returns. read(where, parts) gives {part: rows grouped by (at least) city and county, and by
     parts.of(…) when `parts` (Parts) is given} of the projects matching `where`. Every slot missing (the epoch moved):
     one pass over the scope, the rows of regions kept in parts grouped by part too; else one pass over the regions
     missing whole and one over the missing parts."""
     missing = set(missing)
-    if missing >= set(slots):
+    if slots is not None and missing >= set(slots):
         in_parts = _kept_in(slots)
         return split_by_slot(read(Q(), Parts(in_parts) if in_parts else None), missing)
     pieces = {}
@@ -153,8 +165,8 @@ def part_values(by_part, project=""):
 
 
 def slots_q(missing, slots):
-    """The projects of the `missing` slots (no condition when every slot of the scope is missing)."""
-    if set(missing) >= set(slots):
+    """The projects of the `missing` slots (no condition when every slot of the scope, `slots`, is missing)."""
+    if slots is not None and set(missing) >= set(slots):
         return Q()
     counties = [slot[1] for slot in missing if slot[0] == "county" and len(slot) == 2]
     units = [slot[1] for slot in missing if slot[0] == "own" and len(slot) == 2]

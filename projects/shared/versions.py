@@ -22,6 +22,7 @@ one computes it and the others wait for its result (computed_once, cached_summar
 """
 
 import hashlib
+import logging
 import secrets
 import time
 from contextvars import ContextVar
@@ -31,6 +32,7 @@ from django.core.signals import request_finished, request_started
 from django.db import connection, transaction
 from django.db.models import F, IntegerField
 from django.db.models.functions import Mod
+from django.dispatch import Signal
 
 from projects.domain.access import scope_key
 from projects.models import Project
@@ -69,6 +71,15 @@ SUPERVISION_VERSION_KEY = "projects:data-version:supervision"
 # project's lights or its other fields. A list's count that reads nothing else (its scope, region filters and sort:
 # ProjectFilterSet.counts_by_place) is kept under it, so that a report leaves the count of every list warm.
 PLACES_VERSION_KEY = "projects:data-version:places"
+
+# Sent with the places a write wrote ((city id, county id, finest part): data_changed's) once their versions have moved
+# for good, at the commit of its transaction, when they are at most PLACES_WRITTEN_AT_MOST (a report, a review, a
+# project's save; not an import): what is kept per region may then be computed anew for the readers that follow, a
+# summary kept on write (the menu's 待办 count: inbox.signals).
+places_written = Signal()
+PLACES_WRITTEN_AT_MOST = 8
+
+logger = logging.getLogger(__name__)
 
 # A scope of many slots (the province's 300) is read in groups of this many consecutive ones (cached_per_group): after a
 # write, one group's pieces and the other groups folded, about 2 x the square root of the slots.
@@ -215,6 +226,34 @@ def data_changed(*, places=None, places_moved=True):
         return
     for key in sorted(keys):
         _move(key)
+    _written_at_commit(places)
+
+
+def _written_at_commit(places):
+    """places_written for `places` once they are committed: at once outside a transaction; inside one, in one callback
+    a transaction (a savepoint), registered after its versions' _move_again_at_commit, so it runs after them."""
+    if not connection.in_atomic_block:
+        _send_written(set(places))
+        return
+    savepoints = set(connection.savepoint_ids)
+    for registered_in, callback, _robust in connection.run_on_commit:
+        if registered_in == savepoints and getattr(callback, "places", None) is not None:
+            callback.places.update(places)
+            return
+
+    def send():
+        _send_written(send.places)
+
+    send.places = set(places)
+    transaction.on_commit(send, robust=True)
+
+
+def _send_written(places):
+    # A receiver that fails (the database or the cache away) leaves its readers to compute: the write stands.
+    if len(places) <= PLACES_WRITTEN_AT_MOST:
+        for receiver, answer in places_written.send_robust(sender=data_changed, places=sorted(places, key=repr)):
+            if isinstance(answer, Exception):
+                logger.warning("places_written: %s failed: %r", getattr(receiver, "__qualname__", receiver), answer)
 
 
 def supervision_changed():

@@ -16,6 +16,7 @@ from actions.models import Action, ActionPlan
 from projects import tasks
 from projects.domain import access, workdays
 from projects.models import (
+    PLACING_FIELDS,
     AnnualPlan,
     Batch,
     Cluster,
@@ -42,9 +43,9 @@ EVERYTHING = (Region, WorkdayOverride, Industry, Programme, Batch, Cluster, Acti
 
 @receiver(pre_save, sender=Project)
 def _project_place_before(sender, instance, raw=False, **kwargs):
-    # A project moved to another county leaves the old one's figures too.
+    # A project moved to another county leaves the old one's figures too; one reordered moves the lists by place.
     instance._place_before = None if instance._state.adding else (
-        Project.objects.filter(pk=instance.pk).values_list("city_id", "county_id", versions.project_part()).first())
+        Project.objects.filter(pk=instance.pk).values_list(versions.project_part(), *PLACING_FIELDS).first())
 
 
 @receiver(post_save)
@@ -53,9 +54,11 @@ def _row_changed(sender, instance, **kwargs):
     if sender is Project:
         before = getattr(instance, "_place_before", None)
         place = (instance.city_id, instance.county_id, versions.part_of(instance.pk))
-        # Created, deleted, or moved to another region: the lists counted by place alone change too.
-        moved = kwargs.get("created", True) or before is None or before[:2] != place[:2]
-        versions.data_changed(places=[place, *([before] if before else [])], places_moved=moved)
+        # Created, deleted, moved to another region or reordered: the lists chosen by place alone change too.
+        moved = (kwargs.get("created", True) or before is None
+                 or list(before[1:]) != [getattr(instance, name) for name in PLACING_FIELDS])
+        before = before and (before[1], before[2], before[0])
+        versions.data_changed(places=[place, *([before] if before else [])], places_moved=moved, projects=[instance.pk])
         versions.supervision_changed()  # its place and 包联 leader decide who sees and answers its items
     elif sender in PROJECT_ROWS:
         versions.projects_changed([instance.project_id], places_moved=False)
@@ -79,7 +82,8 @@ def _calendar_changed(sender, **kwargs):
 def _links_changed(sender, action, instance, **kwargs):
     if action.startswith("post_"):
         if isinstance(instance, Project):
-            versions.data_changed(places=[(instance.city_id, instance.county_id, versions.part_of(instance.pk))])
+            versions.data_changed(places=[(instance.city_id, instance.county_id, versions.part_of(instance.pk))],
+                                  projects=[instance.pk])
         else:  # a programme's or an action's projects: any of them
             versions.data_changed()
 

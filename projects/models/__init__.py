@@ -20,6 +20,7 @@ from projects.models.imports import HeaderSynonym, ImportBatch
 from projects.models.investment import INVESTMENT_FIELDS, InvestmentLifecycle
 from projects.models.leaders import Bulletin, RankingWeight
 from projects.models.projects import (
+    PLACING_FIELDS,
     PROJECT_CODE_RE,
     PROJECT_ORDER,
     AnnualPlan,
@@ -46,7 +47,7 @@ __all__ = [
     "INVESTMENT_FIELDS", "InvestmentLifecycle", "AnnualPlan", "ApiToken", "AuditEvent", "Batch", "Cluster", "ClusterQuerySet", "DeliveryStatus", "DigestDelivery",
     "DigestSubscription", "HeaderSynonym", "Milestone", "MilestoneKind", "MonthLight", "SupervisionItem",
     "SupervisionItemQuerySet", "SupervisionStep", "ImportBatch", "Industry", "MONEY", "MonthlyReport", "MonthlyReportQuerySet",
-    "PROJECT_CODE_RE", "PROJECT_ORDER", "PersonScopedQuerySet", "Problem", "Programme", "Project", "ProjectChildQuerySet",
+    "PLACING_FIELDS", "PROJECT_CODE_RE", "PROJECT_ORDER", "PersonScopedQuerySet", "Problem", "Programme", "Project", "ProjectChildQuerySet",
     "ProjectQuerySet", "Region", "RegionQuerySet", "ReportTransition", "User", "WorkdayOverride",
     "money_field", "new_project_key",
     "DocumentKind", "ProjectDocument", "ReportPhoto", "normalize_project_code", "validate_project_code",

@@ -20,6 +20,7 @@ from projects.importing import exporting
 from projects.models import PROJECT_ORDER, Project
 from projects.pages.common import scope_filterset
 from projects.shared import lights, versions
+from projects.shared.kept_pages import kept_page
 from projects.shared.kept_rows import row_content
 from projects.shared.links import project_links
 from projects.shared.paginators import PAGE_SIZES, CachedCountPaginator, page_of, page_size
@@ -47,20 +48,18 @@ def project_list(request):
     # changes with the scope, the role (a 包联 leader's filter), the parameters as asked, the day and the language. Only
     # a valid request's body is kept, so a kept one needs no validation (half a warm request was the FilterSet and
     # the template around the cached rows).
-    key = "projects:list-body:" + versions.versioned_key(
-        "project-list-body", scope_key(user), user_role(user), sorted(request.GET.lists()), translation.get_language(),
-        rules.today(), user=user,
-    )
-    status = [200]
+    # A page of rows chosen by place alone is kept under those rows' versions instead (kept_pages): a report off the
+    # page leaves it warm.
+    parts = ("project-list-body", scope_key(user), user_role(user), sorted(request.GET.lists()), translation.get_language(),
+             rules.today())
 
     def render_body():
-        context, status[0] = _list_context(request)
-        return render_to_string("projects/_project_list_body.html", context, request)
+        context, status = _list_context(request)
+        return render_to_string("projects/_project_list_body.html", context, request), status, context.get("shown")
 
-    # Rendered once however many ask at once while cold (after a write, a county's users all open its list).
-    body = versions.computed_once(key, render_body, keep=lambda _body: status[0] == 200)
+    body, status = kept_page(parts, render_body, user=user)
     body = mark_safe(body)  # noqa: S308 — our own template's output, escaped when it was rendered
-    return render(request, "projects/project_list.html", {"body": body}, status=status[0])
+    return render(request, "projects/project_list.html", {"body": body}, status=status)
 
 
 def _list_context(request):
@@ -89,11 +88,13 @@ def _list_context(request):
     investment = filterset.is_investment_list()  # 招商引资 items: their lifecycle's columns too (issue 25)
     if not is_leader(request.user):
         filterset.form.fields.pop("contracted", None)  # only a 包联 leader has projects of their own to pick
+    rows = _list_rows(request, page, year, investment=investment)
     return {
         "filterset": filterset,
         "page": page,
         "year": year,
-        "rows": _list_rows(request, page, year, investment=investment),
+        "rows": rows,
+        "shown": [project.pk for project in page.object_list] if filterset.counts_by_place(ordered=True) else None,
         "investment": investment,
         "query": urlencode({k: v for k, v in request.GET.items() if k != "page"}),
         "page_sizes": PAGE_SIZES,

@@ -4,6 +4,7 @@ filter through these, so a URL parameter means the same thing everywhere."""
 import datetime
 
 import django_filters
+from django import forms
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -54,8 +55,7 @@ INVESTMENT_FILTERS = ("investment_stage", "investment_reached", "investor_source
 
 
 def _scoped(queryset, request):
-    """Choices within the requesting user's region. Without a request (an operator's command, which is
-    not a user) every row; a request without a user sees nothing."""
+    """Choices within the requesting user's region; without a request (an operator's command) every row."""
     if request is None:
         return queryset
     user = getattr(request, "user", None)
@@ -76,8 +76,6 @@ def cluster_choices(request):
 
 def yes_no_all():
     """A yes/no filter's choices: all (the default), yes, no — not django's "unknown"."""
-    from django import forms
-
     return forms.Select(choices=[("", _("全部")), ("true", _("是")), ("false", _("否"))])
 
 
@@ -276,8 +274,10 @@ class ProjectFilterSet(django_filters.FilterSet):
 
     # Fields searched by the text box here and by the admin's search box.
     SEARCH_FIELDS = ("code", "key", "name", "owner", "investor")
-    # What selects by a project's place alone, or only shows or orders the rows (counts_by_place).
+    # What selects by a project's place alone, or only shows or orders the rows (counts_by_place); the sorts by a
+    # project's own columns (PLACING_FIELDS), not its figures.
     PLACE_FILTERS = ("city", "county", "no_county", "year", "sort")
+    PLACE_SORTS = ("code", "name", "city", "county", "stage", "total_investment")
 
     class Meta:
         model = Project
@@ -323,13 +323,14 @@ class ProjectFilterSet(django_filters.FilterSet):
         overdue = registration_overdue_q(rules.today())
         return queryset.filter(overdue) if value else queryset.exclude(overdue)
 
-    def counts_by_place(self):
+    def counts_by_place(self, *, ordered=False):
         """Whether this valid FilterSet's rows are which projects there are where, alone (their count is then kept under
         versions.places_key, which a report leaves): the province's or a region's scope (not a leader's 包联 projects,
-        project_scope_q), no filter but PLACE_FILTERS."""
-        scope = scope_key(self.request.user) if self.request is not None else "none"
+        project_scope_q), no filter but PLACE_FILTERS; `ordered`: and their order too, no sort but PLACE_SORTS."""
+        scope, data = scope_key(self.request.user) if self.request is not None else "none", self.form.cleaned_data
         return (scope == "all" or scope.startswith("region-")) and all(
-            value in EMPTY_VALUES for name, value in self.form.cleaned_data.items() if name not in self.PLACE_FILTERS)
+            value in EMPTY_VALUES for name, value in data.items() if name not in self.PLACE_FILTERS) and not (
+            ordered and any(sort.lstrip("-") not in self.PLACE_SORTS for sort in data.get("sort") or ()))
 
     def is_investment_list(self):
         """Whether the list is one of 招商引资 items (its columns are shown): filtered to the programme or by

@@ -81,6 +81,13 @@ PLACES_WRITTEN_AT_MOST = 8
 
 logger = logging.getLogger(__name__)
 
+# One project's row (its fields, plans, reports, nodes, items): a page of rows chosen by place alone is kept under the
+# versions of the rows it shows (kept_pages), so that a write to another project leaves it. Moved by a write naming
+# its projects; one of more than PROJECTS_OF_AT_MOST, or of places without their projects, moves every row's instead.
+PROJECT_VERSION_KEY = "projects:data-version:project:{}"
+ROWS_VERSION_KEY = "projects:data-version:rows"
+PROJECTS_OF_AT_MOST = 500
+
 # A scope of many slots (the province's 300) is read in groups of this many consecutive ones (cached_per_group): after a
 # write, one group's pieces and the other groups folded, about 2 x the square root of the slots.
 GROUP_SLOTS = 16
@@ -146,6 +153,23 @@ def _move(key):
         _move_again_at_commit(key)
 
 
+def _move_rows(projects):
+    """Move the versions of `projects`' rows (PROJECT_VERSION_KEY): new random values, in one cache write for all, at
+    once and (as _move) again at commit."""
+    keys = [PROJECT_VERSION_KEY.format(pk) for pk in projects]
+    _set_fresh(keys)
+    if connection.in_atomic_block:
+        for key in keys:
+            _move_again_at_commit(key, fresh=True)
+
+
+def _set_fresh(keys):
+    known = _request_versions.get()
+    if known is not None:
+        known.clear()
+    cache.set_many({key: _fresh() for key in keys}, timeout=None)
+
+
 def _incr(key):
     known = _request_versions.get()
     if known is not None:
@@ -156,7 +180,7 @@ def _incr(key):
         cache.set(key, _fresh(), timeout=None)
 
 
-def _move_again_at_commit(key):
+def _move_again_at_commit(key, *, fresh=False):
     """A write moves its versions at once (the writer's own next read is new), and inside a transaction again when it
     commits: a reader between the two (another request) saw the new version but not the uncommitted rows, and kept
     what it computed from the rows before the write under that version, for minutes. Moved again, what it kept is
@@ -165,14 +189,16 @@ def _move_again_at_commit(key):
     savepoints = set(connection.savepoint_ids)
     for registered_in, callback, _robust in connection.run_on_commit:
         if registered_in == savepoints and getattr(callback, "version_keys", None) is not None:
-            callback.version_keys.add(key)
+            (callback.fresh_keys if fresh else callback.version_keys).add(key)
             return
 
     def move_again():
         for moved in sorted(move_again.version_keys):
             _incr(moved)
+        if move_again.fresh_keys:
+            _set_fresh(sorted(move_again.fresh_keys))
 
-    move_again.version_keys = {key}
+    move_again.version_keys, move_again.fresh_keys = (set(), {key}) if fresh else ({key}, set())
     transaction.on_commit(move_again, robust=True)
 
 
@@ -204,16 +230,18 @@ def parts_of_number(number):
     return parts, number - parts
 
 
-def data_changed(*, places=None, places_moved=True):
+def data_changed(*, places=None, places_moved=True, projects=None):
     """Move the versions of what a write may have changed: `places` are the (city id, county id, part) of the
     projects written (before and after; part_of their ids, the finest); without them everything may have changed.
     A project's part is moved in every count of parts a region may be kept in: which one its region is kept in is
     the pieces' to know. `places_moved`: whether projects may have come, gone or changed region (PLACES_VERSION_KEY);
-    only a write that knows it did not (a report, a light, a project's other fields) says False."""
+    only a write that knows it did not (a report, a light, a project's other fields) says False. `projects`: the ids of
+    the projects written, whose rows' versions move (PROJECT_VERSION_KEY); without them, every row's."""
     if places is None:
         _move(DATA_VERSION_KEY)
         return
-    keys = {PROVINCE_VERSION_KEY, *([PLACES_VERSION_KEY] if places_moved else [])}
+    rows_named = projects is not None and len(projects) <= PROJECTS_OF_AT_MOST
+    keys = {PROVINCE_VERSION_KEY, *([PLACES_VERSION_KEY] if places_moved else []), *([] if rows_named else [ROWS_VERSION_KEY])}
     for city, county, part in places:
         keys.update(REGION_VERSION_KEY.format(region) for region in (city, county) if region is not None)
         if county is None:
@@ -226,6 +254,8 @@ def data_changed(*, places=None, places_moved=True):
         return
     for key in sorted(keys):
         _move(key)
+    if rows_named:
+        _move_rows(projects)
     _written_at_commit(places)
 
 
@@ -273,6 +303,19 @@ def supervision_key(*parts):
     return hashlib.sha256(repr((_read([DATA_VERSION_KEY, SUPERVISION_VERSION_KEY]), *parts)).encode()).hexdigest()
 
 
+def rows_key(*parts, projects):
+    """A cache key for what `parts` give from the rows of `projects` (ids) alone (PROJECT_VERSION_KEY), with the epoch: a
+    write to another project leaves it. A row's missing version is set to a new one before its row is read."""
+    row_keys = [PROJECT_VERSION_KEY.format(pk) for pk in projects]
+    found = cache.get_many(row_keys)
+    missing = {key: _fresh() for key in row_keys if key not in found}
+    if missing:
+        cache.set_many(missing, timeout=None)
+        found.update(missing)
+    rows = [found[key] for key in row_keys]
+    return hashlib.sha256(repr((_read([DATA_VERSION_KEY, ROWS_VERSION_KEY]), rows, *parts)).encode()).hexdigest()
+
+
 def projects_changed(projects, *, places_moved=True):
     """data_changed for the places of `projects`: ids, or a queryset of projects (or of their ids); None:
     everything. `places_moved`: as data_changed's."""
@@ -283,13 +326,15 @@ def projects_changed(projects, *, places_moved=True):
         if len(projects) > REGIONS_OF_AT_MOST:
             data_changed()
             return
-        projects = [getattr(project, "pk", project) for project in projects]
+        projects = ids = [getattr(project, "pk", project) for project in projects]
+    else:  # a queryset: its ids, unless more than PROJECTS_OF_AT_MOST
+        ids = list(Project.objects.filter(pk__in=projects).order_by().values_list("pk", flat=True)[: PROJECTS_OF_AT_MOST + 1])
     queryset = Project.objects.filter(pk__in=projects)
     places = list(queryset.order_by().values_list("city_id", "county_id", project_part()).distinct()[: REGIONS_OF_AT_MOST + 1])
     if len(places) > REGIONS_OF_AT_MOST:
         data_changed()
     else:
-        data_changed(places=places, places_moved=places_moved)
+        data_changed(places=places, places_moved=places_moved, projects=ids)
 
 
 def _version_keys(user):

@@ -9,31 +9,39 @@ from rest_framework.response import Response
 
 from actions.models import Action
 from projects.domain import rules
+from projects.domain.access import user_role
 from projects.models import Programme, Project
-from projects.shared.versions import PIECE_CACHE_SECONDS, SUMMARY_CACHE_SECONDS, catalogue_key, versioned_key
+from projects.shared.kept_pages import kept_page
+from projects.shared.versions import PIECE_CACHE_SECONDS, catalogue_key
 
 
-def kept(view, request, name, respond):
-    """respond()'s answer kept under the data versions of the caller's scope, keyed by the caller (the phone shown
-    depends on their rights), `name`, the query, host, version, language, day (lights are today's) and the
-    media type asked for. Only a 200 is kept: an error (a project out of sight, a bad filter) is answered anew.
-    JSON is kept as its bytes, rendered once (rendering 1,000 rows was most of a warm request); the browsable
-    API as its data."""
+def kept(view, request, name, respond, *, shown=lambda: None):
+    """respond()'s answer kept (kept_pages.kept_page) under the data versions of the caller's scope, or, when `shown()`
+    gives the ids of the rows it shows (rows chosen by place alone), under those rows' versions: a report off the page
+    leaves it. Keyed by the caller and their role (the phone shown depends on their rights), `name`, the query, host,
+    version, language, day (lights are today's) and the media type asked for. Only a 200 is kept: an error (a project
+    out of sight, a bad filter) is answered anew. JSON is kept as its bytes, rendered once (rendering 1,000 rows was
+    most of a warm request); the browsable API as its data."""
     renderer, media_type = request.accepted_renderer, request.accepted_media_type
-    key = "projects:api-projects:" + versioned_key(
-        name, request.user.pk, sorted(request.query_params.lists()), request.get_host(), request.version,
-        translation.get_language(), rules.today(), media_type, user=request.user)
     as_bytes = isinstance(renderer, JSONRenderer)
-    answer = cache.get(key)
-    if answer is None:
+    parts = (name, request.user.pk, user_role(request.user), sorted(request.query_params.lists()), request.get_host(),
+             request.version, translation.get_language(), rules.today(), media_type)
+    failed = []
+
+    def answer():
         response = respond()
         if response.status_code != 200:
-            return response
-        answer = renderer.render(response.data, media_type, view.get_renderer_context()) if as_bytes else response.data
-        cache.set(key, answer, SUMMARY_CACHE_SECONDS)
+            failed.append(response)
+            return None, response.status_code, None
+        rendered = renderer.render(response.data, media_type, view.get_renderer_context()) if as_bytes else response.data
+        return rendered, 200, shown()
+
+    content, _status = kept_page(parts, answer, user=request.user)
+    if failed:
+        return failed[0]
     if not as_bytes:
-        return Response(answer)
-    return rendered_response(renderer, answer)
+        return Response(content)
+    return rendered_response(renderer, content)
 
 
 def rendered_response(renderer, content):

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from django.db.models import Prefetch
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from drf_spectacular.views import SpectacularAPIView
@@ -72,6 +73,15 @@ class StablePages(CursorPagination):
         return cursor
 
 
+class FilterSetKept(DjangoFilterBackend):
+    """django-filter's backend, keeping the FilterSet it built on the view (view.filterset): the project list asks it
+    whether a page's rows are chosen by place alone (kept_pages)."""
+
+    def get_filterset(self, request, queryset, view):
+        view.filterset = super().get_filterset(request, queryset, view)
+        return view.filterset
+
+
 class SmallPages(StablePages):
     page_size = 50
 
@@ -92,6 +102,7 @@ class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
     # The list page's filters by the same names. Without `year`, the current year's plan, completion and
     # light are shown for every project; with it, as on the page, only projects with a plan that year.
     filterset_class = ProjectFilterSet
+    filter_backends = [FilterSetKept]
     pagination_class = StablePages
 
     def get_queryset(self):
@@ -108,20 +119,27 @@ class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
     # The serializer reads each project's programmes and actions from lists given here (programme_list, action_list).
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
+        if page is not None and self.filterset.is_valid() and self.filterset.counts_by_place():
+            self.shown = [project.pk for project in page]  # ordered by id: chosen by place alone (kept_pages)
         return page if page is None else project_pages.with_catalogue_lists(page)
-
-    def get_object(self):
-        return project_pages.with_catalogue_lists([super().get_object()])[0]
 
     def list(self, request, *args, **kwargs):
         """A page as serialised for this caller, kept: serialising 1,000 rows costs many times reading them (issue 24),
         and machines ask for the same pages again."""
-        return project_pages.kept(self, request, "api-projects", lambda: super(ProjectViewSet, self).list(request, *args, **kwargs))
+        return project_pages.kept(self, request, "api-projects", lambda: super(ProjectViewSet, self).list(request, *args, **kwargs),
+                                  shown=lambda: getattr(self, "shown", None))
 
     def retrieve(self, request, *args, **kwargs):
-        """One project as serialised for this caller, kept as a page of the list is (machines poll a project)."""
+        """One project as serialised for this caller, kept as a page of the list is (machines poll a project): under its
+        own row's version, which a report on another project leaves."""
         return project_pages.kept(self, request, ("api-project", kwargs.get("pk")),
-                                  lambda: super(ProjectViewSet, self).retrieve(request, *args, **kwargs))
+                                  lambda: super(ProjectViewSet, self).retrieve(request, *args, **kwargs),
+                                  shown=lambda: [self.shown_project])
+
+    def get_object(self):
+        project = project_pages.with_catalogue_lists([super().get_object()])[0]
+        self.shown_project = project.pk
+        return project
 
 
 class AnnualPlanViewSet(viewsets.ReadOnlyModelViewSet):

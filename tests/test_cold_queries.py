@@ -295,7 +295,7 @@ def test_after_a_county_report_the_province_reads_that_countys_group_of_pieces_a
     the others are read as they were folded; the figures are those of summing anew."""
     province = users["province_admin"]
     slots = pieces.region_slots(province, split=True)
-    assert len(slots) > 4 * versions.GROUP_SLOTS  # a fixture that tells: the province's every county
+    assert len(slots) > 4 * pieces.GROUP_SLOTS  # a fixture that tells: the province's every county
     zhengding = Region.objects.get(code=ZHENGDING)
     report = next(p for p in with_actions_and_supervision if p.county_id == zhengding.pk).reports.first()
     report.completed_investment += Decimal("7")
@@ -311,8 +311,8 @@ def test_after_a_county_report_the_province_reads_that_countys_group_of_pieces_a
     after = figures()
     piece_keys = [key for keys in asked for key in keys if key.startswith("projects:piece:")]
     group_keys = [key for keys in asked for key in keys if key.startswith("projects:group:")]
-    assert 0 < len(piece_keys) <= versions.GROUP_SLOTS
-    assert len(group_keys) == -(-len(slots) // versions.GROUP_SLOTS)
+    assert 0 < len(piece_keys) <= pieces.GROUP_SLOTS
+    assert len(group_keys) == -(-len(slots) // pieces.GROUP_SLOTS)
     monkeypatch.undo()
     from django.core.cache import cache
 

@@ -14,7 +14,7 @@ from projects.domain.access import is_province_wide
 from projects.domain.choices import Light, RegionLevel
 from projects.models import Region
 from projects.shared import summaries
-from projects.shared.filtersets import list_link
+from projects.shared.scopes import list_link
 
 # Points beyond this many are not drawn one by one (the page says so); the red ones come first.
 POINT_CAP = 10_000

@@ -14,9 +14,8 @@ from projects.domain import rules
 from projects.domain.access import scope_key
 from projects.domain.choices import Light
 from projects.reference import boundaries
-from projects.shared.filtersets import list_link
 from projects.shared.links import project_links
-from projects.shared.scopes import active_params, scope_filterset
+from projects.shared.scopes import active_params, list_link, scope_filterset
 from projects.shared.versions import cached_summary
 
 # Parameters of the map itself, not filters of the projects.

@@ -32,8 +32,9 @@ from projects.evidence.reads import photo_counts, photos_by_report
 from projects.mail import delivery
 from projects.models import PROJECT_ORDER, MonthlyReport, Project
 from projects.shared import lights, summaries
-from projects.shared.filtersets import ProjectFilterSet, county_choices, list_link
+from projects.shared.filtersets import ProjectFilterSet, county_choices
 from projects.shared.paginators import CachedCountPaginator
+from projects.shared.scopes import list_link
 
 REPORT_PAGE_SIZE = 50
 

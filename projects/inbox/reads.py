@@ -32,8 +32,15 @@ from projects.domain.choices import ReviewStatus, Role, SupervisionLevel, Superv
 from projects.models import PROJECT_ORDER, ImportBatch, MonthlyReport, Project, SupervisionItem
 from projects.models.supervision import awaiting_signoff_q, extension_asked_q, overdue_q, signed_off_q
 from projects.shared import lights, versions
-from projects.shared.pieces import fold_pieces, part_values, read_pieces, region_slots, slots_of_places
-from projects.shared.versions import cached_per_group
+from projects.shared.pieces import (
+    cached_per_group,
+    cached_per_region,
+    fold_pieces,
+    part_values,
+    read_pieces,
+    region_slots,
+    slots_of_places,
+)
 
 # Months back the report and review pages offer (their month choice): older returned or unreviewed
 # reports are not reachable from them, so not owed here either.
@@ -96,10 +103,10 @@ OWED_PIECES = "inbox-owed"
 
 
 def _owed_rows(projects, by_part=None, *, on, reviewed=None):
-    """What `projects` owe, whoever reads it (`reviewed`: the projects whose reports are to review, when not those): {"report": their unreported projects by area, "returned": their returned
-    reports by month and area, "review": their submitted reports by month, area and whether the province reviews them
-    (access.province_reviews_q; else their city)}, of the months the report and review pages offer; by part too when
-    `by_part` (pieces.Parts) is given. _owed_counts keeps of it what falls to a user."""
+    """What `projects` owe, whoever reads it: {"report": their unreported projects by area, "returned": their returned
+    reports by month and area, "review": the submitted reports of `reviewed` (by default `projects`) by month, area and
+    whether the province reviews them (access.province_reviews_q; else their city)}, of the months the report and review
+    pages offer; by part too when `by_part` (pieces.Parts) is given. _owed_counts keeps of it what falls to a user."""
     month = rules.reporting_month(on)
     first, last = _months(on)
     part = part_values(by_part)
@@ -119,14 +126,14 @@ def _owed_rows(projects, by_part=None, *, on, reviewed=None):
 
 
 def _owed_pieces(slots, *, on, missing=None):
-    """The pieces (versions.cached_per_group's, folded) of what the `slots` (region_slots, split) owe, shared by every
+    """The pieces (pieces.cached_per_group's, folded) of what the `slots` (region_slots, split) owe, shared by every
     scope; `missing`: those slots alone, kept whole (a write's, owed_kept_on_write)."""
     def read(missing):
         return read_pieces(lambda where, by_part: _owed_rows(Project.objects.filter(where), by_part, on=on), missing, slots)
 
     parts = (OWED_PIECES, on)
     if missing is not None:
-        return versions.cached_per_region(parts, missing, read)
+        return cached_per_region(parts, missing, read)
     return cached_per_group(parts, slots, read, lambda pieces: fold_pieces(pieces, summed={"count"}, area=None),
                             folded_as="count")
 
@@ -140,7 +147,7 @@ def owed_kept_on_write(places, *, on=None):
 
 def _owed_counts(user, *, on):
     """What the report, returned and review lines count: {"report": n, "returned": {month: n}, "review": {month: n}}.
-    Counted by region and cached per region under its version (_owed_pieces: versions.cached_per_group, the dashboard's
+    Counted by region and cached per region under its version (_owed_pieces: pieces.cached_per_group, the dashboard's
     slots), one piece for every scope: a county's report recounts its part of that county (when it commits:
     owed_kept_on_write), not the province's 100,000 (issue 24). The user's permissions are read as every view reads
     them, kept under the access version (access.held_access): no query."""

@@ -39,7 +39,7 @@ from projects.shared import lights, summaries, versions
 from projects.shared.forecast import forecast_view
 from projects.shared.investment import investment_card_links
 from projects.shared.links import project_links
-from projects.shared.pieces import region_slots, slots_q, split_by_slot
+from projects.shared.pieces import cached_per_region, region_slots, slots_q, split_by_slot
 from projects.shared.scopes import action_plans
 
 # What a digest's lists show of a project, and what rules.describe_light reads.
@@ -297,7 +297,7 @@ def _first_of_each_region(key, projects, conditions, fields, *, user, limit):
     if slots is None:  # a 包联 leader's projects lie anywhere
         rows = read(Q())
     else:
-        pieces = versions.cached_per_region(key, slots, lambda missing: split_by_slot(read(slots_q(missing, slots)), missing))
+        pieces = cached_per_region(key, slots, lambda missing: split_by_slot(read(slots_q(missing, slots)), missing))
         rows = {kind: [row for piece in pieces.values() for row in piece[kind]] for kind in conditions}
     # Regions apart by their codes (digits: the same order in any collation); in a region, the database's order.
     return {kind: sorted(kind_rows, key=lambda row: (row["city_code"], row["county_code"], row["rank"]))[:limit]

@@ -7,7 +7,7 @@ from django.shortcuts import render
 from projects.domain import rules
 from projects.pages.common import chosen_plan, scope_filterset
 from projects.shared import summaries
-from projects.shared.filtersets import list_link
+from projects.shared.scopes import list_link
 
 
 @login_required

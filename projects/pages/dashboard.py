@@ -15,9 +15,9 @@ from projects.domain.choices import Light
 from projects.models import PROJECT_ORDER
 from projects.pages.common import bar_rows, chosen_plan, scope_filterset
 from projects.shared import forecast, summaries, trends, versions
-from projects.shared.filtersets import REPORT_STATUS_CHOICES, list_link
+from projects.shared.filtersets import REPORT_STATUS_CHOICES
 from projects.shared.investment import investment_card_links
-from projects.shared.scopes import active_params
+from projects.shared.scopes import active_params, list_link
 
 
 @login_required

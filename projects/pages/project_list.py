@@ -44,12 +44,11 @@ def filters_applied(request, form):
 @login_required
 def project_list(request):
     user = request.user
-    # A warm list renders nothing: the body (filters, counts, rows, paging) is kept under the scope's data versions and
-    # changes with the scope, the role (a 包联 leader's filter), the parameters as asked, the day and the language. Only
-    # a valid request's body is kept, so a kept one needs no validation (half a warm request was the FilterSet and
+    # A warm list renders nothing: the body (filters, counts, rows, paging) is kept under the scope's data versions, or
+    # for a page of rows chosen by place alone under those rows' versions (kept_pages: a report off the page leaves it),
+    # and changes with the scope, the role (a 包联 leader's filter), the parameters as asked, the day and the language.
+    # Only a valid request's body is kept, so a kept one needs no validation (half a warm request was the FilterSet and
     # the template around the cached rows).
-    # A page of rows chosen by place alone is kept under those rows' versions instead (kept_pages): a report off the
-    # page leaves it warm.
     parts = ("project-list-body", scope_key(user), user_role(user), sorted(request.GET.lists()), translation.get_language(),
              rules.today())
 

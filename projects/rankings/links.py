@@ -4,7 +4,7 @@ filters can express it, and only to what the reader may open (another region's r
 from projects.domain import rules
 from projects.domain.access import is_province_wide
 from projects.shared import trends
-from projects.shared.filtersets import list_link
+from projects.shared.scopes import list_link
 
 
 def field_of(level):

@@ -24,8 +24,7 @@ from projects.domain.investment import REGISTERED_OR_LATER
 from projects.models import Project, Region, SupervisionItem
 from projects.models.supervision import overdue_q
 from projects.shared import lights, trends
-from projects.shared.pieces import slots_q, split_by_slot
-from projects.shared.versions import cached_per_region
+from projects.shared.pieces import cached_per_region, slots_q, split_by_slot
 
 
 def _share(part, whole):
@@ -44,7 +43,7 @@ PARTS = ("trend", "punctuality", "nodes", "supervision", "signed")
 def month_rows(projects, *, month, parts=PARTS):
     """{part: rows grouped by city and county} of what unit_values reads of `projects` for `month`: the trend's
     figures (shared.trends.month_rows), punctuality, late nodes, 督办 items and 招商 signings; a fixed number of
-    queries. Rows by region, so that they are cached per region (shared.versions.cached_per_region) and a write
+    queries. Rows by region, so that they are cached per region (shared.pieces.cached_per_region) and a write
     in one county recomputes that county's alone (issue 24)."""
     counted = projects.exclude(status=Status.CANCELLED)
     on = trends.judged_on(month)

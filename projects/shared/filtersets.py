@@ -6,8 +6,6 @@ import datetime
 import django_filters
 from django import forms
 from django.db.models import Q
-from django.urls import reverse
-from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django_filters.constants import EMPTY_VALUES
 
@@ -488,13 +486,3 @@ class ProblemFilterSet(ProjectChildFilterSet):
         model = Problem
         fields = ["project", "status", "category"]
 
-
-def list_link(base_params, **extra):
-    """A link to the project list with the page's filters plus `extra` (None removes a parameter)."""
-    params = {key: value for key, value in base_params.items() if value not in ("", None) and key not in ("page", "sort")}
-    for key, value in extra.items():
-        if value is None:
-            params.pop(key, None)
-        else:
-            params[key] = value
-    return reverse("project_list") + "?" + urlencode(params)

@@ -14,8 +14,8 @@ from projects.domain import rules
 from projects.domain.choices import InvestmentStage, InvestorSource
 from projects.domain.investment import REGISTERED_OR_LATER, STARTED_OR_LATER, registration_overdue_q
 from projects.models import AnnualPlan
-from projects.shared.filtersets import list_link
 from projects.shared.pieces import part_values
+from projects.shared.scopes import list_link
 
 AREA = ("city", "county")
 

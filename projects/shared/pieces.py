@@ -1,7 +1,9 @@
-"""The pieces a scope's sums are cached in (versions.cached_per_region): the regions of its projects — each county,
+"""The pieces a scope's sums are cached in (cached_per_region, cached_per_group): the regions of its projects — each county,
 each city-level unit's own projects (no county), the projects of no region — and, for a region of more than
 PART_SIZE projects, its parts by project id (versions.PART_COUNTS), so that a write re-sums the piece of its project
 alone. The dashboard, the digests, the map, the rankings and the menu's 待办 count read through these."""
+
+import hashlib
 
 from django.core.cache import cache
 from django.db.models import Case, Count, IntegerField, Q, When
@@ -18,7 +20,7 @@ PART_SIZE = 500
 
 
 def region_slots(user, *, split=False):
-    """The regions whose sums make up `user`'s scope, as versions.cached_per_region names them: the
+    """The regions whose sums make up `user`'s scope, as cached_per_region names them: the
     province's counties, its city-level units' own projects and those of no region; a city-level unit's
     counties and its own; a county alone. None for a scope that is not a region's (a 包联 leader's).
     `split`: a region of more than PART_SIZE projects as its parts (its rows then carry their "part": the
@@ -97,7 +99,7 @@ def slot_of(row):
 
 def split_by_slot(rows, missing):
     """{slot: {part: its rows}} for the `missing` slots, from {part: rows grouped by (at least) city and county}:
-    what versions.cached_per_region's compute(missing) returns."""
+    what cached_per_region's compute(missing) returns."""
     pieces = {slot: {part: [] for part in rows} for slot in missing}
     for part, part_rows in rows.items():
         for row in part_rows:
@@ -109,10 +111,10 @@ def split_by_slot(rows, missing):
 
 def read_pieces(read, missing, slots):
     """{slot: {part: its rows}} for the `missing` slots of `slots` (region_slots; None: of no scope read whole, a
-    write's): what versions.cached_per_region's compute(missing) returns. read(where, parts) gives {part: rows grouped by (at least) city and county, and by
-    parts.of(…) when `parts` (Parts) is given} of the projects matching `where`. Every slot missing (the epoch moved):
-    one pass over the scope, the rows of regions kept in parts grouped by part too; else one pass over the regions
-    missing whole and one over the missing parts."""
+    write's): what cached_per_region's compute(missing) returns. read(where, parts) gives {part: rows grouped
+    by (at least) city and county, and by parts.of(…) when `parts` (Parts) is given} of the projects matching `where`.
+    Every slot missing (the epoch moved): one pass over the scope, the rows of regions kept in parts grouped by part
+    too; else one pass over the regions missing whole and one over the missing parts."""
     missing = set(missing)
     if slots is not None and missing >= set(slots):
         in_parts = _kept_in(slots)
@@ -206,7 +208,7 @@ def _region_q(kind, region, project=""):
 
 
 def fold_pieces(pieces, *, summed, area):
-    """One piece ({part: rows}) from `pieces` of the same parts (versions.cached_per_group's fold): each part's rows
+    """One piece ({part: rows}) from `pieces` of the same parts (cached_per_group's fold): each part's rows
     summed over the fields named in `summed` (None stays None only where every row's is), grouped by the rest but
     their project's part and the areas finer than `area` ("county": city and county kept; "city": city; None:
     neither), which the figures read from them do not tell apart."""
@@ -226,3 +228,81 @@ def fold_pieces(pieces, *, summed, area):
                     if value is not None:
                         target[name] = value if target[name] is None else target[name] + value
     return {part: list(targets.values()) for part, targets in folded.items()}
+
+
+# A scope of many slots (the province's 300) is read in groups of this many consecutive ones (cached_per_group): after a
+# write, one group's pieces and the other groups folded, about 2 x the square root of the slots.
+GROUP_SLOTS = 16
+
+
+def _slot_version_key(slot):
+    if len(slot) == 3:  # a part of a region's projects
+        return versions.PART_VERSION_KEY.format(*slot)
+    kind, region_id = slot
+    if kind == "county":
+        return versions.REGION_VERSION_KEY.format(region_id)
+    return versions.OWN_VERSION_KEY.format(region_id) if kind == "own" else versions.UNPLACED_VERSION_KEY
+
+
+def _slot_versions(slots):
+    """(epoch, {slot: its version}) read at once."""
+    slot_keys = {slot: _slot_version_key(slot) for slot in slots}
+    version_keys = list(dict.fromkeys([versions.DATA_VERSION_KEY, *slot_keys.values()]))
+    found = dict(zip(version_keys, versions.read_versions(version_keys)))
+    return found[versions.DATA_VERSION_KEY], {slot: found[key] for slot, key in slot_keys.items()}
+
+
+def cached_per_region(parts, slots, compute):
+    """{slot: value} for `slots`, each cached under `parts` and the versions of its own region, so that a
+    write recomputes only the slots of the regions it moved. A slot is (kind, region id): ("county", id)
+    keyed by that county's version, ("own", id) by that city-level unit's own projects' (not its counties'),
+    ("none", None) by the version of projects of no region; or a part of a county's or unit's projects,
+    (kind, region id, part_number), keyed by that part's version. compute(missing) gives {slot: value} for the
+    missing slots (all of them at once when nothing is cached: one pass instead of one per region)."""
+    slots = list(slots)
+    epoch, slot_versions = _slot_versions(slots)
+
+    def key(slot):
+        return "projects:piece:" + hashlib.sha256(repr((epoch, slot_versions[slot], slot, *parts)).encode()).hexdigest()
+
+    keys = {slot: key(slot) for slot in slots}
+    cached = cache.get_many(list(keys.values()))
+    values = {slot: cached[keys[slot]] for slot in slots if keys[slot] in cached}
+    missing = [slot for slot in slots if slot not in values]
+    if missing:
+        computed = compute(missing)
+        cache.set_many({keys[slot]: computed[slot] for slot in missing}, timeout=versions.PIECE_CACHE_SECONDS)
+        values.update(computed)
+    return values
+
+
+def cached_per_group(parts, slots, compute, fold, *, folded_as):
+    """[fold(the pieces of a group)] for the groups of GROUP_SLOTS consecutive `slots`: cached_per_region's pieces
+    folded a group at a time, each group cached under `parts`, `folded_as` (what names `fold`: the pieces are shared by
+    scopes that fold them differently) and its slots' versions. After a write the group of its slot is folded anew
+    from its pieces (one of them computed), the others are read folded: the province's 240 pieces were read and
+    merged whole after every write (1.2 MB, 14,000 rows; 75 ms of a cold dashboard)."""
+    slots = list(slots)
+    epoch, slot_versions = _slot_versions(slots)
+    groups = [tuple(slots[start : start + GROUP_SLOTS]) for start in range(0, len(slots), GROUP_SLOTS)]
+    keys = ["projects:group:" + hashlib.sha256(
+        repr((epoch, [slot_versions[slot] for slot in group], group, folded_as, *parts)).encode()).hexdigest()
+        for group in groups]
+    folded = cache.get_many(keys)
+    missing = [(group, key) for group, key in zip(groups, keys) if key not in folded]
+    if len(missing) == 1:
+        # After a write its group alone is cold, and the scope's readers all ask for it at once (a county's users open
+        # their lists after its report): one folds it, the others wait for it (computed_once).
+        [(group, key)] = missing
+
+        def fold_group():
+            pieces = cached_per_region(parts, group, compute)
+            return fold([pieces[slot] for slot in group])
+
+        folded[key] = versions.computed_once(key, fold_group, timeout=versions.PIECE_CACHE_SECONDS)
+    elif missing:
+        pieces = cached_per_region(parts, [slot for group, _key in missing for slot in group], compute)
+        computed = {key: fold([pieces[slot] for slot in group]) for group, key in missing}
+        cache.set_many(computed, timeout=versions.PIECE_CACHE_SECONDS)
+        folded.update(computed)
+    return [folded[key] for key in keys]

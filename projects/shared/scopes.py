@@ -3,6 +3,8 @@ and the action plan chosen. The dashboard's page, its API, the map and the night
 these, so that the same filters name the same cached sums (summaries.dashboard_summary)."""
 
 from django.core.cache import cache
+from django.urls import reverse
+from django.utils.http import urlencode
 
 from actions.models import ActionPlan
 from projects.models import Project
@@ -34,3 +36,14 @@ def action_plans(code=None):
         cache.set(key, plans, versions.PIECE_CACHE_SECONDS)
     chosen = next((plan for plan in plans if plan.code == code), None)
     return plans, chosen or next((plan for plan in plans if plan.is_primary), None)
+
+
+def list_link(base_params, **extra):
+    """A link to the project list with the page's filters plus `extra` (None removes a parameter)."""
+    params = {key: value for key, value in base_params.items() if value not in ("", None) and key not in ("page", "sort")}
+    for key, value in extra.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return reverse("project_list") + "?" + urlencode(params)

@@ -18,9 +18,9 @@ from projects.models.supervision import awaiting_signoff_q, extension_asked_q, o
 from projects.shared import forecast, lights, trends
 from projects.shared.investment import investment_card, investment_rows
 from projects.shared.labels import catalogue_labels, localized
-from projects.shared.pieces import fold_pieces, part_values, read_pieces, region_slots
+from projects.shared.pieces import cached_per_group, fold_pieces, part_values, read_pieces, region_slots
 from projects.shared.scopes import action_plans, active_params, scope_filterset
-from projects.shared.versions import cached_per_group, cached_summary
+from projects.shared.versions import cached_summary
 
 LIGHTS = (Light.RED, Light.YELLOW, Light.GREEN, Light.NONE)
 # As plain strings, and each reason's light as one: _add runs thousands of times when a province's pieces are merged,
@@ -266,7 +266,7 @@ def dashboard_warm():
 def merged_rows(projects, *, user, parts, key, area, plan, year, on, month):
     """{part: rows grouped by `area` ("city", "county" or None: what the figures read them by)} of `parts`
     (PIECE_PARTS) over `projects`, `user`'s scope filtered as `key` names it: summed per region and merged, each
-    region's piece cached under its own version and folded with its neighbours' (versions.cached_per_group), so that
+    region's piece cached under its own version and folded with its neighbours' (pieces.cached_per_group), so that
     a county's write makes only its piece and its group cold; summed at once for a scope that is not a region's (a
     包联 leader's projects lie anywhere)."""
     slots = region_slots(user, split=True)

@@ -25,8 +25,8 @@ from projects.domain.choices import Light, LightReason
 from projects.domain.figures import figure_text
 from projects.models import MonthlyReport
 from projects.shared import lights
-from projects.shared.filtersets import list_link
 from projects.shared.pieces import part_values
+from projects.shared.scopes import list_link
 
 FIGURES = ("completed", "rate", "starts", "red")
 

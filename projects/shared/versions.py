@@ -5,7 +5,7 @@ Five kinds of counter, in the cache:
 - the epoch, moved by a change that may touch every figure (reference data, the calendar, a daily run);
 - the province's, moved by every write to projects and their reports, plans, problems, nodes and items;
 - one per region, moved by a write to a project of that region (its city and its county); and, for the pieces
-  of summaries (cached_per_region), one per city-level unit's own projects (those of no county) and one for
+  of summaries (pieces.cached_per_region), one per city-level unit's own projects (those of no county) and one for
   projects of no region, so that a county's report leaves its city's own piece warm; and one per part of each
   of those in each count of parts a region may be kept in (a project's part is its id modulo the count), so that
   the larger regions' summaries are kept in parts and a write re-sums its project's part alone (pieces.region_slots);
@@ -88,10 +88,6 @@ PROJECT_VERSION_KEY = "projects:data-version:project:{}"
 ROWS_VERSION_KEY = "projects:data-version:rows"
 PROJECTS_OF_AT_MOST = 500
 
-# A scope of many slots (the province's 300) is read in groups of this many consecutive ones (cached_per_group): after a
-# write, one group's pieces and the other groups folded, about 2 x the square root of the slots.
-GROUP_SLOTS = 16
-
 # How many parts a region's projects may fall into (by id): a region kept in parts is kept in one of PART_COUNTS (its
 # fewest parts of at most pieces.PART_SIZE projects), so that a write re-sums some hundreds of projects wherever it
 # lands (6,500 in the province's largest region: with eight parts of 800 a write there re-summed twice what one in an
@@ -123,6 +119,11 @@ def _request_ended(**_kwargs):
 
 request_started.connect(_request_began, dispatch_uid="projects.versions.request_began")
 request_finished.connect(_request_ended, dispatch_uid="projects.versions.request_ended")
+
+
+def read_versions(keys):
+    """The versions under `keys`, each read from the cache once a request (a missing one set to a new value)."""
+    return _read(keys)
 
 
 def _read(keys):
@@ -423,76 +424,3 @@ def computed_once(key, compute, *, keep=None, meanwhile=None, timeout=SUMMARY_CA
             break
         time.sleep(COMPUTE_POLL_SECONDS)
     return compute_and_keep()
-
-
-def _slot_version_key(slot):
-    if len(slot) == 3:  # a part of a region's projects
-        return PART_VERSION_KEY.format(*slot)
-    kind, region_id = slot
-    if kind == "county":
-        return REGION_VERSION_KEY.format(region_id)
-    return OWN_VERSION_KEY.format(region_id) if kind == "own" else UNPLACED_VERSION_KEY
-
-
-def _slot_versions(slots):
-    """(epoch, {slot: its version}) read at once."""
-    slot_keys = {slot: _slot_version_key(slot) for slot in slots}
-    version_keys = list(dict.fromkeys([DATA_VERSION_KEY, *slot_keys.values()]))
-    found = dict(zip(version_keys, _read(version_keys)))
-    return found[DATA_VERSION_KEY], {slot: found[key] for slot, key in slot_keys.items()}
-
-
-def cached_per_region(parts, slots, compute):
-    """{slot: value} for `slots`, each cached under `parts` and the versions of its own region, so that a
-    write recomputes only the slots of the regions it moved. A slot is (kind, region id): ("county", id)
-    keyed by that county's version, ("own", id) by that city-level unit's own projects' (not its counties'),
-    ("none", None) by the version of projects of no region; or a part of a county's or unit's projects,
-    (kind, region id, part_number), keyed by that part's version. compute(missing) gives {slot: value} for the
-    missing slots (all of them at once when nothing is cached: one pass instead of one per region)."""
-    slots = list(slots)
-    epoch, slot_versions = _slot_versions(slots)
-
-    def key(slot):
-        return "projects:piece:" + hashlib.sha256(repr((epoch, slot_versions[slot], slot, *parts)).encode()).hexdigest()
-
-    keys = {slot: key(slot) for slot in slots}
-    cached = cache.get_many(list(keys.values()))
-    values = {slot: cached[keys[slot]] for slot in slots if keys[slot] in cached}
-    missing = [slot for slot in slots if slot not in values]
-    if missing:
-        computed = compute(missing)
-        cache.set_many({keys[slot]: computed[slot] for slot in missing}, timeout=PIECE_CACHE_SECONDS)
-        values.update(computed)
-    return values
-
-
-def cached_per_group(parts, slots, compute, fold, *, folded_as):
-    """[fold(the pieces of a group)] for the groups of GROUP_SLOTS consecutive `slots`: cached_per_region's pieces
-    folded a group at a time, each group cached under `parts`, `folded_as` (what names `fold`: the pieces are shared by
-    scopes that fold them differently) and its slots' versions. After a write the group of its slot is folded anew
-    from its pieces (one of them computed), the others are read folded: the province's 240 pieces were read and
-    merged whole after every write (1.2 MB, 14,000 rows; 75 ms of a cold dashboard)."""
-    slots = list(slots)
-    epoch, slot_versions = _slot_versions(slots)
-    groups = [tuple(slots[start : start + GROUP_SLOTS]) for start in range(0, len(slots), GROUP_SLOTS)]
-    keys = ["projects:group:" + hashlib.sha256(
-        repr((epoch, [slot_versions[slot] for slot in group], group, folded_as, *parts)).encode()).hexdigest()
-        for group in groups]
-    folded = cache.get_many(keys)
-    missing = [(group, key) for group, key in zip(groups, keys) if key not in folded]
-    if len(missing) == 1:
-        # After a write its group alone is cold, and the scope's readers all ask for it at once (a county's users open
-        # their lists after its report): one folds it, the others wait for it (computed_once).
-        [(group, key)] = missing
-
-        def fold_group():
-            pieces = cached_per_region(parts, group, compute)
-            return fold([pieces[slot] for slot in group])
-
-        folded[key] = computed_once(key, fold_group, timeout=PIECE_CACHE_SECONDS)
-    elif missing:
-        pieces = cached_per_region(parts, [slot for group, _key in missing for slot in group], compute)
-        computed = {key: fold([pieces[slot] for slot in group]) for group, key in missing}
-        cache.set_many(computed, timeout=PIECE_CACHE_SECONDS)
-        folded.update(computed)
-    return [folded[key] for key in keys]

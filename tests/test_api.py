@@ -569,3 +569,29 @@ def test_a_report_off_the_page_leaves_an_api_page_and_a_detail_kept_and_one_on_t
     after_rows, after_one, projects_read = read()
     assert projects_read and after_one["completed_year"] != one["completed_year"]
     assert after_rows[0]["completed_year"] == after_one["completed_year"]
+
+
+def test_an_api_page_filtered_by_light_is_kept_until_a_light_of_its_place_turns(users, projects):
+    """Issue 24: as the list page's (test_data_versions): a report that turns no light of the page's place leaves it,
+    a project of the place whose light turns red is listed at once."""
+    from projects.domain.choices import Stage, Status
+
+    stalled = make_project("正定县将要停滞的项目", ZHENGDING, stage=Stage.PREPARATORY)  # green, until stalled
+    client = Client(HTTP_AUTHORIZATION=f"Token {issue_token(users['province_admin'])}")
+    red = {"county": projects["zhengding"].county_id, "light": "red"}
+
+    def read():
+        with CaptureQueriesContext(connection) as queries:
+            listed = {row["id"] for row in client.get(API + "projects/", red).json()["results"]}
+        return listed, [q["sql"] for q in queries.captured_queries if 'FROM "projects_project"' in q["sql"]]
+
+    read(), read()
+    listed, _read = read()
+    assert stalled.pk not in listed
+    assert client_for(users["other_county_editor"]).post(
+        form_url(), row(projects["nangong"], "80", "设备安装", version=0)).status_code == 302
+    assert read() == (listed, [])
+    stalled.status = Status.STALLED
+    stalled.save()
+    now_listed, projects_read = read()
+    assert projects_read and now_listed == listed | {stalled.pk}

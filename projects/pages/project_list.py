@@ -20,7 +20,7 @@ from projects.importing import exporting
 from projects.models import PROJECT_ORDER, Project
 from projects.pages.common import scope_filterset
 from projects.shared import lights, versions
-from projects.shared.kept_pages import kept_page
+from projects.shared.kept_pages import kept_page, light_place
 from projects.shared.kept_rows import row_content
 from projects.shared.links import project_links
 from projects.shared.paginators import PAGE_SIZES, CachedCountPaginator, page_of, page_size
@@ -51,18 +51,19 @@ def project_list(request):
     # the template around the cached rows).
     parts = ("project-list-body", scope_key(user), user_role(user), sorted(request.GET.lists()), translation.get_language(),
              rules.today())
+    by_light = light_place(user, request.GET)
 
     def render_body():
-        context, status = _list_context(request)
+        context, status = _list_context(request, by_light=by_light is not None)
         return render_to_string("projects/_project_list_body.html", context, request), status, context.get("shown")
 
-    body, status = kept_page(parts, render_body, user=user)
+    body, status = kept_page(parts, render_body, user=user, lights=by_light)
     body = mark_safe(body)  # noqa: S308 — our own template's output, escaped when it was rendered
     return render(request, "projects/project_list.html", {"body": body}, status=status)
 
 
-def _list_context(request):
-    """(the list body's context, its status)."""
+def _list_context(request, *, by_light=False):
+    """(the list body's context, its status); `by_light`: the list is filtered or sorted by light (kept_pages)."""
     filterset, year = scope_filterset(request)
     per_page, size_note = page_size(request.GET, LIST_PAGE_SIZE)
     if not filterset.is_valid():
@@ -93,7 +94,8 @@ def _list_context(request):
         "page": page,
         "year": year,
         "rows": rows,
-        "shown": [project.pk for project in page.object_list] if filterset.counts_by_place(ordered=True) else None,
+        "shown": [project.pk for project in page.object_list] if filterset.counts_by_place(ordered=True, lights=by_light) and (
+            not by_light or lights.reads_stored_lights(projects)) else None,
         "investment": investment,
         "query": urlencode({k: v for k, v in request.GET.items() if k != "page"}),
         "page_sizes": PAGE_SIZES,

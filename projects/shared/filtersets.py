@@ -321,14 +321,16 @@ class ProjectFilterSet(django_filters.FilterSet):
         overdue = registration_overdue_q(rules.today())
         return queryset.filter(overdue) if value else queryset.exclude(overdue)
 
-    def counts_by_place(self, *, ordered=False):
+    def counts_by_place(self, *, ordered=False, lights=False):
         """Whether this valid FilterSet's rows are which projects there are where, alone (their count is then kept under
         versions.places_key, which a report leaves): the province's or a region's scope (not a leader's 包联 projects,
-        project_scope_q), no filter but PLACE_FILTERS; `ordered`: and their order too, no sort but PLACE_SORTS."""
+        project_scope_q), no filter but PLACE_FILTERS; `ordered`: and their order too, no sort but PLACE_SORTS;
+        `lights`: by the projects' lights too (the light filter and sort)."""
         scope, data = scope_key(self.request.user) if self.request is not None else "none", self.form.cleaned_data
+        by_light = ("light",) if lights else ()
         return (scope == "all" or scope.startswith("region-")) and all(
-            value in EMPTY_VALUES for name, value in data.items() if name not in self.PLACE_FILTERS) and not (
-            ordered and any(sort.lstrip("-") not in self.PLACE_SORTS for sort in data.get("sort") or ()))
+            value in EMPTY_VALUES for name, value in data.items() if name not in self.PLACE_FILTERS + by_light) and not (
+            ordered and any(sort.lstrip("-") not in self.PLACE_SORTS + by_light for sort in data.get("sort") or ()))
 
     def is_investment_list(self):
         """Whether the list is one of 招商引资 items (its columns are shown): filtered to the programme or by

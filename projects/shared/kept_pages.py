@@ -3,22 +3,26 @@ write in the scope moves: after a report anywhere in the province, every page of
 (its queries, its FilterSet, its rows: 15 ms of a cold page at 100,000 projects). A page whose rows are chosen and
 ordered by place alone (ProjectFilterSet.counts_by_place(ordered=True)) shows which projects there are where, which
 the places' version keeps (a report leaves it), and what those rows are, which their own versions keep: it is kept
-under those, and a write to any other project leaves it warm."""
+under those, and a write to any other project leaves it warm. One filtered or sorted by light too, while the stored
+lights are read, is kept under their version besides (a report that turns no light leaves it)."""
 
 from django.core.cache import cache
 
+from projects.domain.access import scope_key
 from projects.shared import versions
 
 
-def kept_page(parts, render, *, user):
+def kept_page(parts, render, *, user, lights=None):
     """(html, status) of a page: render() gives (html, status, shown), `shown` the ids of the rows it shows when they
-    are chosen by place alone, else None; only a page answered 200 is kept. Kept under `parts` and:
-    - once which rows it shows is known (kept under the places' version and `parts`), those rows' versions
+    are chosen by place alone (with `lights`, light_place's, by place and stored light), else None; only a page
+    answered 200 is kept. Kept under `parts` and:
+    - once which rows it shows is known (kept under the places' version, the stored lights' of `lights`, and
+      `parts`), those rows' versions
       (versions.rows_key): read before the page is drawn, so that what a write commits later is another key;
     - else the versions of `user`'s scope (versions.versioned_key), and which rows it showed is remembered; kept so,
       it is kept under its rows' versions too when next asked for, unless its scope changed meanwhile.
     Drawn once however many ask at once while cold (versions.computed_once)."""
-    shown_key = "projects:page-rows:" + versions.places_key("page-rows", *parts)
+    shown_key = "projects:page-rows:" + versions.places_key("page-rows", *parts, lights=lights)
     shown = cache.get(shown_key)
     in_scope = "projects:page:" + versions.versioned_key(*parts, user=user)
     key = in_scope if shown is None else "projects:page:" + versions.rows_key(shown_key, projects=shown)
@@ -40,3 +44,15 @@ def kept_page(parts, render, *, user):
     if shown is None and drawn.get("shown") is not None and drawn["status"] == 200:
         cache.set(shown_key, drawn["shown"], versions.SUMMARY_CACHE_SECONDS)
     return html, drawn.get("status", 200)
+
+
+def light_place(user, params):
+    """For a list filtered or sorted by light (`params`, as asked), the place whose stored lights choose its rows
+    (kept_page's `lights`): its county or city filter, else `user`'s scope's region, else the province; else None."""
+    if not (params.get("light") or params.get("sort", "").lstrip("-") == "light"):
+        return None
+    for name in ("county", "city"):
+        if str(params.get(name, "")).isdigit():
+            return int(params[name])
+    scope = scope_key(user)
+    return int(scope.removeprefix("region-")) if scope.startswith("region-") else "province"

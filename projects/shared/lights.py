@@ -8,6 +8,7 @@ import time
 
 from django.db import models
 from django.db.models import Case, Exists, F, FilteredRelation, Max, Min, OuterRef, Q, Value, When
+from django.db.models.expressions import Col
 from django.db.models.functions import Cast, Coalesce
 
 from projects.domain import rules
@@ -198,6 +199,11 @@ def lights_invalidate():
     cache.set(LIGHTS_STALE_KEY, time.time(), timeout=None)
 
 
+def reads_stored_lights(queryset):
+    """Whether `queryset` (annotate_progress's) shows the stored lights (a column), not the rules evaluated (a Case)."""
+    return isinstance(queryset.query.annotations.get("light_reason"), Col)
+
+
 def lights_refresh(*, projects=None, on=None):
     """Judge and store the light of `projects` (ids, a list or a queryset of ids; None: every project) for
     `on`'s year as of `on` (default today). Every writer of what a light depends on calls it for the
@@ -225,8 +231,8 @@ def lights_refresh(*, projects=None, on=None):
             written += Project.objects.filter(pk__in=pks[start : start + LIGHTS_REFRESH_CHUNK]).exclude(
                 current_light_reason=reason, current_light_on=on, current_light_rules=fingerprint
             ).update(current_light_reason=reason, current_light_on=on, current_light_rules=fingerprint)
-    if written:
-        versions.projects_changed(projects, places_moved=False)  # cached counts of lists filtered by light
+    if written:  # cached counts of lists filtered by light, the pages chosen by light (kept_pages)
+        versions.projects_changed(projects, places_moved=False, lights_moved=True)
     if projects is None and on == rules.today():
         from django.core.cache import cache
 

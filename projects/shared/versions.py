@@ -71,6 +71,10 @@ SUPERVISION_VERSION_KEY = "projects:data-version:supervision"
 # project's lights or its other fields. A list's count that reads nothing else (its scope, region filters and sort:
 # ProjectFilterSet.counts_by_place) is kept under it, so that a report leaves the count of every list warm.
 PLACES_VERSION_KEY = "projects:data-version:places"
+# Today's stored lights (lights.lights_refresh) of a region (its id), or of the province ("province"): moved when one of
+# its projects' stored lights changes. Which projects of a place a page filtered or sorted by light shows, while the
+# stored lights are read, is kept under the place's and the places' version (kept_pages).
+LIGHTS_VERSION_KEY = "projects:data-version:lights:{}"
 
 # Sent with the places a write wrote ((city id, county id, finest part): data_changed's) once their versions have moved
 # for good, at the commit of its transaction, when they are at most PLACES_WRITTEN_AT_MOST (a report, a review, a
@@ -231,20 +235,25 @@ def parts_of_number(number):
     return parts, number - parts
 
 
-def data_changed(*, places=None, places_moved=True, projects=None):
+def data_changed(*, places=None, places_moved=True, projects=None, lights_moved=False):
     """Move the versions of what a write may have changed: `places` are the (city id, county id, part) of the
     projects written (before and after; part_of their ids, the finest); without them everything may have changed.
     A project's part is moved in every count of parts a region may be kept in: which one its region is kept in is
     the pieces' to know. `places_moved`: whether projects may have come, gone or changed region (PLACES_VERSION_KEY);
     only a write that knows it did not (a report, a light, a project's other fields) says False. `projects`: the ids of
-    the projects written, whose rows' versions move (PROJECT_VERSION_KEY); without them, every row's."""
+    the projects written, whose rows' versions move (PROJECT_VERSION_KEY); without them, every row's. `lights_moved`:
+    their stored lights changed (LIGHTS_VERSION_KEY of their regions and the province's)."""
     if places is None:
         _move(DATA_VERSION_KEY)
         return
     rows_named = projects is not None and len(projects) <= PROJECTS_OF_AT_MOST
     keys = {PROVINCE_VERSION_KEY, *([PLACES_VERSION_KEY] if places_moved else []), *([] if rows_named else [ROWS_VERSION_KEY])}
+    if lights_moved:
+        keys.add(LIGHTS_VERSION_KEY.format("province"))
     for city, county, part in places:
         keys.update(REGION_VERSION_KEY.format(region) for region in (city, county) if region is not None)
+        if lights_moved:
+            keys.update(LIGHTS_VERSION_KEY.format(region) for region in (city, county) if region is not None)
         if county is None:
             keys.add(UNPLACED_VERSION_KEY if city is None else OWN_VERSION_KEY.format(city))
         if county is not None or city is not None:
@@ -292,10 +301,12 @@ def supervision_changed():
     _move(SUPERVISION_VERSION_KEY)
 
 
-def places_key(*parts):
-    """A cache key for what `parts` give from which projects there are and where alone (PLACES_VERSION_KEY): a report
-    leaves it warm."""
-    return hashlib.sha256(repr((_read([DATA_VERSION_KEY, PLACES_VERSION_KEY]), *parts)).encode()).hexdigest()
+def places_key(*parts, lights=None):
+    """A cache key for what `parts` give from which projects there are and where alone (PLACES_VERSION_KEY), and with
+    `lights` (a region's id, or "province") the stored lights of that place (LIGHTS_VERSION_KEY): a report that turns
+    no light there leaves it warm."""
+    keys = [DATA_VERSION_KEY, PLACES_VERSION_KEY, *([LIGHTS_VERSION_KEY.format(lights)] if lights is not None else [])]
+    return hashlib.sha256(repr((_read(keys), *parts)).encode()).hexdigest()
 
 
 def supervision_key(*parts):
@@ -317,9 +328,9 @@ def rows_key(*parts, projects):
     return hashlib.sha256(repr((_read([DATA_VERSION_KEY, ROWS_VERSION_KEY]), rows, *parts)).encode()).hexdigest()
 
 
-def projects_changed(projects, *, places_moved=True):
+def projects_changed(projects, *, places_moved=True, lights_moved=False):
     """data_changed for the places of `projects`: ids, or a queryset of projects (or of their ids); None:
-    everything. `places_moved`: as data_changed's."""
+    everything. `places_moved`, `lights_moved`: as data_changed's."""
     if projects is None:
         data_changed()
         return
@@ -335,7 +346,7 @@ def projects_changed(projects, *, places_moved=True):
     if len(places) > REGIONS_OF_AT_MOST:
         data_changed()
     else:
-        data_changed(places=places, places_moved=places_moved, projects=ids)
+        data_changed(places=places, places_moved=places_moved, projects=ids, lights_moved=lights_moved)
 
 
 def _version_keys(user):

@@ -17,11 +17,12 @@ from projects.shared.versions import PIECE_CACHE_SECONDS, catalogue_key
 
 def kept(view, request, name, respond, *, shown=lambda: None, lights=None):
     """respond()'s answer kept (kept_pages.kept_page) under the data versions of the caller's scope, or, when `shown()`
-    gives the ids of the rows it shows (rows chosen by place alone; with `lights`, kept_pages.light_place's, by place and
-    stored light), under those rows' versions: a report off the page leaves it. Keyed by the caller and their role (the phone shown depends on their rights), `name`, the query, host,
-    version, language, day (lights are today's) and the media type asked for. Only a 200 is kept: an error (a project
-    out of sight, a bad filter) is answered anew. JSON is kept as its bytes, rendered once (rendering 1,000 rows was
-    most of a warm request); the browsable API as its data."""
+    gives the ids of the rows it shows (rows chosen by place alone; with `lights`, kept_pages.light_place's, by place
+    and stored light), under those rows' versions: a report off the page leaves it. Keyed by the caller and their role
+    (the phone shown depends on their rights), `name`, the query, host, version, language, day (lights are today's)
+    and the media type asked for. Only a 200 is kept: an error (a project out of sight, a bad filter) is answered anew.
+    JSON is kept as its bytes, rendered once (rendering 1,000 rows was most of a warm request); the browsable API as
+    its data."""
     renderer, media_type = request.accepted_renderer, request.accepted_media_type
     as_bytes = isinstance(renderer, JSONRenderer)
     parts = (name, request.user.pk, user_role(request.user), sorted(request.query_params.lists()), request.get_host(),
@@ -33,8 +34,9 @@ def kept(view, request, name, respond, *, shown=lambda: None, lights=None):
         if response.status_code != 200:
             failed.append(response)
             return None, response.status_code, None
-        rendered = renderer.render(response.data, media_type, view.get_renderer_context()) if as_bytes else response.data
-        return rendered, 200, shown()
+        if not as_bytes:
+            return response.data, 200, shown()
+        return renderer.render(response.data, media_type, view.get_renderer_context()), 200, shown()
 
     content, _status = kept_page(parts, answer, user=request.user, lights=lights)
     if failed:

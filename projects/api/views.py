@@ -123,14 +123,15 @@ class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
         by_light = light_place(self.request.user, self.request.query_params) is not None
         if page is not None and self.filterset.is_valid() and self.filterset.counts_by_place(lights=by_light) and (
                 not by_light or lights.reads_stored_lights(queryset)):
-            self.shown = [project.pk for project in page]  # ordered by id: chosen by place (and light) alone (kept_pages)
+            self.shown = [project.pk for project in page]  # ordered by id: chosen by place (and light) alone
         return page if page is None else project_pages.with_catalogue_lists(page)
 
     def list(self, request, *args, **kwargs):
         """A page as serialised for this caller, kept: serialising 1,000 rows costs many times reading them (issue 24),
         and machines ask for the same pages again."""
-        return project_pages.kept(self, request, "api-projects", lambda: super(ProjectViewSet, self).list(request, *args, **kwargs),
-                                  shown=lambda: getattr(self, "shown", None), lights=light_place(request.user, request.query_params))
+        return project_pages.kept(
+            self, request, "api-projects", lambda: super(ProjectViewSet, self).list(request, *args, **kwargs),
+            shown=lambda: getattr(self, "shown", None), lights=light_place(request.user, request.query_params))
 
     def retrieve(self, request, *args, **kwargs):
         """One project as serialised for this caller, kept as a page of the list is (machines poll a project): under its

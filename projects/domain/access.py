@@ -253,7 +253,8 @@ def province_reviews_q(project_prefix="project__"):
 
 
 def _county_reported_q(project_prefix):
-    return Q(**{f"{project_prefix}county__isnull": False}) & ~Q(**{f"{project_prefix}county_id": F(f"{project_prefix}city_id")})
+    county = f"{project_prefix}county"
+    return Q(**{f"{county}__isnull": False}) & ~Q(**{f"{county}_id": F(f"{project_prefix}city_id")})
 
 
 def can_edit_projects(user):

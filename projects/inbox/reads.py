@@ -112,15 +112,15 @@ def _owed_rows(projects, by_part=None, *, on, reviewed=None):
     part = part_values(by_part)
     by_region = {"city": F("project__city_id"), "county": F("project__county_id"), **part_values(by_part, "project__")}
     reviewer = {"province": ExpressionWrapper(province_reviews_q(), output_field=BooleanField())}
+    reviewed = projects if reviewed is None else reviewed
     return {
         "report": list(projects.filter(lights.report_status_q("unreported", month))
                        .order_by().values("city", "county", **part).annotate(count=Count("pk"))),
         # Counted by project, not pk: read from the returned reports' own index alone (projects_report_returned).
         "returned": list(_returned_reports(projects, on=on).order_by()
                          .values("month", **by_region).annotate(count=Count("project"))),
-        "review": list(MonthlyReport.objects.filter(project__in=(projects if reviewed is None else reviewed).values("pk"),
-                                                    review_status=ReviewStatus.SUBMITTED,
-                                                    month__gte=first, month__lte=last)
+        "review": list(MonthlyReport.objects.filter(project__in=reviewed.values("pk"), month__range=(first, last),
+                                                    review_status=ReviewStatus.SUBMITTED)
                        .order_by().values("month", **by_region, **reviewer).annotate(count=Count("pk"))),
     }
 
@@ -129,7 +129,10 @@ def _owed_pieces(slots, *, on, missing=None):
     """The pieces (pieces.cached_per_group's, folded) of what the `slots` (region_slots, split) owe, shared by every
     scope; `missing`: those slots alone, kept whole (a write's, owed_kept_on_write)."""
     def read(missing):
-        return read_pieces(lambda where, by_part: _owed_rows(Project.objects.filter(where), by_part, on=on), missing, slots)
+        def rows(where, by_part):
+            return _owed_rows(Project.objects.filter(where), by_part, on=on)
+
+        return read_pieces(rows, missing, slots)
 
     parts = (OWED_PIECES, on)
     if missing is not None:

@@ -49,8 +49,8 @@ def project_list(request):
     # and changes with the scope, the role (a 包联 leader's filter), the parameters as asked, the day and the language.
     # Only a valid request's body is kept, so a kept one needs no validation (half a warm request was the FilterSet and
     # the template around the cached rows).
-    parts = ("project-list-body", scope_key(user), user_role(user), sorted(request.GET.lists()), translation.get_language(),
-             rules.today())
+    parts = ("project-list-body", scope_key(user), user_role(user), sorted(request.GET.lists()),
+             translation.get_language(), rules.today())
     by_light = light_place(user, request.GET)
 
     def render_body():
@@ -94,8 +94,9 @@ def _list_context(request, *, by_light=False):
         "page": page,
         "year": year,
         "rows": rows,
-        "shown": [project.pk for project in page.object_list] if filterset.counts_by_place(ordered=True, lights=by_light) and (
-            not by_light or lights.reads_stored_lights(projects)) else None,
+        # Which rows a page chosen by place (and by the stored lights) shows: the page is kept under them (kept_pages).
+        "shown": [project.pk for project in page.object_list] if filterset.counts_by_place(
+            ordered=True, lights=by_light) and (not by_light or lights.reads_stored_lights(projects)) else None,
         "investment": investment,
         "query": urlencode({k: v for k, v in request.GET.items() if k != "page"}),
         "page_sizes": PAGE_SIZES,

@@ -328,9 +328,10 @@ class ProjectFilterSet(django_filters.FilterSet):
         `lights`: by the projects' lights too (the light filter and sort)."""
         scope, data = scope_key(self.request.user) if self.request is not None else "none", self.form.cleaned_data
         by_light = ("light",) if lights else ()
+        filters, sorts = self.PLACE_FILTERS + by_light, self.PLACE_SORTS + by_light
         return (scope == "all" or scope.startswith("region-")) and all(
-            value in EMPTY_VALUES for name, value in data.items() if name not in self.PLACE_FILTERS + by_light) and not (
-            ordered and any(sort.lstrip("-") not in self.PLACE_SORTS + by_light for sort in data.get("sort") or ()))
+            value in EMPTY_VALUES for name, value in data.items() if name not in filters) and not (
+            ordered and any(sort.lstrip("-") not in sorts for sort in data.get("sort") or ()))
 
     def is_investment_list(self):
         """Whether the list is one of 招商引资 items (its columns are shown): filtered to the programme or by

@@ -15,35 +15,41 @@ from projects.shared import versions
 def kept_page(parts, render, *, user, lights=None):
     """(html, status) of a page: render() gives (html, status, shown), `shown` the ids of the rows it shows when they
     are chosen by place alone (with `lights`, light_place's, by place and stored light), else None; only a page
-    answered 200 is kept. Kept under `parts` and:
-    - once which rows it shows is known (kept under the places' version, the stored lights' of `lights`, and
-      `parts`), those rows' versions
-      (versions.rows_key): read before the page is drawn, so that what a write commits later is another key;
-    - else the versions of `user`'s scope (versions.versioned_key), and which rows it showed is remembered; kept so,
-      it is kept under its rows' versions too when next asked for, unless its scope changed meanwhile.
+    answered 200 is kept. Kept under `parts` and the versions of `user`'s scope (versions.versioned_key: one cache read
+    while nothing in the scope is written), and once which rows it shows is known (kept under the places' version, the
+    stored lights' of `lights`, and `parts`) under those rows' versions too (versions.rows_key, read before the page is
+    drawn, so that what a write commits later is another key): after a write elsewhere in the scope it is found there.
     Drawn once however many ask at once while cold (versions.computed_once)."""
+    scope_before = versions.scope_version(user)
+    in_scope = "projects:page:" + versions.versioned_key(*parts, user=user)
+    html = cache.get(in_scope)
+    if html is not None:
+        return html, 200
     shown_key = "projects:page-rows:" + versions.places_key("page-rows", *parts, lights=lights)
     shown = cache.get(shown_key)
-    in_scope = "projects:page:" + versions.versioned_key(*parts, user=user)
-    key = in_scope if shown is None else "projects:page:" + versions.rows_key(shown_key, projects=shown)
+    by_rows = None if shown is None else "projects:page:" + versions.rows_key(shown_key, projects=shown)
     drawn = {}
 
     def draw():
-        # Kept under the scope's versions, it is current: nothing in the scope was written since (its rows' versions
-        # were read before).
-        html = cache.get(in_scope) if key != in_scope else None
-        if html is not None:
-            drawn.update(status=200, shown=shown)
-            return html
         html, drawn["status"], drawn["shown"] = render()
         return html
 
-    # A page drawn showing other rows than those it is keyed by (a project came or went meanwhile) is not kept.
-    html = versions.computed_once(key, draw, keep=lambda _html: drawn["status"] == 200 and (
-        shown is None or drawn["shown"] == shown))
-    if shown is None and drawn.get("shown") is not None and drawn["status"] == 200:
+    def keep(_html):
+        # A page drawn showing other rows than those it is keyed by (a project came or went meanwhile) is not kept.
+        return drawn["status"] == 200 and (shown is None or drawn["shown"] == shown)
+
+    html = versions.computed_once(by_rows or in_scope, draw, keep=keep)
+    if drawn and not keep(html):
+        return html, drawn["status"]
+    if by_rows:
+        cache.set(in_scope, html, versions.SUMMARY_CACHE_SECONDS)
+    elif drawn.get("shown") is not None and versions.scope_version(user, now=True) == scope_before:
+        # Drawn while nothing in the scope was written (every write moves it at once): current at its rows' versions
+        # read now, so kept under them too, and which rows it shows remembered.
         cache.set(shown_key, drawn["shown"], versions.SUMMARY_CACHE_SECONDS)
-    return html, drawn.get("status", 200)
+        by_rows = "projects:page:" + versions.rows_key(shown_key, projects=drawn["shown"])
+        cache.set(by_rows, html, versions.SUMMARY_CACHE_SECONDS)
+    return html, 200
 
 
 def light_place(user, params):

@@ -1,5 +1,5 @@
-"""The pieces a scope's sums are cached in (cached_per_region, cached_per_group): the regions of its projects — each county,
-each city-level unit's own projects (no county), the projects of no region — and, for a region of more than
+"""The pieces a scope's sums are cached in (cached_per_region, cached_per_group): the regions of its projects — each
+county, each city-level unit's own projects (no county), the projects of no region — and, for a region of more than
 PART_SIZE projects, its parts by project id (versions.PART_COUNTS), so that a write re-sums the piece of its project
 alone. The dashboard, the digests, the map, the rankings and the menu's 待办 count read through these."""
 

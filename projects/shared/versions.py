@@ -1,7 +1,7 @@
 """Data versions: what a cached count or summary was computed from, so that it is read only while that data is
 unchanged — and a write makes cold only what it can change.
 
-Five kinds of counter, in the cache:
+Kinds of counter, in the cache:
 - the epoch, moved by a change that may touch every figure (reference data, the calendar, a daily run);
 - the province's, moved by every write to projects and their reports, plans, problems, nodes and items;
 - one per region, moved by a write to a project of that region (its city and its county); and, for the pieces
@@ -10,7 +10,9 @@ Five kinds of counter, in the cache:
   of those in each count of parts a region may be kept in (a project's part is its id modulo the count), so that
   the larger regions' summaries are kept in parts and a write re-sums its project's part alone (pieces.region_slots);
 - the 督办 items' own, moved by a write of an item or of a project but not by reports (supervision_key);
-- the projects' places, moved when a project is created, deleted or moved to another region (places_key).
+- the projects' places, moved when a project is created, deleted, moved to another region or reordered (places_key);
+- the stored lights of each region and of the province, moved when one of their projects' lights turns;
+- one per project's row, moved by a write to it (rows_key): a page is kept under the rows it shows.
 A summary cached for a city's or a county's users is keyed by the epoch and that region's counter, so a
 county's report leaves every other county's (and city's) cached pages warm; what province-wide users and
 leaders (whose 包联 projects lie anywhere) read is keyed by the epoch and the province's counter.
@@ -66,10 +68,11 @@ PART_VERSION_KEY = "projects:data-version:part:{}:{}:{}"  # a part ("county" or 
 # an item or of a project, not by reports, plans, problems or nodes, so that what is read from the items alone
 # (the 待办 count's 督办 lines) stays warm while a scope reports.
 SUPERVISION_VERSION_KEY = "projects:data-version:supervision"
-# Which projects there are and where (their city and county): moved by a project's creation, deletion or move and by
-# every write that does not say it left them in place (data_changed's `places_moved`), not by reports, plans, nodes, a
-# project's lights or its other fields. A list's count that reads nothing else (its scope, region filters and sort:
-# ProjectFilterSet.counts_by_place) is kept under it, so that a report leaves the count of every list warm.
+# Which projects there are, where and in which order (PLACING_FIELDS): moved by a project's creation, deletion, move or
+# reorder and by every write that does not say it left them in place (data_changed's `places_moved`), not by reports,
+# plans, nodes, a project's lights or its other fields. A list's count that reads nothing else (its scope, region
+# filters and sort: ProjectFilterSet.counts_by_place) is kept under it, so that a report leaves the count of every list
+# warm.
 PLACES_VERSION_KEY = "projects:data-version:places"
 # Today's stored lights (lights.lights_refresh) of a region (its id), or of the province ("province"): moved when one of
 # its projects' stored lights changes. Which projects of a place a page filtered or sorted by light shows, while the
@@ -239,15 +242,16 @@ def data_changed(*, places=None, places_moved=True, projects=None, lights_moved=
     """Move the versions of what a write may have changed: `places` are the (city id, county id, part) of the
     projects written (before and after; part_of their ids, the finest); without them everything may have changed.
     A project's part is moved in every count of parts a region may be kept in: which one its region is kept in is
-    the pieces' to know. `places_moved`: whether projects may have come, gone or changed region (PLACES_VERSION_KEY);
-    only a write that knows it did not (a report, a light, a project's other fields) says False. `projects`: the ids of
-    the projects written, whose rows' versions move (PROJECT_VERSION_KEY); without them, every row's. `lights_moved`:
-    their stored lights changed (LIGHTS_VERSION_KEY of their regions and the province's)."""
+    the pieces' to know. `places_moved`: whether projects may have come, gone, changed region or order
+    (PLACES_VERSION_KEY); only a write that knows it did not (a report, a light, a project's other fields) says False.
+    `projects`: the ids of the projects written, whose rows' versions move (PROJECT_VERSION_KEY); without them, every
+    row's. `lights_moved`: their stored lights changed (LIGHTS_VERSION_KEY of their regions and the province's)."""
     if places is None:
         _move(DATA_VERSION_KEY)
         return
     rows_named = projects is not None and len(projects) <= PROJECTS_OF_AT_MOST
-    keys = {PROVINCE_VERSION_KEY, *([PLACES_VERSION_KEY] if places_moved else []), *([] if rows_named else [ROWS_VERSION_KEY])}
+    keys = {PROVINCE_VERSION_KEY, *([PLACES_VERSION_KEY] if places_moved else []),
+            *([] if rows_named else [ROWS_VERSION_KEY])}
     if lights_moved:
         keys.add(LIGHTS_VERSION_KEY.format("province"))
     for city, county, part in places:
@@ -316,8 +320,8 @@ def supervision_key(*parts):
 
 
 def rows_key(*parts, projects):
-    """A cache key for what `parts` give from the rows of `projects` (ids) alone (PROJECT_VERSION_KEY), with the epoch: a
-    write to another project leaves it. A row's missing version is set to a new one before its row is read."""
+    """A cache key for what `parts` give from the rows of `projects` (ids) alone (PROJECT_VERSION_KEY), with the epoch:
+    a write to another project leaves it. A row's missing version is set to a new one before its row is read."""
     row_keys = [PROJECT_VERSION_KEY.format(pk) for pk in projects]
     found = cache.get_many(row_keys)
     missing = {key: _fresh() for key in row_keys if key not in found}
@@ -340,7 +344,8 @@ def projects_changed(projects, *, places_moved=True, lights_moved=False):
             return
         projects = ids = [getattr(project, "pk", project) for project in projects]
     else:  # a queryset: its ids, unless more than PROJECTS_OF_AT_MOST
-        ids = list(Project.objects.filter(pk__in=projects).order_by().values_list("pk", flat=True)[: PROJECTS_OF_AT_MOST + 1])
+        ids = list(Project.objects.filter(pk__in=projects).order_by().values_list("pk", flat=True)
+                   [: PROJECTS_OF_AT_MOST + 1])
     queryset = Project.objects.filter(pk__in=projects)
     places = list(queryset.order_by().values_list("city_id", "county_id", project_part()).distinct()[: REGIONS_OF_AT_MOST + 1])
     if len(places) > REGIONS_OF_AT_MOST:
@@ -356,9 +361,10 @@ def _version_keys(user):
     return [DATA_VERSION_KEY, PROVINCE_VERSION_KEY]  # everything, a leader's 包联 projects anywhere, nothing
 
 
-def scope_version(user=None):
-    """The versions what `user` sees is computed from (None: the whole province's)."""
-    return _read(_version_keys(user))
+def scope_version(user=None, *, now=False):
+    """The versions what `user` sees is computed from (None: the whole province's); `now`: as the cache has them now,
+    not as this request first read them."""
+    return (_read_cache if now else _read)(_version_keys(user))
 
 
 def versioned_key(*parts, user=None):

@@ -136,7 +136,6 @@ def test_eight_users_opening_cold_pages_at_once_count_their_menus_piece_once(on_
     import time
 
     from projects.inbox import reads
-
     from projects.shared import versions
 
     editors = [make_user(f"zd-menu{index}", Role.COUNTY_EDITOR, "130123") for index in range(8)]

@@ -382,3 +382,28 @@ def test_a_report_counts_what_its_part_owes_when_it_commits_and_every_reader_aft
     assert after == [before[0] - 1, before[1], before[2] - 1]
     cache.clear()
     assert after == [inbox_count(user) for user in readers] == [total(inbox_items(user)) for user in readers]
+
+
+def test_a_write_whose_count_on_commit_fails_stands_and_its_readers_count_it(
+        users, owed, monkeypatch, caplog, django_capture_on_commit_callbacks):
+    """The count a write keeps when it commits is a service to its readers: when it fails (the database or the cache
+    away at that moment), the write stands, the failure is logged, and the readers count the part themselves."""
+    from projects.inbox import signals
+    from projects.models import MonthlyReport
+
+    from .test_dispatch_cycle import form_url, row
+
+    editor = users["county_editor"]
+    cache.clear()
+    before = inbox_count(editor)
+
+    def away(places):
+        raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(signals, "owed_kept_on_write", away)
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client_for(editor).post(form_url(), row(owed["zd_owing"], "10", "主体施工", version=0))
+    assert answer.status_code == 302
+    assert MonthlyReport.objects.filter(project=owed["zd_owing"], month=month()).exists()
+    assert "the database went away" in caplog.text
+    assert inbox_count(editor) == before - 1 == total(inbox_items(editor))

@@ -596,3 +596,20 @@ def test_an_api_page_filtered_by_light_is_kept_until_a_light_of_its_place_turns(
     stalled.save()
     now_listed, projects_read = read()
     assert projects_read and now_listed == listed | {stalled.pk}
+
+
+def test_a_kept_page_or_detail_is_never_read_by_a_user_moved_out_of_its_region(users, projects):
+    """A page kept under its rows' versions is keyed by the reader's scope too: a county editor moved to another county
+    no longer reads the kept detail or page of their former county's project (404 and an empty page), though neither
+    the project nor its place changed."""
+    editor = users["county_editor"]
+    client = Client(HTTP_AUTHORIZATION=f"Token {issue_token(editor)}")
+    detail = f"{API}projects/{projects['zhengding'].pk}/"
+    for _twice in range(3):  # kept under the scope's versions, then under the rows' too
+        assert client.get(detail).status_code == 200
+        assert ids(client.get(API + "projects/")) == {projects["zhengding"].pk}
+    projects["nangong"].save()  # a write elsewhere: the scope's keys move, the rows' do not
+    editor.region = projects["nangong"].county
+    editor.save()
+    assert client.get(detail).status_code == 404
+    assert ids(client.get(API + "projects/")) == {projects["nangong"].pk}

@@ -25,7 +25,9 @@ def kept_page(parts, render, *, user, lights=None):
     html = cache.get(in_scope)
     if html is not None:
         return html, 200
-    shown_key = "projects:page-rows:" + versions.places_key("page-rows", *parts, lights=lights)
+    # Named by the reader's scope, whatever `parts` name: who may see which rows is the scope's (access.project_scope_q),
+    # and a reader moved to another region reads none of what their former scope kept.
+    shown_key = "projects:page-rows:" + versions.places_key("page-rows", scope_key(user), *parts, lights=lights)
     shown = cache.get(shown_key)
     by_rows = None if shown is None else "projects:page:" + versions.rows_key(shown_key, projects=shown)
     drawn = {}

@@ -17,7 +17,7 @@ A summary cached for a city's or a county's users is keyed by the epoch and that
 county's report leaves every other county's (and city's) cached pages warm; what province-wide users and
 leaders (whose 包联 projects lie anywhere) read is keyed by the epoch and the province's counter.
 
-A write moves its counters at once and, inside a transaction, again when it commits (_move_again_at_commit).
+A write moves its counters at once and, inside a transaction, again when it commits (_at_commit).
 A missing counter (first use, eviction, a cache that was down) starts at a random value, never at one an
 older summary may have been cached under. When a cold summary is asked for by several requests at once,
 one computes it and the others wait for its result (computed_once, cached_summary).
@@ -158,7 +158,12 @@ def _read_cache(keys):
 def _move(key):
     _incr(key)
     if connection.in_atomic_block:
-        _move_again_at_commit(key)
+        _at_commit("version_keys", _move_again).add(key)
+
+
+def _move_again(keys):
+    for moved in sorted(keys):
+        _incr(moved)
 
 
 def _move_rows(projects):
@@ -167,8 +172,7 @@ def _move_rows(projects):
     keys = [PROJECT_VERSION_KEY.format(pk) for pk in projects]
     _set_fresh(keys)
     if connection.in_atomic_block:
-        for key in keys:
-            _move_again_at_commit(key, fresh=True)
+        _at_commit("fresh_keys", lambda moved: _set_fresh(sorted(moved))).update(keys)
 
 
 def _set_fresh(keys):
@@ -188,26 +192,26 @@ def _incr(key):
         cache.set(key, _fresh(), timeout=None)
 
 
-def _move_again_at_commit(key, *, fresh=False):
-    """A write moves its versions at once (the writer's own next read is new), and inside a transaction again when it
-    commits: a reader between the two (another request) saw the new version but not the uncommitted rows, and kept
-    what it computed from the rows before the write under that version, for minutes. Moved again, what it kept is
-    never read. One callback a transaction (a savepoint), moving each of its keys once; a savepoint rolled back takes
-    its own callback with it, not its transaction's."""
+def _at_commit(name, run):
+    """The set that run(it) is given when the current transaction commits: one callback a transaction (a savepoint) for
+    each `name`, registered on first use, so that callbacks run in the order their names were first used; a savepoint
+    rolled back takes its own callback with it, not its transaction's.
+
+    A write moves its versions at once (the writer's own next read is new), and inside a transaction again when it
+    commits ("version_keys", "fresh_keys"): a reader between the two (another request) saw the new version but not the
+    uncommitted rows, and kept what it computed from the rows before the write under that version, for minutes. Moved
+    again, what it kept is never read."""
     savepoints = set(connection.savepoint_ids)
     for registered_in, callback, _robust in connection.run_on_commit:
-        if registered_in == savepoints and getattr(callback, "version_keys", None) is not None:
-            (callback.fresh_keys if fresh else callback.version_keys).add(key)
-            return
+        if registered_in == savepoints and hasattr(callback, name):
+            return getattr(callback, name)
 
-    def move_again():
-        for moved in sorted(move_again.version_keys):
-            _incr(moved)
-        if move_again.fresh_keys:
-            _set_fresh(sorted(move_again.fresh_keys))
+    def callback():
+        run(getattr(callback, name))
 
-    move_again.version_keys, move_again.fresh_keys = (set(), {key}) if fresh else ({key}, set())
-    transaction.on_commit(move_again, robust=True)
+    setattr(callback, name, set())
+    transaction.on_commit(callback, robust=True)
+    return getattr(callback, name)
 
 
 def data_version():
@@ -275,21 +279,11 @@ def data_changed(*, places=None, places_moved=True, projects=None, lights_moved=
 
 def _written_at_commit(places):
     """places_written for `places` once they are committed: at once outside a transaction; inside one, in one callback
-    a transaction (a savepoint), registered after its versions' _move_again_at_commit, so it runs after them."""
+    a transaction (a savepoint), registered after its versions' (_at_commit), so it runs after they moved again."""
     if not connection.in_atomic_block:
         _send_written(set(places))
         return
-    savepoints = set(connection.savepoint_ids)
-    for registered_in, callback, _robust in connection.run_on_commit:
-        if registered_in == savepoints and getattr(callback, "places", None) is not None:
-            callback.places.update(places)
-            return
-
-    def send():
-        _send_written(send.places)
-
-    send.places = set(places)
-    transaction.on_commit(send, robust=True)
+    _at_commit("places", _send_written).update(places)
 
 
 def _send_written(places):

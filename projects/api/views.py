@@ -36,7 +36,7 @@ from projects.models import (
     SupervisionItem,
     SupervisionStep,
 )
-from projects.shared import forecast, lights, summaries, trends
+from projects.shared import forecast, summaries, trends
 from projects.shared.filtersets import (
     AnnualPlanFilterSet,
     MonthlyReportFilterSet,
@@ -120,9 +120,7 @@ class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
     # The serializer reads each project's programmes and actions from lists given here (programme_list, action_list).
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
-        by_light = light_place(self.request.user, self.request.query_params) is not None
-        if page is not None and self.filterset.is_valid() and self.filterset.counts_by_place(lights=by_light) and (
-                not by_light or lights.reads_stored_lights(queryset)):
+        if page is not None and self.filterset.is_valid() and self.filterset.chosen_by_place(queryset):
             self.shown = [project.pk for project in page]  # ordered by id: chosen by place (and light) alone
         return page if page is None else project_pages.with_catalogue_lists(page)
 

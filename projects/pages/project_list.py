@@ -54,7 +54,7 @@ def project_list(request):
     by_light = light_place(user, request.GET)
 
     def render_body():
-        context, status = _list_context(request, by_light=by_light is not None)
+        context, status = _list_context(request)
         return render_to_string("projects/_project_list_body.html", context, request), status, context.get("shown")
 
     body, status = kept_page(parts, render_body, user=user, lights=by_light)
@@ -62,8 +62,8 @@ def project_list(request):
     return render(request, "projects/project_list.html", {"body": body}, status=status)
 
 
-def _list_context(request, *, by_light=False):
-    """(the list body's context, its status); `by_light`: the list is filtered or sorted by light (kept_pages)."""
+def _list_context(request):
+    """(the list body's context, its status)."""
     filterset, year = scope_filterset(request)
     per_page, size_note = page_size(request.GET, LIST_PAGE_SIZE)
     if not filterset.is_valid():
@@ -95,8 +95,7 @@ def _list_context(request, *, by_light=False):
         "year": year,
         "rows": rows,
         # Which rows a page chosen by place (and by the stored lights) shows: the page is kept under them (kept_pages).
-        "shown": [project.pk for project in page.object_list] if filterset.counts_by_place(
-            ordered=True, lights=by_light) and (not by_light or lights.reads_stored_lights(projects)) else None,
+        "shown": [project.pk for project in page.object_list] if filterset.chosen_by_place(projects, ordered=True) else None,
         "investment": investment,
         "query": urlencode({k: v for k, v in request.GET.items() if k != "page"}),
         "page_sizes": PAGE_SIZES,

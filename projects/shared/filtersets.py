@@ -333,6 +333,15 @@ class ProjectFilterSet(django_filters.FilterSet):
             value in EMPTY_VALUES for name, value in data.items() if name not in filters) and not (
             ordered and any(sort.lstrip("-") not in sorts for sort in data.get("sort") or ()))
 
+    def chosen_by_place(self, queryset, *, ordered=False):
+        """Whether the rows of `queryset` (this valid FilterSet's) are chosen by place alone (counts_by_place), or by
+        place and the stored lights they show (a light filter or sort): a page of them is kept under their rows'
+        versions (kept_pages). `ordered`: their order too."""
+        data = self.form.cleaned_data
+        by_light = bool(data.get("light")) or any(sort.lstrip("-") == "light" for sort in data.get("sort") or ())
+        return self.counts_by_place(ordered=ordered, lights=by_light) and (
+            not by_light or lights.reads_stored_lights(queryset))
+
     def is_investment_list(self):
         """Whether the list is one of 招商引资 items (its columns are shown): filtered to the programme or by
         any of the lifecycle's filters."""

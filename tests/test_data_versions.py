@@ -440,6 +440,24 @@ def test_a_report_off_the_page_leaves_a_page_chosen_by_place_kept_and_one_on_it_
     assert "正定县改名后的项目" in drawn(province, **zhengding, sort="-total_investment")[0]
 
 
+def test_a_search_is_kept_across_a_report_off_its_rows_and_shows_at_once_a_project_that_comes_to_match(users, projects):
+    """Issue 24: a search of the list (and the admin's: both read ProjectFilterSet.SEARCH_FIELDS) was counted and drawn
+    anew after any report in the province. Its rows are chosen by columns whose change moves the places' version: a
+    report off its rows leaves it kept, and a project whose owner now matches shows at once."""
+    province = client_for(users["province_admin"])
+    drawn(province, q="正定县")
+    drawn(province, q="正定县")
+    assert client_for(users["other_county_editor"]).post(
+        form_url(), row(projects["nangong"], "80", "设备安装", version=0)).status_code == 302
+    assert drawn(province, q="正定县")[1:] == (False, [])
+
+    nangong = Project.objects.get(pk=projects["nangong"].pk)
+    nangong.owner = "正定县某投资公司"
+    nangong.save()
+    assert listed(province, q="正定县") == (2, True)
+    assert nangong.name in drawn(province, q="正定县")[0]
+
+
 def test_a_rows_version_moves_at_once_and_again_when_its_write_commits(projects, django_capture_on_commit_callbacks):
     """What a reader keeps between a write and its commit (drawn from the rows before it) is not read afterwards, and a
     row the write did not touch keeps its version."""
@@ -468,6 +486,14 @@ def test_the_sorts_of_a_page_chosen_by_place_are_of_the_columns_whose_change_mov
     by_param = ProjectFilterSet.base_filters["sort"].param_map  # {param: field}
     sorted_by = {by_param[param] for param in ProjectFilterSet.PLACE_SORTS} | set(PROJECT_ORDER) - {"id"}
     assert sorted_by <= set(PLACING_FIELDS)
+
+
+def test_the_search_of_a_page_chosen_by_place_reads_columns_whose_change_moves_the_places():
+    from projects.models import PLACING_FIELDS
+    from projects.shared.filtersets import ProjectFilterSet
+
+    assert "q" in ProjectFilterSet.PLACE_FILTERS
+    assert set(ProjectFilterSet.SEARCH_FIELDS) <= set(PLACING_FIELDS)
 
 
 @pytest.mark.parametrize("by_light", [{"light": "red"}, {"sort": "-light"}])

@@ -10,6 +10,7 @@ from projects.admin import (  # noqa: F401  (each registers its admins)
     catalogue,
     digests,
     imports,
+    project_rows,
     projects,
     rankings,
     security,

@@ -6,7 +6,6 @@ import hashlib
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.utils import translation
@@ -16,9 +15,10 @@ from simple_history.template_utils import HistoricalRecordContextHelper
 
 from projects.domain import rules
 from projects.domain.access import SHOWN_PERMS_SECONDS, phone_masked, scope_key
-from projects.models import AnnualPlan, Project
+from projects.models import Project
 from projects.shared import versions
 from projects.shared.filtersets import ProjectFilterSet, city_choices, cluster_choices, county_choices
+from projects.shared.kept_pages import kept_page
 
 # --- List filters that delegate to ProjectFilterSet --------------------------------------------------
 
@@ -105,11 +105,9 @@ class YearListFilter(FilterSetListFilter):
     title = _("年度")
 
     def lookups(self, request, model_admin):
-        def years():  # a scan of every plan: kept until the data changes
-            plans = AnnualPlan.objects.visible_to(request.user).order_by("-year").values_list("year", flat=True)
-            return list(plans.distinct()[:10])
-
-        return [(str(year), str(year)) for year in versions.cached_summary(("admin-plan-years", scope_key(request.user)), years, user=request.user)]
+        # The years every page offers, not those with plans in the scope: that was a scan of every plan, and a list
+        # that a plan off the page changed (so a page of rows could not be kept by its rows: KeptChangeListMixin).
+        return [(str(year), str(year)) for year in rules.selectable_years(rules.today())]
 
 
 # --- Shared behaviour for region-bound admins --------------------------------------------------------
@@ -211,33 +209,45 @@ class KeptChangeListMixin:
 
     Kept only for a plain GET with no message to show, from a browser holding its own CSRF secret: the page's forms
     carry a token of that secret, valid for every later request with the same cookie (it changes at login). The key
-    holds the secret's digest, the user and their scope, the path with its parameters, the language, the day and the
-    data versions of the user's scope. Subclasses give their page's extra context through changelist_extra_context()."""
+    holds the secret's digest, the user and their scope, the path with its parameters, the language and the day; the
+    page is kept under the data versions of the user's scope, and, when its rows are chosen and ordered by place alone
+    (rows_chosen_by_place), under those rows' versions too (kept_pages): a report off the page leaves it kept. Subclasses
+    give their page's extra context through changelist_extra_context()."""
 
     def changelist_extra_context(self, request):
         return {}
 
+    def rows_chosen_by_place(self, request, changelist):
+        """Whether the rows of `changelist` (its page, as asked by `request`) are chosen and ordered by place alone."""
+        return False
+
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
-        key = self._kept_page_key(request)
-        if key is not None:
-            content = cache.get(key)
-            if content is not None:
-                return HttpResponse(content)
         context = {**(extra_context or {}), **self.changelist_extra_context(request)}
-        response = super().changelist_view(request, context)
-        if key is not None and response.status_code == 200 and hasattr(response, "add_post_render_callback"):
-            response.add_post_render_callback(lambda rendered: cache.set(key, rendered.content, SHOWN_PERMS_SECONDS))
-        return response
+        parts = self._kept_page_parts(request)
+        if parts is None:
+            return super().changelist_view(request, context)
+        answered = {}
 
-    def _kept_page_key(self, request):
+        def render():
+            response = super(KeptChangeListMixin, self).changelist_view(request, context)
+            if response.status_code != 200 or not hasattr(response, "render"):
+                answered["response"] = response  # a redirect (a wrong filter's ?e=1), answered as it is, never kept
+                return "", response.status_code, None
+            changelist = response.render().context_data["cl"]
+            shown = [row.pk for row in changelist.result_list] if self.rows_chosen_by_place(request, changelist) else None
+            return response.content.decode(), 200, shown
+
+        html, _status = kept_page(parts, render, user=request.user, timeout=SHOWN_PERMS_SECONDS)
+        return answered.get("response") or HttpResponse(html)
+
+    def _kept_page_parts(self, request):
         secret = request.COOKIES.get(settings.CSRF_COOKIE_NAME)
         if (request.method != "GET" or not secret or secret != request.META.get("CSRF_COOKIE")
                 or len(messages.get_messages(request))):  # counted, not consumed: the page drawn shows them
             return None
-        return "projects:admin-page:" + versions.versioned_key(
-            "admin-page", self.opts.label, request.user.pk, scope_key(request.user),
-            hashlib.sha256(secret.encode()).hexdigest(), request.get_full_path(), self.has_change_permission(request),
-            translation.get_language(), rules.today(), user=request.user,
-        )
+        user = request.user
+        return ("admin-page", self.opts.label, user.pk, user.get_short_name() or user.get_username(),
+                hashlib.sha256(secret.encode()).hexdigest(), request.get_full_path(), self.has_change_permission(request),
+                translation.get_language(), rules.today())

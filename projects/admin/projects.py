@@ -1,12 +1,10 @@
-"""Projects with their plans, reports and problems."""
-
-import datetime
+"""Projects, edited with their plans, reports, problems and nodes."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
@@ -14,11 +12,9 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.utils import bulk_update_with_history
 
-from projects import importing, tasks
+from projects import importing
 from projects.admin.common import (
     KeptChangeListMixin,
-    ReadOnlyAdminMixin,
-    ReadOnlyInline,
     RegionScopedAdminMixin,
     ScopedHistoryAdmin,
     YearListFilter,
@@ -26,23 +22,27 @@ from projects.admin.common import (
 )
 from projects.admin.imports import ImportAdminMixin, _xlsx_response
 from projects.admin.report_rows import ONE_LINE, LockedRowsFormSetMixin, MonthField
-from projects.admin.transfer import TableExportMixin
 from projects.dispatch.reports import (
-    TRANSITIONS,
     EntryStatus,
     ReportEntry,
     reports_delete,
     reports_prepare,
-    reports_review,
     reports_submit,
 )
 from projects.domain import rules
 from projects.domain.access import may_edit_project, phone_masked, scope_key
-from projects.domain.choices import Light, RegionLevel, ReviewAction, Status
+from projects.domain.choices import Light, RegionLevel, Status
 from projects.importing import exporting
-from projects.importing.resources import AnnualPlanResource, MonthlyReportResource, ProblemResource
-from projects.models import INVESTMENT_FIELDS, AnnualPlan, Milestone, MilestoneKind, MonthlyReport, Problem, Project
-from projects.models import ReportTransition
+from projects.models import (
+    INVESTMENT_FIELDS,
+    PROJECT_ORDER,
+    AnnualPlan,
+    Milestone,
+    MilestoneKind,
+    MonthlyReport,
+    Problem,
+    Project,
+)
 from projects.shared import lights, locks
 from projects.shared.editing import StaleVersionError, progress_refresh, project_claim_version
 from projects.shared.filtersets import ProjectFilterSet
@@ -239,6 +239,30 @@ class ProjectAdmin(KeptChangeListMixin, ImportAdminMixin, RegionScopedAdminMixin
                                  self.has_change_permission(request), get_language(), rules.today(), user=request.user)
         return {"export_links": export, "rows_key": rows_key}
 
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        # Counted under the scope's versions, or the places' when the page's filters choose by place alone: a report
+        # then leaves its count kept, as the list page's.
+        return self.paginator(queryset, per_page, orphans, allow_empty_first_page, user=request.user,
+                              by_place=self._filtered_by_place(request))
+
+    def rows_chosen_by_place(self, request, changelist):
+        # Ordered by the columns a page chosen by place may be (ProjectFilterSet.PLACE_SORTS', the default order, the
+        # key) or by a region (its id, or the regions' own order, which a change of the catalogue moves every version of).
+        sorts = ProjectFilterSet.base_filters["sort"].param_map
+        placing = {*PROJECT_ORDER, "pk", "city", "county", *(sorts[param] for param in ProjectFilterSet.PLACE_SORTS)}
+        ordering = changelist.get_ordering(request, changelist.root_queryset)
+        return self._filtered_by_place(request) and all(
+            isinstance(field, str) and field.lstrip("-") in placing for field in ordering)
+
+    def _filtered_by_place(self, request):
+        """Whether the page's filters and search choose its rows by place alone (ProjectFilterSet.counts_by_place): its
+        parameters are the FilterSet's place filters, the page and the order."""
+        names = set(request.GET) - {PAGE_VAR, ORDER_VAR}
+        if not names <= set(ProjectFilterSet.PLACE_FILTERS):
+            return False
+        filterset = ProjectFilterSet({name: request.GET[name] for name in names}, request=request)
+        return filterset.is_valid() and filterset.counts_by_place()
+
     import_kind = "projects"
     import_title = _("导入项目清单")
     import_permission = "projects.add_project"
@@ -373,123 +397,3 @@ class ProjectAdmin(KeptChangeListMixin, ImportAdminMixin, RegionScopedAdminMixin
     @admin.action(description=_("恢复为正常推进"), permissions=["change"])
     def mark_normal(self, request, queryset):
         self._set_status(request, queryset, Status.NORMAL)
-
-
-class ProjectChildAdmin(ReadOnlyAdminMixin, RegionScopedAdminMixin, ScopedHistoryAdmin):
-    """A read-only overview across projects; changes go through the project page, which holds the lock."""
-
-    list_select_related = ["project", "project__city", "project__county"]
-    search_fields = ["project__name", "project__code"]
-    show_full_result_count = False
-    paginator = CachedCountPaginator
-
-
-@admin.register(AnnualPlan)
-class AnnualPlanAdmin(TableExportMixin, ProjectChildAdmin):
-    resource_classes = [AnnualPlanResource]  # export only: the overview is read-only (no add or change)
-    list_display = ["project", "year", "planned_investment", "completed_before_year"]
-    list_filter = ["year"]
-
-
-class ReportTransitionInline(ReadOnlyInline):
-    """A report's review steps, read-only: who, when, what and why."""
-
-    model = ReportTransition
-    fields = ["at", "action", "from_status", "to_status", "user", "reason"]
-
-
-@admin.register(MonthlyReport)
-class MonthlyReportAdmin(ImportAdminMixin, TableExportMixin, ProjectChildAdmin):
-    resource_classes = [MonthlyReportResource]
-    import_kind = "progress"
-    import_title = _("导入月度调度")
-    import_permission = "projects.add_monthlyreport"
-    import_export_change_list_template = "admin/projects/monthlyreport/change_list.html"  # the export button, then ours
-
-    def import_params(self, request):
-        try:
-            month = datetime.date.fromisoformat(f"{request.POST.get('month') or request.GET.get('month')}-01")
-        except ValueError:
-            raise ValueError(_("请选择填报月份（YYYY-MM）。")) from None
-        if month > rules.month_start(rules.today()):
-            raise ValueError(_("不能填报未来月份。"))
-        return {"month": month}
-
-    def import_template_view(self, request):
-        try:
-            month = self.import_params(request)["month"]
-        except ValueError:
-            month = rules.add_months(rules.month_start(rules.today()), -1)
-        data = importing.progress_template_workbook(user=request.user, month=month)
-        return _xlsx_response(data, f"progress-{month:%Y-%m}.xlsx")
-
-    list_display = ["project", "month", "amount_display", "review_status", "warnings_display", "reported_by",
-                    "reported_at", "late_display"]
-    list_filter = ["review_status", "month"]
-    list_select_related = ProjectChildAdmin.list_select_related + ["reported_by"]
-    date_hierarchy = "month"
-    inlines = [ReportTransitionInline]
-    actions = ["approve_reports", "return_reports", "reopen_reports"]
-
-    @admin.display(description=_("逾期填报"), boolean=True)
-    def late_display(self, obj):
-        return obj.is_late
-
-    @admin.display(description=_("本月完成投资（万元）"), ordering="completed_investment")
-    def amount_display(self, obj):
-        # The version the reviewer sees, posted with an action: a report changed since is not reviewed.
-        return format_html('{} <input type="hidden" name="version-{}" value="{}">', obj.completed_investment, obj.pk, obj.version)
-
-    @admin.display(description=_("校验提示与说明"))
-    def warnings_display(self, obj):
-        shown = [warning.message for warning in obj.check_warnings] + ([_("说明：") + obj.note] if obj.note else [])
-        return "；".join(shown) or "—"
-
-    def has_review_permission(self, request):
-        return request.user.has_perm("projects.review_monthlyreport")
-
-    def _review(self, request, queryset, action):
-        """Run a review action on the selected reports; one that needs a reason asks for it first."""
-        _sources, _target, needs_reason = TRANSITIONS[action]
-        reason = request.POST.get("reason", "")
-        if needs_reason and "apply" not in request.POST:
-            return TemplateResponse(request, "admin/projects/monthlyreport/review_reason.html", {
-                **self.admin_site.each_context(request), "opts": self.model._meta, "reports": queryset,
-                "action": request.POST.get("action"), "action_label": ReviewAction(action).label,
-                "title": _("%(action)s月度调度") % {"action": ReviewAction(action).label},
-            })
-        seen = {pk: request.POST.get(f"version-{pk}", "") for pk in queryset.values_list("pk", flat=True)}
-        versions = {pk: int(version) for pk, version in seen.items() if version.isdigit()}
-        for pk in seen.keys() - versions.keys():
-            self.message_user(request, _("月报 %(pk)s：页面未带版本，未审核；请刷新后重试。") % {"pk": pk}, messages.WARNING)
-        try:
-            result = reports_review(user=request.user, versions=versions, action=action, reason=reason,
-                                              enqueue=tasks.enqueue_delivery)
-        except ValidationError as error:
-            self.message_user(request, " ".join(error.messages), messages.ERROR)
-            return None
-        self.message_user(request, _("已%(action)s %(count)d 份月报。") % {"action": ReviewAction(action).label, "count": len(result.done)},
-                          messages.SUCCESS if result.done else messages.WARNING)
-        for report, pk, why in result.skipped[:10]:
-            self.message_user(request, f"{report.project.name if report else pk} {report or ''}：{why}", messages.WARNING)
-        return None
-
-    @admin.action(description=_("审核通过"), permissions=["review"])
-    def approve_reports(self, request, queryset):
-        return self._review(request, queryset, ReviewAction.APPROVE)
-
-    @admin.action(description=_("退回（需填写原因）"), permissions=["review"])
-    def return_reports(self, request, queryset):
-        return self._review(request, queryset, ReviewAction.RETURN)
-
-    @admin.action(description=_("撤销审核（需填写原因）"), permissions=["review"])
-    def reopen_reports(self, request, queryset):
-        return self._review(request, queryset, ReviewAction.REOPEN)
-
-
-@admin.register(Problem)
-class ProblemAdmin(TableExportMixin, ProjectChildAdmin):
-    resource_classes = [ProblemResource]
-    list_display = ["project", "category", "description", "responsible_unit", "raised_on", "status", "resolved_on"]
-    list_filter = ["status", "category"]
-    search_fields = ProjectChildAdmin.search_fields + ["description", "responsible_unit"]

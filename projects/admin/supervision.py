@@ -5,7 +5,7 @@ projects.supervision, so that each step is the acting level's and escalation kee
 from django.contrib import admin
 
 from projects.admin.common import ReadOnlyInline
-from projects.admin.projects import ProjectChildAdmin
+from projects.admin.project_rows import ProjectChildAdmin
 from projects.models import MilestoneKind, SupervisionItem, SupervisionStep
 
 

@@ -42,10 +42,10 @@ from projects.shared.filtersets import (
     MonthlyReportFilterSet,
     ProblemFilterSet,
     ProjectFilterSet,
-    SupervisionItemFilterSet,
 )
 from projects.shared.kept_pages import light_place
 from projects.shared.scopes import action_plans, active_params, scope_filterset
+from projects.supervision.filtersets import SupervisionItemFilterSet
 
 
 class Conflict(APIException):

@@ -55,7 +55,7 @@ def atlas_page(request):
         **drawn,
         "svg": mark_safe(drawn["svg"]),  # built by svg.draw, every text escaped there
         "year": year,
-        "years": range(on.year + 1, on.year - 5, -1),
+        "years": rules.selectable_years(on),
         "level": level,
         "levels": reads.LEVELS if reads.map_level(user, "") == "city" else (),
         "indicator": indicator,

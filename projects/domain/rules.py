@@ -98,6 +98,12 @@ def today():
     return timezone.localdate()
 
 
+def selectable_years(on):
+    """The years a reader picks a page's year among (its plans, completion and lights): next year's plans back to the
+    fifth year before `on`'s, on every page that offers a choice (the dashboard, the map, the admin's sidebar)."""
+    return range(on.year + 1, on.year - 5, -1)
+
+
 def time_progress(*, year, on):
     """Share of `year` elapsed at the end of day `on`, in percent (时序进度); 0 before, 100 after the year."""
     if on.year < year:

@@ -64,10 +64,11 @@ class ProjectQuerySet(models.QuerySet):
 # The order projects are listed in everywhere: by city and county code (stored on the project, so one index,
 # projects_default_order, serves it), then name; the key last, since names repeat and pages must be stable.
 PROJECT_ORDER = ["city_code", "county_code", "name", "id"]
-# Where a project lies in a list chosen by place alone (ProjectFilterSet.counts_by_place(ordered=True)): its region and
-# the columns such a list is ordered by (PROJECT_ORDER, ProjectFilterSet.PLACE_SORTS). A save changing one moves the
-# places' version (projects.signals).
-PLACING_FIELDS = ("city_id", "county_id", "city_code", "county_code", "name", "code", "stage", "total_investment")
+# Where a project lies in a list chosen by place alone (ProjectFilterSet.counts_by_place(ordered=True)): its region, the
+# columns such a list is ordered by (PROJECT_ORDER, ProjectFilterSet.PLACE_SORTS) and those its search reads
+# (ProjectFilterSet.SEARCH_FIELDS). A save changing one moves the places' version (projects.signals).
+PLACING_FIELDS = ("city_id", "county_id", "city_code", "county_code", "name", "code", "stage", "total_investment",
+                  "key", "owner", "investor")
 
 
 class Project(InvestmentLifecycle, models.Model):

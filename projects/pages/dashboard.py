@@ -96,7 +96,7 @@ def _dashboard_context(request, *, filterset, year, params, plans, plan, on):
     return {
         "filterset": filterset,
         "year": year,
-        "years": range(on.year + 1, on.year - 5, -1),
+        "years": rules.selectable_years(on),
         "time_progress": progress,
         "totals": totals,
         "light_links": {light: list_link(params, light=light) for light in ("red", "yellow", "green", "none")},

@@ -12,14 +12,14 @@ from projects.domain.access import scope_key
 from projects.shared import versions
 
 
-def kept_page(parts, render, *, user, lights=None):
+def kept_page(parts, render, *, user, lights=None, timeout=versions.SUMMARY_CACHE_SECONDS):
     """(html, status) of a page: render() gives (html, status, shown), `shown` the ids of the rows it shows when they
     are chosen by place alone (with `lights`, light_place's, by place and stored light), else None; only a page
     answered 200 is kept. Kept under `parts` and the versions of `user`'s scope (versions.versioned_key: one cache read
     while nothing in the scope is written), and once which rows it shows is known (kept under the places' version, the
     stored lights' of `lights`, and `parts`) under those rows' versions too (versions.rows_key, read before the page is
     drawn, so that what a write commits later is another key): after a write elsewhere in the scope it is found there.
-    Drawn once however many ask at once while cold (versions.computed_once)."""
+    Drawn once however many ask at once while cold (versions.computed_once); kept `timeout` seconds."""
     scope_before = versions.scope_version(user)
     in_scope = "projects:page:" + versions.versioned_key(*parts, user=user)
     html = cache.get(in_scope)
@@ -40,17 +40,17 @@ def kept_page(parts, render, *, user, lights=None):
         # A page drawn showing other rows than those it is keyed by (a project came or went meanwhile) is not kept.
         return drawn["status"] == 200 and (shown is None or drawn["shown"] == shown)
 
-    html = versions.computed_once(by_rows or in_scope, draw, keep=keep)
+    html = versions.computed_once(by_rows or in_scope, draw, keep=keep, timeout=timeout)
     if drawn and not keep(html):
         return html, drawn["status"]
     if by_rows:
-        cache.set(in_scope, html, versions.SUMMARY_CACHE_SECONDS)
+        cache.set(in_scope, html, timeout)
     elif drawn.get("shown") is not None and versions.scope_version(user, now=True) == scope_before:
         # Drawn while nothing in the scope was written (every write moves it at once): current at its rows' versions
         # read now, so kept under them too, and which rows it shows remembered.
-        cache.set(shown_key, drawn["shown"], versions.SUMMARY_CACHE_SECONDS)
+        cache.set(shown_key, drawn["shown"], timeout)
         by_rows = "projects:page:" + versions.rows_key(shown_key, projects=drawn["shown"])
-        cache.set(by_rows, html, versions.SUMMARY_CACHE_SECONDS)
+        cache.set(by_rows, html, timeout)
     return html, 200
 
 

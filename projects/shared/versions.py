@@ -71,8 +71,8 @@ SUPERVISION_VERSION_KEY = "projects:data-version:supervision"
 # Which projects there are, where and in which order (PLACING_FIELDS): moved by a project's creation, deletion, move or
 # reorder and by every write that does not say it left them in place (data_changed's `places_moved`), not by reports,
 # plans, nodes, a project's lights or its other fields. A list's count that reads nothing else (its scope, region
-# filters and sort: ProjectFilterSet.counts_by_place) is kept under it, so that a report leaves the count of every list
-# warm.
+# filters, search and sort: ProjectFilterSet.counts_by_place) is kept under it, so that a report leaves the count of
+# every list warm.
 PLACES_VERSION_KEY = "projects:data-version:places"
 # Today's stored lights (lights.lights_refresh) of a region (its id), or of the province ("province"): moved when one of
 # its projects' stored lights changes. Which projects of a place a page filtered or sorted by light shows, while the

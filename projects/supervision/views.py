@@ -19,10 +19,10 @@ from projects.domain.choices import RegionLevel, SupervisionLevel, SupervisionSt
 from projects.models import Project, Region, SupervisionItem
 from projects.models.supervision import overdue_q
 from projects.shared import versions
-from projects.shared.filtersets import AGE_CHOICES, SupervisionItemFilterSet
 from projects.shared.paginators import PAGE_SIZES, CachedCountPaginator, page_of, page_size
 from projects.supervision import services as supervision
 from projects.supervision import signoff
+from projects.supervision.filtersets import AGE_CHOICES, SupervisionItemFilterSet
 from projects.supervision.forms import (
     CloseForm,
     ClosureRequestForm,

@@ -5,8 +5,13 @@ these are the very rows the page shows, in the same order. PostgreSQL's SQL (= A
 
 Parameters (a query string): scope=all|city:<id>|county:<id> (the user's scope: the province, a city-level
 unit's city_id, a county's county_id, as projects.domain.access puts it); light=red|yellow|green (the stored
-light of today, which the list reads while it is fresh); sort=<ProjectFilterSet's sort, "-" for descending>;
-page=<n> (50 rows a page); for the API size=<n> (rows of its first page, by id).
+light of today, which the list reads while it is fresh); q=<text> (the search: any of ProjectFilterSet.SEARCH_FIELDS
+contains it, as the trigram indexes serve it); sort=<ProjectFilterSet's sort, "-" for descending>; page=<n> (50 rows a
+page); columns=admin (the admin changelist's columns: no late-nodes column); for the API size=<n> (rows of its first
+page, by id).
+
+The dashboard's floor is its own SQL over the user's whole scope, in one pass (dashboard_rows): the queries the ORM
+writes for its figures, recorded once, then executed as plain SQL, with no piece, cache, merge or template.
 """
 
 from django.db import connection
@@ -37,15 +42,18 @@ SORTS = {
     "light": ["p.current_light_reason"],
 }
 
-# The late-nodes column as the page reads it (lights._ExistsPerRow): a scalar subquery, probed for the page's rows
-# alone. A bare EXISTS column is planned as a hashed subplan over every late node of the province (20-40 ms for a
-# city's page), which made the floor slower than the page it is set against.
-LIST_COLUMNS = f"""
+# The columns of a row, as the admin's changelist shows them; the list page's add the late-nodes column as the page
+# reads it (lights._ExistsPerRow): a scalar subquery, probed for the page's rows alone. A bare EXISTS column is planned
+# as a hashed subplan over every late node of the province (20-40 ms for a city's page), which made the floor slower
+# than the page it is set against.
+ADMIN_COLUMNS = f"""
     p.id, p.key, p.code, p.name, city.name, county.name, p.stage, p.total_investment, ap.planned_investment,
-    {COMPLETED}, {RATE}, p.current_light_reason,
+    {COMPLETED}, {RATE}, p.current_light_reason"""
+LIST_COLUMNS = ADMIN_COLUMNS + """,
     (SELECT EXISTS (SELECT 1 FROM projects_milestone m
                     WHERE m.project_id = p.id AND m.planned_on < %(today)s AND m.actual_on IS NULL))
 """
+SEARCH_COLUMNS = ("code", "key", "name", "owner", "investor")  # ProjectFilterSet.SEARCH_FIELDS
 LIST_JOINS = f"""
     JOIN projects_region city ON city.id = p.city_id
     LEFT JOIN projects_region county ON county.id = p.county_id
@@ -63,6 +71,10 @@ def _where(params, values):
             raise ValueError(f"scope {scope!r}")
         clauses.append(f"p.{column}_id = %(region)s")
         values["region"] = int(region)
+    search = params.get("q")
+    if search:
+        clauses.append("(" + " OR ".join(f'UPPER(p."{column}"::text) LIKE %(q)s' for column in SEARCH_COLUMNS) + ")")
+        values["q"] = f"%{search.upper()}%"
     light = params.get("light")
     if light:
         reasons = rules.reasons_for(Light(light))
@@ -86,9 +98,10 @@ def list_rows(params):
     where, order = _where(params, values), _order(params.get("sort", ""))
     offset = (int(params.get("page", 1)) - 1) * LIST_PAGE_SIZE
     values.update(limit=LIST_PAGE_SIZE, offset=offset)
+    columns = ADMIN_COLUMNS if params.get("columns") == "admin" else LIST_COLUMNS
     with connection.cursor() as cursor:
         if offset < DEEP_FROM:
-            cursor.execute(f"SELECT {LIST_COLUMNS} FROM projects_project p {LIST_JOINS} WHERE {where} "
+            cursor.execute(f"SELECT {columns} FROM projects_project p {LIST_JOINS} WHERE {where} "
                            f"ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s", values)
             return [list(row) for row in cursor.fetchall()]
         cursor.execute(f"SELECT p.id FROM projects_project p {PLAN_JOIN} WHERE {where} ORDER BY {order} "
@@ -97,7 +110,7 @@ def list_rows(params):
         if not keys:
             return []
         values["keys"] = keys
-        cursor.execute(f"SELECT {LIST_COLUMNS} FROM projects_project p {LIST_JOINS} WHERE p.id = ANY(%(keys)s)", values)
+        cursor.execute(f"SELECT {columns} FROM projects_project p {LIST_JOINS} WHERE p.id = ANY(%(keys)s)", values)
         rows = {row[0]: list(row) for row in cursor.fetchall()}
     return [rows[key] for key in keys]
 
@@ -144,3 +157,38 @@ def api_rows(params):
         for project, *action in cursor.fetchall():
             by_id[project]["actions"].append(action)
     return rows
+
+
+_DASHBOARD_SQL = {}
+
+
+def dashboard_sql(user):
+    """The SQL of the dashboard's figures over `user`'s whole scope (this year, the primary plan, no filter): the queries
+    summaries._dashboard_rows runs when it sums a scope in one pass, as the ORM writes them, recorded once a user and a
+    day (the late nodes, the month and the lights depend on it)."""
+    from django.test.utils import CaptureQueriesContext
+
+    from projects.shared import summaries
+    from projects.shared.scopes import action_plans, scope_filterset
+
+    on = rules.today()
+    key = (user.pk, on)
+    if key not in _DASHBOARD_SQL:
+        filterset, year = scope_filterset(user, {})
+        if not filterset.is_valid():
+            raise ValueError(filterset.errors)
+        _plans, plan = action_plans()
+        with CaptureQueriesContext(connection) as captured:
+            summaries._dashboard_rows(filterset.qs, plan=plan, year=year, on=on, month=rules.reporting_month(on))
+        _DASHBOARD_SQL[key] = [query["sql"] for query in captured.captured_queries]
+    return _DASHBOARD_SQL[key]
+
+
+def dashboard_rows(user):
+    """Run the dashboard's SQL over `user`'s scope (dashboard_sql); returns (queries, rows read back)."""
+    queries, rows = dashboard_sql(user), 0
+    with connection.cursor() as cursor:
+        for sql in queries:
+            cursor.execute(sql)
+            rows += len(cursor.fetchall())
+    return len(queries), rows

@@ -12,9 +12,10 @@ Every figure is the median and the 95th percentile of many samples, with their c
   data versions, as any write does; nothing is emptied), then 1 or 8 concurrent requests; repeated;
 - warm: after a warm-up burst, requests with 1 client and with 8 concurrent clients.
 Floors, through the same gunicorn in the same run, measured between the cases (bench/urls.py, served only
-under the bench's settings): the minimal authenticated page (login_required, one trivial query), and for
-every list case the same 50 rows read by plain SQL (bench/floors.py; checked to be the page's rows, in its
-order, before timing). SQL queries per request, warm and cold, are counted in a pass of their own in this
+under the bench's settings): the minimal authenticated page (login_required, one trivial query); for
+every list case and the admin's changelist and search the same 50 rows read by plain SQL (bench/floors.py; checked
+to be the page's rows, in its order, before timing); for the dashboard its own SQL over the whole scope in one pass,
+run as plain SQL (the "rows SQL" columns: the data's cost with no piece or cache). SQL queries per request, warm and cold, are counted in a pass of their own in this
 process (Django's test client over one kept connection).
 
 --quick: 10,000 projects and fewer samples (a smoke run for CI: its figures are not for comparing).
@@ -49,7 +50,8 @@ from projects.shared.filtersets import ProjectFilterSet  # noqa: E402
 
 PREFIX = "bench-pages-"
 PAGE_CAP = 1000
-ROW_LINK = re.compile(rb'href="/projects/(\d+)/\?year=')
+# A row's link on the list page, or on the admin's changelist.
+ROW_LINK = re.compile(rb'href="/(?:projects/(\d+)/\?year=|admin/projects/project/(\d+)/change/)')
 
 
 def sort_params():
@@ -64,13 +66,14 @@ def cases_for(scope, cookie):
     wanted = [("dashboard", "/", None), ("list, page 1", "/projects/", {}), ("list, red", "/projects/", {"light": "red"})]
     wanted += [(f"sort={param}", "/projects/", {"sort": param}) for param in sort_params()]
     wanted.append((f"page {deep:,}" + (" (last)" if deep < PAGE_CAP else ""), "/projects/", {"page": str(deep)}))
-    wanted += [("admin changelist", "/admin/projects/project/", None),
-               ("admin search 产业园", "/admin/projects/project/?" + urlencode({"q": "产业园"}), None)]
+    wanted += [("admin changelist", "/admin/projects/project/", {}), ("admin search 产业园", "/admin/projects/project/", {"q": "产业园"})]
     cases = []
     for label, path, query in wanted:
-        rows = None
-        if query is not None:
-            rows = "/bench-floor/rows/?" + urlencode({"scope": scope.param, **query})
+        if query is None:  # the dashboard: its own SQL over the scope
+            rows = "/bench-floor/dashboard/"
+        else:
+            admin = {"columns": "admin"} if path.startswith("/admin/") else {}
+            rows = "/bench-floor/rows/?" + urlencode({"scope": scope.param, **query, **admin})
             path = path + ("?" + urlencode(query) if query else "")
         cases.append(harness.Case(scope, label, path, headers, rows_floor=rows, floor="/bench-floor/"))
     return cases
@@ -97,8 +100,8 @@ def count_and_check(cases):
             if response.status_code != 200:
                 raise SystemExit(f"{case.scope.name} {case.label}: {case.path} answered {response.status_code}")
             case.info[f"queries_{kind}"] = len(captured.captured_queries)
-        if case.rows_floor:
-            page_ids = [int(key) for key in ROW_LINK.findall(response.content)]
+        if case.rows_floor and case.rows_floor.startswith("/bench-floor/rows/"):
+            page_ids = [int(listed or admin) for listed, admin in ROW_LINK.findall(response.content)]
             floor = client.get(case.rows_floor)
             if floor.status_code != 200:
                 raise SystemExit(f"{case.rows_floor} answered {floor.status_code}")
@@ -140,7 +143,8 @@ def main():
           f"{__import__('os').cpu_count()} CPUs, DEBUG off, cache {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}")
     print("scopes: " + "; ".join(f"{s.name} = {s.region.name} ({s.visible:,} projects, user {s.user.username})" for s in scopes))
     print(harness.Plan.describe(plan))
-    print("cells: median/p95 ms; ratios of medians; q: SQL queries of a warm / a cold request; same: the rows SQL gives "
+    print("cells: median/p95 ms; ratios of medians; q: SQL queries of a warm / a cold request; rows SQL: the page's rows "
+          "(the dashboard's: its figures' SQL over the scope); same: the rows SQL gives "
           "the page's rows in its order")
     header = (f"{'scope':<8} {'case':<22} {'q':>7} {'cold ×1':>13} {'cold ×8':>13} {'warm ×1':>13} {'warm ×8':>13} "
               f"{'÷floor':>9} {'rows SQL ×1':>13} {'×8':>13} {'÷rows':>9} {'same':>5}")
@@ -154,7 +158,7 @@ def main():
             queries = f"{case.info['queries_warm']}/{case.info['queries_cold']}"
             over_floor = f"{ratio_pair(s['warm_1'], floor['warm_1'], s['warm_8'], floor['warm_8'])}"
             over_rows = ratio_pair(s["cold_1"], r["warm_1"], s["warm_1"], r["warm_1"]) if case.rows_floor else ""
-            same = ("yes" if case.info["same"] else "NO") if case.rows_floor else ""
+            same = ("yes" if case.info["same"] else "NO") if "same" in case.info else ""
             print(f"{scope.name:<8} {case.label:<22} {queries:>7} {s['cold_1'].cell()} {s['cold_8'].cell()} "
                   f"{s['warm_1'].cell()} {s['warm_8'].cell()} {over_floor:>9} "
                   f"{r['warm_1'].cell() if case.rows_floor else '':>13} {r['warm_8'].cell() if case.rows_floor else '':>13} "
@@ -167,7 +171,7 @@ def main():
     print("÷floor: warm ×1 / warm ×8 over the minimal page's; ÷rows: cold ×1 / warm ×1 over the rows SQL ×1 (the SQL caches nothing: "
           "a warm page below 1 reads what a write has not changed from the cache)")
     for case in cases:
-        if case.rows_floor and not case.info["same"]:
+        if case.info.get("same") is False:
             print(f"!! {case.scope.name} {case.label}: the plain SQL does not give the page's rows (page, SQL): {case.info['differ']}")
     print(f"measured in {measured:.0f}s; whole run {time.perf_counter() - started:.0f}s")
 

@@ -6,6 +6,8 @@ served by the same gunicorn in the same run. Bench-only (bench/settings.py): the
 - /bench-floor/rows/: the same, plus the list page's rows for the same scope, filter, sort and page, read by
   plain SQL (bench/floors.py) and returned as a small JSON list: what the page shows, without the ORM, the
   FilterSet, the cache or the template.
+- /bench-floor/dashboard/: the same, plus the dashboard's own SQL over the user's whole scope in one pass, executed
+  as plain SQL (bench/floors.py dashboard_rows): what its figures cost the database, without pieces or cache.
 - /bench-floor/api/ and /bench-floor/api/rows/: the same two for the API: DRF with the API's own token
   authentication, throttle and a read permission; the rows are the API list's page (by id) in plain SQL.
 """
@@ -39,6 +41,12 @@ def list_rows(request):
     return JsonResponse({"ids": [row[0] for row in rows], "rows": rows}, json_dumps_params={"default": str})
 
 
+@login_required
+def dashboard_rows(request):
+    queries, rows = floors.dashboard_rows(request.user)
+    return JsonResponse({"queries": queries, "rows": rows})
+
+
 class ApiMinimal(APIView):
     permission_classes = [ReadOnlyAuthenticated]
     versioning_class = None  # outside /api/v1/: no version to determine
@@ -58,6 +66,7 @@ class ApiRows(ApiMinimal):
 urlpatterns = [
     path("bench-floor/", minimal),
     path("bench-floor/rows/", list_rows),
+    path("bench-floor/dashboard/", dashboard_rows),
     path("bench-floor/api/", ApiMinimal.as_view()),
     path("bench-floor/api/rows/", ApiRows.as_view()),
     *site_urlpatterns,

@@ -215,6 +215,7 @@ class Case:
     path: str
     headers: dict
     rows_floor: str | None = None  # the path of its plain-SQL rows, if it has one
+    rows_at_8: bool = True  # its rows floor measured with 8 clients too (not a floor of seconds: the dashboard's)
     floor: str | None = None  # the path of its scope's minimal floor
     stats: dict = field(default_factory=lambda: {mode: Stat() for mode in ("cold_1", "cold_8", "warm_1", "warm_8")})
     rows_stats: dict = field(default_factory=lambda: {mode: Stat() for mode in ("warm_1", "warm_8")})
@@ -243,7 +244,8 @@ def measure(server, cases, plan, floors, progress=True):
             if case.rows_floor:
                 burst(port, case.rows_floor, case.headers, 1)  # nothing to warm but the worker's first use
                 case.rows_stats["warm_1"].add(burst(port, case.rows_floor, case.headers, 1, plan.per_round(plan.rows_1)))
-                case.rows_stats["warm_8"].add(burst(port, case.rows_floor, case.headers, 8, plan.per_round(plan.rows_8 // 8)))
+                if case.rows_at_8:
+                    case.rows_stats["warm_8"].add(burst(port, case.rows_floor, case.headers, 8, plan.per_round(plan.rows_8 // 8)))
             if index % plan.floor_every == 0 or index == len(cases) - 1:
                 floor = floors[case.scope.name]
                 floor["warm_1"].add(burst(port, case.floor, case.headers, 1, plan.floor_1))

@@ -133,6 +133,10 @@ def test_a_report_off_the_page_leaves_a_changelist_chosen_by_place_kept_and_one_
             page = client.get(URL, params)
         assert page.status_code == 200 and not drawn(page), params
         assert not [q["sql"] for q in queries.captured_queries if '"projects_project"' in q["sql"]], params
+    # Another browser's page is drawn for it, and counts nothing: its count is kept under the places' version.
+    with CaptureQueriesContext(connection) as queries:
+        assert drawn(browser(client_for(users["province_admin"])).get(URL, zhengding))
+    assert not [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT COUNT(*)")]
     assert drawn(client.get(URL, {**zhengding, "o": "7"}))  # by completion: a report anywhere may reorder it
 
     # 正定 reports: its pages are drawn anew, with the report's figure.

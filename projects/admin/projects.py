@@ -256,12 +256,16 @@ class ProjectAdmin(KeptChangeListMixin, ImportAdminMixin, RegionScopedAdminMixin
 
     def _filtered_by_place(self, request):
         """Whether the page's filters and search choose its rows by place alone (ProjectFilterSet.counts_by_place): its
-        parameters are the FilterSet's place filters, the page and the order."""
-        names = set(request.GET) - {PAGE_VAR, ORDER_VAR}
-        if not names <= set(ProjectFilterSet.PLACE_FILTERS):
-            return False
-        filterset = ProjectFilterSet({name: request.GET[name] for name in names}, request=request)
-        return filterset.is_valid() and filterset.counts_by_place()
+        parameters are the FilterSet's place filters, the page and the order. Read once a request (the paginator and
+        the kept page both ask)."""
+        if "_filtered_by_place" not in request.__dict__:
+            names = set(request.GET) - {PAGE_VAR, ORDER_VAR}
+            by_place = names <= set(ProjectFilterSet.PLACE_FILTERS)
+            if by_place:
+                filterset = ProjectFilterSet({name: request.GET[name] for name in names}, request=request)
+                by_place = filterset.is_valid() and filterset.counts_by_place()
+            request._filtered_by_place = by_place
+        return request._filtered_by_place
 
     import_kind = "projects"
     import_title = _("导入项目清单")

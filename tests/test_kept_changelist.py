@@ -154,3 +154,23 @@ def test_a_report_off_the_page_leaves_a_changelist_chosen_by_place_kept_and_one_
     nangong.owner = "正定县某投资公司"
     nangong.save()
     assert nangong.name in client.get(URL, {"q": "正定县"}).content.decode()
+
+
+def test_a_changelist_kept_by_its_rows_is_never_read_by_a_user_moved_out_of_its_region(users, projects):
+    """Visibility on the kept path: a county editor's changelist and search, kept under their rows' versions, are keyed
+    by the reader's scope too. Moved to another county, the editor is drawn that county's projects, never the kept page
+    of their former county's, though neither those projects nor their places changed."""
+    cache.clear()
+    editor = users["county_editor"]
+    client = browser(client_for(editor))
+    pages = [{}, {"q": "项目"}]
+    for params in pages:
+        for _twice in range(3):  # kept under the scope's versions, then under the rows' too
+            page = client.get(URL, params).content.decode()
+            assert projects["zhengding"].name in page and projects["nangong"].name not in page
+    Project.objects.get(pk=projects["qiaoxi"].pk).save()  # a write elsewhere: the scope's keys move, the rows' do not
+    editor.region = projects["nangong"].county
+    editor.save()
+    for params in pages:
+        page = client.get(URL, params).content.decode()
+        assert projects["nangong"].name in page and projects["zhengding"].name not in page, params
